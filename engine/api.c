@@ -1,0 +1,134 @@
+/*
+ * engine/api.c - the handle, the event type catalog, and small queries of the public API.
+ * The append path is in log.c, iterators in replay.c, verify in verify.c.
+ */
+#include <stdlib.h>
+
+#include "../projections/counts.h"
+#include "internal.h"
+
+static const struct {
+    uint32_t id;
+    const char *name;
+} catalog[] = {
+    {FOLIO_EV_LEDGER_CONFIGURED, "ledger.configured"},
+    {FOLIO_EV_CUSTOMER_CREATED, "customer.created"},
+    {FOLIO_EV_CUSTOMER_CURRENCY_SET, "customer.currency_set"},
+    {FOLIO_EV_CUSTOMER_UPDATED, "customer.updated"},
+    {FOLIO_EV_CUSTOMER_OWNER_CHANGED, "customer.owner_changed"},
+    {FOLIO_EV_CUSTOMER_STATUS_CHANGED, "customer.status_changed"},
+    {FOLIO_EV_CUSTOMER_CONTACT_ADDED, "customer.contact_added"},
+    {FOLIO_EV_CUSTOMER_CONTACT_REMOVED, "customer.contact_removed"},
+    {FOLIO_EV_CUSTOMER_NOTE_ADDED, "customer.note_added"},
+    {FOLIO_EV_CUSTOMER_MERGED_INTO, "customer.merged_into"},
+    {FOLIO_EV_CUSTOMER_MERGED_FROM, "customer.merged_from"},
+    {FOLIO_EV_INVOICE_ISSUED, "invoice.issued"},
+    {FOLIO_EV_CREDIT_NOTE_ISSUED, "credit_note.issued"},
+    {FOLIO_EV_PAYMENT_RECEIVED, "payment.received"},
+    {FOLIO_EV_ALLOCATION_MADE, "allocation.made"},
+    {FOLIO_EV_REFUND_ISSUED, "refund.issued"},
+    {FOLIO_EV_CREDIT_HOLD_PLACED, "credit_hold.placed"},
+    {FOLIO_EV_CREDIT_HOLD_RELEASED, "credit_hold.released"},
+};
+#define CATALOG_COUNT (sizeof catalog / sizeof catalog[0])
+_Static_assert(FOLIO_EV_CREDIT_HOLD_RELEASED < 64, "type_counts in folio_stats covers every id");
+
+const char *folio_event_type_name(uint32_t type) {
+    for (size_t i = 0; i < CATALOG_COUNT; i++)
+        if (catalog[i].id == type) return catalog[i].name;
+    return NULL;
+}
+
+int folio_event_type_parse(uint32_t *type_out, const char *name) {
+    if (!type_out || !name) return folio_error__set(FOLIO_EINVAL, "type_parse: NULL argument");
+    for (size_t i = 0; i < CATALOG_COUNT; i++) {
+        if (strcmp(catalog[i].name, name) == 0) {
+            *type_out = catalog[i].id;
+            return FOLIO_OK;
+        }
+    }
+    return folio_error__set(FOLIO_ENOTFOUND, "unknown event type '%s'", name);
+}
+
+int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts) {
+    folio_open_opts defaults = FOLIO_OPEN_OPTS_INIT;
+    int rc = FOLIO_OK, created = 0;
+    folio_error__clear();
+    if (!out || !path || !*path) return folio_error__set(FOLIO_EINVAL, "open: no path given");
+    *out = NULL;
+    if (!opts) opts = &defaults;
+    if (opts->version != FOLIO_OPEN_OPTS_VERSION)
+        return folio_error__set(FOLIO_EINVAL, "open: options version %u is not %u", opts->version,
+                                FOLIO_OPEN_OPTS_VERSION);
+    uint64_t map = opts->map_bytes ? opts->map_bytes : FOLIO_MAP_BYTES_DEFAULT;
+    if (map < FOLIO_MAP_BYTES_MIN || map > FOLIO_MAP_BYTES_MAX)
+        return folio_error__set(FOLIO_EINVAL, "open: map size %llu out of range",
+                                (unsigned long long)map);
+    folio_db *db = calloc(1, sizeof *db);
+    if (!db) return folio_error__set(FOLIO_ERROR, "open: out of memory");
+    pthread_mutex_init(&db->write_lock, NULL);
+    db->scratch = malloc(FOLIO_EVENT_BYTES_MAX);
+    db->hasher = folio_hasher__create();
+    db->path = strdup(path);
+    if (!db->scratch || !db->hasher || !db->path) {
+        rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
+        goto cleanup;
+    }
+    FOLIO_TRY(folio_store__open(&db->store, path, map, opts->read_only != 0,
+                              opts->must_exist != 0, &created));
+    FOLIO_TRY(folio_projection__catch_up(db));
+    *out = db;
+    return FOLIO_OK;
+cleanup:
+    folio_db_close(db);
+    return rc;
+}
+
+void folio_db_close(folio_db *db) {
+    if (!db) return;
+    folio_store__close(db->store);
+    pthread_mutex_destroy(&db->write_lock);
+    folio_hasher__free(db->hasher);
+    free(db->scratch);
+    free(db->path);
+    free(db);
+}
+
+int folio_stream_version(uint64_t *version_out, folio_db *db, uint64_t stream) {
+    folio_txn t = {0};
+    folio_stream_rec rec;
+    if (!version_out || !db) return folio_error__set(FOLIO_EINVAL, "stream_version: NULL argument");
+    int rc = folio_store__read_begin(&t, db->store);
+    if (rc < 0) return rc;
+    rc = folio_log__read_stream(&rec, &t, stream);
+    folio_store__read_end(&t);
+    if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK; /* no events: version 0 */
+    if (rc == FOLIO_OK) *version_out = rec.version;
+    return rc;
+}
+
+int folio_stats_get(folio_stats *out, folio_db *db) {
+    folio_txn t = {0};
+    folio_head head;
+    int rc = FOLIO_OK;
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stats: NULL argument");
+    memset(out, 0, sizeof *out);
+    FOLIO_TRY(folio_store__read_begin(&t, db->store));
+    FOLIO_TRY(folio_log__read_head(&head, &t));
+    FOLIO_TRY(folio_store__entries(&out->streams, &t, FOLIO_DB_STREAMS));
+    FOLIO_TRY(folio_projection__check_current(&t, 0, head.last_seq));
+    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0};
+    FOLIO_ASSERT(folio_registry[0] == &folio_counts_projection);
+    rc = folio_counts__get(out->type_counts, 64, &pt);
+    if (rc == FOLIO_ECORRUPT) rc = folio_error__set(rc, "projection 'counts' holds a malformed record");
+    if (rc < 0) goto cleanup;
+    out->format = FOLIO_FORMAT_VERSION;
+    out->events = head.last_seq;
+    memcpy(out->head, head.chain, FOLIO_HASH_BYTES);
+    out->last_recorded_at_us = head.last_recorded_at_us;
+    out->file_bytes = folio_store__file_bytes(db->store);
+    out->map_bytes = folio_store__map_bytes(db->store);
+cleanup:
+    if (t.mdb) folio_store__read_end(&t);
+    return rc;
+}

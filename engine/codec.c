@@ -1,0 +1,540 @@
+/*
+ * engine/codec.c - the msgpack envelope of an event, payload validation, JSON conversion.
+ * The only includer of msgpack.h (msgpack-c packs) and msgpuck.h (mp_check validates every
+ * buffer before it is read, and decodes without allocating: msgpack-c's unpacker trusts
+ * container counts and would pre-allocate for them). msgpuck is compiled header-only here
+ * (MP_SOURCE) because Debian ships it as a non-PIC static archive.
+ *
+ * Envelope (docs/FORMAT.md#envelope): a msgpack map with small unsigned integer keys:
+ *   0 format  1 seq  2 stream  3 version  4 type  5 schema  6 recorded_at (uint, µs)
+ *   7 actor (str)  8 reason (str)  9 correlation (str)  10 idempotency key (str)
+ *   11 payload (map)
+ * Keys 8-10 are present only when set. Unknown keys are skipped on decode (a newer folio may
+ * add fields); a missing required key is corruption.
+ */
+#define MP_SOURCE 1
+#include <msgpuck.h>
+#undef MP_SOURCE
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <utf8proc.h>
+
+#include "internal.h"
+
+enum {
+    K_FORMAT = 0, K_SEQ = 1, K_STREAM = 2, K_VERSION = 3, K_TYPE = 4, K_SCHEMA = 5,
+    K_RECORDED = 6, K_ACTOR = 7, K_REASON = 8, K_CORRELATION = 9, K_IDEM = 10, K_PAYLOAD = 11
+};
+#define REQUIRED_KEYS                                                                        \
+    ((1u << K_FORMAT) | (1u << K_SEQ) | (1u << K_STREAM) | (1u << K_VERSION) |               \
+     (1u << K_TYPE) | (1u << K_SCHEMA) | (1u << K_RECORDED) | (1u << K_ACTOR) |              \
+     (1u << K_PAYLOAD))
+
+/* ---------------------------------------------------------------------------------------
+ * Text and payload validation
+ * ------------------------------------------------------------------------------------- */
+
+static int utf8_valid(const uint8_t *s, size_t len) {
+    utf8proc_int32_t cp;
+    size_t i = 0;
+    while (i < len) {
+        utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0 || cp == 0) return 0;
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required) {
+    if (s == NULL) {
+        if (required) return folio_error__set(FOLIO_EINVAL, "%s is required", what);
+        return FOLIO_OK;
+    }
+    size_t len = strnlen(s, max_bytes + 1);
+    if (len == 0 && required) return folio_error__set(FOLIO_EINVAL, "%s is empty", what);
+    if (len > max_bytes)
+        return folio_error__set(FOLIO_ELIMIT, "%s is longer than %zu bytes", what, max_bytes);
+    if (!utf8_valid((const uint8_t *)s, len))
+        return folio_error__set(FOLIO_EINVAL, "%s is not valid UTF-8", what);
+    return FOLIO_OK;
+}
+
+/* Walk one validated msgpack value: only nil, bool, integers, strings (UTF-8), bin, arrays
+ * and maps with string keys; depth bounded. `*p` advances past the value. */
+static int check_value(const char **p, unsigned depth) {
+    if (depth > FOLIO_PAYLOAD_DEPTH_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "payload nests deeper than %u levels",
+                                FOLIO_PAYLOAD_DEPTH_MAX);
+    uint32_t len, n;
+    const char *s;
+    switch (mp_typeof(**p)) {
+    case MP_NIL: mp_decode_nil(p); return FOLIO_OK;
+    case MP_BOOL: mp_decode_bool(p); return FOLIO_OK;
+    case MP_UINT: mp_decode_uint(p); return FOLIO_OK;
+    case MP_INT: mp_decode_int(p); return FOLIO_OK;
+    case MP_BIN: mp_decode_bin(p, &len); return FOLIO_OK;
+    case MP_STR:
+        s = mp_decode_str(p, &len);
+        if (!utf8_valid((const uint8_t *)s, len))
+            return folio_error__set(FOLIO_EINVAL, "payload string is not valid UTF-8");
+        return FOLIO_OK;
+    case MP_ARRAY:
+        n = mp_decode_array(p);
+        for (uint32_t i = 0; i < n; i++) {
+            int rc = check_value(p, depth + 1);
+            if (rc < 0) return rc;
+        }
+        return FOLIO_OK;
+    case MP_MAP:
+        n = mp_decode_map(p);
+        for (uint32_t i = 0; i < n; i++) {
+            if (mp_typeof(**p) != MP_STR)
+                return folio_error__set(FOLIO_EINVAL, "payload map keys must be strings");
+            int rc = check_value(p, depth + 1);
+            if (rc == FOLIO_OK) rc = check_value(p, depth + 1);
+            if (rc < 0) return rc;
+        }
+        return FOLIO_OK;
+    case MP_FLOAT:
+    case MP_DOUBLE:
+        return folio_error__set(FOLIO_EINVAL,
+                                "payload holds a floating-point number (write money as a "
+                                "decimal string)");
+    default:
+        return folio_error__set(FOLIO_EINVAL, "payload holds a msgpack ext value");
+    }
+}
+
+int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
+    if (payload == NULL || payload_bytes == 0)
+        return folio_error__set(FOLIO_EINVAL, "payload is required (a msgpack map)");
+    if (payload_bytes > FOLIO_PAYLOAD_BYTES_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "payload is %zu bytes, more than %u",
+                                payload_bytes, FOLIO_PAYLOAD_BYTES_MAX);
+    const char *p = payload, *end = p + payload_bytes;
+    if (mp_check(&p, end) != 0 || p != end)
+        return folio_error__set(FOLIO_EINVAL, "payload is not exactly one msgpack value");
+    p = payload;
+    if (mp_typeof(*p) != MP_MAP) return folio_error__set(FOLIO_EINVAL, "payload is not a map");
+    int rc = check_value(&p, 1);
+    if (rc == FOLIO_OK) FOLIO_ASSERT(p == end);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Envelope encoding (msgpack-c packer writing into a bounded buffer, no allocation)
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *buf;
+    size_t cap, len;
+    int overflow;
+} wbuf;
+
+static int wbuf_write(void *data, const char *bytes, size_t n) {
+    wbuf *w = data;
+    if (w->overflow || n > w->cap - w->len) {
+        w->overflow = 1;
+        return -1;
+    }
+    memcpy(w->buf + w->len, bytes, n);
+    w->len += n;
+    return 0;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s) {
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
+                                 const folio_event *e, const char *idempotency_key) {
+    FOLIO_ASSERT(e->seq > 0);
+    FOLIO_ASSERT(e->actor != NULL);
+    wbuf w = {buf, cap, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &w, wbuf_write);
+    unsigned fields = 9 + (e->reason != NULL) + (e->correlation != NULL) +
+                      (idempotency_key != NULL);
+    msgpack_pack_map(&pk, fields);
+    msgpack_pack_uint8(&pk, K_FORMAT);
+    msgpack_pack_uint8(&pk, FOLIO_ENVELOPE_FORMAT);
+    msgpack_pack_uint8(&pk, K_SEQ);
+    msgpack_pack_uint64(&pk, e->seq);
+    msgpack_pack_uint8(&pk, K_STREAM);
+    msgpack_pack_uint64(&pk, e->stream);
+    msgpack_pack_uint8(&pk, K_VERSION);
+    msgpack_pack_uint64(&pk, e->version);
+    msgpack_pack_uint8(&pk, K_TYPE);
+    msgpack_pack_uint32(&pk, e->type);
+    msgpack_pack_uint8(&pk, K_SCHEMA);
+    msgpack_pack_uint32(&pk, e->schema);
+    msgpack_pack_uint8(&pk, K_RECORDED);
+    msgpack_pack_uint64(&pk, (uint64_t)e->recorded_at_us);
+    msgpack_pack_uint8(&pk, K_ACTOR);
+    pack_str(&pk, e->actor);
+    if (e->reason) {
+        msgpack_pack_uint8(&pk, K_REASON);
+        pack_str(&pk, e->reason);
+    }
+    if (e->correlation) {
+        msgpack_pack_uint8(&pk, K_CORRELATION);
+        pack_str(&pk, e->correlation);
+    }
+    if (idempotency_key) {
+        msgpack_pack_uint8(&pk, K_IDEM);
+        pack_str(&pk, idempotency_key);
+    }
+    msgpack_pack_uint8(&pk, K_PAYLOAD);
+    wbuf_write(&w, e->payload, e->payload_bytes);
+    if (w.overflow)
+        return folio_error__set(FOLIO_ELIMIT, "event is larger than %u bytes",
+                                FOLIO_EVENT_BYTES_MAX);
+    *bytes_out = w.len;
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Envelope decoding (msgpuck, after mp_check)
+ * ------------------------------------------------------------------------------------- */
+
+static int decode_u64(uint64_t *out, const char **p, uint64_t seq, const char *what) {
+    if (mp_typeof(**p) != MP_UINT) return FOLIO_CORRUPT(seq, "%s is not an unsigned integer", what);
+    *out = mp_decode_uint(p);
+    return FOLIO_OK;
+}
+
+static int decode_str(const char **out, const char **p, char *strbuf, size_t cap, size_t *used,
+                      uint64_t seq, const char *what) {
+    if (mp_typeof(**p) != MP_STR) return FOLIO_CORRUPT(seq, "%s is not a string", what);
+    uint32_t len;
+    const char *s = mp_decode_str(p, &len);
+    if ((size_t)len + 1 > cap - *used) return FOLIO_CORRUPT(seq, "%s is too long", what);
+    if (memchr(s, 0, len)) return FOLIO_CORRUPT(seq, "%s holds a NUL byte", what);
+    char *dst = strbuf + *used;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    *used += (size_t)len + 1;
+    *out = dst;
+    return FOLIO_OK;
+}
+
+int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
+                                 char *strbuf, size_t strbuf_cap, uint64_t seq) {
+    FOLIO_ASSERT(e != NULL);
+    FOLIO_ASSERT(strbuf_cap > 0);
+    const char *p = (const char *)env, *end = p + env_bytes;
+    if (mp_check(&p, end) != 0 || p != end)
+        return FOLIO_CORRUPT(seq, "envelope is not exactly one msgpack value");
+    p = (const char *)env;
+    if (mp_typeof(*p) != MP_MAP) return FOLIO_CORRUPT(seq, "envelope is not a map");
+    memset(e, 0, sizeof *e);
+    uint32_t n = mp_decode_map(&p), seen = 0;
+    size_t used = 0;
+    uint64_t v;
+    int rc = FOLIO_OK;
+    for (uint32_t i = 0; i < n && rc == FOLIO_OK; i++) {
+        if (mp_typeof(*p) != MP_UINT) {
+            mp_next(&p); /* a key of another kind, from a newer writer: skip the pair */
+            mp_next(&p);
+            continue;
+        }
+        uint64_t key = mp_decode_uint(&p);
+        if (key <= K_PAYLOAD) {
+            if (seen & (1u << key)) return FOLIO_CORRUPT(seq, "envelope key %llu repeated",
+                                                         (unsigned long long)key);
+            seen |= 1u << key;
+        }
+        switch (key) {
+        case K_FORMAT: rc = decode_u64(&v, &p, seq, "format"); break;
+        case K_SEQ: rc = decode_u64(&e->seq, &p, seq, "seq"); break;
+        case K_STREAM: rc = decode_u64(&e->stream, &p, seq, "stream"); break;
+        case K_VERSION: rc = decode_u64(&e->version, &p, seq, "version"); break;
+        case K_TYPE:
+            rc = decode_u64(&v, &p, seq, "type");
+            if (rc == FOLIO_OK && v > UINT32_MAX) rc = FOLIO_CORRUPT(seq, "type out of range");
+            e->type = (uint32_t)v;
+            break;
+        case K_SCHEMA:
+            rc = decode_u64(&v, &p, seq, "schema");
+            if (rc == FOLIO_OK && (v == 0 || v > UINT32_MAX))
+                rc = FOLIO_CORRUPT(seq, "schema out of range");
+            e->schema = (uint32_t)v;
+            break;
+        case K_RECORDED:
+            rc = decode_u64(&v, &p, seq, "recorded_at");
+            if (rc == FOLIO_OK && v > INT64_MAX) rc = FOLIO_CORRUPT(seq, "recorded_at out of range");
+            e->recorded_at_us = (int64_t)v;
+            break;
+        case K_ACTOR: rc = decode_str(&e->actor, &p, strbuf, strbuf_cap, &used, seq, "actor"); break;
+        case K_REASON: rc = decode_str(&e->reason, &p, strbuf, strbuf_cap, &used, seq, "reason"); break;
+        case K_CORRELATION:
+            rc = decode_str(&e->correlation, &p, strbuf, strbuf_cap, &used, seq, "correlation");
+            break;
+        case K_IDEM:
+            rc = decode_str(&e->idempotency_key, &p, strbuf, strbuf_cap, &used, seq,
+                            "idempotency key");
+            break;
+        case K_PAYLOAD:
+            if (mp_typeof(*p) != MP_MAP) return FOLIO_CORRUPT(seq, "payload is not a map");
+            e->payload = p;
+            mp_next(&p);
+            e->payload_bytes = (size_t)(p - (const char *)e->payload);
+            break;
+        default: mp_next(&p); break; /* a field added by a newer folio */
+        }
+    }
+    if (rc < 0) return rc;
+    if ((seen & REQUIRED_KEYS) != REQUIRED_KEYS)
+        return FOLIO_CORRUPT(seq, "envelope lacks required fields (mask %03x)", seen);
+    FOLIO_ASSERT(p == end);
+    if (e->seq != seq)
+        return FOLIO_CORRUPT(seq, "envelope says seq %llu", (unsigned long long)e->seq);
+    if (e->version == 0) return FOLIO_CORRUPT(seq, "version 0");
+    return FOLIO_OK;
+}
+
+/* Length-prefixed fields so that no two different requests feed the same bytes. */
+static void hash_text(folio_hasher *h, const char *s) {
+    uint8_t hdr[9];
+    size_t n = s ? strlen(s) : 0;
+    hdr[0] = s != NULL;
+    folio__put_le64(hdr + 1, n);
+    folio_hasher__update(h, hdr, sizeof hdr);
+    if (n) folio_hasher__update(h, s, n);
+}
+
+void folio_codec__hash_content(folio_hasher *h, const folio_event *e) {
+    uint8_t fixed[24];
+    folio__put_le64(fixed, e->stream);
+    folio__put_le32(fixed + 8, e->type);
+    folio__put_le32(fixed + 12, e->schema);
+    folio__put_le64(fixed + 16, e->payload_bytes);
+    folio_hasher__update(h, fixed, sizeof fixed);
+    hash_text(h, e->actor);
+    hash_text(h, e->reason);
+    hash_text(h, e->correlation);
+    folio_hasher__update(h, e->payload, e->payload_bytes);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * msgpack -> JSON (public)
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (n > cap - b->len) cap *= 2;
+        char *nb = realloc(b->buf, cap);
+        if (!nb) {
+            b->oom = 1;
+            return;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void put_json_string(sbuf *b, const char *s, size_t n) {
+    sb_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sb_put(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        default: sb_printf(b, "\\u%04x", c); break;
+        }
+    }
+    sb_put(b, s + run, n - run);
+    sb_put(b, "\"", 1);
+}
+
+static int to_json(sbuf *b, const char **p, unsigned depth) {
+    if (depth > 2 * FOLIO_PAYLOAD_DEPTH_MAX)
+        return folio_error__set(FOLIO_ECORRUPT, "payload nests too deep to render");
+    uint32_t n, len;
+    const char *s;
+    switch (mp_typeof(**p)) {
+    case MP_NIL: mp_decode_nil(p); sb_put(b, "null", 4); break;
+    case MP_BOOL:
+        if (mp_decode_bool(p))
+            sb_put(b, "true", 4);
+        else
+            sb_put(b, "false", 5);
+        break;
+    case MP_UINT: sb_printf(b, "%llu", (unsigned long long)mp_decode_uint(p)); break;
+    case MP_INT: sb_printf(b, "%lld", (long long)mp_decode_int(p)); break;
+    case MP_FLOAT: sb_printf(b, "%.9g", (double)mp_decode_float(p)); break;
+    case MP_DOUBLE: sb_printf(b, "%.17g", mp_decode_double(p)); break;
+    case MP_STR: s = mp_decode_str(p, &len); put_json_string(b, s, len); break;
+    case MP_BIN:
+        s = mp_decode_bin(p, &len);
+        sb_put(b, "\"", 1);
+        for (uint32_t i = 0; i < len; i++) sb_printf(b, "%02x", (unsigned char)s[i]);
+        sb_put(b, "\"", 1);
+        break;
+    case MP_ARRAY:
+        n = mp_decode_array(p);
+        sb_put(b, "[", 1);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) sb_put(b, ",", 1);
+            int rc = to_json(b, p, depth + 1);
+            if (rc < 0) return rc;
+        }
+        sb_put(b, "]", 1);
+        break;
+    case MP_MAP:
+        n = mp_decode_map(p);
+        sb_put(b, "{", 1);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) sb_put(b, ",", 1);
+            if (mp_typeof(**p) == MP_STR) {
+                s = mp_decode_str(p, &len);
+                put_json_string(b, s, len);
+            } else { /* not written by folio; render the key as a JSON string */
+                sbuf k = {0};
+                int rc = to_json(&k, p, depth + 1);
+                if (rc == FOLIO_OK && !k.oom) put_json_string(b, k.buf, k.len);
+                free(k.buf);
+                if (rc < 0) return rc;
+            }
+            sb_put(b, ":", 1);
+            int rc = to_json(b, p, depth + 1);
+            if (rc < 0) return rc;
+        }
+        sb_put(b, "}", 1);
+        break;
+    default: /* ext */
+        mp_next(p);
+        sb_put(b, "null", 4);
+        break;
+    }
+    return FOLIO_OK;
+}
+
+int folio_payload_to_json(char **json_out, const void *payload, size_t payload_bytes) {
+    if (!json_out || (!payload && payload_bytes))
+        return folio_error__set(FOLIO_EINVAL, "payload_to_json: NULL argument");
+    *json_out = NULL;
+    const char *p = payload, *end = p + payload_bytes;
+    if (payload_bytes == 0 || mp_check(&p, end) != 0 || p != end)
+        return folio_error__set(FOLIO_ECORRUPT, "payload is not valid msgpack");
+    p = payload;
+    sbuf b = {0};
+    int rc = to_json(&b, &p, 0);
+    sb_put(&b, "", 1);
+    if (rc == FOLIO_OK && b.oom) rc = folio_error__set(FOLIO_ERROR, "out of memory");
+    if (rc < 0) {
+        free(b.buf);
+        return rc;
+    }
+    *json_out = b.buf;
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * JSON -> msgpack (public; jansson parses, msgpack-c packs)
+ * ------------------------------------------------------------------------------------- */
+
+static int pack_json(msgpack_packer *pk, json_t *j, unsigned depth) {
+    if (depth > FOLIO_PAYLOAD_DEPTH_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "payload nests deeper than %u levels",
+                                FOLIO_PAYLOAD_DEPTH_MAX);
+    const char *key;
+    json_t *val;
+    size_t i;
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        msgpack_pack_map(pk, json_object_size(j));
+        json_object_foreach(j, key, val) {
+            size_t n = strlen(key);
+            msgpack_pack_str(pk, n);
+            msgpack_pack_str_body(pk, key, n);
+            int rc = pack_json(pk, val, depth + 1);
+            if (rc < 0) return rc;
+        }
+        return FOLIO_OK;
+    case JSON_ARRAY:
+        msgpack_pack_array(pk, json_array_size(j));
+        json_array_foreach(j, i, val) {
+            int rc = pack_json(pk, val, depth + 1);
+            if (rc < 0) return rc;
+        }
+        return FOLIO_OK;
+    case JSON_STRING:
+        msgpack_pack_str(pk, json_string_length(j));
+        msgpack_pack_str_body(pk, json_string_value(j), json_string_length(j));
+        return FOLIO_OK;
+    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(j)); return FOLIO_OK;
+    case JSON_TRUE: msgpack_pack_true(pk); return FOLIO_OK;
+    case JSON_FALSE: msgpack_pack_false(pk); return FOLIO_OK;
+    case JSON_NULL: msgpack_pack_nil(pk); return FOLIO_OK;
+    case JSON_REAL:
+    default:
+        return folio_error__set(FOLIO_EINVAL,
+                                "payload holds a real number (write money as a decimal string)");
+    }
+}
+
+int folio_payload_from_json(void **payload_out, size_t *payload_bytes_out, const char *json) {
+    if (!payload_out || !payload_bytes_out || !json)
+        return folio_error__set(FOLIO_EINVAL, "payload_from_json: NULL argument");
+    *payload_out = NULL;
+    *payload_bytes_out = 0;
+    json_error_t err;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &err);
+    if (!root)
+        return folio_error__set(FOLIO_EINVAL, "payload JSON: %s (line %d, column %d)", err.text,
+                                err.line, err.column);
+    int rc = FOLIO_OK;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (!json_is_object(root)) {
+        rc = folio_error__set(FOLIO_EINVAL, "payload JSON must be an object");
+        goto cleanup;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    FOLIO_TRY(pack_json(&pk, root, 1));
+    FOLIO_TRY(folio_codec__check_payload(sb.data, sb.size));
+    *payload_out = sb.data;
+    *payload_bytes_out = sb.size;
+    sb.data = NULL;
+cleanup:
+    msgpack_sbuffer_destroy(&sb);
+    json_decref(root);
+    return rc;
+}
+
+void folio_free(void *p) { free(p); }

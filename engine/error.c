@@ -1,0 +1,66 @@
+/*
+ * engine/error.c - error codes, the per-thread failure message, and assertion failure.
+ * The message is set where a failure is first seen; callers forward the code unchanged.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static _Thread_local char errmsg_buf[512];
+static folio_assert_hook assert_hook;
+
+const char *folio_strerror(int rc) {
+    switch (rc) {
+    case FOLIO_OK: return "ok";
+    case FOLIO_ERROR: return "storage or system error";
+    case FOLIO_ENOTFOUND: return "not found";
+    case FOLIO_EEXISTS: return "already exists";
+    case FOLIO_ECONFLICT: return "conflict: expected version is stale";
+    case FOLIO_EINVAL: return "invalid argument";
+    case FOLIO_ELIMIT: return "limit exceeded";
+    case FOLIO_ECORRUPT: return "integrity check failed";
+    case FOLIO_EFULL: return "disk full or unwritable";
+    case FOLIO_ITEROVER: return "end of iteration";
+    case FOLIO_EFORMAT: return "not a folio ledger or unsupported format";
+    default: return "unknown error";
+    }
+}
+
+const char *folio_errmsg(void) { return errmsg_buf; }
+
+void folio_error__clear(void) { errmsg_buf[0] = '\0'; }
+
+/* Record the detail of a failure for this thread and return rc, so call sites read
+ * `return folio_error__set(FOLIO_EINVAL, "...")`. */
+int folio_error__set(int rc, const char *fmt, ...) {
+    FOLIO_ASSERT(rc < 0);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errmsg_buf, sizeof errmsg_buf, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Corruption names the seq, the failed check, and where in the code it was seen. */
+int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *fmt, ...) {
+    char what[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *base = strrchr(file, '/');
+    snprintf(errmsg_buf, sizeof errmsg_buf, "corrupt event at seq %llu: %s (%s:%d)",
+             (unsigned long long)seq, what, base ? base + 1 : file, line);
+    return FOLIO_ECORRUPT;
+}
+
+void folio_set_assert_hook(folio_assert_hook hook) { assert_hook = hook; }
+
+void folio_error__assert_fail(const char *expr, const char *file, int line) {
+    fprintf(stderr, "folio: assertion failed: %s (%s:%d)\n", expr, file, line);
+    fflush(stderr);
+    if (assert_hook) assert_hook(expr, file, line);
+    abort();
+}

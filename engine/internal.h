@@ -1,0 +1,232 @@
+/*
+ * engine/internal.h - declarations shared by the engine's modules (not API).
+ * Naming: folio_<module>__<verb> for cross-file internals; file-static helpers unprefixed.
+ */
+#ifndef FOLIO_INTERNAL_H
+#define FOLIO_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "folio.h"
+#include "limits.h"
+
+/* ---- assertions (engine/error.c) ---- */
+void folio_error__assert_fail(const char *expr, const char *file, int line)
+    __attribute__((noreturn));
+
+/* On in every build: running past a broken invariant would write wrong balances. */
+#define FOLIO_ASSERT(x)                                                                     \
+    do {                                                                                    \
+        if (__builtin_expect(!(x), 0)) folio_error__assert_fail(#x, __FILE__, __LINE__);    \
+    } while (0)
+
+#ifndef NDEBUG
+#define FOLIO_DEBUG_ASSERT(x) FOLIO_ASSERT(x)
+#else
+#define FOLIO_DEBUG_ASSERT(x) ((void)0)
+#endif
+
+/* Forward a negative code unchanged; the message was set where the failure was seen. */
+#define FOLIO_TRY(expr)                                                                     \
+    do {                                                                                    \
+        rc = (expr);                                                                        \
+        if (rc < 0) goto cleanup;                                                           \
+    } while (0)
+
+/* Internal-only code: the LMDB map is full; the writer grows it and retries. */
+#define FOLIO__EMAPFULL (-100)
+
+/* ---- errors (engine/error.c) ---- */
+int folio_error__set(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void folio_error__clear(void);
+#define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
+
+/* ---- fixed-width encodings ---- */
+static inline void folio__put_be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+static inline uint64_t folio__get_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+static inline void folio__put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+static inline uint64_t folio__get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static inline void folio__put_le32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+static inline uint32_t folio__get_le32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- storage (engine/store.c, the only includer of lmdb.h) ---- */
+typedef struct folio_store folio_store;
+/* A transaction or cursor lives on its user's stack; `mdb` is LMDB's handle (opaque here). */
+typedef struct {
+    void *mdb;
+    folio_store *store;
+    int write;
+} folio_txn;
+typedef struct {
+    void *mdb;
+} folio_cursor;
+typedef struct {
+    const void *data;
+    size_t size;
+} folio_val;
+
+/* Sub-database ids; names in store.c. Projections follow FOLIO_DB_PROJ0. */
+enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM = 3,
+       FOLIO_DB_PROJ0 = 4 };
+
+#define FOLIO_PUT_APPEND 1u /* key sorts after every existing key (MDB_APPEND) */
+
+int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
+                      int must_exist, int *created_out);
+void folio_store__close(folio_store *s);
+int folio_store__read_begin(folio_txn *t, folio_store *s);
+void folio_store__read_end(folio_txn *t);
+int folio_store__write_begin(folio_txn *t, folio_store *s);
+int folio_store__commit(folio_txn *t);
+void folio_store__abort(folio_txn *t);
+int folio_store__grow(folio_store *s);
+int folio_store__get(folio_val *out, folio_txn *t, unsigned dbi, const void *key, size_t klen);
+int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, const void *val,
+                     size_t vlen, unsigned flags);
+int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen);
+int folio_store__drop(folio_txn *t, unsigned dbi);
+int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi);
+int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi);
+void folio_store__cursor_close(folio_cursor *c);
+/* Position at the first key >= key (key NULL: the first key). FOLIO_ITEROVER past the end. */
+int folio_store__cursor_seek(folio_cursor *c, const void *key, size_t klen, folio_val *k,
+                             folio_val *v);
+int folio_store__cursor_next(folio_cursor *c, folio_val *k, folio_val *v);
+int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v);
+uint64_t folio_store__map_bytes(folio_store *s);
+uint64_t folio_store__file_bytes(folio_store *s);
+int folio_store__read_only(const folio_store *s);
+
+/* ---- frames (engine/frame.c, the only includer of xxhash.h) ---- */
+typedef struct {
+    uint8_t chain[FOLIO_HASH_BYTES]; /* XXH3-128(prev chain || frame[16..len)) */
+    uint32_t checksum;               /* low 32 bits of XXH3-64(frame[20..len)) */
+    uint8_t format;                  /* FOLIO_FRAME_FORMAT */
+    uint64_t prev_seq;               /* previous event of the same stream, 0 if none */
+    const uint8_t *envelope;         /* msgpack map */
+    size_t envelope_bytes;
+} folio_frame;
+
+/* Fill the header of frame[0..len) whose envelope is already at frame+HEADER, and compute
+ * the checksum and the chain hash from prev_chain. */
+void folio_frame__seal(uint8_t *frame, size_t frame_bytes, uint64_t prev_seq,
+                       const uint8_t prev_chain[FOLIO_HASH_BYTES]);
+/* Parse the header and check the frame checksum (not the chain: that needs the previous
+ * event's hash). Returns FOLIO_ECORRUPT naming seq. */
+int folio_frame__open(folio_frame *out, const void *frame, size_t frame_bytes, uint64_t seq);
+/* Recompute the chain hash of a frame from the previous chain hash. */
+void folio_frame__chain(uint8_t out[FOLIO_HASH_BYTES], const uint8_t prev[FOLIO_HASH_BYTES],
+                        const void *frame, size_t frame_bytes);
+
+/* Streaming 128-bit content hash (idempotency: which request a key was used for). */
+typedef struct folio_hasher folio_hasher;
+folio_hasher *folio_hasher__create(void);
+void folio_hasher__free(folio_hasher *h);
+void folio_hasher__reset(folio_hasher *h);
+void folio_hasher__update(folio_hasher *h, const void *data, size_t len);
+void folio_hasher__digest(folio_hasher *h, uint8_t out[FOLIO_HASH_BYTES]);
+
+/* ---- codec (engine/codec.c, the only includer of msgpack.h and msgpuck.h) ---- */
+
+/* Check a caller's payload: well-formed msgpack, exactly payload_bytes long, a map at the
+ * top, string keys, no floats or ext types, valid UTF-8 strings, depth bounded. */
+int folio_codec__check_payload(const void *payload, size_t payload_bytes);
+/* Check a string field: valid UTF-8, no NUL, 1..max bytes (0 allowed if optional). */
+int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required);
+/* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
+ * into buf[0..cap). Returns bytes written or FOLIO_ELIMIT. */
+int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
+                                 const folio_event *e, const char *idempotency_key);
+/* Decode an envelope into *e; strings are copied NUL-terminated into strbuf[0..cap),
+ * the payload points into the envelope. FOLIO_ECORRUPT (naming seq) on any defect. */
+int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
+                                 char *strbuf, size_t strbuf_cap, uint64_t seq);
+/* Feed the idempotency-relevant content of one event into a hasher. */
+void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
+
+/* ---- log and projections (engine/log.c, engine/projection.c) ---- */
+
+/* Meta key "head": last seq, head chain hash, last recorded_at. */
+typedef struct {
+    uint64_t last_seq;
+    uint8_t chain[FOLIO_HASH_BYTES];
+    int64_t last_recorded_at_us;
+} folio_head;
+#define FOLIO_HEAD_BYTES 32u
+
+/* Stream record in sub-database "streams": last version and seq of the last event. */
+typedef struct {
+    uint64_t version;
+    uint64_t head_seq;
+} folio_stream_rec;
+#define FOLIO_STREAM_REC_BYTES 16u
+
+int folio_log__read_head(folio_head *out, folio_txn *t);
+int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream);
+
+/* Per projection: the code version that built it and the last seq it folded (meta key
+ * "proj.<name>"). Loaded once per write transaction, saved at its end. */
+typedef struct {
+    uint32_t version[FOLIO_PROJECTIONS_MAX];
+    uint64_t last_seq[FOLIO_PROJECTIONS_MAX];
+    uint8_t dirty[FOLIO_PROJECTIONS_MAX];
+} folio_proj_states;
+int folio_projection__load(folio_proj_states *out, folio_txn *t);
+int folio_projection__save(folio_txn *t, folio_proj_states *s);
+/* Apply one event (seq = last folded + 1) to every up-to-date projection. */
+int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_event *e);
+/* FOLIO_OK when projection `index` has folded the log up to head_seq with the current code;
+ * else FOLIO_EFORMAT with a message saying how to bring it up to date. */
+int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_seq);
+/* Give a projection module access to its sub-database inside transaction t. */
+struct folio_proj_txn {
+    folio_txn *txn;
+    unsigned dbi;
+};
+/* Bring every projection up to the head: rebuild those of an older code version, fold the
+ * events they have not yet seen. Runs its own write transactions. */
+int folio_projection__catch_up(folio_db *db);
+unsigned folio_projection__count(void);
+const char *folio_projection__name(unsigned index);
+
+/* ---- the handle ---- */
+struct folio_db {
+    folio_store *store;
+    pthread_mutex_t write_lock; /* serialises writers and guards `scratch` */
+    uint8_t *scratch;           /* FOLIO_EVENT_BYTES_MAX: one frame being encoded */
+    folio_hasher *hasher;       /* idempotency content hash, under write_lock */
+    char *path;
+};
+
+#endif /* FOLIO_INTERNAL_H */

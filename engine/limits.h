@@ -1,0 +1,48 @@
+/*
+ * engine/limits.h - every internal limit, with the reason for its value.
+ * Caller-facing limits are defined in include/folio.h and checked here against each other.
+ */
+#ifndef FOLIO_LIMITS_H
+#define FOLIO_LIMITS_H
+
+#include "folio.h"
+
+/* Frame header: chain hash (16) + frame checksum (4) + frame format (1) + prev seq (8). */
+#define FOLIO_FRAME_HEADER_BYTES 29u
+
+/* Largest envelope overhead around a payload: the map header, eleven small keys, five
+ * uint64 fields (9 bytes each), the four strings with their 5-byte headers, and slack. */
+#define FOLIO_ENVELOPE_OVERHEAD_MAX                                                          \
+    (16u + 12u + 5u * 9u + FOLIO_ACTOR_BYTES_MAX + FOLIO_REASON_BYTES_MAX +                  \
+     FOLIO_CORRELATION_BYTES_MAX + FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 4u * 5u + 5u)
+
+_Static_assert(FOLIO_FRAME_HEADER_BYTES + FOLIO_ENVELOPE_OVERHEAD_MAX + FOLIO_PAYLOAD_BYTES_MAX <=
+                   FOLIO_EVENT_BYTES_MAX,
+               "a payload of the largest allowed size must always fit in one frame");
+
+/* Initial map size of a new ledger: LMDB maps address space, not disk, so this is cheap. */
+#define FOLIO_MAP_BYTES_DEFAULT (256ull * 1024u * 1024u)
+/* Smallest map a caller may ask for (tests use small maps to exercise growth). */
+#define FOLIO_MAP_BYTES_MIN (256ull * 1024u)
+/* Largest map folio grows to: past this the ledger reports FOLIO_EFULL. */
+#define FOLIO_MAP_BYTES_MAX (1ull << 40)
+/* A write that finds the map full grows it and retries at most this many times. */
+#define FOLIO_GROW_RETRY_MAX 32u
+
+/* Events a log iterator copies out of one short read transaction. Iterators never hold a
+ * read transaction between calls, so the map can grow while they are open. */
+#define FOLIO_ITER_BATCH_COUNT_MAX 256u
+
+/* Events verify checks per read-transaction snapshot is unbounded: it reads one snapshot. */
+
+/* Named sub-databases in the environment: meta, log, streams, idem, and one per projection. */
+#define FOLIO_PROJECTIONS_MAX 16u
+#define FOLIO_DBS_MAX (4u + FOLIO_PROJECTIONS_MAX)
+
+/* On-disk format version written by this code; a larger one is refused at open. */
+#define FOLIO_FORMAT_VERSION 1u
+/* Frame format byte and envelope format this code writes. */
+#define FOLIO_FRAME_FORMAT 1u
+#define FOLIO_ENVELOPE_FORMAT 1u
+
+#endif /* FOLIO_LIMITS_H */

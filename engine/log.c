@@ -1,0 +1,272 @@
+/*
+ * engine/log.c - the append-only event log.
+ * Owns sub-databases:
+ *   "log":     key = big-endian u64 seq, value = frame (engine/frame.c), put with MDB_APPEND;
+ *   "streams": key = big-endian u64 stream, value = u64 LE last version, u64 LE seq of the
+ *              stream's last event. Each frame points back to the previous event of its
+ *              stream, so a stream is read by following back-pointers from this record: an
+ *              append dirties one log page (sequential) and one stream record, not a page of a
+ *              (stream, version) index (docs/FORMAT.md explains the write-cost reasoning);
+ *   "idem":    key = idempotency key bytes, value = u8 1, 16-byte content hash, u64 LE first
+ *              seq, u64 LE last seq;
+ * and meta key "head": u64 LE last seq, 16-byte chain hash of that event, u64 LE last
+ * recorded_at.
+ * Invariants: seq is dense from 1; versions are dense from 1 per stream; a frame's
+ * back-pointer is the seq of its stream's previous event; recorded_at never decreases;
+ * head.chain is the chain hash of event head.last_seq.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define IDEM_VALUE_BYTES (1u + FOLIO_HASH_BYTES + 8u + 8u)
+
+_Static_assert(FOLIO_HEAD_BYTES == 8 + FOLIO_HASH_BYTES + 8, "head record layout");
+
+int folio_log__read_head(folio_head *out, folio_txn *t) {
+    folio_val v;
+    memset(out, 0, sizeof *out);
+    int rc = folio_store__get(&v, t, FOLIO_DB_META, "head", 4);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* empty ledger */
+    if (rc < 0) return rc;
+    if (v.size != FOLIO_HEAD_BYTES)
+        return folio_error__set(FOLIO_ECORRUPT, "head record has %zu bytes, expected %u", v.size,
+                                FOLIO_HEAD_BYTES);
+    const uint8_t *p = v.data;
+    out->last_seq = folio__get_le64(p);
+    memcpy(out->chain, p + 8, FOLIO_HASH_BYTES);
+    out->last_recorded_at_us = (int64_t)folio__get_le64(p + 8 + FOLIO_HASH_BYTES);
+    return FOLIO_OK;
+}
+
+static int write_head(folio_txn *t, const folio_head *h) {
+    uint8_t buf[FOLIO_HEAD_BYTES];
+    folio__put_le64(buf, h->last_seq);
+    memcpy(buf + 8, h->chain, FOLIO_HASH_BYTES);
+    folio__put_le64(buf + 8 + FOLIO_HASH_BYTES, (uint64_t)h->last_recorded_at_us);
+    return folio_store__put(t, FOLIO_DB_META, "head", 4, buf, sizeof buf, 0);
+}
+
+int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream) {
+    uint8_t key[8];
+    folio_val v;
+    memset(out, 0, sizeof *out);
+    folio__put_be64(key, stream);
+    int rc = folio_store__get(&v, t, FOLIO_DB_STREAMS, key, sizeof key);
+    if (rc < 0) return rc;
+    if (v.size != FOLIO_STREAM_REC_BYTES)
+        return folio_error__set(FOLIO_ECORRUPT, "stream %llu record has %zu bytes",
+                                (unsigned long long)stream, v.size);
+    out->version = folio__get_le64(v.data);
+    out->head_seq = folio__get_le64((const uint8_t *)v.data + 8);
+    return FOLIO_OK;
+}
+
+static int write_stream(folio_txn *t, uint64_t stream, const folio_stream_rec *r) {
+    uint8_t key[8], val[FOLIO_STREAM_REC_BYTES];
+    folio__put_be64(key, stream);
+    folio__put_le64(val, r->version);
+    folio__put_le64(val + 8, r->head_seq);
+    return folio_store__put(t, FOLIO_DB_STREAMS, key, sizeof key, val, sizeof val, 0);
+}
+
+static int64_t wall_clock_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Check everything about a batch that does not need the ledger, before any lock is taken. */
+static int validate_batch(const folio_batch *b) {
+    if (b == NULL || (b->events == NULL && b->event_count > 0))
+        return folio_error__set(FOLIO_EINVAL, "append: NULL batch or events");
+    if (b->event_count == 0) return folio_error__set(FOLIO_EINVAL, "append: empty batch");
+    if (b->event_count > FOLIO_BATCH_EVENTS_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "append: %zu events in one batch, more than %u",
+                                b->event_count, FOLIO_BATCH_EVENTS_MAX);
+    if (b->expect_count > FOLIO_BATCH_EVENTS_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "append: %zu expectations, more than %u",
+                                b->expect_count, FOLIO_BATCH_EVENTS_MAX);
+    if (b->expect_count > 0 && b->expects == NULL)
+        return folio_error__set(FOLIO_EINVAL, "append: NULL expectations");
+    int rc = folio_codec__check_text(b->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+                                     "idempotency key", 0);
+    if (rc < 0) return rc;
+    if (b->idempotency_key && b->idempotency_key[0] == '\0')
+        return folio_error__set(FOLIO_EINVAL, "idempotency key is empty");
+    for (size_t i = 0; i < b->expect_count; i++) {
+        folio_expect_kind k = b->expects[i].kind;
+        if (k != FOLIO_EXPECT_ANY && k != FOLIO_EXPECT_NO_STREAM && k != FOLIO_EXPECT_VERSION)
+            return folio_error__set(FOLIO_EINVAL, "append: unknown expectation kind %d", (int)k);
+    }
+    for (size_t i = 0; i < b->event_count; i++) {
+        const folio_event *e = &b->events[i];
+        if (folio_event_type_name(e->type) == NULL)
+            return folio_error__set(FOLIO_EINVAL, "event %zu: unknown event type %u", i, e->type);
+        if ((e->type == FOLIO_EV_LEDGER_CONFIGURED) != (e->stream == 0))
+            return folio_error__set(FOLIO_EINVAL,
+                                    "event %zu: stream 0 holds ledger settings and only those", i);
+        if (e->schema == 0) return folio_error__set(FOLIO_EINVAL, "event %zu: schema 0", i);
+        if ((rc = folio_codec__check_text(e->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
+            (rc = folio_codec__check_text(e->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
+            (rc = folio_codec__check_text(e->correlation, FOLIO_CORRELATION_BYTES_MAX,
+                                          "correlation id", 0)) < 0 ||
+            (rc = folio_codec__check_payload(e->payload, e->payload_bytes)) < 0)
+            return rc;
+    }
+    return FOLIO_OK;
+}
+
+/* Everything an append does inside its write transaction. Sets *replayed (and writes
+ * nothing) for an idempotent repeat. */
+static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
+                         const folio_batch *b, const uint8_t content[FOLIO_HASH_BYTES]) {
+    folio_head head;
+    folio_stream_rec srec;
+    folio_proj_states states;
+    folio_val v;
+    const char *key = b->idempotency_key;
+    size_t key_bytes = key ? strlen(key) : 0;
+    int rc;
+
+    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
+    if (key) {
+        rc = folio_store__get(&v, t, FOLIO_DB_IDEM, key, key_bytes);
+        if (rc == FOLIO_OK) {
+            const uint8_t *p = v.data;
+            if (v.size != IDEM_VALUE_BYTES || p[0] != 1)
+                return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed",
+                                        key);
+            out->first_seq = folio__get_le64(p + 1 + FOLIO_HASH_BYTES);
+            out->last_seq = folio__get_le64(p + 9 + FOLIO_HASH_BYTES);
+            if (memcmp(p + 1, content, FOLIO_HASH_BYTES) != 0)
+                return folio_error__set(FOLIO_EEXISTS,
+                                        "idempotency key '%s' was already used for a different "
+                                        "request (seq %llu..%llu)",
+                                        key, (unsigned long long)out->first_seq,
+                                        (unsigned long long)out->last_seq);
+            out->replayed = 1;
+            return FOLIO_OK;
+        }
+        if (rc != FOLIO_ENOTFOUND) return rc;
+    }
+    for (size_t i = 0; i < b->expect_count; i++) {
+        const folio_expect *x = &b->expects[i];
+        rc = folio_log__read_stream(&srec, t, x->stream);
+        if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+        if (x->kind == FOLIO_EXPECT_NO_STREAM && srec.version != 0)
+            return folio_error__set(FOLIO_ECONFLICT,
+                                    "conflict: stream %llu already exists (version %llu)",
+                                    (unsigned long long)x->stream,
+                                    (unsigned long long)srec.version);
+        if (x->kind == FOLIO_EXPECT_VERSION && srec.version != x->version)
+            return folio_error__set(FOLIO_ECONFLICT,
+                                    "conflict: expected version %llu of stream %llu, found %llu",
+                                    (unsigned long long)x->version, (unsigned long long)x->stream,
+                                    (unsigned long long)srec.version);
+    }
+    if ((rc = folio_projection__load(&states, t)) < 0) return rc;
+
+    int64_t now = wall_clock_us();
+    int64_t recorded = now > head.last_recorded_at_us ? now : head.last_recorded_at_us;
+    const uint64_t first_seq = head.last_seq + 1;
+    for (size_t i = 0; i < b->event_count; i++) {
+        folio_event e = b->events[i];
+        rc = folio_log__read_stream(&srec, t, e.stream);
+        if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+        FOLIO_ASSERT(head.last_seq < UINT64_MAX);
+        FOLIO_ASSERT(srec.version < UINT64_MAX);
+        FOLIO_ASSERT(srec.head_seq <= head.last_seq);
+        e.seq = head.last_seq + 1;
+        e.version = srec.version + 1;
+        e.recorded_at_us = recorded;
+        e.idempotency_key = key;
+
+        size_t env_bytes = 0;
+        rc = folio_codec__encode_envelope(&env_bytes, db->scratch + FOLIO_FRAME_HEADER_BYTES,
+                                          FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, &e, key);
+        if (rc < 0) return rc;
+        size_t frame_bytes = FOLIO_FRAME_HEADER_BYTES + env_bytes;
+        folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head.chain);
+
+        uint8_t seq_key[8];
+        folio__put_be64(seq_key, e.seq);
+        rc = folio_store__put(t, FOLIO_DB_LOG, seq_key, sizeof seq_key, db->scratch, frame_bytes,
+                              FOLIO_PUT_APPEND);
+        if (rc < 0) return rc;
+        srec.version = e.version;
+        srec.head_seq = e.seq;
+        if ((rc = write_stream(t, e.stream, &srec)) < 0) return rc;
+        if ((rc = folio_projection__apply_all(t, &states, &e)) < 0) return rc;
+        head.last_seq = e.seq;
+        memcpy(head.chain, db->scratch, FOLIO_HASH_BYTES);
+    }
+    FOLIO_ASSERT(head.last_seq - first_seq + 1 == b->event_count);
+    head.last_recorded_at_us = recorded;
+    if ((rc = write_head(t, &head)) < 0) return rc;
+    if ((rc = folio_projection__save(t, &states)) < 0) return rc;
+    if (key) {
+        uint8_t val[IDEM_VALUE_BYTES];
+        val[0] = 1;
+        memcpy(val + 1, content, FOLIO_HASH_BYTES);
+        folio__put_le64(val + 1 + FOLIO_HASH_BYTES, first_seq);
+        folio__put_le64(val + 9 + FOLIO_HASH_BYTES, head.last_seq);
+        if ((rc = folio_store__put(t, FOLIO_DB_IDEM, key, key_bytes, val, sizeof val, 0)) < 0)
+            return rc;
+    }
+    out->first_seq = first_seq;
+    out->last_seq = head.last_seq;
+    out->replayed = 0;
+    return FOLIO_OK;
+}
+
+int folio_append(folio_append_result *out, folio_db *db, const folio_batch *batch) {
+    folio_append_result res = {0, 0, 0};
+    uint8_t content[FOLIO_HASH_BYTES] = {0};
+    if (out == NULL || db == NULL) return folio_error__set(FOLIO_EINVAL, "append: NULL argument");
+    int rc = validate_batch(batch);
+    if (rc < 0) return rc;
+
+    pthread_mutex_lock(&db->write_lock);
+    if (batch->idempotency_key) {
+        folio_hasher__reset(db->hasher);
+        for (size_t i = 0; i < batch->event_count; i++)
+            folio_codec__hash_content(db->hasher, &batch->events[i]);
+        folio_hasher__digest(db->hasher, content);
+    }
+    for (unsigned attempt = 0;; attempt++) {
+        folio_txn t = {0};
+        memset(&res, 0, sizeof res);
+        rc = folio_store__write_begin(&t, db->store);
+        if (rc < 0) break;
+        rc = append_in_txn(&res, db, &t, batch, content);
+        if (rc == FOLIO_OK && !res.replayed)
+            rc = folio_store__commit(&t);
+        else
+            folio_store__abort(&t);
+        if (rc != FOLIO__EMAPFULL) break;
+        if (attempt + 1 >= FOLIO_GROW_RETRY_MAX) {
+            rc = folio_error__set(FOLIO_EFULL, "append: the map stayed full after growing");
+            break;
+        }
+        if ((rc = folio_store__grow(db->store)) < 0) break;
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    if (rc == FOLIO_OK) {
+        FOLIO_ASSERT(res.first_seq >= 1);
+        FOLIO_ASSERT(res.last_seq >= res.first_seq);
+        *out = res;
+    }
+    return rc;
+}
+
+int folio_event_append(uint64_t *seq_out, folio_db *db, const folio_event *event) {
+    folio_append_result res;
+    folio_batch b = {event, 1, NULL, 0, NULL};
+    if (seq_out == NULL || event == NULL)
+        return folio_error__set(FOLIO_EINVAL, "append: NULL argument");
+    int rc = folio_append(&res, db, &b);
+    if (rc == FOLIO_OK) *seq_out = res.last_seq;
+    return rc;
+}

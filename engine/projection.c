@@ -1,0 +1,216 @@
+/*
+ * engine/projection.c - running the registered projections (engine/projection.h).
+ * State per projection in meta key "proj.<name>": u32 LE code version, u64 LE last seq.
+ * Invariants: a projection folds every event exactly once and in seq order (last_seq + 1 is
+ * the only seq it accepts); a projection whose stored version differs from its code is
+ * emptied and folded again from seq 1 before anything reads it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "projection.h"
+
+/* Events folded per write transaction while catching up: short transactions keep a
+ * catch-up resumable (state is saved with each batch) and let readers reuse pages. */
+#define CATCH_UP_BATCH_COUNT_MAX 4096u
+
+#define STATE_BYTES 12u
+
+unsigned folio_projection__count(void) {
+    FOLIO_ASSERT(folio_registry_count <= FOLIO_PROJECTIONS_MAX);
+    return folio_registry_count;
+}
+
+const char *folio_projection__name(unsigned index) {
+    FOLIO_ASSERT(index < folio_registry_count);
+    return folio_registry[index]->name;
+}
+
+int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn *txn,
+                    const void *key, size_t key_bytes) {
+    folio_val v;
+    int rc = folio_store__get(&v, txn->txn, txn->dbi, key, key_bytes);
+    if (rc < 0) return rc;
+    *val_out = v.data;
+    *val_bytes_out = v.size;
+    return FOLIO_OK;
+}
+
+int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, const void *val,
+                    size_t val_bytes) {
+    return folio_store__put(txn->txn, txn->dbi, key, key_bytes, val, val_bytes, 0);
+}
+
+int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes) {
+    return folio_store__del(txn->txn, txn->dbi, key, key_bytes);
+}
+
+static void state_key(char *buf, size_t cap, unsigned i) {
+    snprintf(buf, cap, "proj.%s", folio_registry[i]->name);
+}
+
+int folio_projection__load(folio_proj_states *out, folio_txn *t) {
+    char key[64];
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        folio_val v;
+        state_key(key, sizeof key, i);
+        int rc = folio_store__get(&v, t, FOLIO_DB_META, key, strlen(key));
+        if (rc == FOLIO_ENOTFOUND) continue; /* never built: version 0 */
+        if (rc < 0) return rc;
+        if (v.size != STATE_BYTES)
+            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key,
+                                    v.size);
+        out->version[i] = folio__get_le32(v.data);
+        out->last_seq[i] = folio__get_le64((const uint8_t *)v.data + 4);
+    }
+    return FOLIO_OK;
+}
+
+int folio_projection__save(folio_txn *t, folio_proj_states *s) {
+    char key[64];
+    uint8_t val[STATE_BYTES];
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        if (!s->dirty[i]) continue;
+        state_key(key, sizeof key, i);
+        folio__put_le32(val, s->version[i]);
+        folio__put_le64(val + 4, s->last_seq[i]);
+        int rc = folio_store__put(t, FOLIO_DB_META, key, strlen(key), val, sizeof val, 0);
+        if (rc < 0) return rc;
+        s->dirty[i] = 0;
+    }
+    return FOLIO_OK;
+}
+
+int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_event *e) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(e->seq > 0);
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        const folio_projection *p = folio_registry[i];
+        /* Behind (being rebuilt) or built by other code: catch-up folds this event later. */
+        if (s->version[i] != p->version || s->last_seq[i] != e->seq - 1) continue;
+        folio_proj_txn pt = {t, FOLIO_DB_PROJ0 + i};
+        int rc = p->apply(&pt, e);
+        if (rc == FOLIO_ECORRUPT && folio_errmsg()[0] == '\0')
+            rc = folio_error__set(rc, "projection '%s' holds a malformed record", p->name);
+        if (rc < 0) return rc;
+        s->last_seq[i] = e->seq;
+        s->dirty[i] = 1;
+    }
+    return FOLIO_OK;
+}
+
+int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_seq) {
+    folio_proj_states s;
+    FOLIO_ASSERT(index < folio_registry_count);
+    int rc = folio_projection__load(&s, t);
+    if (rc < 0) return rc;
+    if (s.version[index] == folio_registry[index]->version && s.last_seq[index] == head_seq)
+        return FOLIO_OK;
+    return folio_error__set(FOLIO_EFORMAT,
+                            "projection '%s' is out of date; open the ledger for writing once "
+                            "(any write command) to rebuild it",
+                            folio_registry[index]->name);
+}
+
+/* One write transaction of catch-up: reset projections built by other code, then fold up
+ * to CATCH_UP_BATCH_COUNT_MAX events into those that are behind. Sets *done when every
+ * projection has reached the head. */
+static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *done) {
+    folio_txn t = {0};
+    folio_cursor c = {0};
+    folio_proj_states s;
+    folio_head head;
+    int rc = FOLIO_OK;
+    *done = 0;
+    FOLIO_TRY(folio_store__write_begin(&t, db->store));
+    FOLIO_TRY(folio_log__read_head(&head, &t));
+    FOLIO_TRY(folio_projection__load(&s, &t));
+    uint64_t from = UINT64_MAX;
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        const folio_projection *p = folio_registry[i];
+        if (s.version[i] != p->version) {
+            FOLIO_TRY(folio_store__drop(&t, FOLIO_DB_PROJ0 + i));
+            folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + i};
+            if (p->reset) FOLIO_TRY(p->reset(&pt));
+            s.version[i] = p->version;
+            s.last_seq[i] = 0;
+            s.dirty[i] = 1;
+        }
+        if (s.last_seq[i] > head.last_seq) {
+            rc = folio_error__set(FOLIO_ECORRUPT,
+                                  "projection '%s' claims seq %llu past the head %llu", p->name,
+                                  (unsigned long long)s.last_seq[i],
+                                  (unsigned long long)head.last_seq);
+            goto cleanup;
+        }
+        if (s.last_seq[i] < from) from = s.last_seq[i];
+    }
+    if (from < head.last_seq) {
+        uint8_t key[8];
+        folio_val k, v;
+        folio__put_be64(key, from + 1);
+        FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
+        rc = folio_store__cursor_seek(&c, key, sizeof key, &k, &v);
+        for (uint64_t seq = from + 1, n = 0; n < CATCH_UP_BATCH_COUNT_MAX && seq <= head.last_seq;
+             seq++, n++) {
+            if (rc == FOLIO_ITEROVER || (rc == FOLIO_OK && (k.size != 8 ||
+                                                            folio__get_be64(k.data) != seq))) {
+                rc = FOLIO_CORRUPT(seq, "missing from the log during projection catch-up");
+                goto cleanup;
+            }
+            if (rc < 0) goto cleanup;
+            folio_frame f;
+            folio_event e;
+            FOLIO_TRY(folio_frame__open(&f, v.data, v.size, seq));
+            FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
+                                                   strbuf_cap, seq));
+            FOLIO_TRY(folio_projection__apply_all(&t, &s, &e));
+            rc = folio_store__cursor_next(&c, &k, &v);
+        }
+        rc = FOLIO_OK;
+        folio_store__cursor_close(&c);
+    }
+    FOLIO_TRY(folio_projection__save(&t, &s));
+    *done = 1;
+    for (unsigned i = 0; i < folio_registry_count; i++)
+        if (s.last_seq[i] != head.last_seq) *done = 0;
+    rc = folio_store__commit(&t);
+cleanup:
+    folio_store__cursor_close(&c);
+    folio_store__abort(&t);
+    return rc;
+}
+
+int folio_projection__catch_up(folio_db *db) {
+    folio_txn t = {0};
+    folio_proj_states s;
+    folio_head head;
+    int rc = FOLIO_OK, behind = 0;
+    /* Look first in a read transaction: the usual answer is "all current", and it must not
+     * wait for another process's writer. */
+    FOLIO_TRY(folio_store__read_begin(&t, db->store));
+    FOLIO_TRY(folio_log__read_head(&head, &t));
+    FOLIO_TRY(folio_projection__load(&s, &t));
+    folio_store__read_end(&t);
+    for (unsigned i = 0; i < folio_registry_count; i++)
+        if (s.version[i] != folio_registry[i]->version || s.last_seq[i] != head.last_seq)
+            behind = 1;
+    if (!behind || folio_store__read_only(db->store)) return FOLIO_OK;
+
+    char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
+    if (!strbuf) return folio_error__set(FOLIO_ERROR, "catch-up: out of memory");
+    pthread_mutex_lock(&db->write_lock);
+    for (int done = 0; !done;) {
+        rc = catch_up_batch(db, strbuf, FOLIO_EVENT_BYTES_MAX, &done);
+        if (rc == FOLIO__EMAPFULL) rc = folio_store__grow(db->store);
+        if (rc < 0) break;
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    free(strbuf);
+    return rc;
+cleanup:
+    folio_store__abort(&t);
+    return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * engine/replay.c - reading the log: by seq range, and one stream in version order.
+ * An iterator never holds a read transaction between calls: it copies up to
+ * FOLIO_ITER_BATCH_COUNT_MAX frames out of one short transaction, then decodes them one by
+ * one. Frames are immutable once committed, so a batch read later sees the same bytes.
+ * A stream iterator first follows the stream's back-pointers from its stream record to
+ * list its seqs (8 bytes per event of the stream), then reads them in order.
+ * Invariants: every returned event passed its frame checksum and envelope decode; a log
+ * iterator returns dense seqs; a stream iterator returns versions 1, 2, ... of one stream.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define ARENA_BYTES (256u * 1024u)
+_Static_assert(ARENA_BYTES >= FOLIO_EVENT_BYTES_MAX, "the arena holds at least one frame");
+
+enum { ITER_LOG = 1, ITER_STREAM = 2 };
+
+typedef struct {
+    uint64_t seq;
+    uint32_t off, len;
+} slot;
+
+struct folio_iter {
+    folio_db *db;
+    int kind;
+    uint64_t next_seq, to_seq; /* log: next seq to fetch, last seq to return */
+    uint64_t stream;           /* stream: which, the seqs in order, and how far fetched */
+    uint64_t *seqs;
+    size_t seq_count, seq_fetched;
+    uint64_t returned; /* events returned so far */
+    uint64_t prev_seq; /* seq of the last event returned (stream back-pointer check) */
+    uint8_t *arena;
+    slot slots[FOLIO_ITER_BATCH_COUNT_MAX];
+    unsigned slot_count, slot_pos;
+    char *strbuf;
+    folio_event cur;
+};
+
+static int iter_alloc(folio_iter **out, folio_db *db, int kind) {
+    folio_iter *it = calloc(1, sizeof *it);
+    if (it) {
+        it->arena = malloc(ARENA_BYTES);
+        it->strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
+    }
+    if (!it || !it->arena || !it->strbuf) {
+        folio_iter_free(it);
+        return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
+    }
+    it->db = db;
+    it->kind = kind;
+    *out = it;
+    return FOLIO_OK;
+}
+
+void folio_iter_free(folio_iter *it) {
+    if (!it) return;
+    free(it->seqs);
+    free(it->arena);
+    free(it->strbuf);
+    free(it);
+}
+
+int folio_log_open(folio_iter **out, folio_db *db, uint64_t from_seq, uint64_t to_seq) {
+    folio_txn t = {0};
+    folio_head head;
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "log_open: NULL argument");
+    *out = NULL;
+    int rc = folio_store__read_begin(&t, db->store);
+    if (rc < 0) return rc;
+    rc = folio_log__read_head(&head, &t);
+    folio_store__read_end(&t);
+    if (rc < 0) return rc;
+    if (to_seq == 0 || to_seq > head.last_seq) to_seq = head.last_seq;
+    rc = iter_alloc(out, db, ITER_LOG);
+    if (rc < 0) return rc;
+    (*out)->next_seq = from_seq == 0 ? 1 : from_seq;
+    (*out)->to_seq = to_seq;
+    return FOLIO_OK;
+}
+
+/* Follow back-pointers from the stream's last event to its first, keeping the seqs that
+ * pass the filters. The walk is bounded by the stream record's version. */
+static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, uint64_t at_seq) {
+    folio_stream_rec rec;
+    folio_head head;
+    int rc = folio_log__read_head(&head, t);
+    if (rc < 0) return rc;
+    rc = folio_log__read_stream(&rec, t, it->stream);
+    if (rc == FOLIO_ENOTFOUND)
+        return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events",
+                                (unsigned long long)it->stream);
+    if (rc < 0) return rc;
+    if (rec.version == 0 || rec.version > head.last_seq || rec.head_seq > head.last_seq)
+        return folio_error__set(FOLIO_ECORRUPT, "stream %llu record is inconsistent with the log",
+                                (unsigned long long)it->stream);
+    it->seqs = malloc(rec.version * sizeof *it->seqs);
+    if (!it->seqs) return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
+    size_t keep = 0;
+    uint64_t seq = rec.head_seq;
+    for (uint64_t version = rec.version; version >= 1; version--) {
+        uint8_t key[8];
+        folio_val v;
+        folio_frame f;
+        folio__put_be64(key, seq);
+        rc = folio_store__get(&v, t, FOLIO_DB_LOG, key, sizeof key);
+        if (rc == FOLIO_ENOTFOUND)
+            return FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
+                                 (unsigned long long)it->stream);
+        if (rc < 0) return rc;
+        if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) return rc;
+        if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version))
+            it->seqs[keep++] = seq;
+        if (version == 1) {
+            if (f.prev_seq != 0)
+                return FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
+                                     (unsigned long long)it->stream);
+            break;
+        }
+        if (f.prev_seq == 0)
+            return FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
+                                 (unsigned long long)it->stream, (unsigned long long)version);
+        seq = f.prev_seq;
+    }
+    /* Reverse into version order. */
+    for (size_t i = 0; i < keep / 2; i++) {
+        uint64_t tmp = it->seqs[i];
+        it->seqs[i] = it->seqs[keep - 1 - i];
+        it->seqs[keep - 1 - i] = tmp;
+    }
+    it->seq_count = keep;
+    if (keep == 0)
+        return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events as of seq %llu",
+                                (unsigned long long)it->stream, (unsigned long long)at_seq);
+    return FOLIO_OK;
+}
+
+int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t max_version,
+                      uint64_t at_seq) {
+    folio_txn t = {0};
+    folio_iter *it = NULL;
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stream_open: NULL argument");
+    *out = NULL;
+    int rc = iter_alloc(&it, db, ITER_STREAM);
+    if (rc < 0) return rc;
+    it->stream = stream;
+    rc = folio_store__read_begin(&t, db->store);
+    if (rc == FOLIO_OK) {
+        rc = collect_stream(it, &t, max_version, at_seq);
+        folio_store__read_end(&t);
+    }
+    if (rc < 0) {
+        folio_iter_free(it);
+        return rc;
+    }
+    *out = it;
+    return FOLIO_OK;
+}
+
+/* Copy the next batch of frames into the arena under one read transaction. */
+static int refill(folio_iter *it) {
+    folio_txn t = {0};
+    folio_cursor c = {0};
+    folio_val k, v;
+    size_t used = 0;
+    int rc = FOLIO_OK;
+    it->slot_count = it->slot_pos = 0;
+    FOLIO_TRY(folio_store__read_begin(&t, it->db->store));
+    if (it->kind == ITER_LOG) {
+        uint8_t key[8];
+        if (it->next_seq > it->to_seq) goto cleanup;
+        folio__put_be64(key, it->next_seq);
+        FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
+        rc = folio_store__cursor_seek(&c, key, sizeof key, &k, &v);
+        while (it->slot_count < FOLIO_ITER_BATCH_COUNT_MAX && it->next_seq <= it->to_seq) {
+            if (rc == FOLIO_ITEROVER || (rc == FOLIO_OK && (k.size != 8 ||
+                                                            folio__get_be64(k.data) != it->next_seq))) {
+                rc = FOLIO_CORRUPT(it->next_seq, "missing from the log (seq gap)");
+                goto cleanup;
+            }
+            if (rc < 0) goto cleanup;
+            if (v.size > ARENA_BYTES - used) break;
+            memcpy(it->arena + used, v.data, v.size);
+            it->slots[it->slot_count++] = (slot){it->next_seq, (uint32_t)used, (uint32_t)v.size};
+            used += v.size;
+            it->next_seq++;
+            if (it->next_seq <= it->to_seq) rc = folio_store__cursor_next(&c, &k, &v);
+        }
+        rc = FOLIO_OK;
+    } else {
+        while (it->slot_count < FOLIO_ITER_BATCH_COUNT_MAX && it->seq_fetched < it->seq_count) {
+            uint64_t seq = it->seqs[it->seq_fetched];
+            uint8_t key[8];
+            folio__put_be64(key, seq);
+            rc = folio_store__get(&v, &t, FOLIO_DB_LOG, key, sizeof key);
+            if (rc == FOLIO_ENOTFOUND) {
+                rc = FOLIO_CORRUPT(seq, "missing from the log");
+                goto cleanup;
+            }
+            if (rc < 0) goto cleanup;
+            if (v.size > ARENA_BYTES - used) break;
+            memcpy(it->arena + used, v.data, v.size);
+            it->slots[it->slot_count++] = (slot){seq, (uint32_t)used, (uint32_t)v.size};
+            used += v.size;
+            it->seq_fetched++;
+        }
+    }
+cleanup:
+    folio_store__cursor_close(&c);
+    if (t.mdb) folio_store__read_end(&t);
+    return rc;
+}
+
+int folio_iter_next(const folio_event **event_out, folio_iter *it) {
+    if (!event_out || !it) return folio_error__set(FOLIO_EINVAL, "iter_next: NULL argument");
+    *event_out = NULL;
+    if (it->slot_pos == it->slot_count) {
+        int rc = refill(it);
+        if (rc < 0) return rc;
+        if (it->slot_count == 0) return FOLIO_ITEROVER;
+    }
+    const slot *s = &it->slots[it->slot_pos++];
+    folio_frame f;
+    int rc = folio_frame__open(&f, it->arena + s->off, s->len, s->seq);
+    if (rc < 0) return rc;
+    rc = folio_codec__decode_envelope(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
+                                      FOLIO_EVENT_BYTES_MAX, s->seq);
+    if (rc < 0) return rc;
+    if (it->kind == ITER_STREAM) {
+        if (it->cur.stream != it->stream)
+            return FOLIO_CORRUPT(s->seq, "belongs to stream %llu, not %llu",
+                                 (unsigned long long)it->cur.stream,
+                                 (unsigned long long)it->stream);
+        if (it->cur.version != it->returned + 1)
+            return FOLIO_CORRUPT(s->seq, "has version %llu, expected %llu",
+                                 (unsigned long long)it->cur.version,
+                                 (unsigned long long)(it->returned + 1));
+        if (f.prev_seq != it->prev_seq)
+            return FOLIO_CORRUPT(s->seq, "back-pointer %llu, expected %llu",
+                                 (unsigned long long)f.prev_seq,
+                                 (unsigned long long)it->prev_seq);
+    }
+    FOLIO_ASSERT(it->cur.seq == s->seq);
+    it->returned++;
+    it->prev_seq = s->seq;
+    *event_out = &it->cur;
+    return FOLIO_OK;
+}

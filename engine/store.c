@@ -1,0 +1,477 @@
+/*
+ * engine/store.c - the LMDB environment: open, transactions, map growth, error translation.
+ * The only includer of lmdb.h. One environment in one file (MDB_NOSUBDIR), mode 0600.
+ * Sub-databases: "meta", "log", "streams", "idem" and "proj.<name>" per projection
+ * (docs/FORMAT.md). MDB_WRITEMAP is never used: a full disk must fail a write, not SIGBUS.
+ *
+ * Map growth: mdb_env_set_mapsize() needs no live transaction in this process, so every
+ * transaction holds `map_lock` shared for its lifetime and growth takes it exclusively.
+ * Nothing in folio keeps a transaction open between API calls (iterators copy out batches),
+ * so growth only waits for calls already running.
+ * Invariants: every live folio_txn holds map_lock shared; dbi[] is filled before use.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct folio_store {
+    MDB_env *env;
+    MDB_dbi dbi[FOLIO_DBS_MAX];
+    unsigned db_count;
+    pthread_rwlock_t map_lock;
+    int read_only;
+    dev_t dev;
+    ino_t ino;
+    char *path;
+    struct folio_store *next_open; /* registry of open ledgers in this process */
+};
+
+/* One environment per file per process (LMDB's rule: closing a second handle on the same
+ * file would drop the first one's POSIX locks). */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static folio_store *registry_head;
+
+static const char *const core_names[] = {"meta", "log", "streams", "idem"};
+
+/* Translate an LMDB or errno code into a folio code with a message naming the operation. */
+static int xlate(int mrc, const char *op) {
+    switch (mrc) {
+    case MDB_SUCCESS: return FOLIO_OK;
+    case MDB_NOTFOUND: return FOLIO_ENOTFOUND;
+    case MDB_MAP_FULL: return FOLIO__EMAPFULL;
+    case MDB_TXN_FULL:
+        return folio_error__set(FOLIO_ELIMIT, "%s: too many changes in one transaction", op);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return folio_error__set(FOLIO_ECORRUPT, "%s: ledger file is corrupted (%s)", op,
+                                mdb_strerror(mrc));
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return folio_error__set(FOLIO_EFORMAT, "%s: not a folio ledger (%s)", op,
+                                mdb_strerror(mrc));
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EROFS:
+        return folio_error__set(FOLIO_EFULL, "%s: disk full or unwritable (%s)", op,
+                                strerror(mrc));
+    default:
+        return folio_error__set(FOLIO_ERROR, "%s: %s", op, mdb_strerror(mrc));
+    }
+}
+
+/* MDB_MAP_RESIZED: another process grew the map; adopt its size (needs the exclusive lock). */
+static int adopt_map_size(folio_store *s) {
+    pthread_rwlock_wrlock(&s->map_lock);
+    int mrc = mdb_env_set_mapsize(s->env, 0);
+    pthread_rwlock_unlock(&s->map_lock);
+    return xlate(mrc, "adopt map size");
+}
+
+static int txn_begin(folio_txn *t, folio_store *s, int write) {
+    FOLIO_ASSERT(t != NULL);
+    FOLIO_ASSERT(s != NULL);
+    if (write && s->read_only)
+        return folio_error__set(FOLIO_EINVAL, "ledger was opened read-only");
+    for (unsigned attempt = 0; attempt < FOLIO_GROW_RETRY_MAX; attempt++) {
+        MDB_txn *txn = NULL;
+        pthread_rwlock_rdlock(&s->map_lock);
+        int mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        if (mrc == MDB_SUCCESS) {
+            t->mdb = txn;
+            t->store = s;
+            t->write = write;
+            return FOLIO_OK;
+        }
+        pthread_rwlock_unlock(&s->map_lock);
+        if (mrc != MDB_MAP_RESIZED) return xlate(mrc, write ? "begin write" : "begin read");
+        int rc = adopt_map_size(s);
+        if (rc < 0) return rc;
+    }
+    return folio_error__set(FOLIO_ERROR, "begin: the map kept being resized by other processes");
+}
+
+int folio_store__read_begin(folio_txn *t, folio_store *s) { return txn_begin(t, s, 0); }
+int folio_store__write_begin(folio_txn *t, folio_store *s) { return txn_begin(t, s, 1); }
+
+void folio_store__read_end(folio_txn *t) {
+    FOLIO_ASSERT(t->mdb != NULL);
+    FOLIO_ASSERT(!t->write);
+    mdb_txn_abort(t->mdb);
+    t->mdb = NULL;
+    pthread_rwlock_unlock(&t->store->map_lock);
+}
+
+int folio_store__commit(folio_txn *t) {
+    FOLIO_ASSERT(t->mdb != NULL);
+    int mrc = mdb_txn_commit(t->mdb);
+    t->mdb = NULL;
+    pthread_rwlock_unlock(&t->store->map_lock);
+    return xlate(mrc, "commit");
+}
+
+void folio_store__abort(folio_txn *t) {
+    if (t->mdb == NULL) return;
+    mdb_txn_abort(t->mdb);
+    t->mdb = NULL;
+    pthread_rwlock_unlock(&t->store->map_lock);
+}
+
+/* Double the map (up to FOLIO_MAP_BYTES_MAX). The caller holds no transaction. */
+int folio_store__grow(folio_store *s) {
+    MDB_envinfo info;
+    int rc = FOLIO_OK;
+    pthread_rwlock_wrlock(&s->map_lock);
+    mdb_env_info(s->env, &info);
+    uint64_t cur = info.me_mapsize;
+    if (cur >= FOLIO_MAP_BYTES_MAX) {
+        rc = folio_error__set(FOLIO_EFULL, "ledger reached its largest map size (%llu bytes)",
+                              (unsigned long long)cur);
+    } else {
+        uint64_t next = cur * 2 > FOLIO_MAP_BYTES_MAX ? FOLIO_MAP_BYTES_MAX : cur * 2;
+        rc = xlate(mdb_env_set_mapsize(s->env, (size_t)next), "grow map");
+        if (rc == FOLIO_OK) {
+            mdb_env_info(s->env, &info);
+            FOLIO_ASSERT(info.me_mapsize >= next);
+        }
+    }
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
+int folio_store__get(folio_val *out, folio_txn *t, unsigned dbi, const void *key, size_t klen) {
+    FOLIO_ASSERT(dbi < t->store->db_count);
+    MDB_val k = {klen, (void *)key}, v;
+    int mrc = mdb_get(t->mdb, t->store->dbi[dbi], &k, &v);
+    if (mrc != MDB_SUCCESS) return xlate(mrc, "get");
+    out->data = v.mv_data;
+    out->size = v.mv_size;
+    return FOLIO_OK;
+}
+
+int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, const void *val,
+                     size_t vlen, unsigned flags) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(dbi < t->store->db_count);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int mrc = mdb_put(t->mdb, t->store->dbi[dbi], &k, &v,
+                      (flags & FOLIO_PUT_APPEND) ? MDB_APPEND : 0);
+    if (mrc == MDB_KEYEXIST)
+        return folio_error__set(FOLIO_ERROR, "put: append key is not past the last key");
+    return xlate(mrc, "put");
+}
+
+int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
+    FOLIO_ASSERT(t->write);
+    MDB_val k = {klen, (void *)key};
+    return xlate(mdb_del(t->mdb, t->store->dbi[dbi], &k, NULL), "delete");
+}
+
+/* Empty a sub-database (it stays open). */
+int folio_store__drop(folio_txn *t, unsigned dbi) {
+    FOLIO_ASSERT(t->write);
+    return xlate(mdb_drop(t->mdb, t->store->dbi[dbi], 0), "drop");
+}
+
+int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi) {
+    MDB_stat st;
+    int rc = xlate(mdb_stat(t->mdb, t->store->dbi[dbi], &st), "stat");
+    if (rc == FOLIO_OK) *out = st.ms_entries;
+    return rc;
+}
+
+int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi) {
+    MDB_cursor *cur = NULL;
+    int rc = xlate(mdb_cursor_open(t->mdb, t->store->dbi[dbi], &cur), "cursor");
+    c->mdb = cur;
+    return rc;
+}
+
+void folio_store__cursor_close(folio_cursor *c) {
+    if (c->mdb) mdb_cursor_close(c->mdb);
+    c->mdb = NULL;
+}
+
+static int cursor_get(folio_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op, folio_val *ko,
+                      folio_val *vo) {
+    int mrc = mdb_cursor_get(c->mdb, k, v, op);
+    if (mrc == MDB_NOTFOUND) return FOLIO_ITEROVER;
+    if (mrc != MDB_SUCCESS) return xlate(mrc, "cursor get");
+    ko->data = k->mv_data;
+    ko->size = k->mv_size;
+    vo->data = v->mv_data;
+    vo->size = v->mv_size;
+    return FOLIO_OK;
+}
+
+int folio_store__cursor_seek(folio_cursor *c, const void *key, size_t klen, folio_val *k,
+                             folio_val *v) {
+    MDB_val mk = {klen, (void *)key}, mv = {0, NULL};
+    return cursor_get(c, &mk, &mv, key ? MDB_SET_RANGE : MDB_FIRST, k, v);
+}
+
+int folio_store__cursor_next(folio_cursor *c, folio_val *k, folio_val *v) {
+    MDB_val mk, mv;
+    return cursor_get(c, &mk, &mv, MDB_NEXT, k, v);
+}
+
+int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v) {
+    MDB_val mk, mv;
+    return cursor_get(c, &mk, &mv, MDB_LAST, k, v);
+}
+
+uint64_t folio_store__map_bytes(folio_store *s) {
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    return info.me_mapsize;
+}
+
+uint64_t folio_store__file_bytes(folio_store *s) {
+    struct stat st;
+    return stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int folio_store__read_only(const folio_store *s) { return s->read_only; }
+
+/* Names of the sub-databases in dbi order: the core ones, then "proj.<name>". */
+static void db_name(char *buf, size_t cap, unsigned i) {
+    if (i < FOLIO_DB_PROJ0)
+        snprintf(buf, cap, "%s", core_names[i]);
+    else
+        snprintf(buf, cap, "proj.%s", folio_projection__name(i - FOLIO_DB_PROJ0));
+}
+
+/* The meta key "format" holds "folio" + u32 LE format version. */
+static int check_format(MDB_txn *txn, MDB_dbi meta) {
+    MDB_val k = {6, "format"}, v;
+    int mrc = mdb_get(txn, meta, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (no format record)");
+    if (mrc != MDB_SUCCESS) return xlate(mrc, "read format");
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size != 9 || memcmp(p, "folio", 5) != 0)
+        return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (bad format record)");
+    uint32_t ver = folio__get_le32(p + 5);
+    if (ver > FOLIO_FORMAT_VERSION)
+        return folio_error__set(FOLIO_EFORMAT,
+                                "ledger format %u is newer than this folio supports (%u)", ver,
+                                FOLIO_FORMAT_VERSION);
+    if (ver == 0) return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (format 0)");
+    return FOLIO_OK;
+}
+
+/* Open every sub-database. A new environment (no named databases at all) is initialised in
+ * a write transaction; an existing one is opened in a read transaction so that opening never
+ * waits for another process's writer, unless a projection database is missing (added by a
+ * newer folio), which needs a short write transaction. */
+static int open_dbs(folio_store *s, int *created_out) {
+    MDB_txn *txn = NULL;
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    int rc = FOLIO_OK, need_write = 0;
+    char name[64];
+
+    for (int pass = 0; pass < 2; pass++) {
+        int write = pass == 1;
+        if (write && s->read_only) break;
+        int mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        if (mrc != MDB_SUCCESS) return xlate(mrc, "open");
+        mrc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+        if (mrc == MDB_SUCCESS) mrc = mdb_stat(txn, main_dbi, &st);
+        if (mrc != MDB_SUCCESS) {
+            rc = xlate(mrc, "open");
+            goto fail;
+        }
+        int fresh = st.ms_entries == 0;
+        if (fresh && !write) {
+            if (s->read_only) {
+                rc = folio_error__set(FOLIO_EFORMAT, "not a folio ledger (empty environment)");
+                goto fail;
+            }
+            need_write = 1;
+            mdb_txn_abort(txn);
+            txn = NULL;
+            continue;
+        }
+        need_write = 0;
+        for (unsigned i = 0; i < s->db_count; i++) {
+            db_name(name, sizeof name, i);
+            unsigned flags = (write && (fresh || i >= FOLIO_DB_PROJ0)) ? MDB_CREATE : 0;
+            mrc = mdb_dbi_open(txn, name, flags, &s->dbi[i]);
+            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0 && !write && !s->read_only) {
+                need_write = 1;
+                break;
+            }
+            if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
+                rc = folio_error__set(FOLIO_EFORMAT, "not a folio ledger (no '%s' database)",
+                                      name);
+                goto fail;
+            }
+            if (mrc != MDB_SUCCESS) {
+                rc = xlate(mrc, "open database");
+                goto fail;
+            }
+            if (i == FOLIO_DB_META && !fresh) {
+                rc = check_format(txn, s->dbi[i]);
+                if (rc < 0) goto fail;
+            }
+        }
+        if (need_write) {
+            mdb_txn_abort(txn);
+            txn = NULL;
+            continue;
+        }
+        if (fresh) {
+            uint8_t fmt[9];
+            memcpy(fmt, "folio", 5);
+            folio__put_le32(fmt + 5, FOLIO_FORMAT_VERSION);
+            MDB_val k = {6, "format"}, v = {9, fmt};
+            mrc = mdb_put(txn, s->dbi[FOLIO_DB_META], &k, &v, 0);
+            if (mrc != MDB_SUCCESS) {
+                rc = xlate(mrc, "initialise");
+                goto fail;
+            }
+            *created_out = 1;
+        }
+        mrc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (mrc != MDB_SUCCESS) return xlate(mrc, "open");
+        return FOLIO_OK;
+    }
+    FOLIO_ASSERT(need_write);
+    return folio_error__set(FOLIO_EFORMAT, "ledger needs initialising but was opened read-only");
+fail:
+    if (txn) mdb_txn_abort(txn);
+    return rc;
+}
+
+/* A file shorter than LMDB's last used page was truncated: reading it would fault. */
+static int check_not_truncated(folio_store *s) {
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    int fd;
+    if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st) || mdb_env_get_fd(s->env, &fd))
+        return folio_error__set(FOLIO_ERROR, "open: cannot read environment info");
+    if (fstat(fd, &fs) != 0) return folio_error__set(FOLIO_ERROR, "open: %s", strerror(errno));
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size < need)
+        return folio_error__set(FOLIO_ECORRUPT,
+                                "ledger file is truncated: %llu bytes, needs at least %llu",
+                                (unsigned long long)fs.st_size, (unsigned long long)need);
+    return FOLIO_OK;
+}
+
+static void registry_remove(folio_store *s) {
+    pthread_mutex_lock(&registry_lock);
+    for (folio_store **p = &registry_head; *p; p = &(*p)->next_open) {
+        if (*p == s) {
+            *p = s->next_open;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
+                      int must_exist, int *created_out) {
+    FOLIO_ASSERT(out != NULL);
+    FOLIO_ASSERT(path != NULL);
+    int rc = FOLIO_OK, mrc, registered = 0;
+    struct stat st;
+    *out = NULL;
+    *created_out = 0;
+
+    folio_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return folio_error__set(FOLIO_ERROR, "open: out of memory");
+    }
+    s->read_only = read_only;
+    s->db_count = FOLIO_DB_PROJ0 + folio_projection__count();
+    FOLIO_ASSERT(s->db_count <= FOLIO_DBS_MAX);
+    pthread_rwlock_init(&s->map_lock, NULL);
+
+    pthread_mutex_lock(&registry_lock);
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) {
+            rc = folio_error__set(FOLIO_ERROR, "cannot open ledger %s: %s", path, strerror(errno));
+        } else if (read_only || must_exist) {
+            rc = folio_error__set(FOLIO_ENOTFOUND, "no ledger at %s", path);
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = folio_error__set(FOLIO_EFORMAT, "%s is not a regular file", path);
+    } else if (st.st_size == 0) {
+        rc = folio_error__set(FOLIO_EFORMAT, "%s is an empty file, not a folio ledger", path);
+    } else {
+        for (folio_store *o = registry_head; o; o = o->next_open)
+            if (o->dev == st.st_dev && o->ino == st.st_ino)
+                rc = folio_error__set(FOLIO_EINVAL, "ledger %s is already open in this process",
+                                      path);
+    }
+    if (rc < 0) {
+        pthread_mutex_unlock(&registry_lock);
+        goto cleanup;
+    }
+
+    if ((mrc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxdbs(s->env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_mapsize(s->env, (size_t)map_bytes)) != MDB_SUCCESS) {
+        pthread_mutex_unlock(&registry_lock);
+        rc = xlate(mrc, "open");
+        goto cleanup;
+    }
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only ? MDB_RDONLY : 0);
+    mrc = mdb_env_open(s->env, path, flags, 0600);
+    if (mrc == MDB_SUCCESS && stat(path, &st) == 0) {
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+        s->next_open = registry_head;
+        registry_head = s;
+        registered = 1;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (mrc == ENOENT) {
+        rc = folio_error__set(FOLIO_ENOTFOUND, "no ledger at %s", path);
+        goto cleanup;
+    }
+    if (mrc == EACCES || mrc == EPERM) {
+        rc = folio_error__set(FOLIO_ERROR, "cannot open ledger %s: %s", path, strerror(mrc));
+        goto cleanup;
+    }
+    if (mrc != MDB_SUCCESS) {
+        rc = xlate(mrc, "open");
+        if (rc == FOLIO_ERROR || rc == FOLIO_EFORMAT)
+            rc = folio_error__set(rc, "cannot open ledger %s: %s", path,
+                                  rc == FOLIO_EFORMAT ? "not a folio ledger" : mdb_strerror(mrc));
+        goto cleanup;
+    }
+    FOLIO_TRY(check_not_truncated(s));
+    int dead = 0;
+    mdb_reader_check(s->env, &dead); /* clears slots of crashed readers */
+    FOLIO_TRY(open_dbs(s, created_out));
+    *out = s;
+    return FOLIO_OK;
+
+cleanup:
+    if (registered) registry_remove(s);
+    if (s->env) mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->map_lock);
+    free(s->path);
+    free(s);
+    return rc;
+}
+
+void folio_store__close(folio_store *s) {
+    if (!s) return;
+    registry_remove(s);
+    mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->map_lock);
+    free(s->path);
+    free(s);
+}

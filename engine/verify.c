@@ -1,0 +1,244 @@
+/*
+ * engine/verify.c - the integrity walk (docs/INTEGRITY.md).
+ * One read snapshot; every event in seq order: dense seq, frame checksum, chain hash
+ * recomputed from the previous one, envelope decode, stream back-pointer and version
+ * continuity, recorded_at never decreasing; then the stored head (last seq, chain hash,
+ * recorded_at) and the stream index (every record matches the log, no record missing or
+ * extra) and the idempotency index (every record names events that exist).
+ * Memory: one entry per stream (O(streams)), one frame of scratch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+typedef struct {
+    uint64_t stream, version, seq;
+    uint8_t used;
+} stream_slot;
+
+typedef struct {
+    stream_slot *slots;
+    size_t cap, count;
+} stream_table;
+
+static uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static stream_slot *table_find(stream_table *t, uint64_t stream) {
+    size_t i = mix(stream) & (t->cap - 1);
+    while (t->slots[i].used && t->slots[i].stream != stream) i = (i + 1) & (t->cap - 1);
+    return &t->slots[i];
+}
+
+static int table_grow(stream_table *t) {
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    stream_slot *old = t->slots;
+    size_t old_cap = t->cap;
+    t->slots = calloc(cap, sizeof *t->slots);
+    if (!t->slots) {
+        t->slots = old;
+        return folio_error__set(FOLIO_ERROR, "verify: out of memory");
+    }
+    t->cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i].used) continue;
+        *table_find(t, old[i].stream) = old[i];
+    }
+    free(old);
+    return FOLIO_OK;
+}
+
+/* The slot for a stream, inserted empty (version 0) if new. */
+static int table_get(stream_slot **out, stream_table *t, uint64_t stream) {
+    if ((t->count + 1) * 10 > t->cap * 7) {
+        int rc = table_grow(t);
+        if (rc < 0) return rc;
+    }
+    stream_slot *s = table_find(t, stream);
+    if (!s->used) {
+        s->used = 1;
+        s->stream = stream;
+        s->version = 0;
+        s->seq = 0;
+        t->count++;
+    }
+    *out = s;
+    return FOLIO_OK;
+}
+
+static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, char *strbuf,
+                    int64_t *last_recorded) {
+    folio_cursor c = {0};
+    folio_val k, v;
+    uint8_t chain[FOLIO_HASH_BYTES] = {0};
+    int rc = FOLIO_OK;
+    uint64_t seq = 1;
+    FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_LOG));
+    for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v), seq++) {
+        folio_frame f;
+        folio_event e;
+        stream_slot *s;
+        uint8_t computed[FOLIO_HASH_BYTES];
+        r->bad_seq = seq;
+        if (k.size != 8) {
+            rc = FOLIO_CORRUPT(seq, "log key of %zu bytes", k.size);
+            goto cleanup;
+        }
+        if (folio__get_be64(k.data) != seq) {
+            rc = FOLIO_CORRUPT(seq, "seq gap: the log continues at seq %llu",
+                               (unsigned long long)folio__get_be64(k.data));
+            goto cleanup;
+        }
+        FOLIO_TRY(folio_frame__open(&f, v.data, v.size, seq));
+        folio_frame__chain(computed, chain, v.data, v.size);
+        if (memcmp(computed, f.chain, FOLIO_HASH_BYTES) != 0) {
+            rc = FOLIO_CORRUPT(seq, "chain hash mismatch");
+            goto cleanup;
+        }
+        FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
+                                               FOLIO_EVENT_BYTES_MAX, seq));
+        FOLIO_TRY(table_get(&s, tab, e.stream));
+        if (e.version != s->version + 1) {
+            rc = FOLIO_CORRUPT(seq, "version gap in stream %llu: version %llu after %llu",
+                               (unsigned long long)e.stream, (unsigned long long)e.version,
+                               (unsigned long long)s->version);
+            goto cleanup;
+        }
+        if (f.prev_seq != s->seq) {
+            rc = FOLIO_CORRUPT(seq, "stream back-pointer %llu, expected %llu",
+                               (unsigned long long)f.prev_seq, (unsigned long long)s->seq);
+            goto cleanup;
+        }
+        if (e.recorded_at_us < *last_recorded) {
+            rc = FOLIO_CORRUPT(seq, "recorded_at goes backwards");
+            goto cleanup;
+        }
+        if ((e.type == FOLIO_EV_LEDGER_CONFIGURED) != (e.stream == 0)) {
+            rc = FOLIO_CORRUPT(seq, "event type %u in stream %llu", e.type,
+                               (unsigned long long)e.stream);
+            goto cleanup;
+        }
+        *last_recorded = e.recorded_at_us;
+        s->version = e.version;
+        s->seq = seq;
+        memcpy(chain, f.chain, FOLIO_HASH_BYTES);
+        r->events++;
+    }
+    if (rc != FOLIO_ITEROVER) goto cleanup;
+    rc = FOLIO_OK;
+    r->bad_seq = 0;
+    memcpy(r->head, chain, FOLIO_HASH_BYTES);
+    FOLIO_ASSERT(r->events == seq - 1);
+cleanup:
+    folio_store__cursor_close(&c);
+    return rc;
+}
+
+static int check_head(folio_verify_report *r, folio_txn *t, int64_t last_recorded) {
+    folio_head head;
+    int rc = folio_log__read_head(&head, t);
+    if (rc < 0) return rc;
+    if (head.last_seq != r->events) {
+        r->bad_seq = (head.last_seq < r->events ? head.last_seq : r->events) + 1;
+        return FOLIO_CORRUPT(r->bad_seq, "the head record says the log ends at seq %llu, "
+                                         "but it ends at seq %llu",
+                             (unsigned long long)head.last_seq, (unsigned long long)r->events);
+    }
+    if (memcmp(head.chain, r->head, FOLIO_HASH_BYTES) != 0 ||
+        head.last_recorded_at_us != last_recorded) {
+        r->bad_seq = r->events;
+        return FOLIO_CORRUPT(r->bad_seq, "the head record does not match the last event");
+    }
+    return FOLIO_OK;
+}
+
+static int check_streams(folio_verify_report *r, folio_txn *t, stream_table *tab) {
+    folio_cursor c = {0};
+    folio_val k, v;
+    uint64_t records = 0;
+    int rc = FOLIO_OK;
+    FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_STREAMS));
+    for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v)) {
+        if (k.size != 8 || v.size != FOLIO_STREAM_REC_BYTES) {
+            rc = folio_error__set(FOLIO_ECORRUPT, "stream index holds a malformed record");
+            goto cleanup;
+        }
+        uint64_t stream = folio__get_be64(k.data);
+        uint64_t version = folio__get_le64(v.data), seq = folio__get_le64((const uint8_t *)v.data + 8);
+        stream_slot *s = tab->cap ? table_find(tab, stream) : NULL;
+        if (!s || !s->used || s->version != version || s->seq != seq) {
+            r->bad_seq = s && s->used ? s->seq : seq;
+            rc = FOLIO_CORRUPT(r->bad_seq,
+                               "stream index says stream %llu ends at version %llu, seq %llu",
+                               (unsigned long long)stream, (unsigned long long)version,
+                               (unsigned long long)seq);
+            goto cleanup;
+        }
+        records++;
+    }
+    if (rc != FOLIO_ITEROVER) goto cleanup;
+    rc = FOLIO_OK;
+    if (records != tab->count) {
+        rc = folio_error__set(FOLIO_ECORRUPT,
+                              "stream index has %llu records but the log has %llu streams",
+                              (unsigned long long)records, (unsigned long long)tab->count);
+        goto cleanup;
+    }
+    r->streams = records;
+cleanup:
+    folio_store__cursor_close(&c);
+    return rc;
+}
+
+static int check_idem(folio_txn *t, uint64_t last_seq) {
+    folio_cursor c = {0};
+    folio_val k, v;
+    int rc = FOLIO_OK;
+    FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_IDEM));
+    for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v)) {
+        const uint8_t *p = v.data;
+        uint64_t first = v.size == 33 ? folio__get_le64(p + 17) : 0;
+        uint64_t last = v.size == 33 ? folio__get_le64(p + 25) : 0;
+        if (v.size != 33 || p[0] != 1 || first == 0 || first > last || last > last_seq) {
+            rc = folio_error__set(FOLIO_ECORRUPT,
+                                  "idempotency index holds a record that names no events");
+            goto cleanup;
+        }
+    }
+    if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
+cleanup:
+    folio_store__cursor_close(&c);
+    return rc;
+}
+
+int folio_verify(folio_verify_report *report, folio_db *db) {
+    folio_txn t = {0};
+    stream_table tab = {0};
+    int64_t last_recorded = 0;
+    int rc = FOLIO_OK;
+    if (!report || !db) return folio_error__set(FOLIO_EINVAL, "verify: NULL argument");
+    memset(report, 0, sizeof *report);
+    char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
+    if (!strbuf) return folio_error__set(FOLIO_ERROR, "verify: out of memory");
+    FOLIO_TRY(table_grow(&tab));
+    FOLIO_TRY(folio_store__read_begin(&t, db->store));
+    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded));
+    FOLIO_TRY(check_head(report, &t, last_recorded));
+    FOLIO_TRY(check_streams(report, &t, &tab));
+    FOLIO_TRY(check_idem(&t, report->events));
+cleanup:
+    if (t.mdb) folio_store__read_end(&t);
+    free(tab.slots);
+    free(strbuf);
+    if (rc == FOLIO_ECORRUPT && report->bad_seq == 0 && report->events > 0)
+        report->bad_seq = report->events; /* an index defect: name the last event checked */
+    return rc;
+}

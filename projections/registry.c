@@ -1,0 +1,11 @@
+/*
+ * projections/registry.c - every read model folio maintains, in sub-database order.
+ * Appending a projection here adds its sub-database on the next read-write open, which
+ * also builds it by replaying the log.
+ */
+#include "counts.h"
+
+const folio_projection *const folio_registry[] = {
+    &folio_counts_projection,
+};
+const unsigned folio_registry_count = sizeof folio_registry / sizeof folio_registry[0];

@@ -1,0 +1,55 @@
+/*
+ * tools/cli.h - what the folio CLI's commands share. The CLI uses only <folio.h>.
+ * Exit codes (SPEC section 7): 0 ok, 1 rejected by a rule or a conflict, 2 usage or
+ * malformed input, 3 not found, 4 integrity failure, 5 storage or system error.
+ */
+#ifndef FOLIO_CLI_H
+#define FOLIO_CLI_H
+
+#include <folio.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { EXIT_RULE = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INTEGRITY = 4, EXIT_SYSTEM = 5 };
+
+typedef struct {
+    const char *db_path;         /* --db, FOLIO_DB, else ./folio.db */
+    int json;                    /* --json */
+    const char *actor;           /* --actor, FOLIO_ACTOR, else the login name */
+    const char *reason;          /* --reason */
+    int has_expect_version;      /* --expect-version N */
+    uint64_t expect_version;
+    const char *idempotency_key; /* --idempotency-key K */
+    int argc;                    /* the command word and its own arguments */
+    char **argv;
+} cli_ctx;
+
+/* Print "folio: <message>" on stderr and return the exit code for a usage error. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "folio: <what>: <detail of rc>" on stderr and return the exit code for rc. */
+int cli_fail(int rc, const char *what);
+int cli_exit_code(int rc);
+
+/* Open the ledger. write = 0: it must exist (exit 3 naming the path otherwise). Returns an
+ * exit code (0 on success) after printing any error. */
+int cli_open(folio_db **db, const cli_ctx *c, int write);
+
+/* Parse a whole unsigned decimal number (no sign, no junk, no overflow). */
+int cli_parse_u64(uint64_t *out, const char *s);
+/* Fetch the value of an option at argv[*i] ("--name VALUE" or "--name=VALUE"); advances *i.
+ * Returns 1 if argv[*i] is that option, 0 if not, -1 (after printing) if its value is
+ * missing. */
+int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
+
+/* "2026-11-23T23:14:05.123456Z" */
+void cli_format_time(char out[40], int64_t us);
+void cli_json_string(FILE *f, const char *s);
+/* Print one event: a JSON line ({"seq","stream","version","type",...,"data"}) or a text line. */
+int cli_print_event(FILE *f, const folio_event *e, int json);
+
+int cmd_verify(cli_ctx *c);
+int cmd_log(cli_ctx *c);
+int cmd_stats(cli_ctx *c);
+int cmd_demo(cli_ctx *c);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * tools/cli_util.c - error reporting, opening the ledger, parsing and printing helpers.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_exit_code(int rc) {
+    switch (rc) {
+    case FOLIO_OK: return 0;
+    case FOLIO_ECONFLICT:
+    case FOLIO_EEXISTS:
+    case FOLIO_ELIMIT: return EXIT_RULE;
+    case FOLIO_EINVAL: return EXIT_USAGE;
+    case FOLIO_ENOTFOUND: return EXIT_NOTFOUND;
+    case FOLIO_ECORRUPT: return EXIT_INTEGRITY;
+    default: return EXIT_SYSTEM; /* FOLIO_ERROR, FOLIO_EFULL, FOLIO_EFORMAT */
+    }
+}
+
+int cli_usage(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("folio: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_fail(int rc, const char *what) {
+    const char *detail = folio_errmsg();
+    if (!detail || !*detail) detail = folio_strerror(rc);
+    if (what)
+        fprintf(stderr, "folio: %s: %s\n", what, detail);
+    else
+        fprintf(stderr, "folio: %s\n", detail);
+    return cli_exit_code(rc);
+}
+
+int cli_open(folio_db **db, const cli_ctx *c, int write) {
+    folio_open_opts opts = FOLIO_OPEN_OPTS_INIT;
+    opts.must_exist = !write;
+    int rc = folio_db_open(db, c->db_path, &opts);
+    if (rc == FOLIO_OK) return 0;
+    return cli_fail(rc, NULL);
+}
+
+int cli_parse_u64(uint64_t *out, const char *s) {
+    if (!s || *s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {
+    const char *a = c->argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= c->argc) {
+        cli_usage("%s needs a value", name);
+        return -1;
+    }
+    *value = c->argv[++*i];
+    return 1;
+}
+
+void cli_format_time(char out[40], int64_t us) {
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%06lldZ", (long long)(us % 1000000));
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+int cli_print_event(FILE *f, const folio_event *e, int json) {
+    char when[40], *data = NULL;
+    int rc = folio_payload_to_json(&data, e->payload, e->payload_bytes);
+    if (rc < 0) return rc;
+    cli_format_time(when, e->recorded_at_us);
+    const char *type = folio_event_type_name(e->type);
+    char unknown[32];
+    if (!type) {
+        snprintf(unknown, sizeof unknown, "unknown.%u", e->type);
+        type = unknown;
+    }
+    if (json) {
+        fprintf(f, "{\"seq\":%llu,\"stream\":%llu,\"version\":%llu,\"type\":",
+                (unsigned long long)e->seq, (unsigned long long)e->stream,
+                (unsigned long long)e->version);
+        cli_json_string(f, type);
+        fprintf(f, ",\"schema\":%u,\"recorded_at\":\"%s\",\"actor\":", e->schema, when);
+        cli_json_string(f, e->actor);
+        if (e->reason) {
+            fputs(",\"reason\":", f);
+            cli_json_string(f, e->reason);
+        }
+        if (e->correlation) {
+            fputs(",\"correlation\":", f);
+            cli_json_string(f, e->correlation);
+        }
+        if (e->idempotency_key) {
+            fputs(",\"idempotency_key\":", f);
+            cli_json_string(f, e->idempotency_key);
+        }
+        fprintf(f, ",\"data\":%s}\n", data);
+    } else {
+        fprintf(f, "%6llu  %s  stream %llu v%llu  %-24s %s", (unsigned long long)e->seq, when,
+                (unsigned long long)e->stream, (unsigned long long)e->version, type, e->actor);
+        if (e->reason) fprintf(f, " (%s)", e->reason);
+        fprintf(f, "  %s\n", data);
+    }
+    folio_free(data);
+    return FOLIO_OK;
+}

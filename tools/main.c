@@ -1,0 +1,116 @@
+/*
+ * tools/main.c - the folio command line: global options, then one command.
+ * Global options may stand before or after the command word (SPEC section 7).
+ */
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(cli_ctx *);
+    const char *help;
+} commands[] = {
+    {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
+    {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N]"},
+    {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},
+    {"demo", cmd_demo, "write a small demo ledger (idempotent: a re-run appends nothing)"},
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: folio [--db PATH] [--json] [--actor NAME] [--reason TEXT]\n"
+               "             [--expect-version N] [--idempotency-key K] COMMAND [ARGS]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
+               "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
+}
+
+static const char *default_actor(void) {
+    const char *a = getenv("FOLIO_ACTOR");
+    if (a && *a) return a;
+    struct passwd *pw = getpwuid(geteuid());
+    if (pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+    return "unknown";
+}
+
+/* Take the global options out of argv wherever they stand; what is left is the command
+ * word and its arguments, in their order. After "--" nothing is taken. */
+static int parse_globals(cli_ctx *c, int argc, char **argv) {
+    c->argv = calloc((size_t)argc + 1, sizeof *c->argv);
+    if (!c->argv) return cli_usage("out of memory");
+    cli_ctx all = {.argc = argc, .argv = argv};
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (strcmp(argv[i], "--") == 0) {
+            while (++i < argc) c->argv[c->argc++] = argv[i];
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            c->json = 1;
+        } else if ((r = cli_opt(&v, &all, &i, "--db")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+            if (!*v) return cli_usage("--db needs a path");
+            c->db_path = v;
+        } else if ((r = cli_opt(&v, &all, &i, "--actor")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+            c->actor = v;
+        } else if ((r = cli_opt(&v, &all, &i, "--reason")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+            c->reason = v;
+        } else if ((r = cli_opt(&v, &all, &i, "--idempotency-key")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+            c->idempotency_key = v;
+        } else if ((r = cli_opt(&v, &all, &i, "--expect-version")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+            if (cli_parse_u64(&c->expect_version, v) != 0)
+                return cli_usage("--expect-version needs a whole number, not '%s'", v);
+            c->has_expect_version = 1;
+        } else {
+            c->argv[c->argc++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    cli_ctx c = {0};
+    int code = parse_globals(&c, argc, argv);
+    if (code != 0) return code;
+    if (!c.db_path) c.db_path = getenv("FOLIO_DB");
+    if (!c.db_path || !*c.db_path) c.db_path = "./folio.db";
+    if (!c.actor) c.actor = default_actor();
+    if (c.argc == 0) {
+        usage(stderr);
+        free(c.argv);
+        return EXIT_USAGE;
+    }
+    const char *word = c.argv[0];
+    if (strcmp(word, "help") == 0 || strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
+        usage(stdout);
+        free(c.argv);
+        return 0;
+    }
+    if (strcmp(word, "--version") == 0 || strcmp(word, "version") == 0) {
+        printf("folio %s\n", FOLIO_VERSION_STRING);
+        free(c.argv);
+        return 0;
+    }
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(word, commands[i].name) == 0) {
+            code = commands[i].run(&c);
+            free(c.argv);
+            if (fflush(stdout) != 0 && code == 0) code = EXIT_SYSTEM;
+            return code;
+        }
+    }
+    code = cli_usage("unknown command '%s' (try 'folio help')", word);
+    free(c.argv);
+    return code;
+}
