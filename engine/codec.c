@@ -1,8 +1,8 @@
 /*
  * engine/codec.c - the msgpack envelope of an event, payload validation, JSON conversion.
- * The only includer of msgpack.h (msgpack-c packs) and msgpuck.h (mp_check validates every
- * buffer before it is read, and decodes without allocating: msgpack-c's unpacker trusts
- * container counts and would pre-allocate for them). msgpuck is compiled header-only here
+ * The only includer of msgpack.h (msgpack-c packs) and msgpuck.h (decodes without
+ * allocating: msgpack-c's unpacker trusts container counts and would pre-allocate for them).
+ * Every buffer is validated by msgpack_valid() below before msgpuck reads it. msgpuck is compiled header-only here
  * (MP_SOURCE) because Debian ships it as a non-PIC static archive.
  *
  * Envelope (docs/FORMAT.md#envelope): a msgpack map with small unsigned integer keys:
@@ -33,6 +33,73 @@ enum {
     ((1u << K_FORMAT) | (1u << K_SEQ) | (1u << K_STREAM) | (1u << K_VERSION) |               \
      (1u << K_TYPE) | (1u << K_SCHEMA) | (1u << K_RECORDED) | (1u << K_ACTOR) |              \
      (1u << K_PAYLOAD))
+
+/* ---------------------------------------------------------------------------------------
+ * Byte validation: run over every buffer before msgpuck decodes it
+ * ------------------------------------------------------------------------------------- */
+
+static uint32_t be_n(const uint8_t *p, unsigned n) {
+    uint32_t v = 0;
+    for (unsigned i = 0; i < n; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/*
+ * True when [p, end) holds exactly one well-formed msgpack value. Iterative (no recursion),
+ * and no container may claim more elements than there are bytes left, so a few hostile
+ * bytes cannot make any later walk run long or allocate. (mp_check is not enough: its
+ * element counter is an int, and a map32 header claiming 2^31-1 pairs overflows it, so it
+ * accepts a 5-byte buffer; tests/engine/golden.c keeps that case.)
+ */
+static int msgpack_valid(const uint8_t *p, const uint8_t *end) {
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (p >= end) return 0;
+        pending--;
+        const uint8_t c = *p;
+        uint64_t left = (uint64_t)(end - p), head = 1, body = 0, items = 0;
+        if (c <= 0x7f || c >= 0xe0) {
+            head = 1;
+        } else if (c <= 0x8f) {
+            items = 2u * (c & 0x0fu);
+        } else if (c <= 0x9f) {
+            items = c & 0x0fu;
+        } else if (c <= 0xbf) {
+            body = c & 0x1fu;
+        } else {
+            /* header bytes after the type byte, width of a length/count field, kind */
+            static const struct { uint8_t extra, lenw, kind; } t[0x20] = {
+                [0x00] = {0, 0, 0}, [0x02] = {0, 0, 0}, [0x03] = {0, 0, 0},      /* nil, bools */
+                [0x04] = {1, 1, 1}, [0x05] = {2, 2, 1}, [0x06] = {4, 4, 1},      /* bin */
+                [0x07] = {2, 1, 2}, [0x08] = {3, 2, 2}, [0x09] = {5, 4, 2},      /* ext */
+                [0x0a] = {4, 0, 0}, [0x0b] = {8, 0, 0},                          /* float */
+                [0x0c] = {1, 0, 0}, [0x0d] = {2, 0, 0}, [0x0e] = {4, 0, 0}, [0x0f] = {8, 0, 0},
+                [0x10] = {1, 0, 0}, [0x11] = {2, 0, 0}, [0x12] = {4, 0, 0}, [0x13] = {8, 0, 0},
+                [0x14] = {2, 0, 0}, [0x15] = {3, 0, 0}, [0x16] = {5, 0, 0},      /* fixext */
+                [0x17] = {9, 0, 0}, [0x18] = {17, 0, 0},
+                [0x19] = {1, 1, 1}, [0x1a] = {2, 2, 1}, [0x1b] = {4, 4, 1},      /* str */
+                [0x1c] = {2, 2, 3}, [0x1d] = {4, 4, 3},                          /* array */
+                [0x1e] = {2, 2, 4}, [0x1f] = {4, 4, 4},                          /* map */
+            };
+            if (c == 0xc1) return 0; /* never used */
+            head = 1u + t[c - 0xc0].extra;
+            if (left < head) return 0;
+            uint64_t n = t[c - 0xc0].lenw ? be_n(p + 1, t[c - 0xc0].lenw) : 0;
+            switch (t[c - 0xc0].kind) {
+            case 1: body = n; break;
+            case 2: body = n; break; /* ext: the type byte is counted in extra */
+            case 3: items = n; break;
+            case 4: items = 2 * n; break;
+            default: break;
+            }
+        }
+        if (left < head || left - head < body) return 0;
+        p += head + body;
+        pending += items;
+        if (pending > (uint64_t)(end - p)) return 0; /* every element takes a byte at least */
+    }
+    return p == end;
+}
 
 /* ---------------------------------------------------------------------------------------
  * Text and payload validation
@@ -116,9 +183,8 @@ int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
         return folio_error__set(FOLIO_ELIMIT, "payload is %zu bytes, more than %u",
                                 payload_bytes, FOLIO_PAYLOAD_BYTES_MAX);
     const char *p = payload, *end = p + payload_bytes;
-    if (mp_check(&p, end) != 0 || p != end)
+    if (!msgpack_valid(payload, (const uint8_t *)end))
         return folio_error__set(FOLIO_EINVAL, "payload is not exactly one msgpack value");
-    p = payload;
     if (mp_typeof(*p) != MP_MAP) return folio_error__set(FOLIO_EINVAL, "payload is not a map");
     int rc = check_value(&p, 1);
     if (rc == FOLIO_OK) FOLIO_ASSERT(p == end);
@@ -200,7 +266,7 @@ int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
 }
 
 /* ---------------------------------------------------------------------------------------
- * Envelope decoding (msgpuck, after mp_check)
+ * Envelope decoding (msgpuck, after msgpack_valid)
  * ------------------------------------------------------------------------------------- */
 
 static int decode_u64(uint64_t *out, const char **p, uint64_t seq, const char *what) {
@@ -229,9 +295,8 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
     FOLIO_ASSERT(e != NULL);
     FOLIO_ASSERT(strbuf_cap > 0);
     const char *p = (const char *)env, *end = p + env_bytes;
-    if (mp_check(&p, end) != 0 || p != end)
+    if (!msgpack_valid(env, env + env_bytes))
         return FOLIO_CORRUPT(seq, "envelope is not exactly one msgpack value");
-    p = (const char *)env;
     if (mp_typeof(*p) != MP_MAP) return FOLIO_CORRUPT(seq, "envelope is not a map");
     memset(e, 0, sizeof *e);
     uint32_t n = mp_decode_map(&p), seen = 0;
@@ -447,10 +512,12 @@ int folio_payload_to_json(char **json_out, const void *payload, size_t payload_b
     if (!json_out || (!payload && payload_bytes))
         return folio_error__set(FOLIO_EINVAL, "payload_to_json: NULL argument");
     *json_out = NULL;
-    const char *p = payload, *end = p + payload_bytes;
-    if (payload_bytes == 0 || mp_check(&p, end) != 0 || p != end)
+    if (payload_bytes > FOLIO_EVENT_BYTES_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "payload of %zu bytes is larger than any event",
+                                payload_bytes);
+    const char *p = payload;
+    if (payload_bytes == 0 || !msgpack_valid(payload, (const uint8_t *)payload + payload_bytes))
         return folio_error__set(FOLIO_ECORRUPT, "payload is not valid msgpack");
-    p = payload;
     sbuf b = {0};
     int rc = to_json(&b, &p, 0);
     sb_put(&b, "", 1);

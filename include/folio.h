@@ -254,7 +254,8 @@ FOLIO_API int folio_stream_version(uint64_t *version_out, folio_db *db, uint64_t
  * Render a msgpack payload as one line of JSON (binary as base64 is not used: bin values
  * are rendered as lowercase hex strings). Integers stay integers.
  * @param[out] json_out NUL-terminated, release with folio_free().
- * @return FOLIO_OK, FOLIO_ECORRUPT (not valid msgpack), FOLIO_ERROR (out of memory).
+ * @return FOLIO_OK, FOLIO_ECORRUPT (not valid msgpack), FOLIO_ELIMIT (larger than
+ *         FOLIO_EVENT_BYTES_MAX), FOLIO_ERROR (out of memory).
  */
 FOLIO_API int folio_payload_to_json(char **json_out, const void *payload, size_t payload_bytes);
 
