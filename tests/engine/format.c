@@ -1,0 +1,110 @@
+/*
+ * tests/engine/format.c - ledgers folio must refuse at open: newer formats, truncated files.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../engine/internal.h"
+
+static char dir[64], path[128];
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/folio-fmt-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/l.db", dir);
+}
+
+static void teardown(void) {
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(path);
+    unlink(lock);
+    rmdir(dir);
+}
+
+static void append_notes(folio_db *db, int n) {
+    void *p = NULL;
+    size_t bytes = 0;
+    cr_assert_eq(folio_payload_from_json(&p, &bytes, "{\"text\":\"some words to fill a page\"}"),
+                 FOLIO_OK);
+    for (int i = 0; i < n; i++) {
+        folio_event e = {.stream = 1 + (uint64_t)i % 5, .type = FOLIO_EV_CUSTOMER_NOTE_ADDED,
+                         .schema = 1, .actor = "t", .payload = p, .payload_bytes = bytes};
+        uint64_t seq;
+        cr_assert_eq(folio_event_append(&seq, db, &e), FOLIO_OK, "%s", folio_errmsg());
+    }
+    folio_free(p);
+}
+
+TestSuite(format, .init = setup, .fini = teardown);
+
+Test(format, a_ledger_of_a_newer_format_is_refused_with_its_version) {
+    folio_db *db = NULL;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    append_notes(db, 3);
+    folio_txn t = {0};
+    uint8_t fmt[9];
+    memcpy(fmt, "folio", 5);
+    folio__put_le32(fmt + 5, FOLIO_FORMAT_VERSION + 1);
+    cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "format", 6, fmt, sizeof fmt, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_db_close(db);
+
+    db = NULL;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_EFORMAT);
+    cr_assert_null(db);
+    cr_assert(strstr(folio_errmsg(), "newer") != NULL, "message: %s", folio_errmsg());
+    folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+    ro.read_only = 1;
+    cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_EFORMAT);
+}
+
+Test(format, a_truncated_ledger_file_is_refused_at_open) {
+    folio_db *db = NULL;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    append_notes(db, 2000);
+    folio_db_close(db);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(truncate(path, st.st_size / 2), 0);
+    db = NULL;
+    int rc = folio_db_open(&db, path, NULL);
+    cr_assert_eq(rc, FOLIO_ECORRUPT, "rc %d: %s", rc, folio_errmsg());
+    cr_assert(strstr(folio_errmsg(), "truncated") != NULL, "message: %s", folio_errmsg());
+    cr_assert_null(db);
+}
+
+Test(format, a_projection_built_by_other_code_is_rebuilt_on_a_read_write_open) {
+    folio_db *db = NULL;
+    folio_stats s;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    append_notes(db, 10);
+    /* Pretend the counts projection was built by an older version and holds garbage. */
+    folio_txn t = {0};
+    uint8_t state[12], junk[8] = {0xff, 0, 0, 0, 0, 0, 0, 0}, key[4] = {0, 0, 0, 17};
+    folio__put_le32(state, 0);
+    folio__put_le64(state + 4, 10);
+    cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "proj.counts", 11, state, 12, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_PROJ0, key, 4, junk, 8, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    cr_assert_eq(folio_stats_get(&s, db), FOLIO_EFORMAT, "a stale projection must not be read");
+    folio_db_close(db);
+
+    folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+    ro.read_only = 1;
+    cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_OK);
+    cr_assert_eq(folio_stats_get(&s, db), FOLIO_EFORMAT, "read-only opens cannot rebuild");
+    folio_db_close(db);
+
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    cr_assert_eq(folio_stats_get(&s, db), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(s.type_counts[FOLIO_EV_CUSTOMER_NOTE_ADDED], 10);
+    cr_assert_eq(s.events, 10);
+    folio_db_close(db);
+}
