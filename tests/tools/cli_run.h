@@ -1,0 +1,81 @@
+/*
+ * tests/tools/cli_run.h - run the built `folio` binary and capture what it says.
+ *
+ * Every test of this folder works in its own temporary directory (cli_tmpdir_setup /
+ * cli_tmpdir_teardown as the suite's .init/.fini); the CLI runs with that directory as its
+ * working directory, stdin from /dev/null, umask 022, and an environment without
+ * FOLIO_DB and FOLIO_ACTOR unless the test sets them.
+ */
+#ifndef FOLIO_TESTS_CLI_RUN_H
+#define FOLIO_TESTS_CLI_RUN_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int status; /* exit code; 128 + signal when killed by a signal */
+    char *out;  /* stdout, NUL-terminated */
+    size_t out_len;
+    char *err;  /* stderr, NUL-terminated */
+    size_t err_len;
+} cli_result;
+
+/* The test's temporary directory ("/tmp/folio-cli-XXXXXX"). */
+extern char cli_dir[];
+
+void cli_tmpdir_setup(void);
+void cli_tmpdir_teardown(void);
+
+/*
+ * Run FOLIO_CLI_PATH with `args` (NULL-terminated, without argv[0]) in `cwd` (NULL = the
+ * test's directory). `env` is NULL or a NULL-terminated list of "NAME=VALUE" added to the
+ * environment. Aborts the test (cr_assert) if the CLI cannot be run or runs over 60 s.
+ * Release the result with cli_result_free().
+ */
+cli_result cli_run_env(const char *cwd, const char *const *env, const char *const *args);
+void cli_result_free(cli_result *r);
+
+/* cli(r, "--json", "verify") / cli_env(r, ENV("FOLIO_DB=x"), "verify"): in the test's dir. */
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define cli(...) cli_run_env(NULL, NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define cli_env(env, ...) cli_run_env(NULL, (env), (const char *const[]){__VA_ARGS__, NULL})
+#define cli_noargs() cli_run_env(NULL, NULL, (const char *const[]){NULL})
+
+/* "<cli_dir>/<name>" in a static rotating buffer (valid for the next 7 calls). */
+const char *cli_path(const char *name);
+
+/* Assert: stderr is exactly one line starting "folio: " (the SPEC's error shape). */
+void cli_assert_one_error_line(const cli_result *r);
+/* Assert: exit status `code` and one "folio: " line on stderr, nothing on stdout. */
+void cli_assert_error(const cli_result *r, int code);
+
+/* Number of '\n'-terminated lines in s (a last line without '\n' counts too). */
+size_t cli_count_lines(const char *s);
+/* Entries in cli_dir other than "." and "..". */
+size_t cli_dir_entries(void);
+/* Does `path` exist (lstat)? */
+int cli_exists(const char *path);
+
+/* Whole file into a malloc'd buffer (NUL-terminated; *len = byte count). NULL if unreadable. */
+char *cli_read_file(const char *path, size_t *len);
+void cli_write_file(const char *path, const void *bytes, size_t len);
+
+/* Parse one JSON document (asserting it parses). Release with json_decref. */
+json_t *cli_json(const char *text);
+/* Parse stdout of `log --json`: a JSON array of the per-line objects (asserting each line
+ * is a JSON object). */
+json_t *cli_json_lines(const char *text);
+
+/* Run `demo` in the test's directory (default ledger ./folio.db), asserting exit 0. */
+void cli_demo(void);
+/* `--json verify` on the default ledger: asserts exit 0 and fills events/streams/head. */
+void cli_verify_json(uint64_t *events, uint64_t *streams, char head[33]);
+
+/* Does a line of `text` start (after spaces) with `word` followed by a space or its end? */
+int cli_has_line_word(const char *text, const char *word);
+/* Does `text` contain "seq N" not followed by another digit? */
+int cli_mentions_seq(const char *text, uint64_t seq);
+
+#endif
