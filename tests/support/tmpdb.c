@@ -1,0 +1,361 @@
+/*
+ * tests/support/tmpdb.c - the per-test ledger fixture (see tmpdb.h).
+ * Everything handed out is recorded here and released by tmpdb_teardown(), so tests do not
+ * free: a failed assertion anywhere still leaves no handle open and no directory behind.
+ */
+#include "tmpdb.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TMPDB_HANDLES_MAX 8u
+
+folio_db *tmpdb;
+char tmpdb_dir[64];
+
+static folio_db *handles[TMPDB_HANDLES_MAX];
+static void **kept;
+static size_t kept_count, kept_cap;
+
+/* ---- memory ---- */
+
+void *tmpdb_keep(void *p) {
+    if (p == NULL) return NULL;
+    if (kept_count == kept_cap) {
+        size_t cap = kept_cap ? kept_cap * 2 : 64;
+        void **k = realloc(kept, cap * sizeof *k);
+        cr_assert_not_null(k, "tmpdb: out of memory");
+        kept = k;
+        kept_cap = cap;
+    }
+    kept[kept_count++] = p;
+    return p;
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    cr_assert_not_null(p, "tmpdb: out of memory");
+    return tmpdb_keep(p);
+}
+
+static char *vstrf(const char *fmt, va_list ap) {
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    cr_assert_geq(n, 0, "tmpdb: out of memory");
+    return tmpdb_keep(s);
+}
+
+char *tmpdb_strf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vstrf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *tmpdb_repeat(char c, size_t bytes) {
+    char *s = xmalloc(bytes + 1);
+    memset(s, c, bytes);
+    s[bytes] = '\0';
+    return s;
+}
+
+/* ---- lifecycle ---- */
+
+static void forget_handle(folio_db *db) {
+    for (unsigned i = 0; i < TMPDB_HANDLES_MAX; i++)
+        if (handles[i] == db) handles[i] = NULL;
+    if (tmpdb == db) tmpdb = NULL;
+}
+
+void tmpdb_setup_dir(void) {
+    snprintf(tmpdb_dir, sizeof tmpdb_dir, "/tmp/folio-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdb_dir), "tmpdb: mkdtemp: %s", strerror(errno));
+    tmpdb = NULL;
+}
+
+void tmpdb_setup(void) {
+    tmpdb_setup_dir();
+    tmpdb = tmpdb_open(tmpdb_ledger_path(), NULL);
+}
+
+void tmpdb_teardown(void) {
+    for (unsigned i = 0; i < TMPDB_HANDLES_MAX; i++) {
+        folio_db_close(handles[i]);
+        handles[i] = NULL;
+    }
+    tmpdb = NULL;
+    if (tmpdb_dir[0]) {
+        const char *keep = getenv("TMPDB_KEEP");
+        if (keep && *keep && strcmp(keep, "0") != 0)
+            fprintf(stderr, "tmpdb: kept %s\n", tmpdb_dir);
+        else
+            tmpdb_rm_rf(tmpdb_dir);
+        tmpdb_dir[0] = '\0';
+    }
+    for (size_t i = 0; i < kept_count; i++) folio_free(kept[i]);
+    free(kept);
+    kept = NULL;
+    kept_count = kept_cap = 0;
+}
+
+const char *tmpdb_path(const char *name) {
+    cr_assert(tmpdb_dir[0] != '\0', "tmpdb: no directory (tmpdb_setup not run)");
+    return tmpdb_strf("%s/%s", tmpdb_dir, name);
+}
+
+const char *tmpdb_ledger_path(void) { return tmpdb_path("ledger.db"); }
+
+folio_db *tmpdb_open(const char *path, const folio_open_opts *opts) {
+    folio_db *db = NULL;
+    int rc = folio_db_open(&db, path, opts);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: open %s: %s (%s)", path, folio_strerror(rc),
+                 folio_errmsg());
+    cr_assert_not_null(db);
+    for (unsigned i = 0; i < TMPDB_HANDLES_MAX; i++) {
+        if (handles[i] == NULL) {
+            handles[i] = db;
+            return db;
+        }
+    }
+    folio_db_close(db);
+    cr_assert_fail("tmpdb: more than %u handles open", TMPDB_HANDLES_MAX);
+    return NULL;
+}
+
+void tmpdb_close(folio_db *db) {
+    forget_handle(db);
+    folio_db_close(db);
+}
+
+folio_db *tmpdb_reopen(void) {
+    tmpdb_close(tmpdb);
+    tmpdb = tmpdb_open(tmpdb_ledger_path(), NULL);
+    return tmpdb;
+}
+
+/* ---- events ---- */
+
+static void payload_v(const void **payload_out, size_t *bytes_out, const char *fmt,
+                      va_list ap) {
+    const char *json = fmt ? vstrf(fmt, ap) : "{}";
+    void *p = NULL;
+    size_t n = 0;
+    int rc = folio_payload_from_json(&p, &n, json);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: payload %s: %s (%s)", json, folio_strerror(rc),
+                 folio_errmsg());
+    *payload_out = tmpdb_keep(p);
+    *bytes_out = n;
+}
+
+void tmpdb_payload(const void **payload_out, size_t *bytes_out, const char *json_fmt, ...) {
+    va_list ap;
+    va_start(ap, json_fmt);
+    payload_v(payload_out, bytes_out, json_fmt, ap);
+    va_end(ap);
+}
+
+folio_event tmpdb_event(uint64_t stream, uint32_t type, const char *json_fmt, ...) {
+    folio_event e = {.stream = stream, .type = type, .schema = 1, .actor = TMPDB_ACTOR};
+    va_list ap;
+    va_start(ap, json_fmt);
+    payload_v(&e.payload, &e.payload_bytes, json_fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+folio_event tmpdb_note(uint64_t stream, const char *text) {
+    return tmpdb_event(stream, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"text\":\"%s\"}", text);
+}
+
+uint64_t tmpdb_append(folio_db *db, const folio_event *event) {
+    uint64_t seq = 0;
+    int rc = folio_event_append(&seq, db, event);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: append: %s (%s)", folio_strerror(rc), folio_errmsg());
+    return seq;
+}
+
+folio_append_result tmpdb_append_batch(folio_db *db, const folio_event *events, size_t count,
+                                       const char *idempotency_key) {
+    folio_append_result res = {0, 0, 0};
+    folio_batch b = {events, count, NULL, 0, idempotency_key};
+    int rc = folio_append(&res, db, &b);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: append batch: %s (%s)", folio_strerror(rc),
+                 folio_errmsg());
+    return res;
+}
+
+/* ---- reading ---- */
+
+uint64_t tmpdb_last_seq(folio_db *db) {
+    folio_stats st;
+    int rc = folio_stats_get(&st, db);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: stats: %s (%s)", folio_strerror(rc), folio_errmsg());
+    return st.events;
+}
+
+uint64_t tmpdb_stream_version(folio_db *db, uint64_t stream) {
+    uint64_t v = UINT64_MAX;
+    int rc = folio_stream_version(&v, db, stream);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: stream_version: %s (%s)", folio_strerror(rc),
+                 folio_errmsg());
+    return v;
+}
+
+static const char *dup_str(const char *s) {
+    if (s == NULL) return NULL;
+    size_t n = strlen(s);
+    char *d = xmalloc(n + 1);
+    memcpy(d, s, n + 1);
+    return d;
+}
+
+folio_event tmpdb_copy_event(const folio_event *e) {
+    folio_event c = *e;
+    c.actor = dup_str(e->actor);
+    c.reason = dup_str(e->reason);
+    c.correlation = dup_str(e->correlation);
+    c.idempotency_key = dup_str(e->idempotency_key);
+    if (e->payload) {
+        void *p = xmalloc(e->payload_bytes);
+        memcpy(p, e->payload, e->payload_bytes);
+        c.payload = p;
+    }
+    return c;
+}
+
+static folio_event *drain(folio_iter *it, size_t *count_out) {
+    size_t cap = 64, n = 0;
+    folio_event *out = malloc(cap * sizeof *out);
+    cr_assert_not_null(out);
+    const folio_event *e;
+    int rc;
+    while ((rc = folio_iter_next(&e, it)) == FOLIO_OK) {
+        if (n == cap) {
+            cap *= 2;
+            folio_event *grown = realloc(out, cap * sizeof *out);
+            cr_assert_not_null(grown);
+            out = grown;
+        }
+        out[n++] = tmpdb_copy_event(e);
+    }
+    folio_iter_free(it);
+    tmpdb_keep(out);
+    cr_assert_eq(rc, FOLIO_ITEROVER, "tmpdb: iteration ended with %s (%s) after %zu events",
+                 folio_strerror(rc), folio_errmsg(), n);
+    *count_out = n;
+    return out;
+}
+
+folio_event *tmpdb_read_log(folio_db *db, uint64_t from_seq, uint64_t to_seq,
+                            size_t *count_out) {
+    folio_iter *it = NULL;
+    int rc = folio_log_open(&it, db, from_seq, to_seq);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: log_open: %s (%s)", folio_strerror(rc), folio_errmsg());
+    return drain(it, count_out);
+}
+
+folio_event *tmpdb_read_stream(folio_db *db, uint64_t stream, uint64_t max_version,
+                               uint64_t at_seq, size_t *count_out) {
+    folio_iter *it = NULL;
+    int rc = folio_stream_open(&it, db, stream, max_version, at_seq);
+    *count_out = 0;
+    if (rc == FOLIO_ENOTFOUND) {
+        cr_assert_null(it);
+        return NULL;
+    }
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: stream_open: %s (%s)", folio_strerror(rc),
+                 folio_errmsg());
+    return drain(it, count_out);
+}
+
+static void assert_str_eq(const char *actual, const char *expected, const char *what) {
+    if (expected == NULL) {
+        cr_assert_null(actual, "%s: expected NULL, got \"%s\"", what, actual);
+    } else {
+        cr_assert_not_null(actual, "%s: expected \"%s\", got NULL", what, expected);
+        cr_assert_str_eq(actual, expected, "%s differs", what);
+    }
+}
+
+void tmpdb_assert_event_eq(const folio_event *a, const folio_event *e) {
+    cr_assert_eq(a->seq, e->seq, "seq %llu, expected %llu", (unsigned long long)a->seq,
+                 (unsigned long long)e->seq);
+    cr_assert_eq(a->stream, e->stream, "stream of seq %llu", (unsigned long long)e->seq);
+    cr_assert_eq(a->version, e->version, "version of seq %llu", (unsigned long long)e->seq);
+    cr_assert_eq(a->type, e->type, "type of seq %llu", (unsigned long long)e->seq);
+    cr_assert_eq(a->schema, e->schema, "schema of seq %llu", (unsigned long long)e->seq);
+    cr_assert_eq(a->recorded_at_us, e->recorded_at_us, "recorded_at of seq %llu",
+                 (unsigned long long)e->seq);
+    assert_str_eq(a->actor, e->actor, "actor");
+    assert_str_eq(a->reason, e->reason, "reason");
+    assert_str_eq(a->correlation, e->correlation, "correlation");
+    assert_str_eq(a->idempotency_key, e->idempotency_key, "idempotency key");
+    cr_assert_eq(a->payload_bytes, e->payload_bytes, "payload size of seq %llu",
+                 (unsigned long long)e->seq);
+    cr_assert_eq(memcmp(a->payload, e->payload, e->payload_bytes), 0,
+                 "payload bytes of seq %llu", (unsigned long long)e->seq);
+}
+
+/* ---- files ---- */
+
+void *tmpdb_read_file(const char *path, size_t *bytes_out) {
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0, "tmpdb: open %s: %s", path, strerror(errno));
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    size_t n = (size_t)st.st_size, got = 0;
+    char *buf = xmalloc(n);
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        cr_assert_gt(r, 0, "tmpdb: read %s: %s", path, strerror(errno));
+        got += (size_t)r;
+    }
+    close(fd);
+    *bytes_out = n;
+    return buf;
+}
+
+void tmpdb_write_file(const char *path, const void *data, size_t bytes) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0, "tmpdb: create %s: %s", path, strerror(errno));
+    size_t put = 0;
+    while (put < bytes) {
+        ssize_t w = write(fd, (const char *)data + put, bytes - put);
+        cr_assert_gt(w, 0, "tmpdb: write %s: %s", path, strerror(errno));
+        put += (size_t)w;
+    }
+    cr_assert_eq(close(fd), 0);
+}
+
+size_t tmpdb_flip_marker(const char *path, const char *marker) {
+    size_t n = 0, found = 0, mlen = strlen(marker);
+    char *buf = tmpdb_read_file(path, &n);
+    for (char *p = buf; (p = memmem(p, n - (size_t)(p - buf), marker, mlen)) != NULL;
+         p += mlen) {
+        p[0] ^= 0x01;
+        found++;
+    }
+    if (found) tmpdb_write_file(path, buf, n);
+    return found;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+void tmpdb_rm_rf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}

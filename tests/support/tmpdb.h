@@ -1,0 +1,100 @@
+/*
+ * tests/support/tmpdb.h - the per-test ledger fixture and event builders (Criterion).
+ *
+ *   TestSuite(append, .init = tmpdb_setup, .fini = tmpdb_teardown);
+ *
+ * tmpdb_setup() makes a fresh directory under /tmp (mkdtemp) and opens a ledger in it as
+ * `tmpdb`. tmpdb_teardown() closes every handle opened through the fixture, frees every
+ * buffer the fixture handed out, and removes the directory recursively (set TMPDB_KEEP=1
+ * in the environment to keep it for a post-mortem; its path is printed).
+ * Every helper that can fail asserts, so a test reads as the behaviour it checks.
+ * Criterion runs each test in its own process: the fixture's globals are per test.
+ */
+#ifndef FOLIO_TESTS_TMPDB_H
+#define FOLIO_TESTS_TMPDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <folio.h>
+
+/* The actor every built event carries. */
+#define TMPDB_ACTOR "tester"
+
+/* The ledger opened by tmpdb_setup() (NULL after tmpdb_setup_dir() or tmpdb_close(tmpdb)). */
+extern folio_db *tmpdb;
+/* The test's private directory, e.g. "/tmp/folio-test-Ab12Cd". */
+extern char tmpdb_dir[];
+
+/* ---- lifecycle ---- */
+void tmpdb_setup(void);     /* a fresh directory and a ledger "ledger.db" in it as tmpdb */
+void tmpdb_setup_dir(void); /* a fresh directory only; tmpdb stays NULL */
+void tmpdb_teardown(void);
+
+/* "<tmpdb_dir>/<name>". Lifetime: until teardown. */
+const char *tmpdb_path(const char *name);
+/* The path of the fixture's ledger ("<tmpdb_dir>/ledger.db"). */
+const char *tmpdb_ledger_path(void);
+
+/* Open a ledger and assert FOLIO_OK; the handle is closed at teardown unless the test
+ * closes it first with tmpdb_close(). */
+folio_db *tmpdb_open(const char *path, const folio_open_opts *opts);
+/* Close a handle opened through the fixture (tmpdb included) and forget it. */
+void tmpdb_close(folio_db *db);
+/* Close tmpdb and open the same ledger again (default options); returns the new tmpdb. */
+folio_db *tmpdb_reopen(void);
+
+/* ---- memory ---- */
+/* Free `p` with folio_free() at teardown; returns p. */
+void *tmpdb_keep(void *p);
+/* A formatted string, freed at teardown. */
+char *tmpdb_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A string of `bytes` copies of `c`, freed at teardown. */
+char *tmpdb_repeat(char c, size_t bytes);
+
+/* ---- events ---- */
+/* A msgpack payload from JSON (printf format); asserts FOLIO_OK; freed at teardown. */
+void tmpdb_payload(const void **payload_out, size_t *bytes_out, const char *json_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* An event of `stream` and `type`, schema 1, actor TMPDB_ACTOR, no reason or correlation,
+ * payload from JSON (printf format; NULL means "{}"). The payload is freed at teardown. */
+folio_event tmpdb_event(uint64_t stream, uint32_t type, const char *json_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A customer note event for `stream` whose payload is {"text": "<text>"}. */
+folio_event tmpdb_note(uint64_t stream, const char *text);
+
+/* Append one event with folio_event_append(), assert FOLIO_OK, return its seq. */
+uint64_t tmpdb_append(folio_db *db, const folio_event *event);
+/* Append a batch (events, no expectations, optional key), assert FOLIO_OK, return it. */
+folio_append_result tmpdb_append_batch(folio_db *db, const folio_event *events, size_t count,
+                                       const char *idempotency_key);
+
+/* ---- reading ---- */
+/* The ledger's last seq (folio_stats_get, asserted). */
+uint64_t tmpdb_last_seq(folio_db *db);
+/* The last version of a stream (folio_stream_version, asserted). */
+uint64_t tmpdb_stream_version(folio_db *db, uint64_t stream);
+/* A deep copy of an event (strings and payload), freed at teardown. */
+folio_event tmpdb_copy_event(const folio_event *event);
+/* Every event of folio_log_open(from, to), deep-copied; asserts the iteration ends with
+ * FOLIO_ITEROVER. *count_out is the number read. The array is freed at teardown. */
+folio_event *tmpdb_read_log(folio_db *db, uint64_t from_seq, uint64_t to_seq,
+                            size_t *count_out);
+/* Every event of folio_stream_open(stream, max_version, at_seq), like tmpdb_read_log().
+ * A stream with no events (FOLIO_ENOTFOUND) gives NULL and *count_out == 0. */
+folio_event *tmpdb_read_stream(folio_db *db, uint64_t stream, uint64_t max_version,
+                               uint64_t at_seq, size_t *count_out);
+/* Assert that two events are equal in every field (strings and payload by content). */
+void tmpdb_assert_event_eq(const folio_event *actual, const folio_event *expected);
+
+/* ---- files ---- */
+/* The whole file, freed at teardown. */
+void *tmpdb_read_file(const char *path, size_t *bytes_out);
+void tmpdb_write_file(const char *path, const void *data, size_t bytes);
+/* Flip one bit in the first byte of every occurrence of `marker` in the file; returns the
+ * number of occurrences changed. */
+size_t tmpdb_flip_marker(const char *path, const char *marker);
+/* Remove a file or a directory tree (no error if missing). */
+void tmpdb_rm_rf(const char *path);
+
+#endif /* FOLIO_TESTS_TMPDB_H */
