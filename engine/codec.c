@@ -24,6 +24,7 @@
 #include <utf8proc.h>
 
 #include "internal.h"
+#include "mp.h"
 
 enum {
     K_FORMAT = 0, K_SEQ = 1, K_STREAM = 2, K_VERSION = 3, K_TYPE = 4, K_SCHEMA = 5,
@@ -605,3 +606,212 @@ cleanup:
 }
 
 void folio_free(void *p) { free(p); }
+
+/* ---------------------------------------------------------------------------------------
+ * engine/mp.h: writer and reader for commands and projections
+ * ------------------------------------------------------------------------------------- */
+
+static int mpw_write(void *data, const char *bytes, size_t n) {
+    folio_mpw *w = data;
+    if (w->failed) return -1;
+    if (n > w->cap - w->len) {
+        if (w->fixed) {
+            w->failed = FOLIO_ELIMIT;
+            return -1;
+        }
+        size_t cap = w->cap ? w->cap : 256;
+        while (n > cap - w->len) cap *= 2;
+        uint8_t *nb = realloc(w->buf, cap);
+        if (!nb) {
+            w->failed = FOLIO_ERROR;
+            return -1;
+        }
+        w->buf = nb;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, bytes, n);
+    w->len += n;
+    return 0;
+}
+
+#define MPW_PACKER(w)                                                                       \
+    msgpack_packer pk;                                                                      \
+    msgpack_packer_init(&pk, (w), mpw_write)
+
+void folio_mpw__init(folio_mpw *w) { memset(w, 0, sizeof *w); }
+void folio_mpw__init_fixed(folio_mpw *w, uint8_t *buf, size_t cap) {
+    memset(w, 0, sizeof *w);
+    w->buf = buf;
+    w->cap = cap;
+    w->fixed = 1;
+}
+void folio_mpw__reset(folio_mpw *w) {
+    w->len = 0;
+    w->failed = 0;
+}
+void folio_mpw__free(folio_mpw *w) {
+    if (!w->fixed) free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+int folio_mpw__finish(const folio_mpw *w) {
+    if (w->failed == FOLIO_ELIMIT)
+        return folio_error__set(FOLIO_ELIMIT, "encoded record is larger than its buffer");
+    if (w->failed) return folio_error__set(FOLIO_ERROR, "out of memory");
+    return FOLIO_OK;
+}
+void folio_mpw__map(folio_mpw *w, uint32_t n) { MPW_PACKER(w); msgpack_pack_map(&pk, n); }
+void folio_mpw__array(folio_mpw *w, uint32_t n) { MPW_PACKER(w); msgpack_pack_array(&pk, n); }
+void folio_mpw__strn(folio_mpw *w, const char *s, size_t n) {
+    MPW_PACKER(w);
+    msgpack_pack_str(&pk, n);
+    msgpack_pack_str_body(&pk, s, n);
+}
+void folio_mpw__str(folio_mpw *w, const char *s) {
+    if (s)
+        folio_mpw__strn(w, s, strlen(s));
+    else
+        folio_mpw__nil(w);
+}
+void folio_mpw__u64(folio_mpw *w, uint64_t v) { MPW_PACKER(w); msgpack_pack_uint64(&pk, v); }
+void folio_mpw__i64(folio_mpw *w, int64_t v) { MPW_PACKER(w); msgpack_pack_int64(&pk, v); }
+void folio_mpw__bool(folio_mpw *w, int v) {
+    MPW_PACKER(w);
+    if (v)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+}
+void folio_mpw__nil(folio_mpw *w) { MPW_PACKER(w); msgpack_pack_nil(&pk); }
+void folio_mpw__bin(folio_mpw *w, const void *p, size_t n) {
+    MPW_PACKER(w);
+    msgpack_pack_bin(&pk, n);
+    msgpack_pack_bin_body(&pk, p, n);
+}
+void folio_mpw__raw(folio_mpw *w, const void *p, size_t n) { mpw_write(w, p, n); }
+void folio_mpw__kstr(folio_mpw *w, const char *key, const char *val) {
+    folio_mpw__str(w, key);
+    folio_mpw__str(w, val);
+}
+void folio_mpw__ku64(folio_mpw *w, const char *key, uint64_t v) {
+    folio_mpw__str(w, key);
+    folio_mpw__u64(w, v);
+}
+void folio_mpw__ki64(folio_mpw *w, const char *key, int64_t v) {
+    folio_mpw__str(w, key);
+    folio_mpw__i64(w, v);
+}
+
+int folio_mpr__open(folio_mpr *r, const void *buf, size_t n) {
+    if (n == 0 || !msgpack_valid(buf, (const uint8_t *)buf + n))
+        return folio_error__set(FOLIO_ECORRUPT, "record is not valid msgpack");
+    r->p = buf;
+    r->end = (const char *)buf + n;
+    return FOLIO_OK;
+}
+
+folio_mp_type folio_mpr__type(const folio_mpr *r) {
+    if (r->p >= r->end) return FOLIO_MP_OTHER;
+    switch (mp_typeof(*r->p)) {
+    case MP_NIL: return FOLIO_MP_NIL;
+    case MP_BOOL: return FOLIO_MP_BOOL;
+    case MP_UINT: return FOLIO_MP_UINT;
+    case MP_INT: return FOLIO_MP_INT;
+    case MP_STR: return FOLIO_MP_STR;
+    case MP_BIN: return FOLIO_MP_BIN;
+    case MP_ARRAY: return FOLIO_MP_ARRAY;
+    case MP_MAP: return FOLIO_MP_MAP;
+    default: return FOLIO_MP_OTHER;
+    }
+}
+
+static int mpr_mismatch(folio_mpr *r, const char *want) {
+    if (r->p < r->end) mp_next(&r->p);
+    return folio_error__set(FOLIO_ECORRUPT, "record field is not %s", want);
+}
+
+void folio_mpr__skip(folio_mpr *r) {
+    if (r->p < r->end) mp_next(&r->p);
+}
+
+size_t folio_mpr__value_bytes(const folio_mpr *r) {
+    const char *q = r->p;
+    if (q >= r->end) return 0;
+    mp_next(&q);
+    return (size_t)(q - r->p);
+}
+
+int folio_mpr__str(folio_mpr *r, const char **s, size_t *n) {
+    folio_mp_type t = folio_mpr__type(r);
+    if (t == FOLIO_MP_NIL) {
+        mp_decode_nil(&r->p);
+        *s = NULL;
+        *n = 0;
+        return FOLIO_OK;
+    }
+    if (t != FOLIO_MP_STR) return mpr_mismatch(r, "a string");
+    uint32_t len;
+    *s = mp_decode_str(&r->p, &len);
+    *n = len;
+    return FOLIO_OK;
+}
+
+int folio_mpr__u64(folio_mpr *r, uint64_t *v) {
+    if (folio_mpr__type(r) != FOLIO_MP_UINT) return mpr_mismatch(r, "an unsigned integer");
+    *v = mp_decode_uint(&r->p);
+    return FOLIO_OK;
+}
+
+int folio_mpr__i64(folio_mpr *r, int64_t *v) {
+    folio_mp_type t = folio_mpr__type(r);
+    if (t == FOLIO_MP_INT) {
+        *v = mp_decode_int(&r->p);
+        return FOLIO_OK;
+    }
+    if (t == FOLIO_MP_UINT) {
+        uint64_t u = mp_decode_uint(&r->p);
+        if (u > INT64_MAX) return folio_error__set(FOLIO_ECORRUPT, "integer out of range");
+        *v = (int64_t)u;
+        return FOLIO_OK;
+    }
+    return mpr_mismatch(r, "an integer");
+}
+
+int folio_mpr__bool(folio_mpr *r, int *v) {
+    if (folio_mpr__type(r) != FOLIO_MP_BOOL) return mpr_mismatch(r, "a boolean");
+    *v = mp_decode_bool(&r->p);
+    return FOLIO_OK;
+}
+
+int folio_mpr__map(folio_mpr *r, uint32_t *n) {
+    if (folio_mpr__type(r) != FOLIO_MP_MAP) return mpr_mismatch(r, "a map");
+    *n = mp_decode_map(&r->p);
+    return FOLIO_OK;
+}
+
+int folio_mpr__array(folio_mpr *r, uint32_t *n) {
+    if (folio_mpr__type(r) != FOLIO_MP_ARRAY) return mpr_mismatch(r, "an array");
+    *n = mp_decode_array(&r->p);
+    return FOLIO_OK;
+}
+
+int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
+    folio_mpr r = *map;
+    uint32_t n;
+    int rc = folio_mpr__map(&r, &n);
+    if (rc < 0) return rc;
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < n; i++) {
+        if (folio_mpr__type(&r) == FOLIO_MP_STR) {
+            uint32_t len;
+            const char *s = mp_decode_str(&r.p, &len);
+            if (len == klen && memcmp(s, key, klen) == 0) {
+                *val = r;
+                return FOLIO_OK;
+            }
+        } else {
+            mp_next(&r.p);
+        }
+        mp_next(&r.p);
+    }
+    return FOLIO_ENOTFOUND;
+}

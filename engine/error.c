@@ -9,6 +9,9 @@
 #include "internal.h"
 
 static _Thread_local char errmsg_buf[512];
+/* Where in folio's code the last corruption was detected ("frame.c:58"), for developers
+ * (tests and debuggers); users see only the message. */
+static _Thread_local char where_buf[64];
 static folio_assert_hook assert_hook;
 
 const char *folio_strerror(int rc) {
@@ -30,7 +33,12 @@ const char *folio_strerror(int rc) {
 
 const char *folio_errmsg(void) { return errmsg_buf; }
 
-void folio_error__clear(void) { errmsg_buf[0] = '\0'; }
+void folio_error__clear(void) {
+    errmsg_buf[0] = '\0';
+    where_buf[0] = '\0';
+}
+
+const char *folio_error__where(void) { return where_buf; }
 
 /* Record the detail of a failure for this thread and return rc, so call sites read
  * `return folio_error__set(FOLIO_EINVAL, "...")`. */
@@ -51,8 +59,9 @@ int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *f
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const char *base = strrchr(file, '/');
-    snprintf(errmsg_buf, sizeof errmsg_buf, "corrupt event at seq %llu: %s (%s:%d)",
-             (unsigned long long)seq, what, base ? base + 1 : file, line);
+    snprintf(where_buf, sizeof where_buf, "%s:%d", base ? base + 1 : file, line);
+    snprintf(errmsg_buf, sizeof errmsg_buf, "corrupt event at seq %llu: %s",
+             (unsigned long long)seq, what);
     return FOLIO_ECORRUPT;
 }
 

@@ -43,6 +43,7 @@ int folio_error__set(int rc, const char *fmt, ...) __attribute__((format(printf,
 int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void folio_error__clear(void);
+const char *folio_error__where(void); /* source location of the last corruption found */
 #define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
 
 /* ---- fixed-width encodings ---- */

@@ -367,6 +367,21 @@ static int check_not_truncated(folio_store *s) {
     return FOLIO_OK;
 }
 
+/* An LMDB data file starts with a meta page: a 16-byte page header, then the magic
+ * 0xBEEFC0DE (host byte order) and the format version. Anything else is not a ledger. */
+static int check_lmdb_magic(const char *path) {
+    uint8_t head[24];
+    FILE *f = fopen(path, "rb");
+    if (!f) return folio_error__set(FOLIO_ERROR, "cannot open ledger %s: %s", path, strerror(errno));
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    uint32_t magic;
+    memcpy(&magic, head + 16, sizeof magic);
+    if (n < sizeof head || magic != 0xBEEFC0DEu)
+        return folio_error__set(FOLIO_EFORMAT, "%s is not a folio ledger", path);
+    return FOLIO_OK;
+}
+
 static void registry_remove(folio_store *s) {
     pthread_mutex_lock(&registry_lock);
     for (folio_store **p = &registry_head; *p; p = &(*p)->next_open) {
@@ -408,6 +423,8 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
         rc = folio_error__set(FOLIO_EFORMAT, "%s is not a regular file", path);
     } else if (st.st_size == 0) {
         rc = folio_error__set(FOLIO_EFORMAT, "%s is an empty file, not a folio ledger", path);
+    } else if ((rc = check_lmdb_magic(path)) < 0) {
+        /* refused before LMDB opens it, so no lock file appears beside a foreign file */
     } else {
         for (folio_store *o = registry_head; o; o = o->next_open)
             if (o->dev == st.st_dev && o->ino == st.st_ino)

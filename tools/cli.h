@@ -22,6 +22,7 @@ typedef struct {
     const char *idempotency_key; /* --idempotency-key K */
     int argc;                    /* the command word and its own arguments */
     char **argv;
+    int created_ledger;          /* this run created the ledger file (cli_open) */
 } cli_ctx;
 
 /* Print "folio: <message>" on stderr and return the exit code for a usage error. */
@@ -32,7 +33,10 @@ int cli_exit_code(int rc);
 
 /* Open the ledger. write = 0: it must exist (exit 3 naming the path otherwise). Returns an
  * exit code (0 on success) after printing any error. */
-int cli_open(folio_db **db, const cli_ctx *c, int write);
+int cli_open(folio_db **db, cli_ctx *c, int write);
+/* Close the ledger and return `code`. A ledger this run created is removed again when the
+ * command failed and it holds no event: a rejected command changes nothing. */
+int cli_done(folio_db *db, cli_ctx *c, int code);
 
 /* Parse a whole unsigned decimal number (no sign, no junk, no overflow). */
 int cli_parse_u64(uint64_t *out, const char *s);

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -42,12 +44,32 @@ int cli_fail(int rc, const char *what) {
     return cli_exit_code(rc);
 }
 
-int cli_open(folio_db **db, const cli_ctx *c, int write) {
+int cli_open(folio_db **db, cli_ctx *c, int write) {
     folio_open_opts opts = FOLIO_OPEN_OPTS_INIT;
+    struct stat st;
     opts.must_exist = !write;
+    c->created_ledger = write && stat(c->db_path, &st) != 0 && errno == ENOENT;
     int rc = folio_db_open(db, c->db_path, &opts);
     if (rc == FOLIO_OK) return 0;
     return cli_fail(rc, NULL);
+}
+
+int cli_done(folio_db *db, cli_ctx *c, int code) {
+    int empty = 0;
+    if (db && code != 0 && c->created_ledger) {
+        folio_iter *it = NULL;
+        const folio_event *e;
+        empty = folio_log_open(&it, db, 1, 0) == FOLIO_OK && folio_iter_next(&e, it) == FOLIO_ITEROVER;
+        folio_iter_free(it);
+    }
+    folio_db_close(db);
+    if (empty) {
+        char lock[4200];
+        snprintf(lock, sizeof lock, "%s-lock", c->db_path);
+        unlink(c->db_path);
+        unlink(lock);
+    }
+    return code;
 }
 
 int cli_parse_u64(uint64_t *out, const char *s) {

@@ -89,7 +89,7 @@ int cmd_demo(cli_ctx *c) {
             break;
         }
     }
-    folio_db_close(db);
+    code = cli_done(db, c, code);
     if (code == 0) {
         if (c->json)
             printf("{\"appended\":%llu}\n", (unsigned long long)written);

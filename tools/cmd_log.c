@@ -14,8 +14,8 @@ int cmd_log(cli_ctx *c) {
                 return cli_usage("--from needs a seq (1 or more), not '%s'", v);
         } else if ((r = cli_opt(&v, c, &i, "--limit")) != 0) {
             if (r < 0) return EXIT_USAGE;
-            if (cli_parse_u64(&limit, v) != 0)
-                return cli_usage("--limit needs a whole number, not '%s'", v);
+            if (cli_parse_u64(&limit, v) != 0 || limit == 0)
+                return cli_usage("--limit needs a number of events (1 or more), not '%s'", v);
         } else {
             return cli_usage("log: unknown argument '%s'", c->argv[i]);
         }

@@ -26,8 +26,7 @@ int cmd_verify(cli_ctx *c) {
             cli_json_string(stdout, folio_errmsg());
             printf("}\n");
         }
-        fprintf(stderr, "folio: verify failed at seq %llu: %s\n", (unsigned long long)r.bad_seq,
-                folio_errmsg());
+        fprintf(stderr, "folio: verify failed: %s\n", folio_errmsg());
         code = EXIT_INTEGRITY;
     } else {
         code = cli_fail(rc, "verify");

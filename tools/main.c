@@ -57,6 +57,8 @@ static int parse_globals(cli_ctx *c, int argc, char **argv) {
         } else if ((r = cli_opt(&v, &all, &i, "--db")) != 0) {
             if (r < 0) return EXIT_USAGE;
             if (!*v) return cli_usage("--db needs a path");
+            if (strncmp(v, "--", 2) == 0)
+                return cli_usage("--db needs a path, not the option '%s'", v);
             c->db_path = v;
         } else if ((r = cli_opt(&v, &all, &i, "--actor")) != 0) {
             if (r < 0) return EXIT_USAGE;
@@ -87,9 +89,8 @@ int main(int argc, char **argv) {
     if (!c.db_path || !*c.db_path) c.db_path = "./folio.db";
     if (!c.actor) c.actor = default_actor();
     if (c.argc == 0) {
-        usage(stderr);
         free(c.argv);
-        return EXIT_USAGE;
+        return cli_usage("no command given (try 'folio help')");
     }
     const char *word = c.argv[0];
     if (strcmp(word, "help") == 0 || strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
@@ -110,7 +111,10 @@ int main(int argc, char **argv) {
             return code;
         }
     }
-    code = cli_usage("unknown command '%s' (try 'folio help')", word);
+    if (strncmp(word, "--", 2) == 0)
+        code = cli_usage("unknown option '%s' (try 'folio help')", word);
+    else
+        code = cli_usage("unknown command '%s' (try 'folio help')", word);
     free(c.argv);
     return code;
 }

@@ -143,15 +143,24 @@ Test(options, no_command_exits_2_without_touching_the_ledger) {
     cli_result_free(&r);
 }
 
-/* BUG (tools/main.c): with no command word the CLI prints the whole multi-line usage text on
- * stderr ("usage: folio [--db PATH] ..." and 11 more lines) instead of the one line
- * "folio: <message>" that SPEC section 7 requires of every error. Exit code 2 is right
- * (covered above). Enable when fixed. */
-Test(options, no_command_prints_one_folio_error_line, .disabled = true) {
+/* With no command word the error is the one line "folio: <message>" of SPEC section 7. */
+Test(options, no_command_prints_one_folio_error_line) {
     cli_result r = usage_error(ARGS(NULL));
     cli_result_free(&r);
     r = usage_error(ARGS("--json"));
     cli_result_free(&r);
+}
+
+Test(options, limit_zero_is_a_usage_error) {
+    usage_error_mentions(ARGS("log", "--limit", "0"), "--limit");
+}
+
+Test(options, an_unknown_global_option_is_named_as_an_option) {
+    usage_error_mentions(ARGS("--bogus", "verify"), "unknown option '--bogus'");
+}
+
+Test(options, db_value_that_is_an_option_is_a_usage_error) {
+    usage_error_mentions(ARGS("--db", "--json", "verify"), "--db needs a path");
 }
 
 Test(options, unknown_log_option_is_a_usage_error) {
