@@ -272,6 +272,32 @@ FOLIO_API int folio_payload_from_json(void **payload_out, size_t *payload_bytes_
 FOLIO_API void folio_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
+ * Money: int64 minor units plus an ISO 4217 code; text is a decimal string ("1234.50").
+ * ------------------------------------------------------------------------------------- */
+#define FOLIO_MONEY_TEXT_MAX 32u /* "-9223372036854775808" with a point, and the NUL */
+
+/**
+ * Minor-unit exponent of an active ISO 4217 currency (USD 2, JPY 0, BHD 3, CLF 4).
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (not an active ISO 4217 code; codes are upper case).
+ */
+FOLIO_API int folio_currency_exponent(unsigned *exponent_out, const char *code);
+
+/**
+ * Parse a decimal amount in a currency into minor units: an optional '-', digits, and at
+ * most as many fraction digits as the currency has ("1234.5" is 123450 in USD). Nothing is
+ * rounded: excess precision, other characters and int64 overflow are refused.
+ * @return FOLIO_OK, FOLIO_EINVAL (the message says why).
+ */
+FOLIO_API int folio_money_parse(int64_t *minor_out, const char *text, const char *currency);
+
+/**
+ * Format minor units as a decimal string with exactly the currency's fraction digits.
+ * @param out at least FOLIO_MONEY_TEXT_MAX bytes.
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (unknown currency), FOLIO_EINVAL (buffer too small).
+ */
+FOLIO_API int folio_money_format(char *out, size_t cap, int64_t minor, const char *currency);
+
+/* ---------------------------------------------------------------------------------------
  * Integrity and statistics
  * ------------------------------------------------------------------------------------- */
 #define FOLIO_HASH_BYTES 16u

@@ -1,0 +1,101 @@
+/*
+ * tests/engine/money.c - decimal amounts <-> int64 minor units, exactly, per ISO 4217.
+ */
+#include <criterion/criterion.h>
+#include <folio.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static int64_t parse_ok(const char *text, const char *cur) {
+    int64_t v = 0;
+    int rc = folio_money_parse(&v, text, cur);
+    cr_assert_eq(rc, FOLIO_OK, "'%s' %s: %s", text, cur, folio_errmsg());
+    return v;
+}
+
+static void parse_bad(const char *text, const char *cur, const char *why) {
+    int64_t v = 77;
+    cr_assert_eq(folio_money_parse(&v, text, cur), FOLIO_EINVAL, "'%s' %s was accepted", text, cur);
+    cr_assert_eq(v, 77, "a refused amount must not write its output");
+    cr_assert(strstr(folio_errmsg(), why) != NULL, "'%s': message '%s' lacks '%s'", text,
+              folio_errmsg(), why);
+}
+
+Test(money, exponents_follow_iso_4217) {
+    unsigned e;
+    const struct { const char *c; unsigned e; } t[] = {
+        {"USD", 2}, {"EUR", 2}, {"JPY", 0}, {"KRW", 0}, {"BHD", 3}, {"KWD", 3}, {"CLF", 4}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        cr_assert_eq(folio_currency_exponent(&e, t[i].c), FOLIO_OK);
+        cr_assert_eq(e, t[i].e, "%s", t[i].c);
+    }
+    cr_assert_eq(folio_currency_exponent(&e, "usd"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_currency_exponent(&e, "XYZ"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_currency_exponent(&e, "USDX"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_currency_exponent(&e, ""), FOLIO_ENOTFOUND);
+}
+
+Test(money, parses_decimal_strings_into_minor_units) {
+    cr_assert_eq(parse_ok("1234.50", "USD"), 123450);
+    cr_assert_eq(parse_ok("1234.5", "USD"), 123450);
+    cr_assert_eq(parse_ok("1234", "USD"), 123400);
+    cr_assert_eq(parse_ok("0.01", "USD"), 1);
+    cr_assert_eq(parse_ok("-0.01", "USD"), -1);
+    cr_assert_eq(parse_ok("007.10", "EUR"), 710);
+    cr_assert_eq(parse_ok("100", "JPY"), 100);
+    cr_assert_eq(parse_ok("1.234", "BHD"), 1234);
+    cr_assert_eq(parse_ok("0.0001", "CLF"), 1);
+}
+
+Test(money, refuses_excess_precision_instead_of_rounding) {
+    parse_bad("1234.505", "USD", "decimal places");
+    parse_bad("100.0", "JPY", "decimal places");
+    parse_bad("1.2345", "BHD", "decimal places");
+}
+
+Test(money, refuses_anything_but_a_plain_decimal) {
+    const char *bad[] = {"", "-", ".", "1.", ".5", "+1", "1e3", "1,000", " 1", "1 ", "0x10",
+                         "--1", "1.2.3", "NaN", "١٢"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v;
+        cr_assert_eq(folio_money_parse(&v, bad[i], "USD"), FOLIO_EINVAL, "'%s' accepted", bad[i]);
+    }
+    parse_bad("1", "XYZ", "ISO 4217");
+}
+
+Test(money, int64_limits_are_exact_and_overflow_is_refused) {
+    cr_assert_eq(parse_ok("92233720368547758.07", "USD"), INT64_MAX);
+    cr_assert_eq(parse_ok("-92233720368547758.08", "USD"), INT64_MIN);
+    parse_bad("92233720368547758.08", "USD", "too large");
+    parse_bad("-92233720368547758.09", "USD", "too large");
+    parse_bad("9223372036854775808", "JPY", "too large");
+    parse_bad("99999999999999999999999999", "USD", "too large");
+    cr_assert_eq(parse_ok("9223372036854775807", "JPY"), INT64_MAX);
+}
+
+Test(money, formats_with_the_currency_fraction_digits) {
+    char out[FOLIO_MONEY_TEXT_MAX];
+    const struct { int64_t v; const char *c, *s; } t[] = {
+        {123450, "USD", "1234.50"}, {-1, "USD", "-0.01"}, {0, "USD", "0.00"},
+        {100, "JPY", "100"}, {1234, "BHD", "1.234"}, {-5, "KWD", "-0.005"},
+        {INT64_MAX, "USD", "92233720368547758.07"}, {INT64_MIN, "USD", "-92233720368547758.08"},
+        {INT64_MIN, "JPY", "-9223372036854775808"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        cr_assert_eq(folio_money_format(out, sizeof out, t[i].v, t[i].c), FOLIO_OK);
+        cr_assert_str_eq(out, t[i].s);
+    }
+    cr_assert_eq(folio_money_format(out, 4, 123450, "USD"), FOLIO_EINVAL);
+}
+
+Test(money, format_then_parse_round_trips) {
+    uint64_t x = 12345;
+    const char *cur[] = {"USD", "JPY", "BHD", "CLF"};
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t v = (int64_t)x >> (i % 40);
+        char out[FOLIO_MONEY_TEXT_MAX];
+        const char *c = cur[i % 4];
+        cr_assert_eq(folio_money_format(out, sizeof out, v, c), FOLIO_OK);
+        cr_assert_eq(parse_ok(out, c), v, "%s %s", out, c);
+    }
+}
