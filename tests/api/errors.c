@@ -1,0 +1,138 @@
+/*
+ * tests/api/errors.c - error reporting: folio_strerror() for every code, folio_errmsg(),
+ * and NULL arguments answered with FOLIO_EINVAL instead of a crash.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "tmpdb.h"
+
+TestSuite(errors, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+static const int codes[] = {FOLIO_OK,      FOLIO_ERROR,    FOLIO_ENOTFOUND, FOLIO_EEXISTS,
+                            FOLIO_ECONFLICT, FOLIO_EINVAL, FOLIO_ELIMIT,    FOLIO_ECORRUPT,
+                            FOLIO_EFULL,   FOLIO_ITEROVER, FOLIO_EFORMAT};
+#define CODE_COUNT (sizeof codes / sizeof codes[0])
+
+Test(errors, error_codes_keep_their_frozen_values) {
+    static const int frozen[] = {0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10};
+    for (size_t i = 0; i < CODE_COUNT; i++) cr_assert_eq(codes[i], frozen[i]);
+}
+
+Test(errors, strerror_is_never_null_and_distinct_for_every_known_code) {
+    for (size_t i = 0; i < CODE_COUNT; i++) {
+        const char *s = folio_strerror(codes[i]);
+        cr_assert_not_null(s, "code %d", codes[i]);
+        cr_assert_neq(s[0], '\0', "code %d has text", codes[i]);
+        for (size_t j = 0; j < i; j++)
+            cr_assert_str_neq(s, folio_strerror(codes[j]), "codes %d and %d share a text",
+                              codes[i], codes[j]);
+    }
+    static const int unknown[] = {1, 42, -11, -100, INT_MAX, INT_MIN};
+    const char *unknown_text = folio_strerror(unknown[0]);
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const char *s = folio_strerror(unknown[i]);
+        cr_assert_not_null(s, "code %d", unknown[i]);
+        cr_assert_neq(s[0], '\0');
+        cr_assert_str_eq(s, unknown_text, "every unknown code reads the same");
+        for (size_t j = 0; j < CODE_COUNT; j++)
+            cr_assert_str_neq(s, folio_strerror(codes[j]), "unknown %d reads like %d",
+                              unknown[i], codes[j]);
+    }
+}
+
+Test(errors, errmsg_is_never_null_and_explains_the_last_failure) {
+    cr_assert_not_null(folio_errmsg());
+    folio_event e = tmpdb_note(1, "x");
+    tmpdb_append(tmpdb, &e);
+    folio_expect x = {1, FOLIO_EXPECT_VERSION, 5};
+    folio_append_result res;
+    folio_batch b = {&e, 1, &x, 1, NULL};
+    cr_assert_eq(folio_append(&res, tmpdb, &b), FOLIO_ECONFLICT);
+    const char *msg = folio_errmsg();
+    cr_assert_not_null(msg);
+    cr_assert(strstr(msg, "5") && strstr(msg, "1"), "names versions and stream: %s", msg);
+}
+
+static void *thread_errmsg(void *arg) {
+    (void)arg;
+    /* A new thread has had no failure: its message is empty, whatever other threads did. */
+    return (void *)(folio_errmsg()[0] == '\0' ? "empty" : "not empty");
+}
+
+Test(errors, errmsg_is_per_thread) {
+    uint32_t t;
+    cr_assert_eq(folio_event_type_parse(&t, "no.such.type"), FOLIO_ENOTFOUND);
+    cr_assert_neq(folio_errmsg()[0], '\0');
+    pthread_t th;
+    void *ret = NULL;
+    cr_assert_eq(pthread_create(&th, NULL, thread_errmsg, NULL), 0);
+    cr_assert_eq(pthread_join(th, &ret), 0);
+    cr_assert_str_eq((const char *)ret, "empty");
+    cr_assert(strstr(folio_errmsg(), "no.such.type") != NULL, "%s", folio_errmsg());
+}
+
+Test(errors, null_arguments_are_invalid_not_crashes) {
+    folio_db *db = NULL;
+    folio_iter *it = NULL;
+    const folio_event *ev = NULL;
+    folio_event e = tmpdb_note(1, "x");
+    folio_append_result res;
+    folio_batch b = {&e, 1, NULL, 0, NULL};
+    folio_verify_report r;
+    folio_stats st;
+    uint64_t u64 = 0;
+    uint32_t u32 = 0;
+    void *p = NULL;
+    size_t n = 0;
+    char *json = NULL;
+
+    cr_assert_eq(folio_db_open(NULL, tmpdb_path("x.db"), NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_db_open(&db, NULL, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_db_open(&db, "", NULL), FOLIO_EINVAL);
+    cr_assert_null(db);
+
+    cr_assert_eq(folio_append(NULL, tmpdb, &b), FOLIO_EINVAL);
+    cr_assert_eq(folio_append(&res, NULL, &b), FOLIO_EINVAL);
+    cr_assert_eq(folio_append(&res, tmpdb, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_event_append(NULL, tmpdb, &e), FOLIO_EINVAL);
+    cr_assert_eq(folio_event_append(&u64, NULL, &e), FOLIO_EINVAL);
+    cr_assert_eq(folio_event_append(&u64, tmpdb, NULL), FOLIO_EINVAL);
+
+    cr_assert_eq(folio_log_open(NULL, tmpdb, 0, 0), FOLIO_EINVAL);
+    cr_assert_eq(folio_log_open(&it, NULL, 0, 0), FOLIO_EINVAL);
+    cr_assert_eq(folio_stream_open(NULL, tmpdb, 1, 0, 0), FOLIO_EINVAL);
+    cr_assert_eq(folio_stream_open(&it, NULL, 1, 0, 0), FOLIO_EINVAL);
+    cr_assert_null(it);
+    cr_assert_eq(folio_iter_next(&ev, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_log_open(&it, tmpdb, 0, 0), FOLIO_OK);
+    cr_assert_eq(folio_iter_next(NULL, it), FOLIO_EINVAL);
+    folio_iter_free(it);
+
+    cr_assert_eq(folio_stream_version(NULL, tmpdb, 1), FOLIO_EINVAL);
+    cr_assert_eq(folio_stream_version(&u64, NULL, 1), FOLIO_EINVAL);
+    cr_assert_eq(folio_verify(NULL, tmpdb), FOLIO_EINVAL);
+    cr_assert_eq(folio_verify(&r, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_stats_get(NULL, tmpdb), FOLIO_EINVAL);
+    cr_assert_eq(folio_stats_get(&st, NULL), FOLIO_EINVAL);
+
+    cr_assert_eq(folio_event_type_parse(NULL, "invoice.issued"), FOLIO_EINVAL);
+    cr_assert_eq(folio_event_type_parse(&u32, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_payload_from_json(NULL, &n, "{}"), FOLIO_EINVAL);
+    cr_assert_eq(folio_payload_from_json(&p, NULL, "{}"), FOLIO_EINVAL);
+    cr_assert_eq(folio_payload_from_json(&p, &n, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_payload_to_json(NULL, e.payload, e.payload_bytes), FOLIO_EINVAL);
+    cr_assert_eq(folio_payload_to_json(&json, NULL, 3), FOLIO_EINVAL);
+
+    /* Release functions accept NULL. */
+    folio_db_close(NULL);
+    folio_iter_free(NULL);
+    folio_free(NULL);
+
+    /* None of it touched the ledger. */
+    cr_assert_eq(tmpdb_last_seq(tmpdb), 0);
+    cr_assert_eq(folio_event_type_name(0), NULL);
+    cr_assert_str_eq(folio_event_type_name(FOLIO_EV_INVOICE_ISSUED), "invoice.issued");
+}
