@@ -68,9 +68,8 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     if (!db) return folio_error__set(FOLIO_ERROR, "open: out of memory");
     pthread_mutex_init(&db->write_lock, NULL);
     db->scratch = malloc(FOLIO_EVENT_BYTES_MAX);
-    db->hasher = folio_hasher__create();
     db->path = strdup(path);
-    if (!db->scratch || !db->hasher || !db->path) {
+    if (!db->scratch || !db->path) {
         rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
         goto cleanup;
     }
@@ -88,7 +87,6 @@ void folio_db_close(folio_db *db) {
     if (!db) return;
     folio_store__close(db->store);
     pthread_mutex_destroy(&db->write_lock);
-    folio_hasher__free(db->hasher);
     free(db->scratch);
     free(db->path);
     free(db);

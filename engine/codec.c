@@ -8,8 +8,8 @@
  * Envelope (docs/FORMAT.md#envelope): a msgpack map with small unsigned integer keys:
  *   0 format  1 seq  2 stream  3 version  4 type  5 schema  6 recorded_at (uint, µs)
  *   7 actor (str)  8 reason (str)  9 correlation (str)  10 idempotency key (str)
- *   11 payload (map)
- * Keys 8-10 are present only when set. Unknown keys are skipped on decode (a newer folio may
+ *   11 payload (map)  12 request hash (bin 16: what the idempotency key was used for)
+ * Keys 8-10 and 12 are present only when set (12 with 10). Unknown keys are skipped on decode (a newer folio may
  * add fields); a missing required key is corruption.
  */
 #define MP_SOURCE 1
@@ -28,7 +28,8 @@
 
 enum {
     K_FORMAT = 0, K_SEQ = 1, K_STREAM = 2, K_VERSION = 3, K_TYPE = 4, K_SCHEMA = 5,
-    K_RECORDED = 6, K_ACTOR = 7, K_REASON = 8, K_CORRELATION = 9, K_IDEM = 10, K_PAYLOAD = 11
+    K_RECORDED = 6, K_ACTOR = 7, K_REASON = 8, K_CORRELATION = 9, K_IDEM = 10, K_PAYLOAD = 11,
+    K_REQUEST = 12
 };
 #define REQUIRED_KEYS                                                                        \
     ((1u << K_FORMAT) | (1u << K_SEQ) | (1u << K_STREAM) | (1u << K_VERSION) |               \
@@ -220,14 +221,16 @@ static void pack_str(msgpack_packer *pk, const char *s) {
 }
 
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
-                                 const folio_event *e, const char *idempotency_key) {
+                                 const folio_event *e, const char *idempotency_key,
+                                 const uint8_t *request_hash) {
     FOLIO_ASSERT(e->seq > 0);
     FOLIO_ASSERT(e->actor != NULL);
     wbuf w = {buf, cap, 0, 0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &w, wbuf_write);
+    FOLIO_ASSERT((idempotency_key == NULL) == (request_hash == NULL));
     unsigned fields = 9 + (e->reason != NULL) + (e->correlation != NULL) +
-                      (idempotency_key != NULL);
+                      2 * (idempotency_key != NULL);
     msgpack_pack_map(&pk, fields);
     msgpack_pack_uint8(&pk, K_FORMAT);
     msgpack_pack_uint8(&pk, FOLIO_ENVELOPE_FORMAT);
@@ -259,6 +262,11 @@ int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
     }
     msgpack_pack_uint8(&pk, K_PAYLOAD);
     wbuf_write(&w, e->payload, e->payload_bytes);
+    if (request_hash) {
+        msgpack_pack_uint8(&pk, K_REQUEST);
+        msgpack_pack_bin(&pk, FOLIO_HASH_BYTES);
+        msgpack_pack_bin_body(&pk, request_hash, FOLIO_HASH_BYTES);
+    }
     if (w.overflow)
         return folio_error__set(FOLIO_ELIMIT, "event is larger than %u bytes",
                                 FOLIO_EVENT_BYTES_MAX);
@@ -292,7 +300,8 @@ static int decode_str(const char **out, const char **p, char *strbuf, size_t cap
 }
 
 int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
-                                 char *strbuf, size_t strbuf_cap, uint64_t seq) {
+                                 char *strbuf, size_t strbuf_cap, uint64_t seq,
+                                 uint8_t request_hash_out[FOLIO_HASH_BYTES]) {
     FOLIO_ASSERT(e != NULL);
     FOLIO_ASSERT(strbuf_cap > 0);
     const char *p = (const char *)env, *end = p + env_bytes;
@@ -311,7 +320,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
             continue;
         }
         uint64_t key = mp_decode_uint(&p);
-        if (key <= K_PAYLOAD) {
+        if (key <= K_REQUEST) {
             if (seen & (1u << key)) return FOLIO_CORRUPT(seq, "envelope key %llu repeated",
                                                          (unsigned long long)key);
             seen |= 1u << key;
@@ -352,6 +361,15 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
             mp_next(&p);
             e->payload_bytes = (size_t)(p - (const char *)e->payload);
             break;
+        case K_REQUEST: {
+            uint32_t len = 0;
+            const char *h = NULL;
+            if (mp_typeof(*p) == MP_BIN) h = mp_decode_bin(&p, &len);
+            else mp_next(&p);
+            if (len != FOLIO_HASH_BYTES) return FOLIO_CORRUPT(seq, "request hash is not 16 bytes");
+            if (request_hash_out) memcpy(request_hash_out, h, FOLIO_HASH_BYTES);
+            break;
+        }
         default: mp_next(&p); break; /* a field added by a newer folio */
         }
     }
@@ -362,6 +380,10 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
     if (e->seq != seq)
         return FOLIO_CORRUPT(seq, "envelope says seq %llu", (unsigned long long)e->seq);
     if (e->version == 0) return FOLIO_CORRUPT(seq, "version 0");
+    if (((seen >> K_IDEM) & 1) != ((seen >> K_REQUEST) & 1) && (seen >> K_REQUEST) & 1)
+        return FOLIO_CORRUPT(seq, "request hash without an idempotency key");
+    if (request_hash_out && !((seen >> K_REQUEST) & 1))
+        memset(request_hash_out, 0, FOLIO_HASH_BYTES);
     return FOLIO_OK;
 }
 

@@ -168,11 +168,13 @@ int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, i
 /* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
  * into buf[0..cap). Returns bytes written or FOLIO_ELIMIT. */
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
-                                 const folio_event *e, const char *idempotency_key);
+                                 const folio_event *e, const char *idempotency_key,
+                                 const uint8_t *request_hash);
 /* Decode an envelope into *e; strings are copied NUL-terminated into strbuf[0..cap),
  * the payload points into the envelope. FOLIO_ECORRUPT (naming seq) on any defect. */
 int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
-                                 char *strbuf, size_t strbuf_cap, uint64_t seq);
+                                 char *strbuf, size_t strbuf_cap, uint64_t seq,
+                                 uint8_t request_hash_out[FOLIO_HASH_BYTES]);
 /* Feed the idempotency-relevant content of one event into a hasher. */
 void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
 
@@ -194,6 +196,22 @@ typedef struct {
 #define FOLIO_STREAM_REC_BYTES 16u
 
 int folio_log__read_head(folio_head *out, folio_txn *t);
+/* Internal success code: the write function wants its transaction aborted, not committed
+ * (an idempotent repeat, or a command with nothing to change). */
+#define FOLIO__NOCOMMIT 1
+/* Run fn inside a write transaction under the handle's write lock, committing when it
+ * returns FOLIO_OK; when the map fills up, grow it and run fn again from the start. */
+int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg);
+/* Look up an idempotency key: *found = 1 and out = the original seqs for a repeat with the
+ * same request hash; FOLIO_EEXISTS for a different one; *found = 0 when the key is new. */
+int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,
+                          const uint8_t hash[FOLIO_HASH_BYTES]);
+int folio_log__check_expects(folio_txn *t, const folio_expect *expects, size_t n);
+/* Append already-validated events in transaction t: assign seq, version and recorded_at,
+ * write frames, stream records and the head, fold every projection, record the key. */
+int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
+                          const folio_event *events, size_t n, const char *key,
+                          const uint8_t hash[FOLIO_HASH_BYTES]);
 int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream);
 
 /* Per projection: the code version that built it and the last seq it folded (meta key
@@ -226,7 +244,6 @@ struct folio_db {
     folio_store *store;
     pthread_mutex_t write_lock; /* serialises writers and guards `scratch` */
     uint8_t *scratch;           /* FOLIO_EVENT_BYTES_MAX: one frame being encoded */
-    folio_hasher *hasher;       /* idempotency content hash, under write_lock */
     char *path;
 };
 

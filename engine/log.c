@@ -118,42 +118,34 @@ static int validate_batch(const folio_batch *b) {
     return FOLIO_OK;
 }
 
-/* Everything an append does inside its write transaction. Sets *replayed (and writes
- * nothing) for an idempotent repeat. */
-static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
-                         const folio_batch *b, const uint8_t content[FOLIO_HASH_BYTES]) {
-    folio_head head;
-    folio_stream_rec srec;
-    folio_proj_states states;
+int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,
+                          const uint8_t hash[FOLIO_HASH_BYTES]) {
     folio_val v;
-    const char *key = b->idempotency_key;
-    size_t key_bytes = key ? strlen(key) : 0;
-    int rc;
+    *found = 0;
+    int rc = folio_store__get(&v, t, FOLIO_DB_IDEM, key, strlen(key));
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+    if (rc < 0) return rc;
+    const uint8_t *p = v.data;
+    if (v.size != IDEM_VALUE_BYTES || p[0] != 1)
+        return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
+    out->first_seq = folio__get_le64(p + 1 + FOLIO_HASH_BYTES);
+    out->last_seq = folio__get_le64(p + 9 + FOLIO_HASH_BYTES);
+    out->replayed = 1;
+    if (memcmp(p + 1, hash, FOLIO_HASH_BYTES) != 0)
+        return folio_error__set(FOLIO_EEXISTS,
+                                "idempotency key '%s' was already used for a different request "
+                                "(seq %llu..%llu)",
+                                key, (unsigned long long)out->first_seq,
+                                (unsigned long long)out->last_seq);
+    *found = 1;
+    return FOLIO_OK;
+}
 
-    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
-    if (key) {
-        rc = folio_store__get(&v, t, FOLIO_DB_IDEM, key, key_bytes);
-        if (rc == FOLIO_OK) {
-            const uint8_t *p = v.data;
-            if (v.size != IDEM_VALUE_BYTES || p[0] != 1)
-                return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed",
-                                        key);
-            out->first_seq = folio__get_le64(p + 1 + FOLIO_HASH_BYTES);
-            out->last_seq = folio__get_le64(p + 9 + FOLIO_HASH_BYTES);
-            if (memcmp(p + 1, content, FOLIO_HASH_BYTES) != 0)
-                return folio_error__set(FOLIO_EEXISTS,
-                                        "idempotency key '%s' was already used for a different "
-                                        "request (seq %llu..%llu)",
-                                        key, (unsigned long long)out->first_seq,
-                                        (unsigned long long)out->last_seq);
-            out->replayed = 1;
-            return FOLIO_OK;
-        }
-        if (rc != FOLIO_ENOTFOUND) return rc;
-    }
-    for (size_t i = 0; i < b->expect_count; i++) {
-        const folio_expect *x = &b->expects[i];
-        rc = folio_log__read_stream(&srec, t, x->stream);
+int folio_log__check_expects(folio_txn *t, const folio_expect *expects, size_t n) {
+    folio_stream_rec srec;
+    for (size_t i = 0; i < n; i++) {
+        const folio_expect *x = &expects[i];
+        int rc = folio_log__read_stream(&srec, t, x->stream);
         if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
         if (x->kind == FOLIO_EXPECT_NO_STREAM && srec.version != 0)
             return folio_error__set(FOLIO_ECONFLICT,
@@ -166,13 +158,27 @@ static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
                                     (unsigned long long)x->version, (unsigned long long)x->stream,
                                     (unsigned long long)srec.version);
     }
+    return FOLIO_OK;
+}
+
+int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
+                          const folio_event *events, size_t n, const char *key,
+                          const uint8_t hash[FOLIO_HASH_BYTES]) {
+    folio_head head;
+    folio_stream_rec srec;
+    folio_proj_states states;
+    int rc;
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(n >= 1);
+    FOLIO_ASSERT((key == NULL) == (hash == NULL));
+    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
     if ((rc = folio_projection__load(&states, t)) < 0) return rc;
 
     int64_t now = wall_clock_us();
     int64_t recorded = now > head.last_recorded_at_us ? now : head.last_recorded_at_us;
     const uint64_t first_seq = head.last_seq + 1;
-    for (size_t i = 0; i < b->event_count; i++) {
-        folio_event e = b->events[i];
+    for (size_t i = 0; i < n; i++) {
+        folio_event e = events[i];
         rc = folio_log__read_stream(&srec, t, e.stream);
         if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
         FOLIO_ASSERT(head.last_seq < UINT64_MAX);
@@ -185,7 +191,8 @@ static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
 
         size_t env_bytes = 0;
         rc = folio_codec__encode_envelope(&env_bytes, db->scratch + FOLIO_FRAME_HEADER_BYTES,
-                                          FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, &e, key);
+                                          FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, &e, key,
+                                          hash);
         if (rc < 0) return rc;
         size_t frame_bytes = FOLIO_FRAME_HEADER_BYTES + env_bytes;
         folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head.chain);
@@ -202,17 +209,17 @@ static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
         head.last_seq = e.seq;
         memcpy(head.chain, db->scratch, FOLIO_HASH_BYTES);
     }
-    FOLIO_ASSERT(head.last_seq - first_seq + 1 == b->event_count);
+    FOLIO_ASSERT(head.last_seq - first_seq + 1 == n);
     head.last_recorded_at_us = recorded;
     if ((rc = write_head(t, &head)) < 0) return rc;
     if ((rc = folio_projection__save(t, &states)) < 0) return rc;
     if (key) {
         uint8_t val[IDEM_VALUE_BYTES];
         val[0] = 1;
-        memcpy(val + 1, content, FOLIO_HASH_BYTES);
+        memcpy(val + 1, hash, FOLIO_HASH_BYTES);
         folio__put_le64(val + 1 + FOLIO_HASH_BYTES, first_seq);
         folio__put_le64(val + 9 + FOLIO_HASH_BYTES, head.last_seq);
-        if ((rc = folio_store__put(t, FOLIO_DB_IDEM, key, key_bytes, val, sizeof val, 0)) < 0)
+        if ((rc = folio_store__put(t, FOLIO_DB_IDEM, key, strlen(key), val, sizeof val, 0)) < 0)
             return rc;
     }
     out->first_seq = first_seq;
@@ -221,38 +228,69 @@ static int append_in_txn(folio_append_result *out, folio_db *db, folio_txn *t,
     return FOLIO_OK;
 }
 
+int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
+    int rc;
+    pthread_mutex_lock(&db->write_lock);
+    for (unsigned attempt = 0;; attempt++) {
+        folio_txn t = {0};
+        rc = folio_store__write_begin(&t, db->store);
+        if (rc < 0) break;
+        rc = fn(&t, arg);
+        if (rc == FOLIO_OK)
+            rc = folio_store__commit(&t);
+        else
+            folio_store__abort(&t);
+        if (rc == FOLIO__NOCOMMIT) rc = FOLIO_OK;
+        if (rc != FOLIO__EMAPFULL) break;
+        if (attempt + 1 >= FOLIO_GROW_RETRY_MAX) {
+            rc = folio_error__set(FOLIO_EFULL, "write: the map stayed full after growing");
+            break;
+        }
+        if ((rc = folio_store__grow(db->store)) < 0) break;
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
+typedef struct {
+    folio_append_result *res;
+    folio_db *db;
+    const folio_batch *batch;
+    const uint8_t *hash;
+} raw_append;
+
+static int raw_append_txn(folio_txn *t, void *arg) {
+    raw_append *a = arg;
+    const folio_batch *b = a->batch;
+    int rc, found = 0;
+    memset(a->res, 0, sizeof *a->res);
+    if (b->idempotency_key) {
+        /* A repeat is answered before expectations: they held for the original. */
+        if ((rc = folio_log__idem_check(a->res, &found, t, b->idempotency_key, a->hash)) < 0)
+            return rc;
+        if (found) return FOLIO__NOCOMMIT;
+    }
+    if ((rc = folio_log__check_expects(t, b->expects, b->expect_count)) < 0) return rc;
+    return folio_log__append_txn(a->res, a->db, t, b->events, b->event_count, b->idempotency_key,
+                                 a->hash);
+}
+
 int folio_append(folio_append_result *out, folio_db *db, const folio_batch *batch) {
     folio_append_result res = {0, 0, 0};
     uint8_t content[FOLIO_HASH_BYTES] = {0};
     if (out == NULL || db == NULL) return folio_error__set(FOLIO_EINVAL, "append: NULL argument");
     int rc = validate_batch(batch);
     if (rc < 0) return rc;
-
-    pthread_mutex_lock(&db->write_lock);
     if (batch->idempotency_key) {
-        folio_hasher__reset(db->hasher);
+        folio_hasher *h = folio_hasher__create();
+        if (!h) return folio_error__set(FOLIO_ERROR, "append: out of memory");
         for (size_t i = 0; i < batch->event_count; i++)
-            folio_codec__hash_content(db->hasher, &batch->events[i]);
-        folio_hasher__digest(db->hasher, content);
+            folio_codec__hash_content(h, &batch->events[i]);
+        folio_hasher__digest(h, content);
+        folio_hasher__free(h);
     }
-    for (unsigned attempt = 0;; attempt++) {
-        folio_txn t = {0};
-        memset(&res, 0, sizeof res);
-        rc = folio_store__write_begin(&t, db->store);
-        if (rc < 0) break;
-        rc = append_in_txn(&res, db, &t, batch, content);
-        if (rc == FOLIO_OK && !res.replayed)
-            rc = folio_store__commit(&t);
-        else
-            folio_store__abort(&t);
-        if (rc != FOLIO__EMAPFULL) break;
-        if (attempt + 1 >= FOLIO_GROW_RETRY_MAX) {
-            rc = folio_error__set(FOLIO_EFULL, "append: the map stayed full after growing");
-            break;
-        }
-        if ((rc = folio_store__grow(db->store)) < 0) break;
-    }
-    pthread_mutex_unlock(&db->write_lock);
+    raw_append a = {&res, db, batch, batch->idempotency_key ? content : NULL};
+    rc = folio_log__write(db, raw_append_txn, &a);
     if (rc == FOLIO_OK) {
         FOLIO_ASSERT(res.first_seq >= 1);
         FOLIO_ASSERT(res.last_seq >= res.first_seq);

@@ -165,7 +165,7 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
             folio_event e;
             FOLIO_TRY(folio_frame__open(&f, v.data, v.size, seq));
             FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                                   strbuf_cap, seq));
+                                                   strbuf_cap, seq, NULL));
             FOLIO_TRY(folio_projection__apply_all(&t, &s, &e));
             rc = folio_store__cursor_next(&c, &k, &v);
         }

@@ -225,7 +225,7 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
     int rc = folio_frame__open(&f, it->arena + s->off, s->len, s->seq);
     if (rc < 0) return rc;
     rc = folio_codec__decode_envelope(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
-                                      FOLIO_EVENT_BYTES_MAX, s->seq);
+                                      FOLIO_EVENT_BYTES_MAX, s->seq, NULL);
     if (rc < 0) return rc;
     if (it->kind == ITER_STREAM) {
         if (it->cur.stream != it->stream)

@@ -102,7 +102,7 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
             goto cleanup;
         }
         FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                               FOLIO_EVENT_BYTES_MAX, seq));
+                                               FOLIO_EVENT_BYTES_MAX, seq, NULL));
         FOLIO_TRY(table_get(&s, tab, e.stream));
         if (e.version != s->version + 1) {
             rc = FOLIO_CORRUPT(seq, "version gap in stream %llu: version %llu after %llu",
@@ -197,7 +197,9 @@ cleanup:
     return rc;
 }
 
-static int check_idem(folio_txn *t, uint64_t last_seq) {
+/* Every idempotency record names events that exist and that carry its key and request
+ * hash (the first and the last of the range). */
+static int check_idem(folio_txn *t, uint64_t last_seq, char *strbuf) {
     folio_cursor c = {0};
     folio_val k, v;
     int rc = FOLIO_OK;
@@ -211,6 +213,24 @@ static int check_idem(folio_txn *t, uint64_t last_seq) {
             rc = folio_error__set(FOLIO_ECORRUPT,
                                   "idempotency index holds a record that names no events");
             goto cleanup;
+        }
+        uint64_t ends[2] = {first, last};
+        for (int i = 0; i < 2; i++) {
+            uint8_t key[8], hash[FOLIO_HASH_BYTES];
+            folio_val fv;
+            folio_frame f;
+            folio_event e;
+            folio__put_be64(key, ends[i]);
+            FOLIO_TRY(folio_store__get(&fv, t, FOLIO_DB_LOG, key, sizeof key));
+            FOLIO_TRY(folio_frame__open(&f, fv.data, fv.size, ends[i]));
+            FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
+                                                   FOLIO_EVENT_BYTES_MAX, ends[i], hash));
+            if (!e.idempotency_key || strlen(e.idempotency_key) != k.size ||
+                memcmp(e.idempotency_key, k.data, k.size) != 0 ||
+                memcmp(hash, p + 1, FOLIO_HASH_BYTES) != 0) {
+                rc = FOLIO_CORRUPT(ends[i], "idempotency index does not match the event's key");
+                goto cleanup;
+            }
         }
     }
     if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
@@ -233,7 +253,7 @@ int folio_verify(folio_verify_report *report, folio_db *db) {
     FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded));
     FOLIO_TRY(check_head(report, &t, last_recorded));
     FOLIO_TRY(check_streams(report, &t, &tab));
-    FOLIO_TRY(check_idem(&t, report->events));
+    FOLIO_TRY(check_idem(&t, report->events, strbuf));
 cleanup:
     if (t.mdb) folio_store__read_end(&t);
     free(tab.slots);

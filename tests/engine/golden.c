@@ -71,7 +71,7 @@ Test(golden, v1_frames_decode_to_the_recorded_fields) {
         cr_assert_eq(folio_frame__open(&fr, frames[i].bytes, frames[i].len, frames[i].seq),
                      FOLIO_OK, "seq %llu: %s", (unsigned long long)frames[i].seq, folio_errmsg());
         cr_assert_eq(folio_codec__decode_envelope(&e, fr.envelope, fr.envelope_bytes, strbuf,
-                                                  FOLIO_EVENT_BYTES_MAX, frames[i].seq),
+                                                  FOLIO_EVENT_BYTES_MAX, frames[i].seq, NULL),
                      FOLIO_OK, "seq %llu: %s", (unsigned long long)frames[i].seq, folio_errmsg());
         cr_assert_eq(golden_render(mem, &e), FOLIO_OK);
     }
@@ -98,6 +98,28 @@ Test(golden, v1_frames_chain_to_the_recorded_head) {
     head[strcspn(head, "\n")] = '\0';
     cr_assert_str_eq(hex, head);
     free(head);
+    for (size_t i = 0; i < n; i++) free(frames[i].bytes);
+}
+
+/* Events appended with an idempotency key carry the request hash, so the key index can be
+ * rebuilt from the log alone; events without a key carry none. */
+Test(golden, v1_keyed_events_carry_their_request_hash) {
+    golden_frame frames[16];
+    size_t n = load_frames(frames, 16);
+    uint8_t hash[5][FOLIO_HASH_BYTES], zero[FOLIO_HASH_BYTES] = {0};
+    char strbuf[4096];
+    cr_assert_eq(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        folio_frame fr;
+        folio_event e;
+        cr_assert_eq(folio_frame__open(&fr, frames[i].bytes, frames[i].len, frames[i].seq), FOLIO_OK);
+        cr_assert_eq(folio_codec__decode_envelope(&e, fr.envelope, fr.envelope_bytes, strbuf,
+                                                  sizeof strbuf, frames[i].seq, hash[i]),
+                     FOLIO_OK);
+        cr_assert_eq(e.idempotency_key != NULL, i == 1 || i == 2, "seq %zu", i + 1);
+        cr_assert_eq(memcmp(hash[i], zero, FOLIO_HASH_BYTES) != 0, e.idempotency_key != NULL);
+    }
+    cr_assert_eq(memcmp(hash[1], hash[2], FOLIO_HASH_BYTES), 0, "one request, one hash");
     for (size_t i = 0; i < n; i++) free(frames[i].bytes);
 }
 
@@ -141,7 +163,7 @@ Test(golden, unknown_envelope_fields_are_skipped) {
     folio_event e;
     char strbuf[256];
     int rc = folio_codec__decode_envelope(&e, (const uint8_t *)sb.data, sb.size, strbuf,
-                                          sizeof strbuf, 7);
+                                          sizeof strbuf, 7, NULL);
     cr_assert_eq(rc, FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(e.seq, 7);
     cr_assert_eq(e.stream, 3);
@@ -166,7 +188,7 @@ Test(golden, envelope_without_required_fields_is_corrupt) {
     folio_event e;
     char strbuf[64];
     cr_assert_eq(folio_codec__decode_envelope(&e, (const uint8_t *)sb.data, sb.size, strbuf,
-                                              sizeof strbuf, 9),
+                                              sizeof strbuf, 9, NULL),
                  FOLIO_ECORRUPT);
     cr_assert(strstr(folio_errmsg(), "seq 9") != NULL, "message: %s", folio_errmsg());
     msgpack_sbuffer_destroy(&sb);
@@ -178,7 +200,7 @@ Test(golden, hostile_container_count_is_refused_without_allocating) {
     const uint8_t hostile[] = {0xdf, 0x7f, 0xff, 0xff, 0xff}; /* map32 of 2^31-1 pairs */
     folio_event e;
     char strbuf[64];
-    cr_assert_eq(folio_codec__decode_envelope(&e, hostile, sizeof hostile, strbuf, sizeof strbuf, 1),
+    cr_assert_eq(folio_codec__decode_envelope(&e, hostile, sizeof hostile, strbuf, sizeof strbuf, 1, NULL),
                  FOLIO_ECORRUPT);
     char *json = NULL;
     cr_assert_eq(folio_payload_to_json(&json, hostile, sizeof hostile), FOLIO_ECORRUPT);
