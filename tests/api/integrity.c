@@ -185,6 +185,45 @@ Test(integrity, grows_past_a_256_kib_map_and_reads_back_after_reopen) {
     cr_assert_eq(tmpdb_last_seq(tmpdb), 1100);
 }
 
+Test(integrity, an_open_iterator_does_not_hold_back_map_growth, .timeout = 60) {
+    /* Iterators copy batches out of short read transactions: growing the map (which waits
+     * for every transaction of this process) must not wait for an open iterator. */
+    tmpdb_close(tmpdb);
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.map_bytes = 256u * 1024u;
+    tmpdb = tmpdb_open(tmpdb_path("small.db"), &o);
+    char *filler = tmpdb_repeat('h', 2000);
+    folio_event batch[20];
+    for (unsigned i = 0; i < 20; i++)
+        batch[i] = tmpdb_event(1 + i % 2, FOLIO_EV_CUSTOMER_NOTE_ADDED,
+                               "{\"filler\":\"%s\"}", filler);
+    tmpdb_append_batch(tmpdb, batch, 20, NULL);
+
+    folio_iter *log = NULL, *stream = NULL;
+    const folio_event *e;
+    cr_assert_eq(folio_log_open(&log, tmpdb, 0, 0), FOLIO_OK);
+    cr_assert_eq(folio_stream_open(&stream, tmpdb, 1, 0, 0), FOLIO_OK);
+    cr_assert_eq(folio_iter_next(&e, log), FOLIO_OK);
+    cr_assert_eq(folio_iter_next(&e, stream), FOLIO_OK);
+    folio_stats st;
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK);
+    uint64_t map_before = st.map_bytes;
+    for (unsigned b = 0; b < 50; b++) tmpdb_append_batch(tmpdb, batch, 20, NULL); /* ~2 MB */
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK);
+    cr_assert_gt(st.map_bytes, map_before, "the map grew while the iterators were open");
+
+    uint64_t seq = 1, version = 1;
+    int rc;
+    while ((rc = folio_iter_next(&e, log)) == FOLIO_OK) cr_assert_eq(e->seq, ++seq);
+    cr_assert_eq(rc, FOLIO_ITEROVER);
+    cr_assert_eq(seq, 20, "the log iterator ends where the log ended when it was opened");
+    while ((rc = folio_iter_next(&e, stream)) == FOLIO_OK) cr_assert_eq(e->version, ++version);
+    cr_assert_eq(rc, FOLIO_ITEROVER);
+    cr_assert_eq(version, 10);
+    folio_iter_free(log);
+    folio_iter_free(stream);
+}
+
 Test(integrity, stats_count_events_streams_and_types_as_appended) {
     /* A deterministic mix of types over streams; the expected counts are computed here. */
     static const uint32_t types[] = {FOLIO_EV_CUSTOMER_CREATED, FOLIO_EV_INVOICE_ISSUED,

@@ -180,6 +180,7 @@ Test(open, refuses_a_file_of_garbage_bytes_and_leaves_it_untouched) {
         void *now = tmpdb_read_file(path, &n);
         cr_assert_eq(n, sizes[i]);
         cr_assert_eq(memcmp(now, junk, n), 0, "refusing a file must not write to it");
+        cr_assert(!exists(tmpdb_strf("%s-lock", path)), "no lock file beside a foreign file");
     }
 }
 
@@ -190,6 +191,7 @@ Test(open, refuses_an_empty_file) {
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_eq(st.st_size, 0, "the empty file stays empty");
+    cr_assert(!exists(tmpdb_path("ledger.db-lock")), "no lock file beside it");
     folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
     o.read_only = 1;
     assert_open_fails(path, &o, FOLIO_EFORMAT);
