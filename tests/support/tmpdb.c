@@ -336,16 +336,21 @@ void tmpdb_write_file(const char *path, const void *data, size_t bytes) {
     cr_assert_eq(close(fd), 0);
 }
 
-size_t tmpdb_flip_marker(const char *path, const char *marker) {
-    size_t n = 0, found = 0, mlen = strlen(marker);
+size_t tmpdb_flip_bytes(const char *path, const void *needle, size_t needle_bytes) {
+    size_t n = 0, found = 0;
+    cr_assert_gt(needle_bytes, 0);
     char *buf = tmpdb_read_file(path, &n);
-    for (char *p = buf; (p = memmem(p, n - (size_t)(p - buf), marker, mlen)) != NULL;
-         p += mlen) {
+    for (char *p = buf; (p = memmem(p, n - (size_t)(p - buf), needle, needle_bytes)) != NULL;
+         p += needle_bytes) {
         p[0] ^= 0x01;
         found++;
     }
     if (found) tmpdb_write_file(path, buf, n);
     return found;
+}
+
+size_t tmpdb_flip_marker(const char *path, const char *marker) {
+    return tmpdb_flip_bytes(path, marker, strlen(marker));
 }
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {

@@ -94,6 +94,8 @@ void tmpdb_write_file(const char *path, const void *data, size_t bytes);
 /* Flip one bit in the first byte of every occurrence of `marker` in the file; returns the
  * number of occurrences changed. */
 size_t tmpdb_flip_marker(const char *path, const char *marker);
+/* The same for a byte string that may hold NUL bytes (e.g. a hash). */
+size_t tmpdb_flip_bytes(const char *path, const void *needle, size_t needle_bytes);
 /* Remove a file or a directory tree (no error if missing). */
 void tmpdb_rm_rf(const char *path);
 
