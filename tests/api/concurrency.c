@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -211,17 +212,62 @@ static void *writer_thread(void *arg) {
     return NULL;
 }
 
-Test(concurrency, threads_sharing_a_handle_append_without_gaps_or_conflicts) {
-    pthread_t th[WRITERS];
+typedef struct {
+    atomic_int stop; /* set by the main thread once every writer has finished */
+    int rc;            /* first failure, else FOLIO_OK */
+    uint64_t last_n;
+} reader;
+
+/* Reads the whole log over and over: always a gapless prefix that never shrinks. */
+static void *reader_thread(void *arg) {
+    reader *r = arg;
+    for (int last_round = 0;; last_round = atomic_load(&r->stop)) {
+        folio_iter *it = NULL;
+        const folio_event *e;
+        uint64_t n = 0;
+        int rc = folio_log_open(&it, tmpdb, 0, 0);
+        while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK)
+            if (e->seq != ++n) rc = FOLIO_ECORRUPT;
+        folio_iter_free(it);
+        if (rc != FOLIO_ITEROVER || n < r->last_n) {
+            r->rc = rc == FOLIO_ITEROVER ? FOLIO_ERROR : rc;
+            return NULL;
+        }
+        r->last_n = n;
+        if (last_round) return NULL;
+    }
+}
+
+Test(concurrency, threads_sharing_a_handle_append_and_read_without_gaps, .timeout = 60) {
+    /* A small map, so that one writer grows it while the other threads are inside folio. */
+    tmpdb_close(tmpdb);
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.map_bytes = 256u * 1024u;
+    tmpdb = tmpdb_open(tmpdb_path("threads.db"), &o);
+    char *filler = tmpdb_repeat('t', 8000);
+    pthread_t th[WRITERS], rth;
     writer w[WRITERS];
+    reader rd = {0, FOLIO_OK, 0};
     for (unsigned i = 0; i < WRITERS; i++)
-        w[i] = (writer){.stream = i + 1, .event = tmpdb_note(i + 1, "from a thread")};
+        w[i] = (writer){.stream = i + 1,
+                        .event = tmpdb_event(i + 1, FOLIO_EV_CUSTOMER_NOTE_ADDED,
+                                             "{\"filler\":\"%s\"}", filler)};
+    cr_assert_eq(pthread_create(&rth, NULL, reader_thread, &rd), 0);
     for (unsigned i = 0; i < WRITERS; i++)
         cr_assert_eq(pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
     for (unsigned i = 0; i < WRITERS; i++) cr_assert_eq(pthread_join(th[i], NULL), 0);
+    atomic_store(&rd.stop, 1);
+    cr_assert_eq(pthread_join(rth, NULL), 0);
+
     for (unsigned i = 0; i < WRITERS; i++)
         cr_assert_eq(w[i].failed_at, 0, "writer %u failed at append %u: %s", i,
                      w[i].failed_at, folio_strerror(w[i].rc));
+    cr_assert_eq(rd.rc, FOLIO_OK, "the reader thread saw %s", folio_strerror(rd.rc));
+    cr_assert_eq(rd.last_n, WRITERS * APPENDS_PER_WRITER, "its last look saw every event");
+    folio_stats st;
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK);
+    cr_assert_gt(st.map_bytes, 256u * 1024u, "the map grew");
+
     size_t n = 0;
     folio_event *log = tmpdb_read_log(tmpdb, 0, 0, &n);
     cr_assert_eq(n, WRITERS * APPENDS_PER_WRITER);

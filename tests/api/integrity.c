@@ -267,11 +267,14 @@ Test(integrity, an_open_iterator_does_not_hold_back_map_growth, .timeout = 60) {
 }
 
 Test(integrity, stats_count_events_streams_and_types_as_appended) {
-    /* A deterministic mix of types over streams; the expected counts are computed here. */
-    static const uint32_t types[] = {FOLIO_EV_CUSTOMER_CREATED, FOLIO_EV_INVOICE_ISSUED,
-                                     FOLIO_EV_PAYMENT_RECEIVED, FOLIO_EV_INVOICE_ISSUED,
-                                     FOLIO_EV_ALLOCATION_MADE, FOLIO_EV_CREDIT_HOLD_PLACED,
-                                     FOLIO_EV_INVOICE_ISSUED};
+    /* A deterministic mix of types over streams; the expected counts are computed here.
+     * No stream gets a customer.created, so read models that check customer events against
+     * the customer's card ignore these (the raw API is what is under test). */
+    static const uint32_t types[] = {FOLIO_EV_CUSTOMER_NOTE_ADDED, FOLIO_EV_CUSTOMER_UPDATED,
+                                     FOLIO_EV_CUSTOMER_OWNER_CHANGED, FOLIO_EV_CUSTOMER_NOTE_ADDED,
+                                     FOLIO_EV_CUSTOMER_STATUS_CHANGED,
+                                     FOLIO_EV_CUSTOMER_CONTACT_ADDED,
+                                     FOLIO_EV_CUSTOMER_NOTE_ADDED};
     uint64_t want[64] = {0};
     uint64_t events = 0;
     int seen_stream[12] = {0};
