@@ -304,6 +304,8 @@ Test(open, rejects_unknown_option_versions_and_out_of_range_map_sizes) {
     o = (folio_open_opts)FOLIO_OPEN_OPTS_INIT;
     o.map_bytes = 256u * 1024u - 1u;
     assert_open_fails(tmpdb_ledger_path(), &o, FOLIO_EINVAL);
+    o.map_bytes = (1ull << 40) + 1u; /* past the largest map folio grows to */
+    assert_open_fails(tmpdb_ledger_path(), &o, FOLIO_EINVAL);
     cr_assert_eq(dir_entries(tmpdb_dir), 0, "a refused open creates nothing");
     o.map_bytes = 256u * 1024u; /* the smallest allowed */
     folio_db *db = tmpdb_open(tmpdb_ledger_path(), &o);
