@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include "../projections/counts.h"
+#include "command.h"
 #include "internal.h"
+#include "projection.h"
 
 static const struct {
     uint32_t id;
@@ -68,8 +70,11 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     if (!db) return folio_error__set(FOLIO_ERROR, "open: out of memory");
     pthread_mutex_init(&db->write_lock, NULL);
     db->scratch = malloc(FOLIO_EVENT_BYTES_MAX);
+    db->proj_scratch = malloc(FOLIO_PROJ_SCRATCH_BYTES);
+    db->cmd = folio_cmd__create();
+    db->cmd_hasher = folio_hasher__create();
     db->path = strdup(path);
-    if (!db->scratch || !db->path) {
+    if (!db->scratch || !db->proj_scratch || !db->cmd || !db->cmd_hasher || !db->path) {
         rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
         goto cleanup;
     }
@@ -88,6 +93,9 @@ void folio_db_close(folio_db *db) {
     folio_store__close(db->store);
     pthread_mutex_destroy(&db->write_lock);
     free(db->scratch);
+    free(db->proj_scratch);
+    folio_cmd__free(db->cmd);
+    folio_hasher__free(db->cmd_hasher);
     free(db->path);
     free(db);
 }
@@ -115,12 +123,10 @@ int folio_stats_get(folio_stats *out, folio_db *db) {
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_store__entries(&out->streams, &t, FOLIO_DB_STREAMS));
     FOLIO_TRY(folio_projection__check_current(&t, 0, head.last_seq));
-    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0};
+    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0, NULL};
     FOLIO_ASSERT(folio_registry[0] == &folio_counts_projection);
-    rc = folio_counts__get(out->type_counts, 64, &pt);
-    if (rc == FOLIO_ECORRUPT) rc = folio_error__set(rc, "projection 'counts' holds a malformed record");
-    if (rc < 0) goto cleanup;
-    out->format = FOLIO_FORMAT_VERSION;
+    if ((rc = folio_counts__get(out->type_counts, 64, &pt)) < 0) goto cleanup;
+    out->format = folio_store__format(db->store);
     out->events = head.last_seq;
     memcpy(out->head, head.chain, FOLIO_HASH_BYTES);
     out->last_recorded_at_us = head.last_recorded_at_us;

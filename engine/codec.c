@@ -311,7 +311,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
     memset(e, 0, sizeof *e);
     uint32_t n = mp_decode_map(&p), seen = 0;
     size_t used = 0;
-    uint64_t v;
+    uint64_t v = 0;
     int rc = FOLIO_OK;
     for (uint32_t i = 0; i < n && rc == FOLIO_OK; i++) {
         if (mp_typeof(*p) != MP_UINT) {
@@ -818,7 +818,7 @@ int folio_mpr__array(folio_mpr *r, uint32_t *n) {
 
 int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
     folio_mpr r = *map;
-    uint32_t n;
+    uint32_t n = 0;
     int rc = folio_mpr__map(&r, &n);
     if (rc < 0) return rc;
     size_t klen = strlen(key);

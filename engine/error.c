@@ -27,6 +27,7 @@ const char *folio_strerror(int rc) {
     case FOLIO_EFULL: return "disk full or unwritable";
     case FOLIO_ITEROVER: return "end of iteration";
     case FOLIO_EFORMAT: return "not a folio ledger or unsupported format";
+    case FOLIO_ERULE: return "refused by a rule";
     default: return "unknown error";
     }
 }

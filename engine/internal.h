@@ -128,6 +128,7 @@ int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v);
 uint64_t folio_store__map_bytes(folio_store *s);
 uint64_t folio_store__file_bytes(folio_store *s);
 int folio_store__read_only(const folio_store *s);
+uint32_t folio_store__format(const folio_store *s); /* the ledger file's format version */
 
 /* ---- frames (engine/frame.c, the only includer of xxhash.h) ---- */
 typedef struct {
@@ -220,6 +221,7 @@ typedef struct {
     uint32_t version[FOLIO_PROJECTIONS_MAX];
     uint64_t last_seq[FOLIO_PROJECTIONS_MAX];
     uint8_t dirty[FOLIO_PROJECTIONS_MAX];
+    uint8_t *scratch; /* FOLIO_PROJ_SCRATCH_BYTES, lent to each apply (the handle's) */
 } folio_proj_states;
 int folio_projection__load(folio_proj_states *out, folio_txn *t);
 int folio_projection__save(folio_txn *t, folio_proj_states *s);
@@ -232,7 +234,11 @@ int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_
 struct folio_proj_txn {
     folio_txn *txn;
     unsigned dbi;
+    uint8_t *scratch;
 };
+/* A projection's view of transaction t (for queries and commands); scratch may be NULL. */
+void folio_projection__txn(struct folio_proj_txn *out, folio_txn *t, const char *name,
+                           uint8_t *scratch);
 /* Bring every projection up to the head: rebuild those of an older code version, fold the
  * events they have not yet seen. Runs its own write transactions. */
 int folio_projection__catch_up(folio_db *db);
@@ -244,6 +250,9 @@ struct folio_db {
     folio_store *store;
     pthread_mutex_t write_lock; /* serialises writers and guards `scratch` */
     uint8_t *scratch;           /* FOLIO_EVENT_BYTES_MAX: one frame being encoded */
+    uint8_t *proj_scratch;      /* FOLIO_PROJ_SCRATCH_BYTES: records encoded by projections */
+    struct folio_cmd *cmd;      /* the command being run (engine/command.c), under write_lock */
+    folio_hasher *cmd_hasher;   /* request hash of a command, under write_lock */
     char *path;
 };
 

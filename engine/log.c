@@ -173,6 +173,7 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
     FOLIO_ASSERT((key == NULL) == (hash == NULL));
     if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
     if ((rc = folio_projection__load(&states, t)) < 0) return rc;
+    states.scratch = db->proj_scratch;
 
     int64_t now = wall_clock_us();
     int64_t recorded = now > head.last_recorded_at_us ? now : head.last_recorded_at_us;

@@ -5,6 +5,7 @@
  * the only seq it accepts); a projection whose stored version differs from its code is
  * emptied and folded again from seq 1 before anything reads it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -44,6 +45,73 @@ int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, cons
 
 int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes) {
     return folio_store__del(txn->txn, txn->dbi, key, key_bytes);
+}
+
+int folio_proj__fail(int rc, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return folio_error__set(rc, "%s", msg);
+}
+
+void folio_proj__scratch(uint8_t **buf_out, size_t *cap_out, folio_proj_txn *txn) {
+    FOLIO_ASSERT(txn->scratch != NULL);
+    *buf_out = txn->scratch;
+    *cap_out = FOLIO_PROJ_SCRATCH_BYTES;
+}
+
+void folio_proj__iter_init(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
+                           size_t prefix_bytes) {
+    memset(it, 0, sizeof *it);
+    it->txn = txn;
+    it->prefix = prefix;
+    it->prefix_bytes = prefix_bytes;
+}
+
+int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_bytes,
+                          const void **val, size_t *val_bytes) {
+    folio_cursor c = {it->cursor};
+    folio_val k, v;
+    int rc;
+    if (!it->started) {
+        rc = folio_store__cursor_open(&c, it->txn->txn, it->txn->dbi);
+        if (rc < 0) return rc;
+        it->cursor = c.mdb;
+        it->started = 1;
+        rc = folio_store__cursor_seek(&c, it->prefix_bytes ? it->prefix : NULL, it->prefix_bytes,
+                                      &k, &v);
+    } else {
+        rc = folio_store__cursor_next(&c, &k, &v);
+    }
+    if (rc < 0) return rc;
+    if (k.size < it->prefix_bytes || memcmp(k.data, it->prefix, it->prefix_bytes) != 0)
+        return FOLIO_ITEROVER;
+    *key = k.data;
+    *key_bytes = k.size;
+    *val = v.data;
+    *val_bytes = v.size;
+    return FOLIO_OK;
+}
+
+void folio_proj__iter_close(folio_proj_iter *it) {
+    folio_cursor c = {it->cursor};
+    folio_store__cursor_close(&c);
+    it->cursor = NULL;
+}
+
+void folio_projection__txn(folio_proj_txn *out, folio_txn *t, const char *name,
+                           uint8_t *scratch) {
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        if (strcmp(folio_registry[i]->name, name) == 0) {
+            out->txn = t;
+            out->dbi = FOLIO_DB_PROJ0 + i;
+            out->scratch = scratch;
+            return;
+        }
+    }
+    FOLIO_ASSERT(!"projection is registered");
 }
 
 static void state_key(char *buf, size_t cap, unsigned i) {
@@ -90,10 +158,8 @@ int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_
         const folio_projection *p = folio_registry[i];
         /* Behind (being rebuilt) or built by other code: catch-up folds this event later. */
         if (s->version[i] != p->version || s->last_seq[i] != e->seq - 1) continue;
-        folio_proj_txn pt = {t, FOLIO_DB_PROJ0 + i};
+        folio_proj_txn pt = {t, FOLIO_DB_PROJ0 + i, s->scratch};
         int rc = p->apply(&pt, e);
-        if (rc == FOLIO_ECORRUPT && folio_errmsg()[0] == '\0')
-            rc = folio_error__set(rc, "projection '%s' holds a malformed record", p->name);
         if (rc < 0) return rc;
         s->last_seq[i] = e->seq;
         s->dirty[i] = 1;
@@ -127,12 +193,13 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
     FOLIO_TRY(folio_store__write_begin(&t, db->store));
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
+    s.scratch = db->proj_scratch;
     uint64_t from = UINT64_MAX;
     for (unsigned i = 0; i < folio_registry_count; i++) {
         const folio_projection *p = folio_registry[i];
         if (s.version[i] != p->version) {
             FOLIO_TRY(folio_store__drop(&t, FOLIO_DB_PROJ0 + i));
-            folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + i};
+            folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + i, db->proj_scratch};
             if (p->reset) FOLIO_TRY(p->reset(&pt));
             s.version[i] = p->version;
             s.last_seq[i] = 0;

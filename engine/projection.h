@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "folio.h"
+#include "mp.h"
 
 typedef struct folio_proj_txn folio_proj_txn;
 
@@ -33,6 +34,29 @@ int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn 
 int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, const void *val,
                     size_t val_bytes);
 int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes);
+
+/* Record why a fold refuses an event (becomes folio_errmsg()); returns rc. */
+int folio_proj__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A buffer owned by the engine for encoding a record inside apply (no heap in a fold).
+ * Lifetime: until the next call on this txn that takes it. */
+void folio_proj__scratch(uint8_t **buf_out, size_t *cap_out, folio_proj_txn *txn);
+#define FOLIO_PROJ_SCRATCH_BYTES (512u * 1024u)
+
+/* Walk this projection's keys that start with `prefix`, in key order. */
+typedef struct {
+    folio_proj_txn *txn;
+    void *cursor;
+    const uint8_t *prefix;
+    size_t prefix_bytes;
+    int started;
+} folio_proj_iter;
+void folio_proj__iter_init(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
+                           size_t prefix_bytes);
+/* FOLIO_OK with the next key/value, FOLIO_ITEROVER past the prefix, or an error. */
+int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_bytes,
+                          const void **val, size_t *val_bytes);
+void folio_proj__iter_close(folio_proj_iter *it);
 
 /* The registry (projections/registry.c), in sub-database order. */
 extern const folio_projection *const folio_registry[];

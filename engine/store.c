@@ -27,6 +27,8 @@ struct folio_store {
     int read_only;
     dev_t dev;
     ino_t ino;
+    pid_t pid;        /* the process that opened it: a forked child may open the file again */
+    uint32_t format;  /* the ledger's format version, as read at open */
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
@@ -237,6 +239,7 @@ uint64_t folio_store__file_bytes(folio_store *s) {
 }
 
 int folio_store__read_only(const folio_store *s) { return s->read_only; }
+uint32_t folio_store__format(const folio_store *s) { return s->format; }
 
 /* Names of the sub-databases in dbi order: the core ones, then "proj.<name>". */
 static void db_name(char *buf, size_t cap, unsigned i) {
@@ -247,7 +250,7 @@ static void db_name(char *buf, size_t cap, unsigned i) {
 }
 
 /* The meta key "format" holds "folio" + u32 LE format version. */
-static int check_format(MDB_txn *txn, MDB_dbi meta) {
+static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
     MDB_val k = {6, "format"}, v;
     int mrc = mdb_get(txn, meta, &k, &v);
     if (mrc == MDB_NOTFOUND)
@@ -262,6 +265,7 @@ static int check_format(MDB_txn *txn, MDB_dbi meta) {
                                 "ledger format %u is newer than this folio supports (%u)", ver,
                                 FOLIO_FORMAT_VERSION);
     if (ver == 0) return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (format 0)");
+    *format_out = ver;
     return FOLIO_OK;
 }
 
@@ -307,6 +311,13 @@ static int open_dbs(folio_store *s, int *created_out) {
                 need_write = 1;
                 break;
             }
+            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0) {
+                rc = folio_error__set(FOLIO_EFORMAT,
+                                      "ledger has no '%s' database yet (written by an older "
+                                      "folio): open it for writing once to build it",
+                                      name);
+                goto fail;
+            }
             if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
                 rc = folio_error__set(FOLIO_EFORMAT, "not a folio ledger (no '%s' database)",
                                       name);
@@ -317,7 +328,7 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             if (i == FOLIO_DB_META && !fresh) {
-                rc = check_format(txn, s->dbi[i]);
+                rc = check_format(txn, s->dbi[i], &s->format);
                 if (rc < 0) goto fail;
             }
         }
@@ -337,6 +348,7 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             *created_out = 1;
+            s->format = FOLIO_FORMAT_VERSION;
         }
         mrc = mdb_txn_commit(txn);
         txn = NULL;
@@ -427,7 +439,7 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
         /* refused before LMDB opens it, so no lock file appears beside a foreign file */
     } else {
         for (folio_store *o = registry_head; o; o = o->next_open)
-            if (o->dev == st.st_dev && o->ino == st.st_ino)
+            if (o->dev == st.st_dev && o->ino == st.st_ino && o->pid == getpid())
                 rc = folio_error__set(FOLIO_EINVAL, "ledger %s is already open in this process",
                                       path);
     }
@@ -448,6 +460,7 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     if (mrc == MDB_SUCCESS && stat(path, &st) == 0) {
         s->dev = st.st_dev;
         s->ino = st.st_ino;
+        s->pid = getpid();
         s->next_open = registry_head;
         registry_head = s;
         registered = 1;

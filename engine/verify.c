@@ -199,7 +199,7 @@ cleanup:
 
 /* Every idempotency record names events that exist and that carry its key and request
  * hash (the first and the last of the range). */
-static int check_idem(folio_txn *t, uint64_t last_seq, char *strbuf) {
+static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, char *strbuf) {
     folio_cursor c = {0};
     folio_val k, v;
     int rc = FOLIO_OK;
@@ -228,6 +228,7 @@ static int check_idem(folio_txn *t, uint64_t last_seq, char *strbuf) {
             if (!e.idempotency_key || strlen(e.idempotency_key) != k.size ||
                 memcmp(e.idempotency_key, k.data, k.size) != 0 ||
                 memcmp(hash, p + 1, FOLIO_HASH_BYTES) != 0) {
+                r->bad_seq = ends[i];
                 rc = FOLIO_CORRUPT(ends[i], "idempotency index does not match the event's key");
                 goto cleanup;
             }
@@ -253,7 +254,7 @@ int folio_verify(folio_verify_report *report, folio_db *db) {
     FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded));
     FOLIO_TRY(check_head(report, &t, last_recorded));
     FOLIO_TRY(check_streams(report, &t, &tab));
-    FOLIO_TRY(check_idem(&t, report->events, strbuf));
+    FOLIO_TRY(check_idem(report, &t, report->events, strbuf));
 cleanup:
     if (t.mdb) folio_store__read_end(&t);
     free(tab.slots);

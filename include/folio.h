@@ -48,7 +48,8 @@ typedef enum {
     FOLIO_ECORRUPT = -7,  /* stored bytes failed a check (the message names seq and check) */
     FOLIO_EFULL = -8,     /* the disk is full or unwritable; nothing was written */
     FOLIO_ITEROVER = -9,  /* end of iteration, not a failure */
-    FOLIO_EFORMAT = -10   /* not a folio ledger, or written by a newer folio */
+    FOLIO_EFORMAT = -10,  /* not a folio ledger, or written by a newer folio */
+    FOLIO_ERULE = -11     /* refused by a business rule (the message names the rule) */
 } folio_error;
 
 /** Static text for an error code; never NULL. */
@@ -270,6 +271,220 @@ FOLIO_API int folio_payload_from_json(void **payload_out, size_t *payload_bytes_
 
 /** Release memory returned by folio. NULL is a no-op. */
 FOLIO_API void folio_free(void *p);
+
+/* ---------------------------------------------------------------------------------------
+ * The customer master: writes through the rules (SPEC sections 3 and 4).
+ * Every write runs in one transaction that appends its events and folds every projection;
+ * a refused write appends nothing. Customers are named by their ref ("CUST-000001").
+ * ------------------------------------------------------------------------------------- */
+#define FOLIO_NAME_BYTES_MAX 200u  /* customer name, after trimming */
+#define FOLIO_REF_BYTES_MAX 64u    /* customer ref: letters, digits and - _ . / */
+#define FOLIO_FIELD_BYTES_MAX 200u /* owner, external id, address and contact fields */
+#define FOLIO_NOTE_BYTES_MAX 4096u /* a note's text */
+#define FOLIO_CONTACTS_MAX 256u    /* contacts of one customer */
+
+/* Options every write takes. */
+typedef struct {
+    const char *actor;           /* required: who */
+    const char *reason;          /* optional: why */
+    const char *correlation;     /* optional */
+    const char *idempotency_key; /* optional: a repeat with the same request appends nothing */
+    int has_expected_version;    /* 1: refuse (FOLIO_ECONFLICT) unless the customer's version */
+    uint64_t expected_version;   /*    is expected_version before the write */
+} folio_write_opts;
+
+typedef struct {
+    uint64_t id;                        /* customer id (0: the ledger's settings) */
+    char ref[FOLIO_REF_BYTES_MAX + 1];  /* customer ref ("" for settings) */
+    uint64_t seq;          /* seq of the last event written (of the original, on a repeat) */
+    uint64_t version;      /* the customer's version after the write */
+    uint64_t item_id;      /* the id of a contact added */
+    int replayed;          /* 1: an idempotent repeat; nothing appended */
+    int unchanged;         /* 1: nothing to change (same status again, ...); nothing appended */
+} folio_write_result;
+
+typedef struct {
+    const char *street, *city, *region, *postcode, *country;
+} folio_address;
+
+/* A new customer. Only the name is required. */
+typedef struct {
+    const char *name;
+    const char *type;         /* "person" or "business" (default) */
+    const char *status;       /* "prospect" (default) or "active" */
+    const char *currency;     /* ISO 4217; default the ledger's base currency */
+    const char *credit_limit; /* decimal string in the currency; NULL = no limit */
+    const char *owner;
+    const char *ref;          /* NULL: the ledger's prefix plus a zero-padded counter */
+    const char *external_id;
+    folio_address billing, shipping;
+} folio_customer_new;
+
+/* Changes to a customer: NULL leaves a field as it is; "" clears an optional one. */
+typedef struct {
+    const char *name, *type, *credit_limit, *external_id;
+    const char *currency; /* always refused: a customer's currency never changes */
+    folio_address billing, shipping;
+} folio_customer_changes;
+
+typedef struct {
+    const char *name; /* required */
+    const char *email, *phone, *role;
+} folio_contact_new;
+
+/* Ledger settings for folio_ledger_init(): NULL leaves a setting as it is. */
+typedef struct {
+    const char *base_currency;  /* fixed once the first customer exists */
+    const char *ref_prefix;     /* fixed once the first customer exists */
+    const char *credit_control; /* none | limit | past-due | both */
+    const char *on_hold_policy; /* allow-nothing | pending-orders | cash-sales |
+                                   pending-orders-and-cash-sales */
+} folio_settings_new;
+
+/**
+ * Create a customer (customer.created and customer.currency_set in one transaction; on a
+ * ledger without settings, ledger.configured with the defaults first).
+ * @return FOLIO_OK; FOLIO_ERULE (a rule of SPEC section 3: name taken, ref used, ...);
+ *         FOLIO_EINVAL (malformed input); else as folio_append().
+ */
+FOLIO_API int folio_customer_create(folio_write_result *out, folio_db *db,
+                                    const folio_write_opts *w, const folio_customer_new *c);
+/** Change fields; only changed fields are recorded (customer.updated). No change: unchanged. */
+FOLIO_API int folio_customer_update(folio_write_result *out, folio_db *db,
+                                    const folio_write_opts *w, const char *ref,
+                                    const folio_customer_changes *c);
+/** Move along the status table of SPEC rule 4; the same status again is unchanged. */
+FOLIO_API int folio_customer_set_status(folio_write_result *out, folio_db *db,
+                                        const folio_write_opts *w, const char *ref,
+                                        const char *status);
+/** Make `owner` the customer's owner (customer.owner_changed). */
+FOLIO_API int folio_customer_set_owner(folio_write_result *out, folio_db *db,
+                                       const folio_write_opts *w, const char *ref,
+                                       const char *owner);
+/** Add a contact; out->item_id is its id (per customer, from 1, never reused). */
+FOLIO_API int folio_contact_add(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                                const char *ref, const folio_contact_new *c);
+/** Remove a contact by id. @return ... FOLIO_ENOTFOUND (no such contact). */
+FOLIO_API int folio_contact_remove(folio_write_result *out, folio_db *db,
+                                   const folio_write_opts *w, const char *ref,
+                                   uint64_t contact_id);
+/** Add a note (at most FOLIO_NOTE_BYTES_MAX bytes). */
+FOLIO_API int folio_note_add(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                             const char *ref, const char *text);
+/**
+ * Merge `delete_ref` into `keep_ref` in one transaction (SPEC rule 6): the DELETE side's
+ * contacts, open documents and balance move to KEEP; DELETE gets customer.merged_into and
+ * status deleted; KEEP gets customer.merged_from. w->expected_version applies to KEEP;
+ * `delete_expected_version` (when has_delete_expected_version) to DELETE. The result names
+ * KEEP.
+ */
+FOLIO_API int folio_customer_merge(folio_write_result *out, folio_db *db,
+                                   const folio_write_opts *w, const char *keep_ref,
+                                   const char *delete_ref, int has_delete_expected_version,
+                                   uint64_t delete_expected_version);
+/** Record ledger settings (ledger.configured). No change: unchanged. */
+FOLIO_API int folio_ledger_init(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                                const folio_settings_new *s);
+
+/* The ledger's current settings (defaults until the first ledger.configured). */
+typedef struct {
+    char base_currency[4];
+    char ref_prefix[FOLIO_REF_BYTES_MAX + 1];
+    char credit_control[16];
+    char on_hold_policy[40];
+    int configured; /* 1 once a ledger.configured event exists */
+} folio_settings;
+FOLIO_API int folio_settings_get(folio_settings *out, folio_db *db);
+
+/* ---------------------------------------------------------------------------------------
+ * The customer master: queries. Returned objects are one allocation each; strings are
+ * NUL-terminated UTF-8 and NULL when absent.
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    uint64_t id;
+    const char *name, *email, *phone, *role;
+} folio_contact;
+
+typedef struct folio_customer {
+    uint64_t id;
+    const char *ref, *name, *type, *status, *currency, *owner, *external_id;
+    const char *credit_limit;       /* decimal string, NULL = no limit */
+    const char *balance;            /* decimal string: invoices - credits - payments + refunds */
+    folio_address billing, shipping;
+    const folio_contact *contacts;  /* contact_count of them, in id order */
+    size_t contact_count;
+    int on_hold;                    /* hold_reasons non-empty */
+    const char *const *hold_reasons; /* "status", "credit_limit", "past_due"; hold_count */
+    size_t hold_count;
+    uint64_t version;               /* the customer's stream version */
+    uint64_t documents;             /* financial documents recorded */
+    int deleted;                    /* deleted or merged away */
+    uint64_t deleted_seq;           /* seq of the deletion (0 if not deleted) */
+    int64_t deleted_at_us;
+    const char *merged_into;        /* ref of the KEEP side, or NULL */
+} folio_customer;
+
+/**
+ * The customer card. `at_seq` 0: now; otherwise as known at that seq (replayed from the
+ * customer's events). A deleted or merged-away customer is FOLIO_ENOTFOUND, with a message
+ * saying so ("CUST-000002 was merged into CUST-000001"), unless `include_deleted`.
+ * @param[out] out release with folio_customer_free().
+ * @return FOLIO_OK, FOLIO_ENOTFOUND, FOLIO_EINVAL.
+ */
+FOLIO_API int folio_customer_get(folio_customer **out, folio_db *db, const char *ref,
+                                 uint64_t at_seq, int include_deleted);
+/** Exact-match lookup by name (after trimming) among customers that are not deleted. */
+FOLIO_API int folio_customer_find(folio_customer **out, folio_db *db, const char *name);
+FOLIO_API void folio_customer_free(folio_customer *c);
+
+typedef struct {
+    size_t count;
+    folio_customer **items;
+} folio_customer_list;
+
+#define FOLIO_LIST_PROSPECT 1u
+#define FOLIO_LIST_ACTIVE 2u
+#define FOLIO_LIST_HOLD 4u
+#define FOLIO_LIST_INACTIVE 8u
+#define FOLIO_LIST_DEFAULT (FOLIO_LIST_PROSPECT | FOLIO_LIST_ACTIVE | FOLIO_LIST_HOLD)
+#define FOLIO_LIST_ALL (FOLIO_LIST_DEFAULT | FOLIO_LIST_INACTIVE)
+
+/**
+ * Customers that are not deleted, whose status is in `statuses` (FOLIO_LIST_* bits; 0 =
+ * FOLIO_LIST_DEFAULT, which hides inactive ones) and whose name matches `pattern` (NULL =
+ * all; `*` and `?` wildcards, case-insensitive), in name order.
+ */
+FOLIO_API int folio_customer_list_get(folio_customer_list **out, folio_db *db, unsigned statuses,
+                                      const char *pattern);
+/**
+ * The deleted-document lookup: deleted and merged-away customers whose name matches
+ * `pattern` (NULL = all), in order of deletion.
+ */
+FOLIO_API int folio_deleted_list_get(folio_customer_list **out, folio_db *db,
+                                     const char *pattern);
+FOLIO_API void folio_customer_list_free(folio_customer_list *list);
+
+/**
+ * The events of one customer, by ref, in version order; works for deleted and merged-away
+ * customers (the audit trail). @return FOLIO_OK, FOLIO_ENOTFOUND (no such ref).
+ */
+FOLIO_API int folio_history_open(folio_iter **out, folio_db *db, const char *ref);
+
+/**
+ * The field-level changes an event made, as a JSON object {"field":[old,new],...}, or NULL
+ * in *json_out for an event that changes no field of the customer card.
+ * @return FOLIO_OK, FOLIO_ECORRUPT (payload unreadable), FOLIO_ERROR.
+ */
+FOLIO_API int folio_event_changes_json(char **json_out, const folio_event *event);
+
+/**
+ * The ref of customer `id` (also for deleted customers).
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (no customer has that id, e.g. the ledger stream 0).
+ */
+FOLIO_API int folio_customer_ref(char ref_out[FOLIO_REF_BYTES_MAX + 1], folio_db *db, uint64_t id);
+
+/** Match `text` against a pattern with `*` and `?`, ignoring case (Unicode case folding). */
+FOLIO_API int folio_name_matches(const char *pattern, const char *text);
 
 /* ---------------------------------------------------------------------------------------
  * Money: int64 minor units plus an ISO 4217 code; text is a decimal string ("1234.50").

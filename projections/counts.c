@@ -35,7 +35,7 @@ static int counts_apply(folio_proj_txn *txn, const folio_event *event) {
     if (rc == FOLIO_OK && cur_bytes == 8)
         n = get_le64(cur);
     else if (rc == FOLIO_OK)
-        return FOLIO_ECORRUPT;
+        return folio_proj__fail(FOLIO_ECORRUPT, "projection 'counts' holds a malformed count");
     else if (rc != FOLIO_ENOTFOUND)
         return rc;
     put_le64(val, n + 1);
@@ -52,7 +52,8 @@ int folio_counts__get(uint64_t *counts, unsigned n, folio_proj_txn *txn) {
         int rc = folio_proj__get(&cur, &cur_bytes, txn, key, sizeof key);
         if (rc == FOLIO_ENOTFOUND) continue;
         if (rc < 0) return rc;
-        if (cur_bytes != 8) return FOLIO_ECORRUPT;
+        if (cur_bytes != 8)
+            return folio_proj__fail(FOLIO_ECORRUPT, "projection 'counts' holds a malformed count");
         counts[type] = get_le64(cur);
     }
     return FOLIO_OK;

@@ -4,8 +4,10 @@
  * also builds it by replaying the log.
  */
 #include "counts.h"
+#include "directory.h"
 
 const folio_projection *const folio_registry[] = {
     &folio_counts_projection,
+    &folio_directory_projection,
 };
 const unsigned folio_registry_count = sizeof folio_registry / sizeof folio_registry[0];

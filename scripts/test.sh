@@ -20,6 +20,10 @@ run_suite() { # name, build dir, extra cmake args...
   if ((p == 0 && f == 0)); then f=1; echo "$name: no test ran" >&2; fi
   passed=$((passed + p)) failed=$((failed + f))
 }
+# Optimised builds see warnings Debug builds do not: compile one with -Werror too.
+echo "== release build with -Werror (build-werror)"
+cmake -S . -B build-werror -DCMAKE_BUILD_TYPE=Release -DFOLIO_WERROR=ON -DFOLIO_BUILD_TESTS=OFF >/dev/null
+cmake --build build-werror -j"$jobs" >/dev/null
 run_suite plain build-test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite sanitizers build-asan -DFOLIO_SANITIZE=ON

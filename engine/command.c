@@ -1,0 +1,190 @@
+/*
+ * engine/command.c - the write path of every rule-checked command (engine/command.h).
+ * The command state (staged events and their payload buffers) lives in the handle and is
+ * reused under its write lock, so a warm command allocates nothing.
+ */
+#include "command.h"
+
+#include <stdlib.h>
+
+#include "../projections/directory.h"
+
+int folio_cmd__check_opts(const folio_write_opts *w) {
+    int rc;
+    if (!w) return folio_error__set(FOLIO_EINVAL, "write options are required (actor)");
+    if ((rc = folio_codec__check_text(w->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
+        (rc = folio_codec__check_text(w->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
+        (rc = folio_codec__check_text(w->correlation, FOLIO_CORRELATION_BYTES_MAX,
+                                      "correlation id", 0)) < 0 ||
+        (rc = folio_codec__check_text(w->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+                                      "idempotency key", 0)) < 0)
+        return rc;
+    if (w->idempotency_key && !*w->idempotency_key)
+        return folio_error__set(FOLIO_EINVAL, "idempotency key is empty");
+    return FOLIO_OK;
+}
+
+folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type) {
+    FOLIO_ASSERT(c->count < FOLIO_CMD_EVENTS_MAX);
+    FOLIO_ASSERT(folio_event_type_name(type) != NULL);
+    size_t i = c->count++;
+    folio_mpw__reset(&c->payloads[i]);
+    c->events[i] = (folio_event){.stream = stream, .type = type, .schema = 1,
+                                 .actor = c->w->actor, .reason = c->w->reason,
+                                 .correlation = c->w->correlation};
+    return &c->payloads[i];
+}
+
+int folio_cmd__target(folio_cmd *c, uint64_t id) {
+    c->primary = id;
+    if (!c->w->has_expected_version) return FOLIO_OK;
+    folio_expect x = {id, FOLIO_EXPECT_VERSION, c->w->expected_version};
+    return folio_log__check_expects(c->txn, &x, 1);
+}
+
+typedef struct {
+    folio_cmd *c;
+    folio_db *db;
+    const folio_write_opts *w;
+    folio_write_result *out;
+    const folio_mpw *request;
+    int (*fn)(folio_cmd *c, void *arg);
+    void *arg;
+} run_ctx;
+
+/* Fill the result's id, ref and version from the primary customer's card. */
+static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
+    folio_dir_rec *card = malloc(sizeof *card);
+    folio_stream_rec srec;
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    out->id = id;
+    out->ref[0] = '\0';
+    rc = folio_log__read_stream(&srec, c->txn, id);
+    if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK;
+    out->version = srec.version;
+    out->seq = srec.head_seq;
+    if (rc == FOLIO_OK && id != 0) {
+        rc = folio_directory__get(card, &c->dir, id);
+        if (rc == FOLIO_OK && card->ref.n <= FOLIO_REF_BYTES_MAX) {
+            memcpy(out->ref, card->ref.s, card->ref.n);
+            out->ref[card->ref.n] = '\0';
+        }
+        if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK;
+    }
+    free(card);
+    return rc;
+}
+
+/* The result of an idempotent repeat: named by the last event the original wrote. */
+static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t last_seq) {
+    uint8_t key[8];
+    folio_val v;
+    folio_frame f;
+    folio_event e;
+    char strbuf[1024];
+    folio__put_be64(key, last_seq);
+    int rc = folio_store__get(&v, c->txn, FOLIO_DB_LOG, key, sizeof key);
+    if (rc == FOLIO_OK) rc = folio_frame__open(&f, v.data, v.size, last_seq);
+    if (rc == FOLIO_OK)
+        rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
+                                          sizeof strbuf, last_seq, NULL);
+    if (rc < 0) return rc;
+    rc = describe(out, c, e.stream);
+    out->version = e.version;
+    out->seq = last_seq;
+    out->replayed = 1;
+    return rc;
+}
+
+static int run_txn(folio_txn *t, void *arg) {
+    run_ctx *r = arg;
+    folio_cmd *c = r->c;
+    const folio_write_opts *w = r->w;
+    folio_head head;
+    uint8_t hash[FOLIO_HASH_BYTES];
+    int rc;
+    c->db = r->db;
+    c->w = w;
+    c->txn = t;
+    c->count = 0;
+    c->primary = 0;
+    c->item_id = 0;
+    folio_projection__txn(&c->dir, t, "directory", NULL);
+    memset(r->out, 0, sizeof *r->out);
+    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
+    for (unsigned i = 0; i < folio_projection__count(); i++)
+        if ((rc = folio_projection__check_current(t, i, head.last_seq)) < 0) return rc;
+
+    if (w->idempotency_key) {
+        folio_append_result prior;
+        int found = 0;
+        folio_hasher *h = r->db->cmd_hasher;
+        folio_hasher__reset(h);
+        folio_hasher__update(h, r->request->buf, r->request->len);
+        folio_codec__hash_content(h, &(folio_event){.actor = w->actor, .reason = w->reason,
+                                                     .correlation = w->correlation,
+                                                     .payload = "", .payload_bytes = 0});
+        folio_hasher__digest(h, hash);
+        if ((rc = folio_log__idem_check(&prior, &found, t, w->idempotency_key, hash)) < 0)
+            return rc;
+        if (found) {
+            if ((rc = describe_replay(r->out, c, prior.last_seq)) < 0) return rc;
+            return FOLIO__NOCOMMIT;
+        }
+    }
+
+    if ((rc = r->fn(c, r->arg)) < 0) return rc;
+    FOLIO_ASSERT(c->primary != 0 || c->count == 0 || c->events[0].stream == 0);
+    if (c->count == 0) {
+        if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
+        r->out->unchanged = 1;
+        r->out->item_id = c->item_id;
+        return FOLIO__NOCOMMIT;
+    }
+    for (size_t i = 0; i < c->count; i++) {
+        if ((rc = folio_mpw__finish(&c->payloads[i])) < 0) return rc;
+        c->events[i].payload = c->payloads[i].buf;
+        c->events[i].payload_bytes = c->payloads[i].len;
+        if ((rc = folio_codec__check_payload(c->events[i].payload, c->events[i].payload_bytes)) < 0)
+            return rc;
+    }
+    folio_append_result res;
+    rc = folio_log__append_txn(&res, c->db, t, c->events, c->count, w->idempotency_key,
+                               w->idempotency_key ? hash : NULL);
+    if (rc < 0) return rc;
+    if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
+    r->out->seq = res.last_seq;
+    r->out->item_id = c->item_id;
+    return FOLIO_OK;
+}
+
+int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg) {
+    folio_write_result res;
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "write: NULL argument");
+    int rc = folio_cmd__check_opts(w);
+    if (rc < 0) return rc;
+    if ((rc = folio_mpw__finish(request)) < 0) return rc;
+    /* db->cmd is used only inside run_txn, under the handle's write lock. */
+    run_ctx r = {db->cmd, db, w, &res, request, fn, arg};
+    rc = folio_log__write(db, run_txn, &r);
+    if (rc == FOLIO_OK) {
+        FOLIO_ASSERT(res.replayed || res.unchanged || res.seq > 0);
+        *out = res;
+    }
+    return rc;
+}
+
+folio_cmd *folio_cmd__create(void) {
+    folio_cmd *c = calloc(1, sizeof *c);
+    if (c)
+        for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__init(&c->payloads[i]);
+    return c;
+}
+
+void folio_cmd__free(folio_cmd *c) {
+    if (!c) return;
+    for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__free(&c->payloads[i]);
+    free(c);
+}

@@ -1,0 +1,51 @@
+/*
+ * engine/command.h - running a write through the rules.
+ * A command runs inside one write transaction: it reads the projections (as of the last
+ * commit), checks its rules, and stages events; the runner then checks the expected version,
+ * appends the staged events (every projection folds them in the same transaction) and
+ * commits. A refused command appends nothing. With an idempotency key, a repeat of the same
+ * request (same command, arguments, actor, reason and correlation) returns the original
+ * result and appends nothing; the key with another request is refused (FOLIO_EEXISTS).
+ */
+#ifndef FOLIO_COMMAND_H
+#define FOLIO_COMMAND_H
+
+#include "internal.h"
+#include "mp.h"
+#include "projection.h"
+
+/* Events one command may append: a merge writes three, a first creation three. */
+#define FOLIO_CMD_EVENTS_MAX 8u
+
+typedef struct folio_cmd {
+    folio_db *db;
+    folio_txn *txn;
+    folio_proj_txn dir; /* the directory projection, read-only for the command */
+    const folio_write_opts *w;
+    size_t count;
+    folio_event events[FOLIO_CMD_EVENTS_MAX];
+    folio_mpw payloads[FOLIO_CMD_EVENTS_MAX];
+    /* Set by the command (folio_cmd__target): the customer the result names. */
+    uint64_t primary;
+    uint64_t item_id;
+} folio_cmd;
+
+/* Name the customer the command writes to, and check the caller's expected version of it
+ * now, before any rule (a stale caller gets FOLIO_ECONFLICT, not a rule about old state). */
+int folio_cmd__target(folio_cmd *c, uint64_t id);
+
+/* Stage an event; returns the writer for its payload (a msgpack map the caller fills). */
+folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type);
+
+/* Run `fn` as one command. `request` is the canonical encoding of the command and its
+ * arguments (for the idempotency hash). */
+int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg);
+
+/* Validate the options of a write (actor required, lengths, UTF-8). */
+int folio_cmd__check_opts(const folio_write_opts *w);
+
+folio_cmd *folio_cmd__create(void);
+void folio_cmd__free(folio_cmd *c);
+
+#endif

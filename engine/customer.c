@@ -1,0 +1,826 @@
+/*
+ * engine/customer.c - the customer master: commands that enforce SPEC section 3, and the
+ * queries of sections 4 and 5 (show, find, list, history, deleted).
+ * Every command is a folio_cmd (engine/command.h): it reads the directory projection, checks
+ * its rules, stages events; nothing is appended unless every rule holds.
+ * Rejections by a rule are FOLIO_ERULE with a message that names the rule; malformed input
+ * is FOLIO_EINVAL; a missing customer is FOLIO_ENOTFOUND.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <utf8proc.h>
+
+#include "../projections/directory.h"
+#include "command.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Input checks
+ * ------------------------------------------------------------------------------------- */
+
+static int is_space(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+/* The name of SPEC rule 1: trimmed, non-empty, valid UTF-8, at most 200 bytes, and (so that
+ * it reads the same everywhere it is printed) without control characters. */
+static int check_name(folio_dstr *out, const char *name) {
+    if (!name) return folio_error__set(FOLIO_ERULE, "name is required (rule 1)");
+    size_t n = strlen(name);
+    while (n && is_space(name[n - 1])) n--;
+    while (n && is_space(*name)) name++, n--;
+    if (n == 0) return folio_error__set(FOLIO_ERULE, "name is required and cannot be blank (rule 1)");
+    if (n > FOLIO_NAME_BYTES_MAX)
+        return folio_error__set(FOLIO_ERULE, "name is %zu bytes, more than %u (rule 1)", n,
+                                FOLIO_NAME_BYTES_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return folio_error__set(FOLIO_ERULE, "name holds a control character (rule 1)");
+    utf8proc_int32_t cp;
+    for (size_t i = 0; i < n;) {
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)name + i,
+                                              (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) return folio_error__set(FOLIO_ERULE, "name is not valid UTF-8 (rule 1)");
+        i += (size_t)k;
+    }
+    out->s = name;
+    out->n = (uint32_t)n;
+    return FOLIO_OK;
+}
+
+/* An optional text field: NULL or "" is absent; else UTF-8, no control characters. */
+static int check_field(folio_dstr *out, const char *v, size_t max, const char *what) {
+    out->s = NULL;
+    out->n = 0;
+    if (!v || !*v) return FOLIO_OK;
+    int rc = folio_codec__check_text(v, max, what, 1);
+    if (rc == FOLIO_ELIMIT) rc = folio_error__set(FOLIO_EINVAL, "%s", folio_errmsg());
+    if (rc < 0) return rc;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return folio_error__set(FOLIO_EINVAL, "%s holds a control character", what);
+    out->s = v;
+    out->n = (uint32_t)strlen(v);
+    return FOLIO_OK;
+}
+
+static int check_ref_text(const char *ref, size_t max, const char *what) {
+    size_t n = strlen(ref);
+    if (n == 0 || n > max)
+        return folio_error__set(FOLIO_EINVAL, "%s must be 1 to %zu characters", what, max);
+    for (const char *p = ref; *p; p++) {
+        char ch = *p;
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == '/'))
+            return folio_error__set(FOLIO_EINVAL,
+                                    "%s '%s' may hold only letters, digits and - _ . /", what, ref);
+    }
+    return FOLIO_OK;
+}
+
+static int one_of(const char *v, const char *const *allowed) {
+    for (; *allowed; allowed++)
+        if (strcmp(v, *allowed) == 0) return 1;
+    return 0;
+}
+
+static const char *const TYPES[] = {"person", "business", NULL};
+static const char *const STATUSES[] = {"prospect", "active", "hold", "inactive", "deleted", NULL};
+static const char *const CREDIT_CONTROLS[] = {"none", "limit", "past-due", "both", NULL};
+static const char *const HOLD_POLICIES[] = {"allow-nothing", "pending-orders", "cash-sales",
+                                            "pending-orders-and-cash-sales", NULL};
+
+/* SPEC rule 4: the allowed status changes. */
+static int transition_allowed(const char *from, const char *to) {
+    static const struct { const char *from, *to; } allowed[] = {
+        {"prospect", "active"}, {"prospect", "hold"}, {"prospect", "inactive"},
+        {"prospect", "deleted"}, {"active", "hold"}, {"active", "inactive"},
+        {"active", "deleted"}, {"hold", "active"}, {"hold", "inactive"},
+        {"inactive", "active"}, {"inactive", "deleted"}};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (strcmp(allowed[i].from, from) == 0 && strcmp(allowed[i].to, to) == 0) return 1;
+    return 0;
+}
+
+/* A credit limit as given: a non-negative amount in the currency, normalised ("5000" ->
+ * "5000.00") into buf. "" clears it (out->s NULL). */
+static int check_credit_limit(folio_dstr *out, char *buf, const char *text, const char *currency) {
+    int64_t minor;
+    out->s = NULL;
+    out->n = 0;
+    if (!text || !*text) return FOLIO_OK;
+    int rc = folio_money_parse(&minor, text, currency);
+    if (rc < 0) return folio_error__set(FOLIO_EINVAL, "credit limit: %s", folio_errmsg());
+    if (minor < 0) return folio_error__set(FOLIO_EINVAL, "credit limit cannot be negative");
+    rc = folio_money_format(buf, FOLIO_MONEY_TEXT_MAX, minor, currency);
+    if (rc < 0) return rc;
+    out->s = buf;
+    out->n = (uint32_t)strlen(buf);
+    return FOLIO_OK;
+}
+
+static void cstr(char *dst, size_t cap, folio_dstr s) {
+    size_t n = s.s ? (s.n < cap ? s.n : cap - 1) : 0;
+    if (n) memcpy(dst, s.s, n);
+    dst[n] = '\0';
+}
+
+static int dstr_is(folio_dstr a, const char *b) {
+    return a.s && a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
+}
+
+static int dstr_same(folio_dstr a, folio_dstr b) {
+    if (!a.s || !b.s) return a.s == b.s;
+    return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+}
+
+static void put_dstr(folio_mpw *w, folio_dstr s) {
+    if (s.s)
+        folio_mpw__strn(w, s.s, s.n);
+    else
+        folio_mpw__nil(w);
+}
+
+/* The customer a write names: it must exist (FOLIO_ENOTFOUND) and not be deleted (a write to
+ * a deleted or merged-away customer is refused by rule 7: FOLIO_ERULE). */
+static int resolve(folio_dir_rec *card, folio_cmd *c, const char *ref) {
+    uint64_t id;
+    if (!ref || !*ref) return folio_error__set(FOLIO_EINVAL, "a customer ref is required");
+    int rc = folio_directory__id_by_ref(&id, &c->dir, ref, strlen(ref));
+    if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
+    if (rc == FOLIO_OK) rc = folio_directory__get(card, &c->dir, id);
+    if (rc < 0) return rc;
+    if (card->merged_into_ref.s)
+        return folio_error__set(FOLIO_ERULE, "%s was merged into %.*s and cannot change (rule 7)",
+                                ref, (int)card->merged_into_ref.n, card->merged_into_ref.s);
+    if (card->deleted_seq)
+        return folio_error__set(FOLIO_ERULE, "%s was deleted and cannot change (rule 7)", ref);
+    return FOLIO_OK;
+}
+
+static void request_init(folio_mpw *w, const char *command, uint32_t args) {
+    folio_mpw__init(w);
+    folio_mpw__array(w, args + 1);
+    folio_mpw__str(w, command);
+}
+
+static void request_addr(folio_mpw *w, const folio_address *a) {
+    folio_mpw__array(w, FOLIO_ADDR_FIELDS);
+    folio_mpw__str(w, a->street);
+    folio_mpw__str(w, a->city);
+    folio_mpw__str(w, a->region);
+    folio_mpw__str(w, a->postcode);
+    folio_mpw__str(w, a->country);
+}
+
+static const char *addr_in(const folio_address *a, int f) {
+    switch (f) {
+    case FOLIO_ADDR_STREET: return a->street;
+    case FOLIO_ADDR_CITY: return a->city;
+    case FOLIO_ADDR_REGION: return a->region;
+    case FOLIO_ADDR_POSTCODE: return a->postcode;
+    default: return a->country;
+    }
+}
+
+static int run_simple(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                      folio_mpw *req, int (*fn)(folio_cmd *, void *), void *arg) {
+    int rc = folio_cmd__run(out, db, w, req, fn, arg);
+    folio_mpw__free(req);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Ledger settings
+ * ------------------------------------------------------------------------------------- */
+
+static int settings_of(folio_settings *s, folio_cmd *c) {
+    return folio_directory__settings(s, &c->dir);
+}
+
+/* The defaults, recorded as a ledger.configured event the first time a ledger is used. */
+static void stage_default_settings(folio_cmd *c, const folio_settings *s) {
+    folio_mpw *p = folio_cmd__stage(c, 0, FOLIO_EV_LEDGER_CONFIGURED);
+    folio_mpw__map(p, 4);
+    folio_mpw__kstr(p, "base_currency", s->base_currency);
+    folio_mpw__kstr(p, "ref_prefix", s->ref_prefix);
+    folio_mpw__kstr(p, "credit_control", s->credit_control);
+    folio_mpw__kstr(p, "on_hold_policy", s->on_hold_policy);
+}
+
+static int init_fn(folio_cmd *c, void *arg) {
+    const folio_settings_new *in = arg;
+    folio_settings cur;
+    int rc, any_customer;
+    if ((rc = settings_of(&cur, c)) < 0) return rc;
+    if ((rc = folio_directory__any_customer(&any_customer, &c->dir)) < 0) return rc;
+    const struct { const char *key, *value, *current; int fixed; } f[] = {
+        {"base_currency", in->base_currency, cur.base_currency, 1},
+        {"ref_prefix", in->ref_prefix, cur.ref_prefix, 1},
+        {"credit_control", in->credit_control, cur.credit_control, 0},
+        {"on_hold_policy", in->on_hold_policy, cur.on_hold_policy, 0}};
+    unsigned changed = 0;
+    for (int i = 0; i < 4; i++) {
+        int differs = f[i].value && strcmp(f[i].value, f[i].current) != 0;
+        if (differs && f[i].fixed && any_customer)
+            return folio_error__set(FOLIO_ERULE,
+                                    "%s is %s and is fixed once the first customer exists",
+                                    f[i].key, f[i].current);
+        changed += differs;
+    }
+    if (changed == 0 && cur.configured) return FOLIO_OK; /* nothing to change */
+    folio_mpw *p = folio_cmd__stage(c, 0, FOLIO_EV_LEDGER_CONFIGURED);
+    folio_mpw__map(p, cur.configured ? changed : 4);
+    for (int i = 0; i < 4; i++) {
+        int differs = f[i].value && strcmp(f[i].value, f[i].current) != 0;
+        if (differs || !cur.configured) folio_mpw__kstr(p, f[i].key, differs ? f[i].value : f[i].current);
+    }
+    return FOLIO_OK;
+}
+
+int folio_ledger_init(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                      const folio_settings_new *s) {
+    int rc;
+    unsigned exp;
+    if (!s) return folio_error__set(FOLIO_EINVAL, "init: no settings given");
+    if (s->base_currency && folio_currency_exponent(&exp, s->base_currency) < 0)
+        return folio_error__set(FOLIO_EINVAL, "base currency '%s' is not an ISO 4217 code",
+                                s->base_currency);
+    if (s->ref_prefix && (rc = check_ref_text(s->ref_prefix, 40, "ref prefix")) < 0) return rc;
+    if (s->credit_control && !one_of(s->credit_control, CREDIT_CONTROLS))
+        return folio_error__set(FOLIO_EINVAL,
+                                "credit control '%s' is not none, limit, past-due or both",
+                                s->credit_control);
+    if (s->on_hold_policy && !one_of(s->on_hold_policy, HOLD_POLICIES))
+        return folio_error__set(FOLIO_EINVAL,
+                                "on-hold policy '%s' is not allow-nothing, pending-orders, "
+                                "cash-sales or pending-orders-and-cash-sales",
+                                s->on_hold_policy);
+    folio_mpw req;
+    request_init(&req, "init", 4);
+    folio_mpw__str(&req, s->base_currency);
+    folio_mpw__str(&req, s->ref_prefix);
+    folio_mpw__str(&req, s->credit_control);
+    folio_mpw__str(&req, s->on_hold_policy);
+    return run_simple(out, db, w, &req, init_fn, (void *)s);
+}
+
+int folio_settings_get(folio_settings *out, folio_db *db) {
+    folio_txn t = {0};
+    folio_proj_txn dir;
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "settings: NULL argument");
+    int rc = folio_store__read_begin(&t, db->store);
+    if (rc < 0) return rc;
+    folio_projection__txn(&dir, &t, "directory", NULL);
+    rc = folio_directory__settings(out, &dir);
+    folio_store__read_end(&t);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Create
+ * ------------------------------------------------------------------------------------- */
+
+static int max_stream(uint64_t *out, folio_txn *t) {
+    folio_cursor cur = {0};
+    folio_val k, v;
+    int rc = folio_store__cursor_open(&cur, t, FOLIO_DB_STREAMS);
+    if (rc < 0) return rc;
+    rc = folio_store__cursor_last(&cur, &k, &v);
+    folio_store__cursor_close(&cur);
+    *out = 0;
+    if (rc == FOLIO_ITEROVER) return FOLIO_OK;
+    if (rc < 0) return rc;
+    if (k.size != 8) return folio_error__set(FOLIO_ECORRUPT, "stream index key is malformed");
+    *out = folio__get_be64(k.data);
+    return FOLIO_OK;
+}
+
+static void put_addr_map(folio_mpw *p, const folio_dstr *f) {
+    folio_mpw__map(p, FOLIO_ADDR_FIELDS);
+    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
+        folio_mpw__str(p, folio_addr_field_names[i]);
+        put_dstr(p, f[i]);
+    }
+}
+
+static int create_fn(folio_cmd *c, void *arg) {
+    const folio_customer_new *in = arg;
+    folio_settings set;
+    folio_dstr name, owner, xid, limit, bill[FOLIO_ADDR_FIELDS], ship[FOLIO_ADDR_FIELDS];
+    char limit_buf[FOLIO_MONEY_TEXT_MAX], ref[FOLIO_REF_BYTES_MAX + 1];
+    uint64_t id, other;
+    unsigned exp;
+    int rc;
+    if ((rc = settings_of(&set, c)) < 0) return rc;
+    if ((rc = check_name(&name, in->name)) < 0) return rc;
+    const char *type = in->type ? in->type : "business";
+    const char *status = in->status ? in->status : "prospect";
+    const char *currency = in->currency ? in->currency : set.base_currency;
+    if (!one_of(type, TYPES))
+        return folio_error__set(FOLIO_EINVAL, "type '%s' is not person or business", type);
+    if (strcmp(status, "prospect") != 0 && strcmp(status, "active") != 0)
+        return folio_error__set(FOLIO_EINVAL,
+                                "a new customer starts as prospect or active, not '%s' (rule 4)",
+                                status);
+    if (folio_currency_exponent(&exp, currency) < 0)
+        return folio_error__set(FOLIO_EINVAL, "currency '%s' is not an ISO 4217 code", currency);
+    if ((rc = check_credit_limit(&limit, limit_buf, in->credit_limit, currency)) < 0 ||
+        (rc = check_field(&owner, in->owner, FOLIO_FIELD_BYTES_MAX, "owner")) < 0 ||
+        (rc = check_field(&xid, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
+        return rc;
+    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
+        if ((rc = check_field(&bill[i], addr_in(&in->billing, i), FOLIO_FIELD_BYTES_MAX,
+                              "billing address")) < 0 ||
+            (rc = check_field(&ship[i], addr_in(&in->shipping, i), FOLIO_FIELD_BYTES_MAX,
+                              "shipping address")) < 0)
+            return rc;
+    }
+    rc = folio_directory__id_by_name(&other, &c->dir, name.s, name.n);
+    if (rc == FOLIO_OK) {
+        folio_dir_rec *o = malloc(sizeof *o);
+        char oref[FOLIO_REF_BYTES_MAX + 1] = "?";
+        if (o && folio_directory__get(o, &c->dir, other) == FOLIO_OK) cstr(oref, sizeof oref, o->ref);
+        free(o);
+        return folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by %s (rule 2)",
+                                (int)name.n, name.s, oref);
+    }
+    if (rc != FOLIO_ENOTFOUND) return rc;
+
+    if ((rc = max_stream(&id, c->txn)) < 0) return rc;
+    id++;
+    if (in->ref) {
+        if ((rc = check_ref_text(in->ref, FOLIO_REF_BYTES_MAX, "ref")) < 0) return rc;
+        rc = folio_directory__id_by_ref(&other, &c->dir, in->ref, strlen(in->ref));
+        if (rc == FOLIO_OK)
+            return folio_error__set(FOLIO_ERULE,
+                                    "ref %s is already taken (refs are never reused)", in->ref);
+        if (rc != FOLIO_ENOTFOUND) return rc;
+        snprintf(ref, sizeof ref, "%s", in->ref);
+    } else {
+        /* The prefix and a zero-padded counter, starting at the id; a ref someone took by
+         * hand is skipped. */
+        for (uint64_t n = id, tries = 0;; n++, tries++) {
+            if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free ref found");
+            char num[24];
+            snprintf(num, sizeof num, "%06llu", (unsigned long long)n);
+            if (strlen(set.ref_prefix) + strlen(num) > FOLIO_REF_BYTES_MAX)
+                return folio_error__set(FOLIO_ELIMIT, "generated ref would exceed %u bytes",
+                                        FOLIO_REF_BYTES_MAX);
+            memcpy(ref, set.ref_prefix, strlen(set.ref_prefix));
+            memcpy(ref + strlen(set.ref_prefix), num, strlen(num) + 1);
+            rc = folio_directory__id_by_ref(&other, &c->dir, ref, strlen(ref));
+            if (rc == FOLIO_ENOTFOUND) break;
+            if (rc < 0) return rc;
+        }
+    }
+    if ((rc = folio_cmd__target(c, id)) < 0) return rc;
+    if (!set.configured) stage_default_settings(c, &set);
+    folio_mpw *p = folio_cmd__stage(c, id, FOLIO_EV_CUSTOMER_CREATED);
+    folio_mpw__map(p, 8);
+    folio_mpw__kstr(p, "ref", ref);
+    folio_mpw__str(p, "name");
+    put_dstr(p, name);
+    folio_mpw__kstr(p, "type", type);
+    folio_mpw__kstr(p, "status", status);
+    folio_mpw__str(p, "owner");
+    put_dstr(p, owner);
+    folio_mpw__str(p, "credit_limit");
+    put_dstr(p, limit);
+    folio_mpw__str(p, "external_id");
+    put_dstr(p, xid);
+    folio_mpw__str(p, "addresses");
+    folio_mpw__map(p, 2);
+    folio_mpw__str(p, "billing");
+    put_addr_map(p, bill);
+    folio_mpw__str(p, "shipping");
+    put_addr_map(p, ship);
+    p = folio_cmd__stage(c, id, FOLIO_EV_CUSTOMER_CURRENCY_SET);
+    folio_mpw__map(p, 1);
+    folio_mpw__kstr(p, "currency", currency);
+    return FOLIO_OK;
+}
+
+int folio_customer_create(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const folio_customer_new *c) {
+    if (!c) return folio_error__set(FOLIO_EINVAL, "create: no customer given");
+    folio_mpw req;
+    request_init(&req, "create", 10);
+    folio_mpw__str(&req, c->name);
+    folio_mpw__str(&req, c->type);
+    folio_mpw__str(&req, c->status);
+    folio_mpw__str(&req, c->currency);
+    folio_mpw__str(&req, c->credit_limit);
+    folio_mpw__str(&req, c->owner);
+    folio_mpw__str(&req, c->ref);
+    folio_mpw__str(&req, c->external_id);
+    request_addr(&req, &c->billing);
+    request_addr(&req, &c->shipping);
+    return run_simple(out, db, w, &req, create_fn, (void *)c);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Update, status, owner, contacts, notes
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *ref;
+    const void *in;
+    uint64_t number;
+} cmd_args;
+
+typedef struct {
+    const char *field;
+    folio_dstr old_v, new_v;
+} change;
+
+static int update_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    const folio_customer_changes *in = a->in;
+    folio_dir_rec *card = malloc(sizeof *card);
+    change ch[4 + 2 * FOLIO_ADDR_FIELDS];
+    char names[2][FOLIO_ADDR_FIELDS][20];
+    char cur[4], limit_buf[FOLIO_MONEY_TEXT_MAX];
+    size_t n = 0;
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, card->id)) < 0) goto done;
+    cstr(cur, sizeof cur, card->currency);
+    if (in->currency) {
+        rc = folio_error__set(FOLIO_ERULE, "currency of %s is %s and cannot be changed (rule 3)",
+                              a->ref, cur);
+        goto done;
+    }
+    folio_dstr v;
+    if (in->name) {
+        uint64_t other;
+        if ((rc = check_name(&v, in->name)) < 0) goto done;
+        if (!dstr_same(v, card->name)) {
+            rc = folio_directory__id_by_name(&other, &c->dir, v.s, v.n);
+            if (rc == FOLIO_OK) {
+                rc = folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by another "
+                                                   "customer (rule 2)",
+                                      (int)v.n, v.s);
+                goto done;
+            }
+            if (rc != FOLIO_ENOTFOUND) goto done;
+            ch[n++] = (change){"name", card->name, v};
+        }
+    }
+    if (in->type) {
+        if (!one_of(in->type, TYPES)) {
+            rc = folio_error__set(FOLIO_EINVAL, "type '%s' is not person or business", in->type);
+            goto done;
+        }
+        v = (folio_dstr){in->type, (uint32_t)strlen(in->type)};
+        if (!dstr_same(v, card->type)) ch[n++] = (change){"type", card->type, v};
+    }
+    if (in->credit_limit) {
+        if ((rc = check_credit_limit(&v, limit_buf, in->credit_limit, cur)) < 0) goto done;
+        if (!dstr_same(v, card->credit_limit)) ch[n++] = (change){"credit_limit", card->credit_limit, v};
+    }
+    if (in->external_id) {
+        if ((rc = check_field(&v, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
+            goto done;
+        if (!dstr_same(v, card->external_id)) ch[n++] = (change){"external_id", card->external_id, v};
+    }
+    for (int s = 0; s < 2; s++) {
+        const folio_address *addr = s ? &in->shipping : &in->billing;
+        folio_daddr *old_addr = s ? &card->shipping : &card->billing;
+        for (int f = 0; f < FOLIO_ADDR_FIELDS; f++) {
+            const char *given = addr_in(addr, f);
+            if (!given) continue;
+            if ((rc = check_field(&v, given, FOLIO_FIELD_BYTES_MAX,
+                                  s ? "shipping address" : "billing address")) < 0)
+                goto done;
+            if (dstr_same(v, old_addr->f[f])) continue;
+            snprintf(names[s][f], sizeof names[s][f], "%s.%s", s ? "shipping" : "billing",
+                     folio_addr_field_names[f]);
+            ch[n++] = (change){names[s][f], old_addr->f[f], v};
+        }
+    }
+    if (n > 0) {
+        folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_UPDATED);
+        folio_mpw__map(p, 1);
+        folio_mpw__str(p, "changes");
+        folio_mpw__map(p, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+            folio_mpw__str(p, ch[i].field);
+            folio_mpw__array(p, 2);
+            put_dstr(p, ch[i].old_v);
+            put_dstr(p, ch[i].new_v);
+        }
+    }
+    rc = FOLIO_OK;
+done:
+    free(card);
+    return rc;
+}
+
+int folio_customer_update(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const char *ref, const folio_customer_changes *ch) {
+    if (!ch) return folio_error__set(FOLIO_EINVAL, "update: no changes given");
+    folio_mpw req;
+    request_init(&req, "update", 8);
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, ch->name);
+    folio_mpw__str(&req, ch->type);
+    folio_mpw__str(&req, ch->credit_limit);
+    folio_mpw__str(&req, ch->external_id);
+    folio_mpw__str(&req, ch->currency);
+    request_addr(&req, &ch->billing);
+    request_addr(&req, &ch->shipping);
+    cmd_args a = {ref, ch, 0};
+    return run_simple(out, db, w, &req, update_fn, &a);
+}
+
+static int status_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    const char *to = a->in;
+    folio_dir_rec *card = malloc(sizeof *card);
+    char from[16];
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, card->id)) < 0) goto done;
+    cstr(from, sizeof from, card->status);
+    if (strcmp(from, to) == 0) goto done; /* the same status again: nothing to do */
+    if (!transition_allowed(from, to)) {
+        rc = folio_error__set(FOLIO_ERULE, "status of %s cannot change from %s to %s (rule 4)",
+                              a->ref, from, to);
+        goto done;
+    }
+    if (strcmp(to, "deleted") == 0 && card->documents > 0) {
+        rc = folio_error__set(FOLIO_ERULE,
+                              "%s has financial documents and cannot be deleted; merge it into "
+                              "another customer instead (rule 5)",
+                              a->ref);
+        goto done;
+    }
+    folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_STATUS_CHANGED);
+    folio_mpw__map(p, 2);
+    folio_mpw__kstr(p, "from", from);
+    folio_mpw__kstr(p, "to", to);
+done:
+    free(card);
+    return rc;
+}
+
+int folio_customer_set_status(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                              const char *ref, const char *status) {
+    if (!status || !one_of(status, STATUSES))
+        return folio_error__set(FOLIO_EINVAL,
+                                "status '%s' is not prospect, active, hold, inactive or deleted",
+                                status ? status : "");
+    folio_mpw req;
+    request_init(&req, "status", 2);
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, status);
+    cmd_args a = {ref, status, 0};
+    return run_simple(out, db, w, &req, status_fn, &a);
+}
+
+static int owner_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dstr to;
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0 ||
+        (rc = check_field(&to, a->in, FOLIO_FIELD_BYTES_MAX, "owner")) < 0)
+        goto done;
+    if (!to.s) {
+        rc = folio_error__set(FOLIO_EINVAL, "owner is required");
+        goto done;
+    }
+    if (dstr_same(to, card->owner)) goto done;
+    folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_OWNER_CHANGED);
+    folio_mpw__map(p, 2);
+    folio_mpw__str(p, "from");
+    put_dstr(p, card->owner);
+    folio_mpw__str(p, "to");
+    put_dstr(p, to);
+done:
+    free(card);
+    return rc;
+}
+
+int folio_customer_set_owner(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                             const char *ref, const char *owner) {
+    folio_mpw req;
+    request_init(&req, "own", 2);
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, owner);
+    cmd_args a = {ref, owner, 0};
+    return run_simple(out, db, w, &req, owner_fn, &a);
+}
+
+static void put_contact(folio_mpw *p, uint64_t id, folio_dstr name, folio_dstr email,
+                        folio_dstr phone, folio_dstr role) {
+    folio_mpw__map(p, 5);
+    folio_mpw__ku64(p, "id", id);
+    folio_mpw__str(p, "name");
+    put_dstr(p, name);
+    folio_mpw__str(p, "email");
+    put_dstr(p, email);
+    folio_mpw__str(p, "phone");
+    put_dstr(p, phone);
+    folio_mpw__str(p, "role");
+    put_dstr(p, role);
+}
+
+static int contact_add_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    const folio_contact_new *in = a->in;
+    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dstr name, email, phone, role;
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0 ||
+        (rc = check_field(&name, in->name, FOLIO_FIELD_BYTES_MAX, "contact name")) < 0 ||
+        (rc = check_field(&email, in->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
+        (rc = check_field(&phone, in->phone, FOLIO_FIELD_BYTES_MAX, "phone")) < 0 ||
+        (rc = check_field(&role, in->role, FOLIO_FIELD_BYTES_MAX, "role")) < 0)
+        goto done;
+    if (!name.s) {
+        rc = folio_error__set(FOLIO_EINVAL, "a contact needs a name");
+        goto done;
+    }
+    if (card->contact_count >= FOLIO_CONTACTS_MAX) {
+        rc = folio_error__set(FOLIO_ELIMIT, "%s already has %u contacts, the most allowed",
+                              a->ref, FOLIO_CONTACTS_MAX);
+        goto done;
+    }
+    c->item_id = card->next_contact;
+    put_contact(folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_CONTACT_ADDED), c->item_id, name,
+                email, phone, role);
+done:
+    free(card);
+    return rc;
+}
+
+int folio_contact_add(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                      const char *ref, const folio_contact_new *ct) {
+    if (!ct) return folio_error__set(FOLIO_EINVAL, "contact add: no contact given");
+    folio_mpw req;
+    request_init(&req, "contact-add", 5);
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, ct->name);
+    folio_mpw__str(&req, ct->email);
+    folio_mpw__str(&req, ct->phone);
+    folio_mpw__str(&req, ct->role);
+    cmd_args a = {ref, ct, 0};
+    return run_simple(out, db, w, &req, contact_add_fn, &a);
+}
+
+static int contact_remove_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    folio_dir_rec *card = malloc(sizeof *card);
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0)
+        goto done;
+    uint32_t i;
+    for (i = 0; i < card->contact_count && card->contacts[i].id != a->number; i++) {}
+    if (i == card->contact_count) {
+        rc = folio_error__set(FOLIO_ENOTFOUND, "%s has no contact %llu", a->ref,
+                              (unsigned long long)a->number);
+        goto done;
+    }
+    const folio_dcontact *ct = &card->contacts[i];
+    put_contact(folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_CONTACT_REMOVED), ct->id,
+                ct->name, ct->email, ct->phone, ct->role);
+    c->item_id = ct->id;
+done:
+    free(card);
+    return rc;
+}
+
+int folio_contact_remove(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                         const char *ref, uint64_t contact_id) {
+    folio_mpw req;
+    request_init(&req, "contact-remove", 2);
+    folio_mpw__str(&req, ref);
+    folio_mpw__u64(&req, contact_id);
+    cmd_args a = {ref, NULL, contact_id};
+    return run_simple(out, db, w, &req, contact_remove_fn, &a);
+}
+
+static int note_fn(folio_cmd *c, void *arg) {
+    const cmd_args *a = arg;
+    folio_dir_rec *card = malloc(sizeof *card);
+    int rc;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0)
+        goto done;
+    folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_NOTE_ADDED);
+    folio_mpw__map(p, 1);
+    folio_mpw__kstr(p, "text", a->in);
+done:
+    free(card);
+    return rc;
+}
+
+int folio_note_add(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const char *ref, const char *text) {
+    int rc = folio_codec__check_text(text, FOLIO_NOTE_BYTES_MAX, "note", 1);
+    if (rc == FOLIO_ELIMIT) rc = FOLIO_EINVAL;
+    if (rc < 0) return rc;
+    const char *p = text;
+    while (*p && is_space(*p)) p++;
+    if (!*p) return folio_error__set(FOLIO_EINVAL, "note is blank");
+    folio_mpw req;
+    request_init(&req, "note", 2);
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, text);
+    cmd_args a = {ref, text, 0};
+    return run_simple(out, db, w, &req, note_fn, &a);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Merge (SPEC rule 6)
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *keep, *del;
+    int has_del_version;
+    uint64_t del_version;
+} merge_args;
+
+static int merge_fn(folio_cmd *c, void *arg) {
+    const merge_args *a = arg;
+    folio_dir_rec *keep = malloc(sizeof *keep), *del = malloc(sizeof *del);
+    char balance[FOLIO_MONEY_TEXT_MAX], cur[4], status[16];
+    int rc;
+    if (!keep || !del) {
+        rc = folio_error__set(FOLIO_ERROR, "out of memory");
+        goto done;
+    }
+    if ((rc = resolve(keep, c, a->keep)) < 0 || (rc = resolve(del, c, a->del)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, keep->id)) < 0) goto done;
+    if (a->has_del_version) {
+        folio_expect x = {del->id, FOLIO_EXPECT_VERSION, a->del_version};
+        if ((rc = folio_log__check_expects(c->txn, &x, 1)) < 0) goto done;
+    }
+    if (keep->id == del->id) {
+        rc = folio_error__set(FOLIO_ERULE, "cannot merge %s into itself (rule 6)", a->keep);
+        goto done;
+    }
+    if (!dstr_same(keep->currency, del->currency)) {
+        rc = folio_error__set(FOLIO_ERULE,
+                              "%s is in %.*s and %s in %.*s: only customers with the same "
+                              "currency merge (rule 6)",
+                              a->keep, (int)keep->currency.n, keep->currency.s, a->del,
+                              (int)del->currency.n, del->currency.s);
+        goto done;
+    }
+    if (keep->contact_count + del->contact_count > FOLIO_CONTACTS_MAX) {
+        rc = folio_error__set(FOLIO_ELIMIT, "merged contacts would exceed %u", FOLIO_CONTACTS_MAX);
+        goto done;
+    }
+    cstr(cur, sizeof cur, del->currency);
+    cstr(status, sizeof status, del->status);
+    if ((rc = folio_money_format(balance, sizeof balance, del->balance, cur)) < 0) goto done;
+
+    folio_mpw *p = folio_cmd__stage(c, del->id, FOLIO_EV_CUSTOMER_MERGED_INTO);
+    folio_mpw__map(p, 2);
+    folio_mpw__ku64(p, "target_id", keep->id);
+    folio_mpw__str(p, "target_ref");
+    put_dstr(p, keep->ref);
+    p = folio_cmd__stage(c, del->id, FOLIO_EV_CUSTOMER_STATUS_CHANGED);
+    folio_mpw__map(p, 2);
+    folio_mpw__kstr(p, "from", status);
+    folio_mpw__kstr(p, "to", "deleted");
+    p = folio_cmd__stage(c, keep->id, FOLIO_EV_CUSTOMER_MERGED_FROM);
+    folio_mpw__map(p, 5);
+    folio_mpw__ku64(p, "source_id", del->id);
+    folio_mpw__str(p, "source_ref");
+    put_dstr(p, del->ref);
+    folio_mpw__str(p, "contacts");
+    folio_mpw__array(p, del->contact_count);
+    for (uint32_t i = 0; i < del->contact_count; i++) {
+        const folio_dcontact *ct = &del->contacts[i];
+        put_contact(p, keep->next_contact + i, ct->name, ct->email, ct->phone, ct->role);
+    }
+    /* Open documents move with the balance; the receivables projection lists them. */
+    folio_mpw__str(p, "documents");
+    folio_mpw__array(p, 0);
+    folio_mpw__kstr(p, "balance", balance);
+done:
+    free(keep);
+    free(del);
+    return rc;
+}
+
+int folio_customer_merge(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                         const char *keep_ref, const char *delete_ref,
+                         int has_delete_expected_version, uint64_t delete_expected_version) {
+    folio_mpw req;
+    request_init(&req, "merge", 4);
+    folio_mpw__str(&req, keep_ref);
+    folio_mpw__str(&req, delete_ref);
+    folio_mpw__bool(&req, has_delete_expected_version);
+    folio_mpw__u64(&req, delete_expected_version);
+    merge_args a = {keep_ref, delete_ref, has_delete_expected_version, delete_expected_version};
+    return run_simple(out, db, w, &req, merge_fn, &a);
+}

@@ -1,0 +1,663 @@
+/*
+ * projections/directory.c - customer cards, their indexes, and the ledger settings.
+ *
+ * Keys (sub-database "proj.directory"):
+ *   'c' + BE u64 id      -> card: msgpack map (encode/decode below)
+ *   'r' + ref            -> BE u64 id, for every ref ever created (refs are never reused)
+ *   'n' + name           -> BE u64 id, for customers that are not deleted (names are unique
+ *                           among them, by exact match)
+ *   'd' + BE u64 seq     -> BE u64 id, deleted and merged-away customers by deletion seq
+ *   's'                  -> settings: msgpack map of the four ledger settings
+ * Invariants: a card exists for every stream with a customer.created; card.version equals
+ * the stream's version; the 'n' index holds exactly the cards that are not deleted; every
+ * card's ref is in the 'r' index.
+ *
+ * The fold refuses (FOLIO_EINVAL) an event that contradicts the card, so an event appended
+ * through the raw API cannot make the projection disagree with the rules it encodes: a second
+ * customer.created, a duplicate ref or name, a malformed payload, a balance overflow.
+ * Events of streams without a customer.created are ignored.
+ */
+#include "directory.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const folio_addr_field_names[FOLIO_ADDR_FIELDS] = {"street", "city", "region",
+                                                               "postcode", "country"};
+
+static void be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+static uint64_t get_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+static int dstr_eq(folio_dstr a, const char *b) {
+    size_t n = strlen(b);
+    return a.s && a.n == n && memcmp(a.s, b, n) == 0;
+}
+static int dstr_same(folio_dstr a, folio_dstr b) {
+    if (!a.s || !b.s) return a.s == b.s;
+    return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Card encoding
+ * ------------------------------------------------------------------------------------- */
+
+static void put_dstr(folio_mpw *w, folio_dstr s) {
+    if (s.s)
+        folio_mpw__strn(w, s.s, s.n);
+    else
+        folio_mpw__nil(w);
+}
+
+static void put_addr(folio_mpw *w, const folio_daddr *a) {
+    folio_mpw__array(w, FOLIO_ADDR_FIELDS);
+    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) put_dstr(w, a->f[i]);
+}
+
+int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio_dir_rec *r) {
+    folio_mpw w;
+    folio_mpw__init_fixed(&w, buf, cap);
+    folio_mpw__map(&w, 22);
+    folio_mpw__ku64(&w, "id", r->id);
+    folio_mpw__ku64(&w, "v", r->version);
+    folio_mpw__ku64(&w, "cs", r->created_seq);
+    folio_mpw__ku64(&w, "nc", r->next_contact);
+    folio_mpw__ku64(&w, "docs", r->documents);
+    folio_mpw__ku64(&w, "ds", r->deleted_seq);
+    folio_mpw__ki64(&w, "da", r->deleted_at_us);
+    folio_mpw__ku64(&w, "mi", r->merged_into);
+    folio_mpw__ki64(&w, "bal", r->balance);
+    folio_mpw__ku64(&w, "ch", r->credit_holds);
+    const struct { const char *k; folio_dstr v; } strs[] = {
+        {"ref", r->ref}, {"name", r->name}, {"type", r->type}, {"status", r->status},
+        {"cur", r->currency}, {"owner", r->owner}, {"xid", r->external_id},
+        {"cl", r->credit_limit}, {"mr", r->merged_into_ref}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        folio_mpw__str(&w, strs[i].k);
+        put_dstr(&w, strs[i].v);
+    }
+    folio_mpw__str(&w, "bill");
+    put_addr(&w, &r->billing);
+    folio_mpw__str(&w, "ship");
+    put_addr(&w, &r->shipping);
+    folio_mpw__str(&w, "contacts");
+    folio_mpw__array(&w, r->contact_count);
+    for (uint32_t i = 0; i < r->contact_count; i++) {
+        const folio_dcontact *c = &r->contacts[i];
+        folio_mpw__array(&w, 5);
+        folio_mpw__u64(&w, c->id);
+        put_dstr(&w, c->name);
+        put_dstr(&w, c->email);
+        put_dstr(&w, c->phone);
+        put_dstr(&w, c->role);
+    }
+    int rc = folio_mpw__finish(&w);
+    if (rc == FOLIO_OK) *n_out = w.len;
+    return rc;
+}
+
+static int get_dstr(folio_dstr *out, folio_mpr *r) {
+    const char *s;
+    size_t n;
+    int rc = folio_mpr__str(r, &s, &n);
+    if (rc < 0) return rc;
+    out->s = s;
+    out->n = (uint32_t)n;
+    return FOLIO_OK;
+}
+
+static int get_addr(folio_daddr *a, folio_mpr *r) {
+    uint32_t n;
+    int rc = folio_mpr__array(r, &n);
+    if (rc < 0) return rc;
+    if (n != FOLIO_ADDR_FIELDS) return FOLIO_ECORRUPT;
+    for (int i = 0; i < FOLIO_ADDR_FIELDS && rc == FOLIO_OK; i++) rc = get_dstr(&a->f[i], r);
+    return rc;
+}
+
+int folio_directory__decode(folio_dir_rec *r, const void *bytes, size_t n) {
+    folio_mpr m;
+    uint32_t count;
+    memset(r, 0, offsetof(folio_dir_rec, contacts));
+    int rc = folio_mpr__open(&m, bytes, n);
+    if (rc == FOLIO_OK) rc = folio_mpr__map(&m, &count);
+    for (uint32_t i = 0; i < count && rc == FOLIO_OK; i++) {
+        const char *k;
+        size_t kn;
+        uint64_t u = 0;
+        rc = folio_mpr__str(&m, &k, &kn);
+        if (rc < 0 || !k) break;
+#define KEY(lit) (kn == sizeof(lit) - 1 && memcmp(k, lit, kn) == 0)
+        if (KEY("id")) rc = folio_mpr__u64(&m, &r->id);
+        else if (KEY("v")) rc = folio_mpr__u64(&m, &r->version);
+        else if (KEY("cs")) rc = folio_mpr__u64(&m, &r->created_seq);
+        else if (KEY("nc")) rc = folio_mpr__u64(&m, &r->next_contact);
+        else if (KEY("docs")) rc = folio_mpr__u64(&m, &r->documents);
+        else if (KEY("ds")) rc = folio_mpr__u64(&m, &r->deleted_seq);
+        else if (KEY("da")) rc = folio_mpr__i64(&m, &r->deleted_at_us);
+        else if (KEY("mi")) rc = folio_mpr__u64(&m, &r->merged_into);
+        else if (KEY("bal")) rc = folio_mpr__i64(&m, &r->balance);
+        else if (KEY("ch")) {
+            rc = folio_mpr__u64(&m, &u);
+            r->credit_holds = (uint32_t)u;
+        } else if (KEY("ref")) rc = get_dstr(&r->ref, &m);
+        else if (KEY("name")) rc = get_dstr(&r->name, &m);
+        else if (KEY("type")) rc = get_dstr(&r->type, &m);
+        else if (KEY("status")) rc = get_dstr(&r->status, &m);
+        else if (KEY("cur")) rc = get_dstr(&r->currency, &m);
+        else if (KEY("owner")) rc = get_dstr(&r->owner, &m);
+        else if (KEY("xid")) rc = get_dstr(&r->external_id, &m);
+        else if (KEY("cl")) rc = get_dstr(&r->credit_limit, &m);
+        else if (KEY("mr")) rc = get_dstr(&r->merged_into_ref, &m);
+        else if (KEY("bill")) rc = get_addr(&r->billing, &m);
+        else if (KEY("ship")) rc = get_addr(&r->shipping, &m);
+        else if (KEY("contacts")) {
+            uint32_t nc;
+            rc = folio_mpr__array(&m, &nc);
+            if (rc == FOLIO_OK && nc > FOLIO_CONTACTS_MAX) rc = FOLIO_ECORRUPT;
+            for (uint32_t j = 0; j < nc && rc == FOLIO_OK; j++) {
+                folio_dcontact *c = &r->contacts[j];
+                uint32_t parts;
+                rc = folio_mpr__array(&m, &parts);
+                if (rc == FOLIO_OK && parts != 5) rc = FOLIO_ECORRUPT;
+                if (rc == FOLIO_OK) rc = folio_mpr__u64(&m, &c->id);
+                if (rc == FOLIO_OK) rc = get_dstr(&c->name, &m);
+                if (rc == FOLIO_OK) rc = get_dstr(&c->email, &m);
+                if (rc == FOLIO_OK) rc = get_dstr(&c->phone, &m);
+                if (rc == FOLIO_OK) rc = get_dstr(&c->role, &m);
+            }
+            r->contact_count = nc;
+        } else folio_mpr__skip(&m);
+#undef KEY
+    }
+    if (rc < 0) return folio_proj__fail(FOLIO_ECORRUPT, "customer card is malformed");
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The fold
+ * ------------------------------------------------------------------------------------- */
+
+/* Read an optional string field of a payload map: absent or nil gives s = NULL. */
+static int pl_str(folio_dstr *out, const folio_mpr *map, const char *key, int required,
+                  const char *type_name) {
+    folio_mpr v;
+    out->s = NULL;
+    out->n = 0;
+    int rc = folio_mpr__find(&v, map, key);
+    if (rc == FOLIO_ENOTFOUND) {
+        if (required) return folio_proj__fail(FOLIO_EINVAL, "%s without '%s'", type_name, key);
+        return FOLIO_OK;
+    }
+    if (rc == FOLIO_OK) rc = get_dstr(out, &v);
+    if (rc < 0) return folio_proj__fail(FOLIO_EINVAL, "%s: '%s' is not a string", type_name, key);
+    if (required && !out->s)
+        return folio_proj__fail(FOLIO_EINVAL, "%s without '%s'", type_name, key);
+    return FOLIO_OK;
+}
+
+static int pl_u64(uint64_t *out, const folio_mpr *map, const char *key, const char *type_name) {
+    folio_mpr v;
+    int rc = folio_mpr__find(&v, map, key);
+    if (rc == FOLIO_OK) rc = folio_mpr__u64(&v, out);
+    if (rc < 0) return folio_proj__fail(FOLIO_EINVAL, "%s without a number '%s'", type_name, key);
+    return FOLIO_OK;
+}
+
+static int pl_addr(folio_daddr *a, const folio_mpr *map, const char *type_name) {
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
+        int rc = pl_str(&a->f[i], map, folio_addr_field_names[i], 0, type_name);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+/* Parse a decimal amount in the card's currency (the directory's own small parser would be a
+ * second mechanism: money goes through folio_money_parse, which needs NUL-terminated text). */
+static int amount(int64_t *out, folio_dstr text, folio_dstr currency, const char *type_name) {
+    char t[FOLIO_MONEY_TEXT_MAX + 8], c[4];
+    if (!text.s || text.n >= sizeof t || !currency.s || currency.n != 3)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: amount missing or customer has no currency",
+                                type_name);
+    memcpy(t, text.s, text.n);
+    t[text.n] = '\0';
+    memcpy(c, currency.s, 3);
+    c[3] = '\0';
+    if (folio_money_parse(out, t, c) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: amount '%s' is not valid in %s", type_name, t, c);
+    return FOLIO_OK;
+}
+
+static int balance_add(folio_dir_rec *r, int64_t delta, const char *type_name) {
+    if (__builtin_add_overflow(r->balance, delta, &r->balance))
+        return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", type_name);
+    return FOLIO_OK;
+}
+
+static int contact_from(folio_dcontact *c, const folio_mpr *map, const char *type_name) {
+    int rc = pl_u64(&c->id, map, "id", type_name);
+    if (rc == FOLIO_OK) rc = pl_str(&c->name, map, "name", 1, type_name);
+    if (rc == FOLIO_OK) rc = pl_str(&c->email, map, "email", 0, type_name);
+    if (rc == FOLIO_OK) rc = pl_str(&c->phone, map, "phone", 0, type_name);
+    if (rc == FOLIO_OK) rc = pl_str(&c->role, map, "role", 0, type_name);
+    return rc;
+}
+
+static int contact_add(folio_dir_rec *r, const folio_dcontact *c, const char *type_name) {
+    if (r->contact_count >= FOLIO_CONTACTS_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: more than %u contacts", type_name,
+                                FOLIO_CONTACTS_MAX);
+    if (c->id == 0 || c->id < r->next_contact)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: contact id %llu is not new", type_name,
+                                (unsigned long long)c->id);
+    r->contacts[r->contact_count++] = *c;
+    r->next_contact = c->id + 1;
+    return FOLIO_OK;
+}
+
+/* customer.updated: {"changes": {"name": [old, new], "billing.city": [old, new], ...}} */
+static int fold_update(folio_dir_rec *r, const folio_mpr *payload, const char *tn) {
+    folio_mpr ch;
+    uint32_t n;
+    int rc = folio_mpr__find(&ch, payload, "changes");
+    if (rc == FOLIO_OK) rc = folio_mpr__map(&ch, &n);
+    if (rc < 0) return folio_proj__fail(FOLIO_EINVAL, "%s without a 'changes' map", tn);
+    for (uint32_t i = 0; i < n; i++) {
+        folio_dstr field = {0}, old_v = {0}, new_v = {0};
+        uint32_t pair = 0;
+        rc = get_dstr(&field, &ch);
+        if (rc == FOLIO_OK) rc = folio_mpr__array(&ch, &pair);
+        if (rc == FOLIO_OK && pair != 2) rc = FOLIO_EINVAL;
+        if (rc == FOLIO_OK) rc = get_dstr(&old_v, &ch);
+        if (rc == FOLIO_OK) rc = get_dstr(&new_v, &ch);
+        if (rc < 0 || !field.s) return folio_proj__fail(FOLIO_EINVAL, "%s: malformed change", tn);
+        folio_dstr *target = NULL;
+        if (dstr_eq(field, "name")) {
+            target = &r->name;
+            if (!new_v.s) return folio_proj__fail(FOLIO_EINVAL, "%s: name cannot be removed", tn);
+        } else if (dstr_eq(field, "type")) target = &r->type;
+        else if (dstr_eq(field, "credit_limit")) target = &r->credit_limit;
+        else if (dstr_eq(field, "external_id")) target = &r->external_id;
+        else {
+            for (int a = 0; a < 2 && !target; a++) {
+                folio_daddr *addr = a ? &r->shipping : &r->billing;
+                const char *prefix = a ? "shipping." : "billing.";
+                size_t pl = strlen(prefix);
+                for (int f = 0; f < FOLIO_ADDR_FIELDS && !target; f++) {
+                    size_t fl = strlen(folio_addr_field_names[f]);
+                    if (field.n == pl + fl && memcmp(field.s, prefix, pl) == 0 &&
+                        memcmp(field.s + pl, folio_addr_field_names[f], fl) == 0)
+                        target = &addr->f[f];
+                }
+            }
+        }
+        if (!target)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: '%.*s' is not an updatable field", tn,
+                                    (int)field.n, field.s);
+        if (!dstr_same(*target, old_v))
+            return folio_proj__fail(FOLIO_EINVAL, "%s: old value of '%.*s' does not match the card",
+                                    tn, (int)field.n, field.s);
+        *target = new_v;
+    }
+    return FOLIO_OK;
+}
+
+int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) {
+    const char *tn = folio_event_type_name(e->type);
+    folio_mpr p;
+    int rc = FOLIO_OK;
+    *applies = 0;
+    if (!tn || e->stream == 0) return FOLIO_OK;
+    if (e->type != FOLIO_EV_CUSTOMER_CREATED && r->id == 0) return FOLIO_OK;
+    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
+    if (r->id != 0 && r->deleted_seq != 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: customer %.*s is deleted", tn, (int)r->ref.n,
+                                r->ref.s);
+    switch (e->type) {
+    case FOLIO_EV_CUSTOMER_CREATED: {
+        folio_mpr addrs, a;
+        if (r->id != 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: customer %llu already exists", tn,
+                                    (unsigned long long)e->stream);
+        memset(r, 0, offsetof(folio_dir_rec, contacts));
+        if ((rc = pl_str(&r->ref, &p, "ref", 1, tn)) < 0 ||
+            (rc = pl_str(&r->name, &p, "name", 1, tn)) < 0 ||
+            (rc = pl_str(&r->type, &p, "type", 1, tn)) < 0 ||
+            (rc = pl_str(&r->status, &p, "status", 1, tn)) < 0 ||
+            (rc = pl_str(&r->owner, &p, "owner", 0, tn)) < 0 ||
+            (rc = pl_str(&r->credit_limit, &p, "credit_limit", 0, tn)) < 0 ||
+            (rc = pl_str(&r->external_id, &p, "external_id", 0, tn)) < 0)
+            return rc;
+        if (folio_mpr__find(&addrs, &p, "addresses") == FOLIO_OK &&
+            folio_mpr__type(&addrs) == FOLIO_MP_MAP) {
+            if (folio_mpr__find(&a, &addrs, "billing") == FOLIO_OK &&
+                folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->billing, &a, tn)) < 0)
+                return rc;
+            if (folio_mpr__find(&a, &addrs, "shipping") == FOLIO_OK &&
+                folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->shipping, &a, tn)) < 0)
+                return rc;
+        }
+        r->id = e->stream;
+        r->created_seq = e->seq;
+        r->next_contact = 1;
+        break;
+    }
+    case FOLIO_EV_CUSTOMER_CURRENCY_SET:
+        if (r->currency.s) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is already set", tn);
+        if ((rc = pl_str(&r->currency, &p, "currency", 1, tn)) < 0) return rc;
+        break;
+    case FOLIO_EV_CUSTOMER_UPDATED:
+        if ((rc = fold_update(r, &p, tn)) < 0) return rc;
+        break;
+    case FOLIO_EV_CUSTOMER_OWNER_CHANGED:
+        if ((rc = pl_str(&r->owner, &p, "to", 0, tn)) < 0) return rc;
+        break;
+    case FOLIO_EV_CUSTOMER_STATUS_CHANGED:
+        if ((rc = pl_str(&r->status, &p, "to", 1, tn)) < 0) return rc;
+        if (dstr_eq(r->status, "deleted")) {
+            r->deleted_seq = e->seq;
+            r->deleted_at_us = e->recorded_at_us;
+        }
+        break;
+    case FOLIO_EV_CUSTOMER_CONTACT_ADDED: {
+        folio_dcontact c;
+        if ((rc = contact_from(&c, &p, tn)) < 0 || (rc = contact_add(r, &c, tn)) < 0) return rc;
+        break;
+    }
+    case FOLIO_EV_CUSTOMER_CONTACT_REMOVED: {
+        uint64_t id;
+        uint32_t i;
+        if ((rc = pl_u64(&id, &p, "id", tn)) < 0) return rc;
+        for (i = 0; i < r->contact_count && r->contacts[i].id != id; i++) {}
+        if (i == r->contact_count)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: no contact %llu", tn, (unsigned long long)id);
+        memmove(&r->contacts[i], &r->contacts[i + 1],
+                (r->contact_count - i - 1) * sizeof r->contacts[0]);
+        r->contact_count--;
+        break;
+    }
+    case FOLIO_EV_CUSTOMER_MERGED_INTO:
+        if ((rc = pl_u64(&r->merged_into, &p, "target_id", tn)) < 0 ||
+            (rc = pl_str(&r->merged_into_ref, &p, "target_ref", 1, tn)) < 0)
+            return rc;
+        r->balance = 0; /* its open items and balance moved to the KEEP side */
+        break;
+    case FOLIO_EV_CUSTOMER_MERGED_FROM: {
+        folio_mpr list;
+        uint32_t n = 0;
+        folio_dstr moved;
+        int64_t delta = 0;
+        if (folio_mpr__find(&list, &p, "contacts") == FOLIO_OK &&
+            folio_mpr__array(&list, &n) == FOLIO_OK) {
+            for (uint32_t i = 0; i < n; i++) {
+                folio_dcontact c;
+                folio_mpr one = list;
+                if ((rc = contact_from(&c, &one, tn)) < 0 || (rc = contact_add(r, &c, tn)) < 0)
+                    return rc;
+                folio_mpr__skip(&list);
+            }
+        }
+        if (folio_mpr__find(&list, &p, "documents") == FOLIO_OK &&
+            folio_mpr__array(&list, &n) == FOLIO_OK)
+            r->documents += n;
+        if ((rc = pl_str(&moved, &p, "balance", 0, tn)) < 0) return rc;
+        if (moved.s && ((rc = amount(&delta, moved, r->currency, tn)) < 0 ||
+                        (rc = balance_add(r, delta, tn)) < 0))
+            return rc;
+        break;
+    }
+    case FOLIO_EV_INVOICE_ISSUED:
+    case FOLIO_EV_CREDIT_NOTE_ISSUED:
+    case FOLIO_EV_PAYMENT_RECEIVED:
+    case FOLIO_EV_REFUND_ISSUED: {
+        folio_dstr text;
+        int64_t v;
+        if ((rc = pl_str(&text, &p, "amount", 1, tn)) < 0 ||
+            (rc = amount(&v, text, r->currency, tn)) < 0)
+            return rc;
+        if (v <= 0) return folio_proj__fail(FOLIO_EINVAL, "%s: amount must be positive", tn);
+        int credit = e->type == FOLIO_EV_CREDIT_NOTE_ISSUED || e->type == FOLIO_EV_PAYMENT_RECEIVED;
+        if ((rc = balance_add(r, credit ? -v : v, tn)) < 0) return rc;
+        r->documents++;
+        break;
+    }
+    case FOLIO_EV_CREDIT_HOLD_PLACED:
+    case FOLIO_EV_CREDIT_HOLD_RELEASED: {
+        folio_dstr rule;
+        uint32_t bit;
+        if ((rc = pl_str(&rule, &p, "rule", 1, tn)) < 0) return rc;
+        if (dstr_eq(rule, "credit_limit")) bit = FOLIO_HOLD_CREDIT_LIMIT;
+        else if (dstr_eq(rule, "past_due")) bit = FOLIO_HOLD_PAST_DUE;
+        else return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
+        if (e->type == FOLIO_EV_CREDIT_HOLD_PLACED)
+            r->credit_holds |= bit;
+        else
+            r->credit_holds &= ~bit;
+        break;
+    }
+    default: /* notes, allocations: the card only counts the version */
+        break;
+    }
+    r->version = e->version;
+    *applies = 1;
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The projection
+ * ------------------------------------------------------------------------------------- */
+
+static int index_key(uint8_t *key, size_t *klen, char prefix, folio_dstr s) {
+    if (s.n + 1 > 511) return folio_proj__fail(FOLIO_EINVAL, "index key too long");
+    key[0] = (uint8_t)prefix;
+    memcpy(key + 1, s.s, s.n);
+    *klen = s.n + 1;
+    return FOLIO_OK;
+}
+
+static int index_put_new(folio_proj_txn *t, char prefix, folio_dstr s, uint64_t id,
+                         const char *what) {
+    uint8_t key[512], val[8];
+    size_t klen = 0;
+    const void *cur;
+    size_t cur_n;
+    int rc = index_key(key, &klen, prefix, s);
+    if (rc < 0) return rc;
+    rc = folio_proj__get(&cur, &cur_n, t, key, klen);
+    if (rc == FOLIO_OK)
+        return folio_proj__fail(FOLIO_EINVAL, "%s '%.*s' is already used by customer %llu", what,
+                                (int)s.n, s.s, (unsigned long long)(cur_n == 8 ? get_be64(cur) : 0));
+    if (rc != FOLIO_ENOTFOUND) return rc;
+    be64(val, id);
+    return folio_proj__put(t, key, klen, val, sizeof val);
+}
+
+static int index_del(folio_proj_txn *t, char prefix, folio_dstr s) {
+    uint8_t key[512];
+    size_t klen = 0;
+    int rc = index_key(key, &klen, prefix, s);
+    if (rc == FOLIO_OK) rc = folio_proj__del(t, key, klen);
+    return rc;
+}
+
+static int settings_apply(folio_proj_txn *t, const folio_event *e) {
+    folio_settings s;
+    folio_mpr p;
+    int rc = folio_directory__settings(&s, t);
+    if (rc < 0) return rc;
+    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "ledger.configured: payload is not a map");
+    struct { const char *key; char *dst; size_t cap; } f[] = {
+        {"base_currency", s.base_currency, sizeof s.base_currency},
+        {"ref_prefix", s.ref_prefix, sizeof s.ref_prefix},
+        {"credit_control", s.credit_control, sizeof s.credit_control},
+        {"on_hold_policy", s.on_hold_policy, sizeof s.on_hold_policy}};
+    for (size_t i = 0; i < 4; i++) {
+        folio_dstr v;
+        if ((rc = pl_str(&v, &p, f[i].key, 0, "ledger.configured")) < 0) return rc;
+        if (!v.s) continue;
+        if (v.n >= f[i].cap)
+            return folio_proj__fail(FOLIO_EINVAL, "ledger.configured: '%s' is too long", f[i].key);
+        memcpy(f[i].dst, v.s, v.n);
+        f[i].dst[v.n] = '\0';
+    }
+    folio_mpw w;
+    uint8_t buf[256];
+    folio_mpw__init_fixed(&w, buf, sizeof buf);
+    folio_mpw__map(&w, 4);
+    for (size_t i = 0; i < 4; i++) folio_mpw__kstr(&w, f[i].key, f[i].dst);
+    if ((rc = folio_mpw__finish(&w)) < 0) return rc;
+    return folio_proj__put(t, "s", 1, buf, w.len);
+}
+
+/* Values read from LMDB are valid only until the next write in the transaction, so the
+ * new card is encoded into scratch before any index is written, and the indexes are
+ * maintained from that copy (and from a copy of the old name). */
+static int directory_apply(folio_proj_txn *t, const folio_event *e) {
+    folio_dir_rec rec;
+    uint8_t key[9], *buf, old_name[FOLIO_NAME_BYTES_MAX * 2];
+    size_t cap, n;
+    const void *cur;
+    size_t cur_n;
+    int rc, applies;
+    if (e->type == FOLIO_EV_LEDGER_CONFIGURED) return settings_apply(t, e);
+    key[0] = FOLIO_DIR_CARD;
+    be64(key + 1, e->stream);
+    rc = folio_proj__get(&cur, &cur_n, t, key, sizeof key);
+    if (rc == FOLIO_ENOTFOUND) {
+        if (e->type != FOLIO_EV_CUSTOMER_CREATED) return FOLIO_OK; /* not a customer stream */
+        memset(&rec, 0, offsetof(folio_dir_rec, contacts));
+    } else if (rc < 0) {
+        return rc;
+    } else if ((rc = folio_directory__decode(&rec, cur, cur_n)) < 0) {
+        return rc;
+    }
+    const uint64_t was_deleted = rec.deleted_seq;
+    const folio_dstr was_named = rec.name;
+    if (was_named.n > sizeof old_name)
+        return folio_proj__fail(FOLIO_ECORRUPT, "customer card holds an overlong name");
+    folio_dstr old = {was_named.s ? (const char *)old_name : NULL, was_named.n};
+    if (was_named.s) memcpy(old_name, was_named.s, was_named.n);
+
+    if ((rc = folio_directory__fold(&rec, e, &applies)) < 0) return rc;
+    if (!applies) return FOLIO_OK;
+    folio_proj__scratch(&buf, &cap, t);
+    if ((rc = folio_directory__encode(&n, buf, cap, &rec)) < 0) return rc;
+
+    int created = e->type == FOLIO_EV_CUSTOMER_CREATED;
+    int renamed = !created && !dstr_same(old, rec.name) && rec.deleted_seq == 0;
+    int deleted = was_deleted == 0 && rec.deleted_seq != 0;
+    if (created || renamed || deleted) {
+        if ((rc = folio_directory__decode(&rec, buf, n)) < 0) return rc; /* points into buf */
+        if (created && ((rc = index_put_new(t, FOLIO_DIR_REF, rec.ref, rec.id, "ref")) < 0 ||
+                        (rc = index_put_new(t, FOLIO_DIR_NAME, rec.name, rec.id, "name")) < 0))
+            return rc;
+        if (renamed && ((rc = index_del(t, FOLIO_DIR_NAME, old)) < 0 ||
+                        (rc = index_put_new(t, FOLIO_DIR_NAME, rec.name, rec.id, "name")) < 0))
+            return rc;
+        if (deleted) {
+            uint8_t dkey[9], val[8];
+            if ((rc = index_del(t, FOLIO_DIR_NAME, old)) < 0) return rc;
+            dkey[0] = FOLIO_DIR_DELETED;
+            be64(dkey + 1, rec.deleted_seq);
+            be64(val, rec.id);
+            if ((rc = folio_proj__put(t, dkey, sizeof dkey, val, sizeof val)) < 0) return rc;
+        }
+    }
+    return folio_proj__put(t, key, sizeof key, buf, n);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Queries
+ * ------------------------------------------------------------------------------------- */
+
+int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id) {
+    uint8_t key[9];
+    const void *cur;
+    size_t n;
+    key[0] = FOLIO_DIR_CARD;
+    be64(key + 1, id);
+    int rc = folio_proj__get(&cur, &n, t, key, sizeof key);
+    if (rc < 0) return rc;
+    return folio_directory__decode(r, cur, n);
+}
+
+static int lookup(uint64_t *id, folio_proj_txn *t, char prefix, const char *s, size_t n) {
+    uint8_t key[512];
+    size_t klen = 0;
+    const void *cur;
+    size_t cur_n;
+    folio_dstr d = {s, (uint32_t)n};
+    if (n > 500) return FOLIO_ENOTFOUND;
+    int rc = index_key(key, &klen, prefix, d);
+    if (rc == FOLIO_OK) rc = folio_proj__get(&cur, &cur_n, t, key, klen);
+    if (rc < 0) return rc;
+    if (cur_n != 8) return folio_proj__fail(FOLIO_ECORRUPT, "directory index value is malformed");
+    *id = get_be64(cur);
+    return FOLIO_OK;
+}
+
+int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n) {
+    return lookup(id, t, FOLIO_DIR_REF, ref, n);
+}
+
+int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n) {
+    return lookup(id, t, FOLIO_DIR_NAME, name, n);
+}
+
+int folio_directory__settings(folio_settings *out, folio_proj_txn *t) {
+    const void *cur;
+    size_t n;
+    folio_mpr m;
+    memset(out, 0, sizeof *out);
+    strcpy(out->base_currency, "USD");
+    strcpy(out->ref_prefix, "CUST-");
+    strcpy(out->credit_control, "none");
+    strcpy(out->on_hold_policy, "allow-nothing");
+    int rc = folio_proj__get(&cur, &n, t, "s", 1);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+    if (rc < 0) return rc;
+    if (folio_mpr__open(&m, cur, n) < 0)
+        return folio_proj__fail(FOLIO_ECORRUPT, "settings record is malformed");
+    struct { const char *key; char *dst; size_t cap; } f[] = {
+        {"base_currency", out->base_currency, sizeof out->base_currency},
+        {"ref_prefix", out->ref_prefix, sizeof out->ref_prefix},
+        {"credit_control", out->credit_control, sizeof out->credit_control},
+        {"on_hold_policy", out->on_hold_policy, sizeof out->on_hold_policy}};
+    for (size_t i = 0; i < 4; i++) {
+        folio_dstr v;
+        if (pl_str(&v, &m, f[i].key, 1, "settings") < 0 || v.n >= f[i].cap)
+            return folio_proj__fail(FOLIO_ECORRUPT, "settings record is malformed");
+        memcpy(f[i].dst, v.s, v.n);
+        f[i].dst[v.n] = '\0';
+    }
+    out->configured = 1;
+    return FOLIO_OK;
+}
+
+int folio_directory__any_customer(int *yes, folio_proj_txn *t) {
+    folio_proj_iter it;
+    const void *k, *v;
+    size_t kn, vn;
+    uint8_t prefix = FOLIO_DIR_CARD;
+    folio_proj__iter_init(&it, t, &prefix, 1);
+    int rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn);
+    folio_proj__iter_close(&it);
+    if (rc < 0 && rc != FOLIO_ITEROVER) return rc;
+    *yes = rc == FOLIO_OK;
+    return FOLIO_OK;
+}
+
+const folio_projection folio_directory_projection = {
+    .name = "directory",
+    .version = 1,
+    .apply = directory_apply,
+    .reset = NULL,
+};

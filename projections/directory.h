@@ -1,0 +1,70 @@
+/*
+ * projections/directory.h - the customer master read model (SPEC section 4: directory and
+ * deleted), and the ledger settings. The fold of one customer's card is a pure function
+ * (folio_directory__fold) used both by the projection and by "as known at seq N" replays.
+ */
+#ifndef FOLIO_DIRECTORY_H
+#define FOLIO_DIRECTORY_H
+
+#include "../engine/projection.h"
+
+/* A string inside some buffer (a record, a payload): not NUL-terminated; s NULL = absent. */
+typedef struct {
+    const char *s;
+    uint32_t n;
+} folio_dstr;
+
+enum { FOLIO_ADDR_STREET, FOLIO_ADDR_CITY, FOLIO_ADDR_REGION, FOLIO_ADDR_POSTCODE,
+       FOLIO_ADDR_COUNTRY, FOLIO_ADDR_FIELDS };
+extern const char *const folio_addr_field_names[FOLIO_ADDR_FIELDS];
+
+typedef struct {
+    folio_dstr f[FOLIO_ADDR_FIELDS];
+} folio_daddr;
+
+typedef struct {
+    uint64_t id;
+    folio_dstr name, email, phone, role;
+} folio_dcontact;
+
+/* Credit holds placed by credit control (bits); status "hold" is a hold of its own. */
+#define FOLIO_HOLD_CREDIT_LIMIT 1u
+#define FOLIO_HOLD_PAST_DUE 2u
+
+typedef struct {
+    uint64_t id; /* 0: no customer (yet) */
+    uint64_t version, created_seq, next_contact, documents, deleted_seq, merged_into;
+    int64_t deleted_at_us, balance;
+    uint32_t credit_holds;
+    folio_dstr ref, name, type, status, currency, owner, external_id, credit_limit,
+        merged_into_ref;
+    folio_daddr billing, shipping;
+    uint32_t contact_count;
+    folio_dcontact contacts[FOLIO_CONTACTS_MAX];
+} folio_dir_rec;
+
+int folio_directory__decode(folio_dir_rec *r, const void *bytes, size_t n);
+/* Encode into buf[0..cap); *n_out = bytes used. */
+int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio_dir_rec *r);
+/* Fold one event of this customer's stream into r (r->id 0: no card yet). Strings of r may
+ * point into the event's payload afterwards. *applies = 0 for events the card ignores
+ * (events of a stream that has no customer.created). FOLIO_EINVAL for an event that
+ * contradicts the card (malformed payload, a second creation, balance overflow). */
+int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies);
+
+int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id);
+int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n);
+int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n);
+int folio_directory__settings(folio_settings *out, folio_proj_txn *t);
+int folio_directory__any_customer(int *yes, folio_proj_txn *t);
+
+/* Key prefixes: 'c' + BE u64 id -> card; 'r' + ref -> id (every ref ever: never reused);
+ * 'n' + name -> id (customers not deleted); 'd' + BE u64 deleted seq -> id; 's' settings. */
+#define FOLIO_DIR_CARD 'c'
+#define FOLIO_DIR_REF 'r'
+#define FOLIO_DIR_NAME 'n'
+#define FOLIO_DIR_DELETED 'd'
+
+extern const folio_projection folio_directory_projection;
+
+#endif
