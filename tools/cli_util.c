@@ -15,6 +15,7 @@ int cli_exit_code(int rc) {
     switch (rc) {
     case FOLIO_OK: return 0;
     case FOLIO_ECONFLICT:
+    case FOLIO_ERULE:
     case FOLIO_EEXISTS:
     case FOLIO_ELIMIT: return EXIT_RULE;
     case FOLIO_EINVAL: return EXIT_USAGE;
