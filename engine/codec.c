@@ -135,7 +135,10 @@ int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, i
 /* Walk one validated msgpack value: only nil, bool, integers, strings (UTF-8), bin, arrays
  * and maps with string keys; depth bounded. `*p` advances past the value. */
 static int check_value(const char **p, unsigned depth) {
-    if (depth > FOLIO_PAYLOAD_DEPTH_MAX)
+    /* depth counts containers: the payload map is level 1, and a scalar inside the deepest
+     * allowed map or array does not add a level. */
+    if (depth > FOLIO_PAYLOAD_DEPTH_MAX &&
+        (mp_typeof(**p) == MP_ARRAY || mp_typeof(**p) == MP_MAP))
         return folio_error__set(FOLIO_ELIMIT, "payload nests deeper than %u levels",
                                 FOLIO_PAYLOAD_DEPTH_MAX);
     uint32_t len, n;
@@ -558,7 +561,7 @@ int folio_payload_to_json(char **json_out, const void *payload, size_t payload_b
  * ------------------------------------------------------------------------------------- */
 
 static int pack_json(msgpack_packer *pk, json_t *j, unsigned depth) {
-    if (depth > FOLIO_PAYLOAD_DEPTH_MAX)
+    if (depth > FOLIO_PAYLOAD_DEPTH_MAX && (json_is_object(j) || json_is_array(j)))
         return folio_error__set(FOLIO_ELIMIT, "payload nests deeper than %u levels",
                                 FOLIO_PAYLOAD_DEPTH_MAX);
     const char *key;

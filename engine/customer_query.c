@@ -109,6 +109,21 @@ void folio_customer_free(folio_customer *c) { free(c); }
  * show / find
  * ------------------------------------------------------------------------------------- */
 
+/* Begin a read of the directory: FOLIO_EFORMAT when it is not up to date with the log (a
+ * read-only open of a ledger written by an older folio). */
+static int dir_begin(folio_txn *t, folio_proj_txn *dir, folio_db *db) {
+    folio_head head;
+    int rc = folio_store__read_begin(t, db->store);
+    if (rc < 0) return rc;
+    folio_projection__txn(dir, t, "directory", NULL);
+    rc = folio_log__read_head(&head, t);
+    for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
+        if (strcmp(folio_projection__name(i), "directory") == 0)
+            rc = folio_projection__check_current(t, i, head.last_seq);
+    if (rc < 0) folio_store__read_end(t);
+    return rc;
+}
+
 /* The card as known at seq `at_seq`: the customer's events up to it, folded one by one.
  * Each step re-encodes the card into a buffer of its own, so no string points into an
  * event the iterator has moved past. */
@@ -206,9 +221,8 @@ int folio_customer_ref(char ref_out[FOLIO_REF_BYTES_MAX + 1], folio_db *db, uint
     ref_out[0] = '\0';
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
-    int rc = folio_store__read_begin(&t, db->store);
+    int rc = dir_begin(&t, &dir, db);
     if (rc == FOLIO_OK) {
-        folio_projection__txn(&dir, &t, "directory", NULL);
         rc = folio_directory__get(r, &dir, id);
         if (rc == FOLIO_OK && r->ref.n <= FOLIO_REF_BYTES_MAX) {
             memcpy(ref_out, r->ref.s, r->ref.n);
@@ -231,9 +245,8 @@ int folio_customer_find(folio_customer **out, folio_db *db, const char *name) {
     while (n && (*name == ' ' || *name == '\t')) name++, n--;
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
-    int rc = folio_store__read_begin(&t, db->store);
+    int rc = dir_begin(&t, &dir, db);
     if (rc == FOLIO_OK) {
-        folio_projection__txn(&dir, &t, "directory", NULL);
         rc = folio_directory__id_by_name(&id, &dir, name, n);
         if (rc == FOLIO_ENOTFOUND)
             rc = folio_error__set(FOLIO_ENOTFOUND, "no customer is named '%.*s'", (int)n, name);
@@ -343,12 +356,11 @@ static int collect(folio_customer_list **out, folio_db *db, char prefix, unsigne
     folio_dir_rec *r = malloc(sizeof *r);
     char name[FOLIO_NAME_BYTES_MAX * 2 + 1];
     int rc = (!l || !r) ? folio_error__set(FOLIO_ERROR, "out of memory") : FOLIO_OK;
-    if (rc == FOLIO_OK) rc = folio_store__read_begin(&t, db->store);
+    if (rc == FOLIO_OK) rc = dir_begin(&t, &dir, db);
     if (rc == FOLIO_OK) {
         const void *k, *v;
         size_t kn, vn;
         uint8_t pfx = (uint8_t)prefix;
-        folio_projection__txn(&dir, &t, "directory", NULL);
         folio_proj__iter_init(&it, &dir, &pfx, 1);
         while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
             if (vn != 8) {
@@ -412,9 +424,8 @@ int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
     uint64_t id = 0;
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "history: NULL argument");
     *out = NULL;
-    int rc = folio_store__read_begin(&t, db->store);
+    int rc = dir_begin(&t, &dir, db);
     if (rc < 0) return rc;
-    folio_projection__txn(&dir, &t, "directory", NULL);
     rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
     folio_store__read_end(&t);
     if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);

@@ -22,6 +22,7 @@
 struct folio_store {
     MDB_env *env;
     MDB_dbi dbi[FOLIO_DBS_MAX];
+    uint8_t absent[FOLIO_DBS_MAX]; /* read-only open of a ledger older than this projection */
     unsigned db_count;
     pthread_rwlock_t map_lock;
     int read_only;
@@ -39,6 +40,7 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static folio_store *registry_head;
 
 static const char *const core_names[] = {"meta", "log", "streams", "idem"};
+static void db_name(char *buf, size_t cap, unsigned i);
 
 /* Translate an LMDB or errno code into a folio code with a message naming the operation. */
 static int xlate(int mrc, const char *op) {
@@ -146,8 +148,19 @@ int folio_store__grow(folio_store *s) {
     return rc;
 }
 
+/* A projection database a read-only open did not find: the ledger predates it. */
+static int absent_db(unsigned dbi) {
+    char name[64];
+    db_name(name, sizeof name, dbi);
+    return folio_error__set(FOLIO_EFORMAT,
+                            "ledger has no '%s' database yet (written by an older folio): open "
+                            "it for writing once to build it",
+                            name);
+}
+
 int folio_store__get(folio_val *out, folio_txn *t, unsigned dbi, const void *key, size_t klen) {
     FOLIO_ASSERT(dbi < t->store->db_count);
+    if (t->store->absent[dbi]) return absent_db(dbi);
     MDB_val k = {klen, (void *)key}, v;
     int mrc = mdb_get(t->mdb, t->store->dbi[dbi], &k, &v);
     if (mrc != MDB_SUCCESS) return xlate(mrc, "get");
@@ -182,6 +195,7 @@ int folio_store__drop(folio_txn *t, unsigned dbi) {
 
 int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi) {
     MDB_stat st;
+    if (t->store->absent[dbi]) return absent_db(dbi);
     int rc = xlate(mdb_stat(t->mdb, t->store->dbi[dbi], &st), "stat");
     if (rc == FOLIO_OK) *out = st.ms_entries;
     return rc;
@@ -189,6 +203,8 @@ int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi) {
 
 int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi) {
     MDB_cursor *cur = NULL;
+    c->mdb = NULL;
+    if (t->store->absent[dbi]) return absent_db(dbi);
     int rc = xlate(mdb_cursor_open(t->mdb, t->store->dbi[dbi], &cur), "cursor");
     c->mdb = cur;
     return rc;
@@ -311,12 +327,9 @@ static int open_dbs(folio_store *s, int *created_out) {
                 need_write = 1;
                 break;
             }
-            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0) {
-                rc = folio_error__set(FOLIO_EFORMAT,
-                                      "ledger has no '%s' database yet (written by an older "
-                                      "folio): open it for writing once to build it",
-                                      name);
-                goto fail;
+            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0 && s->read_only) {
+                s->absent[i] = 1; /* queries that need it report FOLIO_EFORMAT */
+                continue;
             }
             if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE) {
                 rc = folio_error__set(FOLIO_EFORMAT, "not a folio ledger (no '%s' database)",

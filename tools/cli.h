@@ -48,12 +48,29 @@ int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
 /* "2026-11-23T23:14:05.123456Z" */
 void cli_format_time(char out[40], int64_t us);
 void cli_json_string(FILE *f, const char *s);
-/* Print one event: a JSON line ({"seq","stream","version","type",...,"data"}) or a text line. */
-int cli_print_event(FILE *f, const folio_event *e, int json);
+/* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",
+ * "reason"?,"changes"?,"data"}); with_stream adds "stream" and "ref" and ends the line (log
+ * and export). Text: a block with one line per changed field, or one line with the stream. */
+int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_stream,
+                           const char *ref);
 
 int cmd_verify(cli_ctx *c);
 int cmd_log(cli_ctx *c);
 int cmd_stats(cli_ctx *c);
 int cmd_demo(cli_ctx *c);
+int cmd_init(cli_ctx *c);
+int cmd_create(cli_ctx *c);
+int cmd_update(cli_ctx *c);
+int cmd_status(cli_ctx *c);
+int cmd_delete(cli_ctx *c);
+int cmd_own(cli_ctx *c);
+int cmd_contact(cli_ctx *c);
+int cmd_note(cli_ctx *c);
+int cmd_merge(cli_ctx *c);
+int cmd_show(cli_ctx *c);
+int cmd_find(cli_ctx *c);
+int cmd_list(cli_ctx *c);
+int cmd_history(cli_ctx *c);
+int cmd_deleted(cli_ctx *c);
 
 #endif

@@ -2,6 +2,7 @@
  * tools/cli_util.c - error reporting, opening the ledger, parsing and printing helpers.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,10 +128,28 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-int cli_print_event(FILE *f, const folio_event *e, int json) {
-    char when[40], *data = NULL;
+/* A JSON value as people read it: strings bare, null as "(none)", others compact JSON. */
+static void text_value(FILE *f, json_t *v) {
+    if (!v || json_is_null(v)) {
+        fputs("(none)", f);
+    } else if (json_is_string(v)) {
+        fputs(json_string_value(v), f);
+    } else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        fputs(s ? s : "?", f);
+        free(s);
+    }
+}
+
+int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_stream,
+                           const char *ref) {
+    char when[40], *data = NULL, *changes = NULL;
     int rc = folio_payload_to_json(&data, e->payload, e->payload_bytes);
-    if (rc < 0) return rc;
+    if (rc == FOLIO_OK) rc = folio_event_changes_json(&changes, e);
+    if (rc < 0) {
+        folio_free(data);
+        return rc;
+    }
     cli_format_time(when, e->recorded_at_us);
     const char *type = folio_event_type_name(e->type);
     char unknown[32];
@@ -139,9 +158,16 @@ int cli_print_event(FILE *f, const folio_event *e, int json) {
         type = unknown;
     }
     if (json) {
-        fprintf(f, "{\"seq\":%llu,\"stream\":%llu,\"version\":%llu,\"type\":",
-                (unsigned long long)e->seq, (unsigned long long)e->stream,
-                (unsigned long long)e->version);
+        fprintf(f, "{\"seq\":%llu,", (unsigned long long)e->seq);
+        if (with_stream) {
+            fprintf(f, "\"stream\":%llu,\"ref\":", (unsigned long long)e->stream);
+            if (ref)
+                cli_json_string(f, ref);
+            else
+                fputs("null", f);
+            fputc(',', f);
+        }
+        fprintf(f, "\"version\":%llu,\"type\":", (unsigned long long)e->version);
         cli_json_string(f, type);
         fprintf(f, ",\"schema\":%u,\"recorded_at\":\"%s\",\"actor\":", e->schema, when);
         cli_json_string(f, e->actor);
@@ -157,13 +183,37 @@ int cli_print_event(FILE *f, const folio_event *e, int json) {
             fputs(",\"idempotency_key\":", f);
             cli_json_string(f, e->idempotency_key);
         }
-        fprintf(f, ",\"data\":%s}\n", data);
-    } else {
-        fprintf(f, "%6llu  %s  stream %llu v%llu  %-24s %s", (unsigned long long)e->seq, when,
-                (unsigned long long)e->stream, (unsigned long long)e->version, type, e->actor);
+        if (changes) fprintf(f, ",\"changes\":%s", changes);
+        fprintf(f, ",\"data\":%s}", data);
+        if (with_stream) fputc('\n', f);
+    } else if (with_stream) {
+        fprintf(f, "%6llu  %s  %-12s v%-4llu %-24s %s", (unsigned long long)e->seq, when,
+                ref ? ref : (e->stream ? "?" : "ledger"), (unsigned long long)e->version, type,
+                e->actor);
         if (e->reason) fprintf(f, " (%s)", e->reason);
         fprintf(f, "  %s\n", data);
+    } else {
+        fprintf(f, "seq %llu  v%llu  %s  %s  by %s", (unsigned long long)e->seq,
+                (unsigned long long)e->version, when, type, e->actor);
+        if (e->reason) fprintf(f, "  (%s)", e->reason);
+        fputc('\n', f);
+        json_t *ch = changes ? json_loads(changes, 0, NULL) : NULL;
+        const char *field;
+        json_t *pair;
+        if (ch) {
+            json_object_foreach(ch, field, pair) {
+                fprintf(f, "    %s: ", field);
+                text_value(f, json_array_get(pair, 0));
+                fputs(" -> ", f);
+                text_value(f, json_array_get(pair, 1));
+                fputc('\n', f);
+            }
+            json_decref(ch);
+        } else if (strcmp(data, "{}") != 0) {
+            fprintf(f, "    %s\n", data);
+        }
     }
+    folio_free(changes);
     folio_free(data);
     return FOLIO_OK;
 }

@@ -26,10 +26,22 @@ int cmd_log(cli_ctx *c) {
     if (code) return code;
     int rc = folio_log_open(&it, db, from, 0);
     const folio_event *e;
-    uint64_t shown = 0;
+    uint64_t shown = 0, ref_stream = UINT64_MAX;
+    char ref[FOLIO_REF_BYTES_MAX + 1] = "";
+    int have_ref = 0;
     while (rc == FOLIO_OK && (limit == 0 || shown < limit)) {
         rc = folio_iter_next(&e, it);
-        if (rc == FOLIO_OK) rc = cli_print_event(stdout, e, c->json);
+        if (rc != FOLIO_OK) break;
+        if (e->stream != ref_stream) { /* one lookup per run of events of one stream */
+            ref_stream = e->stream;
+            int r = folio_customer_ref(ref, db, e->stream);
+            if (r < 0 && r != FOLIO_ENOTFOUND && r != FOLIO_EFORMAT) {
+                rc = r;
+                break;
+            }
+            have_ref = r == FOLIO_OK;
+        }
+        rc = cli_print_history_item(stdout, e, c->json, 1, have_ref ? ref : NULL);
         shown++;
     }
     if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;

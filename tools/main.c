@@ -14,6 +14,20 @@ static const struct {
     int (*run)(cli_ctx *);
     const char *help;
 } commands[] = {
+    {"init", cmd_init, "ledger settings [--base-currency C] [--ref-prefix P] [--credit-control M] [--on-hold P]"},
+    {"create", cmd_create, "create a customer: NAME [--type T] [--status S] [--currency C] ..."},
+    {"update", cmd_update, "change a customer: CUSTOMER [--name N] [--type T] [--credit-limit A] ..."},
+    {"status", cmd_status, "CUSTOMER prospect|active|hold|inactive|deleted"},
+    {"delete", cmd_delete, "CUSTOMER (same as status deleted)"},
+    {"own", cmd_own, "CUSTOMER USER: take ownership"},
+    {"contact", cmd_contact, "add CUSTOMER --name N [--email E] [--phone P] [--role R] | remove CUSTOMER ID"},
+    {"note", cmd_note, "CUSTOMER TEXT"},
+    {"merge", cmd_merge, "--keep CUSTOMER --delete CUSTOMER"},
+    {"show", cmd_show, "the customer card: CUSTOMER [--at-seq N]"},
+    {"find", cmd_find, "exact-match lookup: NAME"},
+    {"list", cmd_list, "customers [--status S[,S]] [--name PATTERN] [--all]"},
+    {"history", cmd_history, "every event of a customer, with field-level changes"},
+    {"deleted", cmd_deleted, "the deleted-document lookup [--name PATTERN]"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
     {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N]"},
     {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},

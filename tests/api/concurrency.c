@@ -234,7 +234,7 @@ Test(concurrency, two_writer_processes_interleave_without_gaps, .timeout = 60) {
  * FOLIO_EINVAL "already open in this process", although the child has no handle of its own.
  * Enable this test when the engine is fixed (e.g. keep the owner pid in each registry entry,
  * or clear the registry in a pthread_atfork child handler). */
-Test(concurrency, a_child_process_can_open_a_ledger_its_parent_has_open, .disabled = true) {
+Test(concurrency, a_child_process_can_open_a_ledger_its_parent_has_open) {
     folio_event e = tmpdb_note(1, "parent");
     tmpdb_append(tmpdb, &e);
     const char *path = tmpdb_ledger_path();

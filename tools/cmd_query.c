@@ -1,0 +1,328 @@
+/*
+ * tools/cmd_query.c - reading the customer master: show, find, list, history, deleted.
+ * Human text by default, the SPEC's JSON shapes with --json.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void json_str_or_null(const char *s) {
+    if (s)
+        cli_json_string(stdout, s);
+    else
+        fputs("null", stdout);
+}
+
+static void json_address(const folio_address *a) {
+    printf("{\"street\":");
+    json_str_or_null(a->street);
+    printf(",\"city\":");
+    json_str_or_null(a->city);
+    printf(",\"region\":");
+    json_str_or_null(a->region);
+    printf(",\"postcode\":");
+    json_str_or_null(a->postcode);
+    printf(",\"country\":");
+    json_str_or_null(a->country);
+    printf("}");
+}
+
+/* The show shape of SPEC section 7, plus external_id, addresses and documents. */
+static void json_customer(const folio_customer *c) {
+    printf("{\"id\":%llu,\"ref\":", (unsigned long long)c->id);
+    cli_json_string(stdout, c->ref);
+    printf(",\"name\":");
+    cli_json_string(stdout, c->name);
+    printf(",\"type\":");
+    json_str_or_null(c->type);
+    printf(",\"status\":");
+    json_str_or_null(c->status);
+    printf(",\"currency\":");
+    json_str_or_null(c->currency);
+    printf(",\"credit_limit\":");
+    json_str_or_null(c->credit_limit);
+    printf(",\"owner\":");
+    json_str_or_null(c->owner);
+    printf(",\"balance\":");
+    json_str_or_null(c->balance);
+    printf(",\"on_hold\":%s,\"hold_reasons\":[", c->on_hold ? "true" : "false");
+    for (size_t i = 0; i < c->hold_count; i++) {
+        if (i) putchar(',');
+        cli_json_string(stdout, c->hold_reasons[i]);
+    }
+    printf("],\"contacts\":[");
+    for (size_t i = 0; i < c->contact_count; i++) {
+        const folio_contact *k = &c->contacts[i];
+        printf("%s{\"id\":%llu,\"name\":", i ? "," : "", (unsigned long long)k->id);
+        json_str_or_null(k->name);
+        printf(",\"email\":");
+        json_str_or_null(k->email);
+        printf(",\"phone\":");
+        json_str_or_null(k->phone);
+        printf(",\"role\":");
+        json_str_or_null(k->role);
+        printf("}");
+    }
+    printf("],\"version\":%llu,\"external_id\":", (unsigned long long)c->version);
+    json_str_or_null(c->external_id);
+    printf(",\"billing\":");
+    json_address(&c->billing);
+    printf(",\"shipping\":");
+    json_address(&c->shipping);
+    printf(",\"documents\":%llu", (unsigned long long)c->documents);
+    if (c->merged_into) {
+        printf(",\"merged_into\":");
+        cli_json_string(stdout, c->merged_into);
+    }
+    printf("}");
+}
+
+static void text_address(const char *label, const folio_address *a) {
+    const char *parts[] = {a->street, a->city, a->region, a->postcode, a->country};
+    int any = 0;
+    printf("  %-13s ", label);
+    for (int i = 0; i < 5; i++) {
+        if (!parts[i]) continue;
+        printf("%s%s", any ? ", " : "", parts[i]);
+        any = 1;
+    }
+    printf("%s\n", any ? "" : "-");
+}
+
+static void text_customer(const folio_customer *c) {
+#define OR_DASH(s) ((s) ? (s) : "-")
+    printf("%s  %s\n", c->ref, c->name);
+    printf("  %-13s %llu\n", "id", (unsigned long long)c->id);
+    printf("  %-13s %s\n", "type", OR_DASH(c->type));
+    printf("  %-13s %s\n", "status", OR_DASH(c->status));
+    printf("  %-13s %s\n", "currency", OR_DASH(c->currency));
+    printf("  %-13s %s\n", "credit limit", c->credit_limit ? c->credit_limit : "none");
+    printf("  %-13s %s\n", "balance", OR_DASH(c->balance));
+    printf("  %-13s %s\n", "owner", OR_DASH(c->owner));
+    printf("  %-13s %s", "on hold", c->on_hold ? "yes (" : "no");
+    for (size_t i = 0; i < c->hold_count; i++) printf("%s%s", i ? ", " : "", c->hold_reasons[i]);
+    printf("%s\n", c->on_hold ? ")" : "");
+    printf("  %-13s %s\n", "external id", OR_DASH(c->external_id));
+    text_address("billing", &c->billing);
+    text_address("shipping", &c->shipping);
+    if (c->contact_count == 0) printf("  %-13s -\n", "contacts");
+    for (size_t i = 0; i < c->contact_count; i++) {
+        const folio_contact *k = &c->contacts[i];
+        printf("  %-13s #%llu %s", i ? "" : "contacts", (unsigned long long)k->id, k->name);
+        if (k->role) printf(" (%s)", k->role);
+        if (k->email) printf(" <%s>", k->email);
+        if (k->phone) printf(" %s", k->phone);
+        printf("\n");
+    }
+    printf("  %-13s %llu\n", "version", (unsigned long long)c->version);
+    if (c->merged_into) printf("  %-13s %s\n", "merged into", c->merged_into);
+#undef OR_DASH
+}
+
+int cmd_show(cli_ctx *c) {
+    const char *ref = NULL, *at = NULL;
+    uint64_t at_seq = 0;
+    for (int i = 1; i < c->argc; i++) {
+        int r = cli_opt(&at, c, &i, "--at-seq");
+        if (r < 0) return EXIT_USAGE;
+        if (r) continue;
+        if (strncmp(c->argv[i], "--", 2) == 0 || ref)
+            return cli_usage("show: unexpected argument '%s'", c->argv[i]);
+        ref = c->argv[i];
+    }
+    if (!ref) return cli_usage("usage: folio show CUSTOMER [--at-seq N]");
+    if (at && (cli_parse_u64(&at_seq, at) != 0 || at_seq == 0))
+        return cli_usage("--at-seq needs a seq (1 or more), not '%s'", at);
+    folio_db *db = NULL;
+    folio_customer *cu = NULL;
+    int code = cli_open(&db, c, 0);
+    if (code) return code;
+    int rc = folio_customer_get(&cu, db, ref, at_seq, 0);
+    if (rc < 0) {
+        code = cli_fail(rc, NULL);
+    } else if (c->json) {
+        json_customer(cu);
+        putchar('\n');
+    } else {
+        text_customer(cu);
+    }
+    folio_customer_free(cu);
+    folio_db_close(db);
+    return code;
+}
+
+int cmd_find(cli_ctx *c) {
+    if (c->argc != 2) return cli_usage("usage: folio find NAME (quote a name with spaces)");
+    folio_db *db = NULL;
+    folio_customer *cu = NULL;
+    int code = cli_open(&db, c, 0);
+    if (code) return code;
+    int rc = folio_customer_find(&cu, db, c->argv[1]);
+    if (rc < 0) {
+        code = cli_fail(rc, NULL);
+    } else if (c->json) {
+        json_customer(cu);
+        putchar('\n');
+    } else {
+        text_customer(cu);
+    }
+    folio_customer_free(cu);
+    folio_db_close(db);
+    return code;
+}
+
+static void print_list(const cli_ctx *c, const folio_customer_list *l, int deleted) {
+    if (c->json) {
+        putchar('[');
+        for (size_t i = 0; i < l->count; i++) {
+            const folio_customer *k = l->items[i];
+            if (i) putchar(',');
+            if (!deleted) {
+                json_customer(k);
+                continue;
+            }
+            char when[40];
+            cli_format_time(when, k->deleted_at_us);
+            printf("{\"ref\":");
+            cli_json_string(stdout, k->ref);
+            printf(",\"name\":");
+            cli_json_string(stdout, k->name);
+            printf(",\"deleted_seq\":%llu,\"deleted_at\":\"%s\"", (unsigned long long)k->deleted_seq,
+                   when);
+            if (k->merged_into) {
+                printf(",\"merged_into\":");
+                cli_json_string(stdout, k->merged_into);
+            }
+            putchar('}');
+        }
+        printf("]\n");
+        return;
+    }
+    if (l->count == 0) {
+        printf("(none)\n");
+        return;
+    }
+    if (deleted)
+        printf("%-14s %-32s %-8s %-28s %s\n", "REF", "NAME", "SEQ", "DELETED AT", "MERGED INTO");
+    else
+        printf("%-14s %-32s %-9s %-4s %16s  %s\n", "REF", "NAME", "STATUS", "CUR", "BALANCE", "OWNER");
+    for (size_t i = 0; i < l->count; i++) {
+        const folio_customer *k = l->items[i];
+        if (deleted) {
+            char when[40];
+            cli_format_time(when, k->deleted_at_us);
+            printf("%-14s %-32s %-8llu %-28s %s\n", k->ref, k->name,
+                   (unsigned long long)k->deleted_seq, when, k->merged_into ? k->merged_into : "-");
+        } else {
+            printf("%-14s %-32s %-9s %-4s %16s  %s\n", k->ref, k->name, k->status,
+                   k->currency ? k->currency : "-", k->balance ? k->balance : "-",
+                   k->owner ? k->owner : "-");
+        }
+    }
+}
+
+static int parse_statuses(unsigned *out, const char *list) {
+    static const struct { const char *name; unsigned bit; } names[] = {
+        {"prospect", FOLIO_LIST_PROSPECT}, {"active", FOLIO_LIST_ACTIVE},
+        {"hold", FOLIO_LIST_HOLD}, {"inactive", FOLIO_LIST_INACTIVE}};
+    *out = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        size_t i;
+        for (i = 0; i < 4; i++)
+            if (strlen(names[i].name) == n && strncmp(p, names[i].name, n) == 0) break;
+        if (i == 4) {
+            if (n == 7 && strncmp(p, "deleted", 7) == 0)
+                return cli_usage("list never shows deleted customers: use 'folio deleted'");
+            return cli_usage("--status takes prospect, active, hold, inactive (comma-separated), "
+                             "not '%.*s'", (int)n, p);
+        }
+        *out |= names[i].bit;
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (*out == 0) return cli_usage("--status needs at least one status");
+    return 0;
+}
+
+int cmd_list(cli_ctx *c) {
+    const char *status = NULL, *pattern = NULL;
+    unsigned statuses = 0;
+    int all = 0;
+    for (int i = 1; i < c->argc; i++) {
+        int r;
+        if (strcmp(c->argv[i], "--all") == 0) {
+            all = 1;
+        } else if ((r = cli_opt(&status, c, &i, "--status")) ||
+                   (r = cli_opt(&pattern, c, &i, "--name"))) {
+            if (r < 0) return EXIT_USAGE;
+        } else {
+            return cli_usage("list: unexpected argument '%s'", c->argv[i]);
+        }
+    }
+    if (status) {
+        int code = parse_statuses(&statuses, status);
+        if (code) return code;
+    }
+    if (all) statuses |= FOLIO_LIST_ALL;
+    folio_db *db = NULL;
+    folio_customer_list *l = NULL;
+    int code = cli_open(&db, c, 0);
+    if (code) return code;
+    int rc = folio_customer_list_get(&l, db, statuses, pattern);
+    if (rc < 0)
+        code = cli_fail(rc, NULL);
+    else
+        print_list(c, l, 0);
+    folio_customer_list_free(l);
+    folio_db_close(db);
+    return code;
+}
+
+int cmd_deleted(cli_ctx *c) {
+    const char *pattern = NULL;
+    for (int i = 1; i < c->argc; i++) {
+        int r = cli_opt(&pattern, c, &i, "--name");
+        if (r < 0) return EXIT_USAGE;
+        if (!r) return cli_usage("deleted: unexpected argument '%s'", c->argv[i]);
+    }
+    folio_db *db = NULL;
+    folio_customer_list *l = NULL;
+    int code = cli_open(&db, c, 0);
+    if (code) return code;
+    int rc = folio_deleted_list_get(&l, db, pattern);
+    if (rc < 0)
+        code = cli_fail(rc, NULL);
+    else
+        print_list(c, l, 1);
+    folio_customer_list_free(l);
+    folio_db_close(db);
+    return code;
+}
+
+int cmd_history(cli_ctx *c) {
+    if (c->argc != 2) return cli_usage("usage: folio history CUSTOMER");
+    folio_db *db = NULL;
+    folio_iter *it = NULL;
+    const folio_event *e;
+    int code = cli_open(&db, c, 0);
+    if (code) return code;
+    int rc = folio_history_open(&it, db, c->argv[1]);
+    if (rc == FOLIO_OK && c->json) putchar('[');
+    size_t n = 0;
+    while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) {
+        if (c->json && n) putchar(',');
+        rc = cli_print_history_item(stdout, e, c->json, 0, NULL);
+        n++;
+    }
+    if (rc == FOLIO_ITEROVER) {
+        rc = FOLIO_OK;
+        if (c->json) printf("]\n");
+    }
+    if (rc < 0) code = cli_fail(rc, "history");
+    folio_iter_free(it);
+    folio_db_close(db);
+    return code;
+}
