@@ -35,11 +35,17 @@ folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type) {
     return &c->payloads[i];
 }
 
-int folio_cmd__target(folio_cmd *c, uint64_t id) {
+int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref) {
+    folio_stream_rec srec;
     c->primary = id;
     if (!c->w->has_expected_version) return FOLIO_OK;
-    folio_expect x = {id, FOLIO_EXPECT_VERSION, c->w->expected_version};
-    return folio_log__check_expects(c->txn, &x, 1);
+    int rc = folio_log__read_stream(&srec, c->txn, id);
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+    if (srec.version != c->w->expected_version)
+        return folio_error__set(FOLIO_ECONFLICT, "conflict: %s is at version %llu, not %llu", ref,
+                                (unsigned long long)srec.version,
+                                (unsigned long long)c->w->expected_version);
+    return FOLIO_OK;
 }
 
 typedef struct {

@@ -32,7 +32,7 @@ typedef struct folio_cmd {
 
 /* Name the customer the command writes to, and check the caller's expected version of it
  * now, before any rule (a stale caller gets FOLIO_ECONFLICT, not a rule about old state). */
-int folio_cmd__target(folio_cmd *c, uint64_t id);
+int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref);
 
 /* Stage an event; returns the writer for its payload (a msgpack map the caller fills). */
 folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type);

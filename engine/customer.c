@@ -373,7 +373,7 @@ static int create_fn(folio_cmd *c, void *arg) {
             if (rc < 0) return rc;
         }
     }
-    if ((rc = folio_cmd__target(c, id)) < 0) return rc;
+    if ((rc = folio_cmd__target(c, id, ref)) < 0) return rc;
     if (!set.configured) stage_default_settings(c, &set);
     folio_mpw *p = folio_cmd__stage(c, id, FOLIO_EV_CUSTOMER_CREATED);
     folio_mpw__map(p, 8);
@@ -444,7 +444,7 @@ static int update_fn(folio_cmd *c, void *arg) {
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0) goto done;
-    if ((rc = folio_cmd__target(c, card->id)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, card->id, a->ref)) < 0) goto done;
     cstr(cur, sizeof cur, card->currency);
     if (in->currency) {
         rc = folio_error__set(FOLIO_ERULE, "currency of %s is %s and cannot be changed (rule 3)",
@@ -542,7 +542,7 @@ static int status_fn(folio_cmd *c, void *arg) {
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0) goto done;
-    if ((rc = folio_cmd__target(c, card->id)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, card->id, a->ref)) < 0) goto done;
     cstr(from, sizeof from, card->status);
     if (strcmp(from, to) == 0) goto done; /* the same status again: nothing to do */
     if (!transition_allowed(from, to)) {
@@ -586,7 +586,7 @@ static int owner_fn(folio_cmd *c, void *arg) {
     folio_dstr to;
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
-    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0 ||
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0 ||
         (rc = check_field(&to, a->in, FOLIO_FIELD_BYTES_MAX, "owner")) < 0)
         goto done;
     if (!to.s) {
@@ -636,7 +636,7 @@ static int contact_add_fn(folio_cmd *c, void *arg) {
     folio_dstr name, email, phone, role;
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
-    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0 ||
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0 ||
         (rc = check_field(&name, in->name, FOLIO_FIELD_BYTES_MAX, "contact name")) < 0 ||
         (rc = check_field(&email, in->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
         (rc = check_field(&phone, in->phone, FOLIO_FIELD_BYTES_MAX, "phone")) < 0 ||
@@ -678,7 +678,7 @@ static int contact_remove_fn(folio_cmd *c, void *arg) {
     folio_dir_rec *card = malloc(sizeof *card);
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
-    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0)
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0)
         goto done;
     uint32_t i;
     for (i = 0; i < card->contact_count && card->contacts[i].id != a->number; i++) {}
@@ -711,7 +711,7 @@ static int note_fn(folio_cmd *c, void *arg) {
     folio_dir_rec *card = malloc(sizeof *card);
     int rc;
     if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
-    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id)) < 0)
+    if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0)
         goto done;
     folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_NOTE_ADDED);
     folio_mpw__map(p, 1);
@@ -757,10 +757,12 @@ static int merge_fn(folio_cmd *c, void *arg) {
         goto done;
     }
     if ((rc = resolve(keep, c, a->keep)) < 0 || (rc = resolve(del, c, a->del)) < 0) goto done;
-    if ((rc = folio_cmd__target(c, keep->id)) < 0) goto done;
-    if (a->has_del_version) {
-        folio_expect x = {del->id, FOLIO_EXPECT_VERSION, a->del_version};
-        if ((rc = folio_log__check_expects(c->txn, &x, 1)) < 0) goto done;
+    if ((rc = folio_cmd__target(c, keep->id, a->keep)) < 0) goto done;
+    if (a->has_del_version && del->version != a->del_version) {
+        rc = folio_error__set(FOLIO_ECONFLICT, "conflict: %s is at version %llu, not %llu", a->del,
+                              (unsigned long long)del->version,
+                              (unsigned long long)a->del_version);
+        goto done;
     }
     if (keep->id == del->id) {
         rc = folio_error__set(FOLIO_ERULE, "cannot merge %s into itself (rule 6)", a->keep);

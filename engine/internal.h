@@ -126,6 +126,8 @@ int folio_store__cursor_seek(folio_cursor *c, const void *key, size_t klen, foli
 int folio_store__cursor_next(folio_cursor *c, folio_val *k, folio_val *v);
 int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v);
 uint64_t folio_store__map_bytes(folio_store *s);
+/* Test hook: make the nth next put of this thread fail (0 = off). */
+void folio_store__inject_put_failure(uint64_t nth);
 uint64_t folio_store__file_bytes(folio_store *s);
 int folio_store__read_only(const folio_store *s);
 uint32_t folio_store__format(const folio_store *s); /* the ledger file's format version */

@@ -39,6 +39,11 @@ struct folio_store {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static folio_store *registry_head;
 
+/* Test hook: when positive, the N-th following put of this thread fails as an I/O error
+ * would (tests/engine: atomicity under an injected failure). Zero in production. */
+static _Thread_local uint64_t inject_put_failure;
+void folio_store__inject_put_failure(uint64_t nth) { inject_put_failure = nth; }
+
 static const char *const core_names[] = {"meta", "log", "streams", "idem"};
 static void db_name(char *buf, size_t cap, unsigned i);
 
@@ -173,6 +178,8 @@ int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, c
                      size_t vlen, unsigned flags) {
     FOLIO_ASSERT(t->write);
     FOLIO_ASSERT(dbi < t->store->db_count);
+    if (inject_put_failure && --inject_put_failure == 0)
+        return folio_error__set(FOLIO_ERROR, "put: injected failure");
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     int mrc = mdb_put(t->mdb, t->store->dbi[dbi], &k, &v,
                       (flags & FOLIO_PUT_APPEND) ? MDB_APPEND : 0);

@@ -204,13 +204,18 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             json_object_foreach(ch, field, pair) {
                 fprintf(f, "    %s: ", field);
                 text_value(f, json_array_get(pair, 0));
-                fputs(" -> ", f);
+                fputs(" \u2192 ", f);
                 text_value(f, json_array_get(pair, 1));
                 fputc('\n', f);
             }
             json_decref(ch);
-        } else if (strcmp(data, "{}") != 0) {
-            fprintf(f, "    %s\n", data);
+        } else if ((ch = json_loads(data, 0, NULL)) != NULL) {
+            json_object_foreach(ch, field, pair) { /* events that change no field: their data */
+                fprintf(f, "    %s: ", field);
+                text_value(f, pair);
+                fputc('\n', f);
+            }
+            json_decref(ch);
         }
     }
     folio_free(changes);
