@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo.sh - install what is missing, build folio, and run the demo against the
-# embedded default ledger ./folio.db (in the repository root): write a customer's events,
-# list them, show statistics, verify the chain. Re-running appends nothing (idempotency keys).
+# embedded default ledger ./folio.db (in the repository root): a customer's lifecycle
+# (create, contact, activate, an invoice and a payment, a duplicate merged into it, a note),
+# then its card, its history, the deleted-customer lookup and the integrity check.
+# Re-running appends nothing (every demo step carries an idempotency key).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
@@ -10,6 +12,7 @@ cmake --build build-release -j"$(nproc)" >/dev/null
 folio=./build-release/folio
 set -x
 "$folio" demo
-"$folio" log
-"$folio" stats
+"$folio" show CUST-000001
+"$folio" history CUST-000001
+"$folio" deleted
 "$folio" verify
