@@ -12,7 +12,7 @@ run_suite() { # name, build dir, extra cmake args...
   echo "== $name build ($dir)"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFOLIO_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
-  local log="$dir/ctest.log"
+  local log="$PWD/$dir/ctest.log"
   if (cd "$dir" && ctest --output-on-failure --timeout 600 2>&1 | tee "$log"); then :; fi
   local p f
   p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$log" || true)
