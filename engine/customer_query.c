@@ -50,7 +50,7 @@ static int build_customer(folio_customer **out, const folio_dir_rec *r) {
         memcpy(cur, r->currency.s, 3);
         if (folio_money_format(balance, sizeof balance, r->balance, cur) < 0) balance[0] = '\0';
     }
-    strings += strlen(balance) + 1;
+    if (balance[0]) strings += strlen(balance) + 1; /* no currency yet: no balance */
     size_t head = sizeof(folio_customer) + r->contact_count * sizeof(folio_contact) +
                   3 * sizeof(const char *);
     folio_customer *c = calloc(1, head + strings);

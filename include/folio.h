@@ -299,6 +299,7 @@ typedef struct {
     uint64_t seq;          /* seq of the last event written (of the original, on a repeat) */
     uint64_t version;      /* the customer's version after the write */
     uint64_t item_id;      /* the id of a contact added */
+    char doc[65];          /* the document number written (invoice, payment, ...) */
     int replayed;          /* 1: an idempotent repeat; nothing appended */
     int unchanged;         /* 1: nothing to change (same status again, ...); nothing appended */
 } folio_write_result;
@@ -397,6 +398,65 @@ typedef struct {
 FOLIO_API int folio_settings_get(folio_settings *out, folio_db *db);
 
 /* ---------------------------------------------------------------------------------------
+ * Receivables: documents, allocation, credit control (SPEC rules 8-10, section 4).
+ * Amounts are decimal strings in the customer's currency; dates "YYYY-MM-DD".
+ * ------------------------------------------------------------------------------------- */
+#define FOLIO_DOC_BYTES_MAX 64u    /* document number: letters, digits and - _ . / */
+#define FOLIO_ALLOCATIONS_MAX 200u /* allocations one command may write */
+
+typedef struct {
+    const char *amount; /* required: > 0, at most the currency's decimals */
+    const char *doc;    /* NULL: generated (INV-000001, CN-000001, PAY-000001, RF-000001) */
+    const char *date;   /* NULL: today (UTC) */
+    const char *due;    /* invoices only; NULL: the date */
+} folio_document_new;
+
+typedef struct {
+    const char *invoice; /* an open invoice of the same customer */
+    const char *amount;  /* NULL: as much as both documents allow */
+} folio_apply;
+
+/** Issue an invoice (rule 8: status prospect, active or hold). out->doc is its number. */
+FOLIO_API int folio_invoice_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                                  const char *ref, const folio_document_new *d);
+/** Issue a credit note (any customer that is not deleted). */
+FOLIO_API int folio_credit_note_issue(folio_write_result *out, folio_db *db,
+                                      const folio_write_opts *w, const char *ref,
+                                      const folio_document_new *d);
+/**
+ * Receive a payment and, in the same transaction, allocate it: to the listed invoices, and
+ * with `auto_allocate` what is left to the oldest open invoices (by date, then seq).
+ */
+FOLIO_API int folio_payment_receive(folio_write_result *out, folio_db *db,
+                                    const folio_write_opts *w, const char *ref,
+                                    const folio_document_new *d, const folio_apply *applies,
+                                    size_t apply_count, int auto_allocate);
+/**
+ * Allocate a payment or credit note (`from_doc`) to an invoice (rule 9: at most what is open
+ * on both), or with `to_invoice` NULL and `auto_allocate` to the oldest open invoices.
+ * `amount` NULL: as much as possible. `date` NULL: today; not before either document.
+ */
+FOLIO_API int folio_allocate(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                             const char *ref, const char *from_doc, const char *to_invoice,
+                             const char *amount, const char *date, int auto_allocate);
+/** Refund out of a payment's or credit note's unallocated amount (rule 9). */
+FOLIO_API int folio_refund_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                                 const char *ref, const char *from_doc,
+                                 const folio_document_new *d);
+
+typedef struct {
+    uint64_t placed, released; /* credit_hold events written */
+    uint64_t on_hold;          /* customers on a past-due hold afterwards */
+} folio_credit_check_result;
+/**
+ * Past-due credit control (settings past-due or both): place a hold on every customer with
+ * an open invoice due before `as_of` (NULL: today), release the others. Actor
+ * "credit-control". @return FOLIO_OK, FOLIO_ERULE (credit control does not include past-due).
+ */
+FOLIO_API int folio_credit_check(folio_credit_check_result *out, folio_db *db,
+                                 const folio_write_opts *w, const char *as_of);
+
+/* ---------------------------------------------------------------------------------------
  * The customer master: queries. Returned objects are one allocation each; strings are
  * NUL-terminated UTF-8 and NULL when absent.
  * ------------------------------------------------------------------------------------- */
@@ -477,6 +537,60 @@ FOLIO_API int folio_history_open(folio_iter **out, folio_db *db, const char *ref
  */
 FOLIO_API int folio_event_changes_json(char **json_out, const folio_event *event);
 
+/* ---------------------------------------------------------------------------------------
+ * Statements and admission
+ * ------------------------------------------------------------------------------------- */
+typedef struct {
+    const char *date, *doc, *kind; /* kind: invoice, credit_note, payment */
+    const char *amount, *open;     /* credit notes and payments negative */
+    const char *due;               /* invoices; NULL otherwise */
+    int64_t days_overdue;          /* invoices: days past due as of the statement date, >= 0 */
+    int64_t amount_minor, open_minor;
+    uint64_t seq;                  /* the event that issued it */
+} folio_statement_line;
+
+enum { FOLIO_AGING_CURRENT, FOLIO_AGING_1_30, FOLIO_AGING_31_60, FOLIO_AGING_61_90,
+       FOLIO_AGING_90_PLUS, FOLIO_AGING_BUCKETS };
+
+typedef struct {
+    const char *ref, *name, *currency;
+    const char *as_of;            /* the business date it is as of */
+    const char *from;             /* NULL unless asked */
+    const char *opening_balance;  /* with from: what is still open of documents dated before it */
+    const char *total_open;       /* opening balance + the open of every line */
+    const char *aging[FOLIO_AGING_BUCKETS];
+    int64_t opening_balance_minor, total_open_minor, aging_minor[FOLIO_AGING_BUCKETS];
+    const folio_statement_line *lines; /* oldest first (date, then seq) */
+    size_t line_count;
+    uint64_t at_seq;              /* as known at this seq (the head when not asked) */
+} folio_statement;
+
+/**
+ * The statement of a customer (SPEC section 5): open invoices, open credit notes and
+ * unallocated payments as of business date `as_of` (NULL: today) — documents, allocations and
+ * refunds dated after it do not count — as known at seq `at_seq` (0: now). With `from`, the
+ * lines are the open documents dated from it on, and what is still open of older ones is
+ * the opening balance. Aging buckets add up to the total. Replayed from the customer's events
+ * (and, for documents merged in, the merged customer's).
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (no such customer, or deleted), FOLIO_EINVAL (bad date).
+ */
+FOLIO_API int folio_statement_get(folio_statement **out, folio_db *db, const char *ref,
+                                  const char *as_of, const char *from, uint64_t at_seq);
+FOLIO_API void folio_statement_free(folio_statement *s);
+
+typedef struct {
+    const char *verdict;     /* "allow", "pending" or "deny" */
+    const char *reasons[8];  /* why: "status", "credit_limit", "past_due", "inactive", ... */
+    size_t reason_count;
+} folio_admission;
+/**
+ * May the customer place a document of kind `doc_kind` ("sales-order" or "cash-sale")?
+ * Not on hold: allow; inactive or deleted: deny; on hold: as the ledger's on-hold policy says.
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (no such ref), FOLIO_EINVAL (unknown kind).
+ */
+FOLIO_API int folio_admit(folio_admission *out, folio_db *db, const char *ref,
+                          const char *doc_kind);
+
 /**
  * The ref of customer `id` (also for deleted customers).
  * @return FOLIO_OK, FOLIO_ENOTFOUND (no customer has that id, e.g. the ledger stream 0).
@@ -511,6 +625,13 @@ FOLIO_API int folio_money_parse(int64_t *minor_out, const char *text, const char
  * @return FOLIO_OK, FOLIO_ENOTFOUND (unknown currency), FOLIO_EINVAL (buffer too small).
  */
 FOLIO_API int folio_money_format(char *out, size_t cap, int64_t minor, const char *currency);
+
+/* Business dates ("YYYY-MM-DD", proleptic Gregorian, years 1900-9999) as days since
+ * 1970-01-01. They are what documents carry (date, due) and what reports are asked "as of";
+ * they are separate from recorded_at, the time the ledger learned of an event. */
+FOLIO_API int folio_date_parse(int32_t *days_out, const char *text); /* FOLIO_EINVAL */
+FOLIO_API void folio_date_format(char out[11], int32_t days);
+FOLIO_API int32_t folio_date_today(void); /* UTC */
 
 /* ---------------------------------------------------------------------------------------
  * Integrity and statistics

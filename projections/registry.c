@@ -5,9 +5,11 @@
  */
 #include "counts.h"
 #include "directory.h"
+#include "receivables.h"
 
 const folio_projection *const folio_registry[] = {
     &folio_counts_projection,
     &folio_directory_projection,
+    &folio_receivables_projection,
 };
 const unsigned folio_registry_count = sizeof folio_registry / sizeof folio_registry[0];

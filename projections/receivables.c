@@ -1,0 +1,389 @@
+/*
+ * projections/receivables.c - documents and their open amounts (receivables.h).
+ *
+ * Keys (sub-database "proj.receivables"):
+ *   'i' + kind + doc        -> document: BE u64 customer, BE u64 seq, LE i64 amount,
+ *                              LE i64 open, LE i32 date, LE i32 due (40 bytes)
+ *   'o' + BE u64 customer + BE u64 seq -> kind + doc, for documents whose open amount is not 0
+ *   'n' + kind              -> LE u64 documents issued of that kind
+ *   'c' + BE u64 customer   -> the customer's currency (3 bytes), to read amounts
+ * Invariants: 0 <= open <= amount; the 'o' index holds exactly the documents with open != 0
+ * under the customer that owns them; doc numbers are unique per kind.
+ * Events of streams that have no currency (not customers) are ignored; an event that
+ * contradicts the documents (a repeated doc number, an allocation larger than what is open,
+ * a malformed payload) is refused, so raw appends cannot break the invariants.
+ */
+#include "receivables.h"
+
+#include <string.h>
+
+#define DOC_REC_BYTES 40u
+
+static void be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+static uint64_t get_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+static void le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
+}
+static uint64_t get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+const char *folio_doc_kind_name(char kind) {
+    switch (kind) {
+    case FOLIO_DOC_INVOICE: return "invoice";
+    case FOLIO_DOC_CREDIT_NOTE: return "credit_note";
+    case FOLIO_DOC_PAYMENT: return "payment";
+    case FOLIO_DOC_REFUND: return "refund";
+    default: return NULL;
+    }
+}
+
+char folio_doc_kind_parse(const char *name, size_t n) {
+    static const char kinds[] = {FOLIO_DOC_INVOICE, FOLIO_DOC_CREDIT_NOTE, FOLIO_DOC_PAYMENT,
+                                 FOLIO_DOC_REFUND};
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        const char *k = folio_doc_kind_name(kinds[i]);
+        if (strlen(k) == n && memcmp(k, name, n) == 0) return kinds[i];
+    }
+    return 0;
+}
+
+static int doc_key(uint8_t *key, size_t *klen, char kind, const char *doc, size_t n) {
+    if (n == 0 || n > FOLIO_DOC_BYTES_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "document number must be 1 to %u bytes",
+                                FOLIO_DOC_BYTES_MAX);
+    key[0] = 'i';
+    key[1] = (uint8_t)kind;
+    memcpy(key + 2, doc, n);
+    *klen = n + 2;
+    return FOLIO_OK;
+}
+
+static void decode_doc(folio_doc_rec *d, char kind, const char *doc, size_t n, const uint8_t *v) {
+    d->kind = kind;
+    memcpy(d->doc, doc, n);
+    d->doc[n] = '\0';
+    d->customer = get_be64(v);
+    d->seq = get_be64(v + 8);
+    d->amount = (int64_t)get_le64(v + 16);
+    d->open = (int64_t)get_le64(v + 24);
+    d->date = (int32_t)(uint32_t)get_le64(v + 32);
+    d->due = (int32_t)(uint32_t)(get_le64(v + 32) >> 32);
+}
+
+int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
+                           size_t doc_bytes) {
+    uint8_t key[2 + FOLIO_DOC_BYTES_MAX];
+    size_t klen = 0;
+    const void *v;
+    size_t vn;
+    if (doc_bytes == 0 || doc_bytes > FOLIO_DOC_BYTES_MAX) return FOLIO_ENOTFOUND;
+    int rc = doc_key(key, &klen, kind, doc, doc_bytes);
+    if (rc == FOLIO_OK) rc = folio_proj__get(&v, &vn, t, key, klen);
+    if (rc < 0) return rc;
+    if (vn != DOC_REC_BYTES)
+        return folio_proj__fail(FOLIO_ECORRUPT, "document record '%.*s' is malformed",
+                                (int)doc_bytes, doc);
+    decode_doc(out, kind, doc, doc_bytes, v);
+    return FOLIO_OK;
+}
+
+/* Write a document record and keep the 'o' index in step with its open amount. */
+static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
+                   uint64_t old_customer) {
+    uint8_t key[2 + FOLIO_DOC_BYTES_MAX], val[DOC_REC_BYTES], okey[17], oval[1 + FOLIO_DOC_BYTES_MAX];
+    size_t klen = 0, n = strlen(d->doc);
+    int rc = doc_key(key, &klen, d->kind, d->doc, n);
+    if (rc < 0) return rc;
+    be64(val, d->customer);
+    be64(val + 8, d->seq);
+    le64(val + 16, (uint64_t)d->amount);
+    le64(val + 24, (uint64_t)d->open);
+    le64(val + 32, (uint64_t)(uint32_t)d->date | ((uint64_t)(uint32_t)d->due << 32));
+    if ((rc = folio_proj__put(t, key, klen, val, sizeof val)) < 0) return rc;
+    okey[0] = 'o';
+    if (old_open != 0) {
+        be64(okey + 1, old_customer);
+        be64(okey + 9, d->seq);
+        if ((rc = folio_proj__del(t, okey, sizeof okey)) < 0) return rc;
+    }
+    if (d->open != 0) {
+        be64(okey + 1, d->customer);
+        be64(okey + 9, d->seq);
+        oval[0] = (uint8_t)d->kind;
+        memcpy(oval + 1, d->doc, n);
+        if ((rc = folio_proj__put(t, okey, sizeof okey, oval, 1 + n)) < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind) {
+    uint8_t key[2] = {'n', (uint8_t)kind};
+    const void *v;
+    size_t vn;
+    *out = 0;
+    int rc = folio_proj__get(&v, &vn, t, key, sizeof key);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+    if (rc < 0) return rc;
+    if (vn != 8) return folio_proj__fail(FOLIO_ECORRUPT, "document count is malformed");
+    *out = get_le64(v);
+    return FOLIO_OK;
+}
+
+int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
+                                  int (*visit)(const folio_doc_rec *d, void *arg), void *arg) {
+    uint8_t prefix[9];
+    folio_proj_iter it;
+    const void *k, *v;
+    size_t kn, vn;
+    int rc;
+    prefix[0] = 'o';
+    be64(prefix + 1, customer);
+    folio_proj__iter_init(&it, t, prefix, sizeof prefix);
+    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
+        folio_doc_rec d;
+        const char *val = v;
+        if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
+            rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
+            break;
+        }
+        /* Copy out before the nested lookup: the cursor's values stay valid (no writes). */
+        char kind = val[0], doc[FOLIO_DOC_BYTES_MAX];
+        size_t n = vn - 1;
+        memcpy(doc, val + 1, n);
+        if ((rc = folio_receivables__get(&d, t, kind, doc, n)) < 0) break;
+        if ((rc = visit(&d, arg)) != FOLIO_OK) break;
+    }
+    folio_proj__iter_close(&it);
+    return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The fold
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *s;
+    size_t n;
+} span;
+
+static int field(span *out, const folio_mpr *p, const char *key, int required, const char *tn) {
+    folio_mpr v;
+    out->s = NULL;
+    out->n = 0;
+    int rc = folio_mpr__find(&v, p, key);
+    if (rc == FOLIO_ENOTFOUND && !required) return FOLIO_OK;
+    if (rc == FOLIO_OK) rc = folio_mpr__str(&v, &out->s, &out->n);
+    if (rc < 0 || (required && !out->s))
+        return folio_proj__fail(FOLIO_EINVAL, "%s without a string '%s'", tn, key);
+    return FOLIO_OK;
+}
+
+static int date_of(int32_t *out, span s, const char *tn) {
+    char buf[16];
+    if (!s.s || s.n >= sizeof buf) return folio_proj__fail(FOLIO_EINVAL, "%s: bad date", tn);
+    memcpy(buf, s.s, s.n);
+    buf[s.n] = '\0';
+    if (folio_date_parse(out, buf) < 0) return folio_proj__fail(FOLIO_EINVAL, "%s: bad date", tn);
+    return FOLIO_OK;
+}
+
+static int amount_of(int64_t *out, span s, const char *currency, const char *tn) {
+    char buf[FOLIO_MONEY_TEXT_MAX + 8];
+    if (!s.s || s.n >= sizeof buf) return folio_proj__fail(FOLIO_EINVAL, "%s: bad amount", tn);
+    memcpy(buf, s.s, s.n);
+    buf[s.n] = '\0';
+    if (folio_money_parse(out, buf, currency) < 0 || *out <= 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: amount '%s' is not a positive %s amount", tn,
+                                buf, currency);
+    return FOLIO_OK;
+}
+
+static int currency_of(char cur[4], folio_proj_txn *t, uint64_t customer) {
+    uint8_t key[9];
+    const void *v;
+    size_t vn;
+    key[0] = 'c';
+    be64(key + 1, customer);
+    int rc = folio_proj__get(&v, &vn, t, key, sizeof key);
+    if (rc < 0) return rc;
+    if (vn == 0) return FOLIO_ENOTFOUND; /* created, currency not yet set */
+    if (vn != 3) return folio_proj__fail(FOLIO_ECORRUPT, "currency record is malformed");
+    memcpy(cur, v, 3);
+    cur[3] = '\0';
+    return FOLIO_OK;
+}
+
+/* A document the event names: it must exist and belong to this customer. */
+static int owned_doc(folio_doc_rec *d, folio_proj_txn *t, uint64_t customer, char kind, span doc,
+                     const char *tn) {
+    int rc = folio_receivables__get(d, t, kind, doc.s, doc.n);
+    if (rc == FOLIO_ENOTFOUND || (rc == FOLIO_OK && d->customer != customer))
+        return folio_proj__fail(FOLIO_EINVAL, "%s: customer has no %s '%.*s'", tn,
+                                folio_doc_kind_name(kind), (int)doc.n, doc.s);
+    return rc;
+}
+
+static int issue(folio_proj_txn *t, const folio_event *e, const folio_mpr *p, char kind,
+                 const char *cur, const char *tn) {
+    span doc, date, due, amount;
+    folio_doc_rec d, old;
+    int rc;
+    if ((rc = field(&doc, p, "doc", 1, tn)) < 0 || (rc = field(&date, p, "date", 1, tn)) < 0 ||
+        (rc = field(&due, p, "due", 0, tn)) < 0 || (rc = field(&amount, p, "amount", 1, tn)) < 0)
+        return rc;
+    if (doc.n == 0 || doc.n > FOLIO_DOC_BYTES_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: document number must be 1 to %u bytes", tn,
+                                FOLIO_DOC_BYTES_MAX);
+    rc = folio_receivables__get(&old, t, kind, doc.s, doc.n);
+    if (rc == FOLIO_OK)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: %s '%.*s' already exists", tn,
+                                folio_doc_kind_name(kind), (int)doc.n, doc.s);
+    if (rc != FOLIO_ENOTFOUND) return rc;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    memcpy(d.doc, doc.s, doc.n);
+    d.customer = e->stream;
+    d.seq = e->seq;
+    if ((rc = amount_of(&d.amount, amount, cur, tn)) < 0 || (rc = date_of(&d.date, date, tn)) < 0)
+        return rc;
+    d.due = d.date;
+    if (due.s && (rc = date_of(&d.due, due, tn)) < 0) return rc;
+    if (d.due < d.date) return folio_proj__fail(FOLIO_EINVAL, "%s: due date before the date", tn);
+    d.open = kind == FOLIO_DOC_REFUND ? 0 : d.amount;
+    uint64_t count;
+    uint8_t ckey[2] = {'n', (uint8_t)kind}, cval[8];
+    if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
+    le64(cval, count + 1);
+    if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
+    return put_doc(t, &d, 0, 0);
+}
+
+/* Take `amount` off a document's open amount (allocation or refund). */
+static int reduce(folio_proj_txn *t, folio_doc_rec *d, int64_t amount, const char *tn) {
+    if (amount > d->open)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: more than the %s amount open on %s", tn,
+                                "remaining", d->doc);
+    int64_t old = d->open;
+    d->open -= amount;
+    return put_doc(t, d, old, d->customer);
+}
+
+static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
+    const char *tn = folio_event_type_name(e->type);
+    char cur[4];
+    folio_mpr p;
+    int rc;
+    if (!tn || e->stream == 0) return FOLIO_OK;
+    if (e->type == FOLIO_EV_CUSTOMER_CREATED || e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET) {
+        /* A customer stream: created records it (no currency yet), currency_set completes it.
+         * Streams without customer.created are not customers and are ignored, as the
+         * directory ignores them. */
+        span c = {"", 0};
+        uint8_t key[9];
+        const void *v;
+        size_t vn;
+        key[0] = 'c';
+        be64(key + 1, e->stream);
+        if (e->type == FOLIO_EV_CUSTOMER_CREATED) return folio_proj__put(t, key, sizeof key, "", 0);
+        rc = folio_proj__get(&v, &vn, t, key, sizeof key);
+        if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+        if (rc < 0) return rc;
+        if ((rc = folio_mpr__open(&p, e->payload, e->payload_bytes)) < 0 ||
+            (rc = field(&c, &p, "currency", 1, tn)) < 0)
+            return rc;
+        if (c.n != 3) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is not 3 letters", tn);
+        return folio_proj__put(t, key, sizeof key, c.s, 3);
+    }
+    if (e->type != FOLIO_EV_INVOICE_ISSUED && e->type != FOLIO_EV_CREDIT_NOTE_ISSUED &&
+        e->type != FOLIO_EV_PAYMENT_RECEIVED && e->type != FOLIO_EV_REFUND_ISSUED &&
+        e->type != FOLIO_EV_ALLOCATION_MADE && e->type != FOLIO_EV_CUSTOMER_MERGED_FROM)
+        return FOLIO_OK;
+    rc = currency_of(cur, t, e->stream);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* not a customer stream */
+    if (rc < 0) return rc;
+    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
+
+    switch (e->type) {
+    case FOLIO_EV_INVOICE_ISSUED: return issue(t, e, &p, FOLIO_DOC_INVOICE, cur, tn);
+    case FOLIO_EV_CREDIT_NOTE_ISSUED: return issue(t, e, &p, FOLIO_DOC_CREDIT_NOTE, cur, tn);
+    case FOLIO_EV_PAYMENT_RECEIVED: return issue(t, e, &p, FOLIO_DOC_PAYMENT, cur, tn);
+    case FOLIO_EV_REFUND_ISSUED: {
+        span from, from_kind, amount;
+        folio_doc_rec src;
+        int64_t v;
+        if ((rc = field(&from, &p, "from", 1, tn)) < 0 ||
+            (rc = field(&from_kind, &p, "from_kind", 1, tn)) < 0 ||
+            (rc = field(&amount, &p, "amount", 1, tn)) < 0 ||
+            (rc = amount_of(&v, amount, cur, tn)) < 0)
+            return rc;
+        char k = folio_doc_kind_parse(from_kind.s, from_kind.n);
+        if (k != FOLIO_DOC_PAYMENT && k != FOLIO_DOC_CREDIT_NOTE)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: refunds come from a payment or credit note", tn);
+        if ((rc = owned_doc(&src, t, e->stream, k, from, tn)) < 0 ||
+            (rc = reduce(t, &src, v, tn)) < 0)
+            return rc;
+        return issue(t, e, &p, FOLIO_DOC_REFUND, cur, tn);
+    }
+    case FOLIO_EV_ALLOCATION_MADE: {
+        span from, from_kind, to, amount;
+        folio_doc_rec src, inv;
+        int64_t v;
+        if ((rc = field(&from, &p, "from", 1, tn)) < 0 ||
+            (rc = field(&from_kind, &p, "from_kind", 1, tn)) < 0 ||
+            (rc = field(&to, &p, "to", 1, tn)) < 0 || (rc = field(&amount, &p, "amount", 1, tn)) < 0 ||
+            (rc = amount_of(&v, amount, cur, tn)) < 0)
+            return rc;
+        char k = folio_doc_kind_parse(from_kind.s, from_kind.n);
+        if (k != FOLIO_DOC_PAYMENT && k != FOLIO_DOC_CREDIT_NOTE)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: allocations come from a payment or credit note", tn);
+        if ((rc = owned_doc(&src, t, e->stream, k, from, tn)) < 0 ||
+            (rc = owned_doc(&inv, t, e->stream, FOLIO_DOC_INVOICE, to, tn)) < 0 ||
+            (rc = reduce(t, &src, v, tn)) < 0 || (rc = reduce(t, &inv, v, tn)) < 0)
+            return rc;
+        return FOLIO_OK;
+    }
+    case FOLIO_EV_CUSTOMER_MERGED_FROM: {
+        folio_mpr list, one;
+        uint32_t n = 0;
+        uint64_t source = 0;
+        if (folio_mpr__find(&one, &p, "source_id") != FOLIO_OK || folio_mpr__u64(&one, &source) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s without source_id", tn);
+        if (folio_mpr__find(&list, &p, "documents") != FOLIO_OK ||
+            folio_mpr__array(&list, &n) != FOLIO_OK)
+            return folio_proj__fail(FOLIO_EINVAL, "%s without a documents list", tn);
+        for (uint32_t i = 0; i < n; i++) {
+            span kind, doc;
+            folio_doc_rec d;
+            one = list;
+            folio_mpr__skip(&list);
+            if ((rc = field(&kind, &one, "kind", 1, tn)) < 0 || (rc = field(&doc, &one, "doc", 1, tn)) < 0)
+                return rc;
+            char k = folio_doc_kind_parse(kind.s, kind.n);
+            if (!k || (rc = owned_doc(&d, t, source, k, doc, tn)) < 0)
+                return rc < 0 ? rc : folio_proj__fail(FOLIO_EINVAL, "%s: unknown kind", tn);
+            uint64_t old_customer = d.customer;
+            d.customer = e->stream;
+            if ((rc = put_doc(t, &d, d.open, old_customer)) < 0) return rc;
+        }
+        return FOLIO_OK;
+    }
+    default: return FOLIO_OK;
+    }
+}
+
+const folio_projection folio_receivables_projection = {
+    .name = "receivables",
+    .version = 1,
+    .apply = receivables_apply,
+    .reset = NULL,
+};

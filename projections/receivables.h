@@ -1,0 +1,44 @@
+/*
+ * projections/receivables.h - open items: every invoice, credit note, payment and refund with
+ * its current open amount, the doc-number index, and each customer's open documents.
+ * Statements "as of" a date are replays (engine/statement.c); this projection answers the
+ * write-time questions: does this doc exist, how much of it is open, which invoices are open.
+ */
+#ifndef FOLIO_RECEIVABLES_H
+#define FOLIO_RECEIVABLES_H
+
+#include "../engine/projection.h"
+
+/* Document kinds, as stored ('I', 'C', 'P', 'R') and as written in payloads. */
+#define FOLIO_DOC_INVOICE 'I'
+#define FOLIO_DOC_CREDIT_NOTE 'C'
+#define FOLIO_DOC_PAYMENT 'P'
+#define FOLIO_DOC_REFUND 'R'
+
+/* The payload name of a kind ("invoice", "credit_note", "payment", "refund"), or NULL. */
+const char *folio_doc_kind_name(char kind);
+/* The kind of a payload name, or 0. */
+char folio_doc_kind_parse(const char *name, size_t n);
+
+typedef struct {
+    char kind;
+    char doc[FOLIO_DOC_BYTES_MAX + 1];
+    uint64_t customer; /* the customer it belongs to now (merges move open documents) */
+    uint64_t seq;      /* seq of the event that issued it */
+    int64_t amount;    /* minor units, > 0 */
+    int64_t open;      /* what is not yet allocated or refunded */
+    int32_t date, due; /* days since 1970-01-01; due = date when not given */
+} folio_doc_rec;
+
+int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
+                           size_t doc_bytes);
+/* Documents issued so far of a kind (for generated numbers). */
+int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind);
+/* Visit a customer's documents with a non-zero open amount, in issue order. `visit` returns
+ * FOLIO_OK to go on, FOLIO_ITEROVER to stop, or an error. */
+int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
+                                  int (*visit)(const folio_doc_rec *d, void *arg), void *arg);
+
+extern const folio_projection folio_receivables_projection;
+
+#endif
