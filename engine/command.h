@@ -14,8 +14,8 @@
 #include "mp.h"
 #include "projection.h"
 
-/* Events one command may append: a merge writes three, a first creation three. */
-#define FOLIO_CMD_EVENTS_MAX 8u
+/* Events one command may append: a payment and its allocations, and a credit hold. */
+#define FOLIO_CMD_EVENTS_MAX (FOLIO_ALLOCATIONS_MAX + 8u)
 
 typedef struct folio_cmd {
     folio_db *db;
@@ -28,6 +28,7 @@ typedef struct folio_cmd {
     /* Set by the command (folio_cmd__target): the customer the result names. */
     uint64_t primary;
     uint64_t item_id;
+    char doc[FOLIO_DOC_BYTES_MAX + 1]; /* a document number written, for the result */
 } folio_cmd;
 
 /* Name the customer the command writes to, and check the caller's expected version of it

@@ -12,6 +12,7 @@
 
 #include "../projections/directory.h"
 #include "command.h"
+#include "documents.h"
 
 /* ---------------------------------------------------------------------------------------
  * Input checks
@@ -804,10 +805,19 @@ static int merge_fn(folio_cmd *c, void *arg) {
         const folio_dcontact *ct = &del->contacts[i];
         put_contact(p, keep->next_contact + i, ct->name, ct->email, ct->phone, ct->role);
     }
-    /* Open documents move with the balance; the receivables projection lists them. */
+    /* Open documents move with the balance. */
     folio_mpw__str(p, "documents");
-    folio_mpw__array(p, 0);
+    if ((rc = folio_docs__write_open_list(p, c, del->id)) < 0) goto done;
     folio_mpw__kstr(p, "balance", balance);
+    /* The KEEP side's balance changes: credit control looks again. */
+    int64_t merged_balance;
+    folio_settings set;
+    if (__builtin_add_overflow(keep->balance, del->balance, &merged_balance)) {
+        rc = folio_error__set(FOLIO_ERULE, "merged balance would overflow");
+        goto done;
+    }
+    if ((rc = settings_of(&set, c)) < 0) goto done;
+    rc = folio_docs__limit_check(c, keep, &set, merged_balance);
 done:
     free(keep);
     free(del);

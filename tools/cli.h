@@ -72,5 +72,15 @@ int cmd_find(cli_ctx *c);
 int cmd_list(cli_ctx *c);
 int cmd_history(cli_ctx *c);
 int cmd_deleted(cli_ctx *c);
+int cmd_invoice(cli_ctx *c);
+int cmd_credit_note(cli_ctx *c);
+int cmd_pay(cli_ctx *c);
+int cmd_allocate(cli_ctx *c);
+int cmd_refund(cli_ctx *c);
+int cmd_balance(cli_ctx *c);
+int cmd_statement(cli_ctx *c);
+int cmd_holds(cli_ctx *c);
+int cmd_credit_check(cli_ctx *c);
+int cmd_admit(cli_ctx *c);
 
 #endif

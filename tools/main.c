@@ -28,6 +28,16 @@ static const struct {
     {"list", cmd_list, "customers [--status S[,S]] [--name PATTERN] [--all]"},
     {"history", cmd_history, "every event of a customer, with field-level changes"},
     {"deleted", cmd_deleted, "the deleted-document lookup [--name PATTERN]"},
+    {"invoice", cmd_invoice, "CUSTOMER AMOUNT [--doc D] [--date D] [--due D]"},
+    {"credit-note", cmd_credit_note, "CUSTOMER AMOUNT [--doc D] [--date D]"},
+    {"pay", cmd_pay, "CUSTOMER AMOUNT [--doc D] [--date D] [--apply INVOICE[:AMT]]... [--auto]"},
+    {"allocate", cmd_allocate, "CUSTOMER --from DOC --to INVOICE [--amount AMT] | --from DOC --auto"},
+    {"refund", cmd_refund, "CUSTOMER AMOUNT --from DOC [--doc D] [--date D]"},
+    {"balance", cmd_balance, "CUSTOMER"},
+    {"statement", cmd_statement, "CUSTOMER [--as-of D] [--from D] [--at-seq N] [--format text|json|html]"},
+    {"holds", cmd_holds, "customers on hold, with reasons"},
+    {"credit-check", cmd_credit_check, "[--as-of D]: place and release past-due holds"},
+    {"admit", cmd_admit, "CUSTOMER --doc sales-order|cash-sale"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
     {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N]"},
     {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},
@@ -40,7 +50,7 @@ static void usage(FILE *f) {
                "             [--expect-version N] [--idempotency-key K] COMMAND [ARGS]\n\n"
                "commands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
                "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
 }

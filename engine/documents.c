@@ -1,0 +1,727 @@
+/*
+ * engine/documents.c - receivables commands: invoices, credit notes, payments, allocation,
+ * refunds (SPEC rules 8-10) and credit control (section 4).
+ * Each command reads the directory (the customer's card, balance, holds, settings) and the
+ * receivables projection (documents and what is open on them), checks its rules, and stages
+ * its events. Credit control rides along: the command that takes a balance above the credit
+ * limit also stages credit_hold.placed (actor "credit-control"); the one that brings it back
+ * stages credit_hold.released.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../projections/directory.h"
+#include "../projections/receivables.h"
+#include "command.h"
+#include "documents.h"
+
+#define CREDIT_CONTROL_ACTOR "credit-control"
+
+typedef struct {
+    folio_proj_txn rec;   /* the receivables projection */
+    folio_dir_rec *card;  /* the customer (malloc'd) */
+    folio_settings set;
+    char cur[4];
+    int64_t balance;      /* the balance after the events staged so far */
+} doc_ctx;
+
+static void ctx_free(doc_ctx *d) {
+    free(d->card);
+    d->card = NULL;
+}
+
+/* The customer of a receivables command: exists, not deleted (rule 7), has a currency. */
+static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
+    uint64_t id;
+    memset(d, 0, sizeof *d);
+    folio_projection__txn(&d->rec, c->txn, "receivables", NULL);
+    if (!ref || !*ref) return folio_error__set(FOLIO_EINVAL, "a customer ref is required");
+    d->card = malloc(sizeof *d->card);
+    if (!d->card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    int rc = folio_directory__id_by_ref(&id, &c->dir, ref, strlen(ref));
+    if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
+    if (rc == FOLIO_OK) rc = folio_directory__get(d->card, &c->dir, id);
+    if (rc == FOLIO_OK) rc = folio_directory__settings(&d->set, &c->dir);
+    if (rc < 0) return rc;
+    if (d->card->merged_into_ref.s)
+        return folio_error__set(FOLIO_ERULE, "%s was merged into %.*s and cannot change (rule 7)",
+                                ref, (int)d->card->merged_into_ref.n, d->card->merged_into_ref.s);
+    if (d->card->deleted_seq)
+        return folio_error__set(FOLIO_ERULE, "%s was deleted and cannot change (rule 7)", ref);
+    if (!d->card->currency.s || d->card->currency.n != 3)
+        return folio_error__set(FOLIO_ERULE, "%s has no currency", ref);
+    memcpy(d->cur, d->card->currency.s, 3);
+    d->cur[3] = '\0';
+    d->balance = d->card->balance;
+    return folio_cmd__target(c, id, ref);
+}
+
+static int check_doc_text(const char *doc) {
+    size_t n = strlen(doc);
+    if (n == 0 || n > FOLIO_DOC_BYTES_MAX)
+        return folio_error__set(FOLIO_EINVAL, "document number must be 1 to %u characters",
+                                FOLIO_DOC_BYTES_MAX);
+    for (const char *p = doc; *p; p++) {
+        char ch = *p;
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == '/'))
+            return folio_error__set(FOLIO_EINVAL,
+                                    "document number '%s' may hold only letters, digits and - _ . /",
+                                    doc);
+    }
+    return FOLIO_OK;
+}
+
+static const char *doc_prefix(char kind) {
+    switch (kind) {
+    case FOLIO_DOC_INVOICE: return "INV-";
+    case FOLIO_DOC_CREDIT_NOTE: return "CN-";
+    case FOLIO_DOC_PAYMENT: return "PAY-";
+    default: return "RF-";
+    }
+}
+
+/* Rule 10: a given number must be new for its kind; otherwise the next free generated one. */
+static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, const char *given,
+                      const char *staged_same_kind) {
+    folio_doc_rec existing;
+    int rc;
+    if (given) {
+        if ((rc = check_doc_text(given)) < 0) return rc;
+        rc = folio_receivables__get(&existing, &d->rec, kind, given, strlen(given));
+        if (rc == FOLIO_OK)
+            return folio_error__set(FOLIO_ERULE, "%s %s already exists (rule 10)",
+                                    folio_doc_kind_name(kind), given);
+        if (rc != FOLIO_ENOTFOUND) return rc;
+        snprintf(out, FOLIO_DOC_BYTES_MAX + 1, "%s", given);
+        return FOLIO_OK;
+    }
+    uint64_t n;
+    if ((rc = folio_receivables__count(&n, &d->rec, kind)) < 0) return rc;
+    for (uint64_t tries = 0;; tries++) {
+        if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free document number");
+        snprintf(out, FOLIO_DOC_BYTES_MAX + 1, "%s%06llu", doc_prefix(kind),
+                 (unsigned long long)++n);
+        if (staged_same_kind && strcmp(out, staged_same_kind) == 0) continue;
+        rc = folio_receivables__get(&existing, &d->rec, kind, out, strlen(out));
+        if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+        if (rc < 0) return rc;
+    }
+}
+
+static int parse_date(int32_t *days, const char *text, const char *what) {
+    if (!text) {
+        *days = folio_date_today();
+        return FOLIO_OK;
+    }
+    if (folio_date_parse(days, text) < 0)
+        return folio_error__set(FOLIO_EINVAL, "%s: %s", what, folio_errmsg());
+    return FOLIO_OK;
+}
+
+static int parse_amount(int64_t *minor, const char *text, const char *cur, const char *what) {
+    if (!text) return folio_error__set(FOLIO_EINVAL, "%s: an amount is required", what);
+    if (folio_money_parse(minor, text, cur) < 0)
+        return folio_error__set(FOLIO_EINVAL, "%s: %s", what, folio_errmsg());
+    if (*minor <= 0) return folio_error__set(FOLIO_EINVAL, "%s: the amount must be positive", what);
+    return FOLIO_OK;
+}
+
+static void put_money(folio_mpw *p, const char *key, int64_t minor, const char *cur) {
+    char text[FOLIO_MONEY_TEXT_MAX];
+    int rc = folio_money_format(text, sizeof text, minor, cur);
+    FOLIO_ASSERT(rc == FOLIO_OK);
+    folio_mpw__kstr(p, key, text);
+}
+
+static void put_date(folio_mpw *p, const char *key, int32_t days) {
+    char text[11];
+    folio_date_format(text, days);
+    folio_mpw__kstr(p, key, text);
+}
+
+static int add_balance(doc_ctx *d, int64_t delta) {
+    if (__builtin_add_overflow(d->balance, delta, &d->balance))
+        return folio_error__set(FOLIO_ERULE, "the amount would overflow the customer's balance");
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Credit control
+ * ------------------------------------------------------------------------------------- */
+
+static folio_mpw *stage_hold(folio_cmd *c, uint64_t customer, int place, const char *reason) {
+    folio_mpw *p = folio_cmd__stage(c, customer, place ? FOLIO_EV_CREDIT_HOLD_PLACED
+                                                       : FOLIO_EV_CREDIT_HOLD_RELEASED);
+    folio_event *e = &c->events[c->count - 1];
+    e->actor = CREDIT_CONTROL_ACTOR;
+    e->reason = reason;
+    return p;
+}
+
+int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, const folio_settings *set,
+                            int64_t new_balance) {
+    char cur[4], limit_text[FOLIO_MONEY_TEXT_MAX + 1];
+    int64_t limit;
+    int on_hold = (card->credit_holds & FOLIO_HOLD_CREDIT_LIMIT) != 0;
+    int controlled = strcmp(set->credit_control, "limit") == 0 || strcmp(set->credit_control, "both") == 0;
+    if (!controlled || !card->currency.s || card->currency.n != 3) return FOLIO_OK;
+    memcpy(cur, card->currency.s, 3);
+    cur[3] = '\0';
+    if (!card->credit_limit.s || card->credit_limit.n > FOLIO_MONEY_TEXT_MAX) {
+        limit = INT64_MAX; /* no credit limit: never over it */
+    } else {
+        memcpy(limit_text, card->credit_limit.s, card->credit_limit.n);
+        limit_text[card->credit_limit.n] = '\0';
+        if (folio_money_parse(&limit, limit_text, cur) < 0)
+            return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
+    }
+    int over = new_balance > limit;
+    if (over == on_hold) return FOLIO_OK;
+    folio_mpw *p = stage_hold(c, card->id, over,
+                              over ? "balance above the credit limit"
+                                   : "balance back within the credit limit");
+    folio_mpw__map(p, 2);
+    folio_mpw__kstr(p, "rule", "credit_limit");
+    folio_mpw__str(p, "evidence");
+    folio_mpw__map(p, 2);
+    put_money(p, "balance", new_balance, cur);
+    if (limit == INT64_MAX)
+        folio_mpw__kstr(p, "limit", NULL);
+    else
+        put_money(p, "limit", limit, cur);
+    return FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Documents
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *ref;
+    const folio_document_new *doc;
+    char kind;
+    uint32_t type;
+    const folio_apply *applies;
+    size_t apply_count;
+    int auto_allocate;
+    const char *from_doc, *to_invoice, *amount, *date;
+} doc_args;
+
+/* Stage one document event. */
+static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_doc[],
+                          int64_t *amount_out, int32_t *date_out) {
+    const folio_document_new *in = a->doc;
+    const char *what = folio_doc_kind_name(a->kind);
+    int64_t amount;
+    int32_t date, due;
+    int rc;
+    if ((rc = parse_amount(&amount, in->amount, d->cur, what)) < 0 ||
+        (rc = parse_date(&date, in->date, "date")) < 0)
+        return rc;
+    due = date;
+    if (a->kind == FOLIO_DOC_INVOICE && in->due) {
+        if ((rc = parse_date(&due, in->due, "due date")) < 0) return rc;
+        if (due < date)
+            return folio_error__set(FOLIO_EINVAL, "the due date %s is before the date", in->due);
+    }
+    if ((rc = choose_doc(out_doc, d, a->kind, in->doc, NULL)) < 0) return rc;
+    int credit = a->kind == FOLIO_DOC_CREDIT_NOTE || a->kind == FOLIO_DOC_PAYMENT;
+    if ((rc = add_balance(d, credit ? -amount : amount)) < 0) return rc;
+    folio_mpw *p = folio_cmd__stage(c, d->card->id, a->type);
+    folio_mpw__map(p, a->kind == FOLIO_DOC_INVOICE ? 4 : 3);
+    folio_mpw__kstr(p, "doc", out_doc);
+    put_date(p, "date", date);
+    if (a->kind == FOLIO_DOC_INVOICE) put_date(p, "due", due);
+    put_money(p, "amount", amount, d->cur);
+    *amount_out = amount;
+    *date_out = date;
+    return FOLIO_OK;
+}
+
+/* An invoice's open amount, less what this command has already allocated to it. */
+typedef struct {
+    char doc[FOLIO_DOC_BYTES_MAX + 1];
+    int64_t open;
+    int32_t date;
+    uint64_t seq;
+} open_inv;
+
+typedef struct {
+    open_inv *items;
+    size_t count, cap;
+} inv_list;
+
+static int collect_invoice(const folio_doc_rec *r, void *arg) {
+    inv_list *l = arg;
+    if (r->kind != FOLIO_DOC_INVOICE || r->open <= 0) return FOLIO_OK;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        open_inv *items = realloc(l->items, cap * sizeof *items);
+        if (!items) return folio_error__set(FOLIO_ERROR, "out of memory");
+        l->items = items;
+        l->cap = cap;
+    }
+    open_inv *o = &l->items[l->count++];
+    snprintf(o->doc, sizeof o->doc, "%s", r->doc);
+    o->open = r->open;
+    o->date = r->date;
+    o->seq = r->seq;
+    return FOLIO_OK;
+}
+
+static int oldest_first(const void *x, const void *y) {
+    const open_inv *a = x, *b = y;
+    if (a->date != b->date) return a->date < b->date ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static open_inv *find_inv(inv_list *l, const char *doc) {
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i].doc, doc) == 0) return &l->items[i];
+    return NULL;
+}
+
+static int stage_allocation(folio_cmd *c, doc_ctx *d, char from_kind, const char *from,
+                            const char *to, int64_t amount, int32_t date) {
+    if (c->count >= FOLIO_CMD_EVENTS_MAX - 1)
+        return folio_error__set(FOLIO_ELIMIT,
+                                "more than %u allocations in one command: allocate the rest "
+                                "with another",
+                                FOLIO_ALLOCATIONS_MAX);
+    folio_mpw *p = folio_cmd__stage(c, d->card->id, FOLIO_EV_ALLOCATION_MADE);
+    folio_mpw__map(p, 5);
+    folio_mpw__kstr(p, "from", from);
+    folio_mpw__kstr(p, "from_kind", folio_doc_kind_name(from_kind));
+    folio_mpw__kstr(p, "to", to);
+    put_money(p, "amount", amount, d->cur);
+    put_date(p, "date", date);
+    return FOLIO_OK;
+}
+
+/* Allocate `*left` of document `from` to explicit invoices, then (auto) to the oldest open
+ * ones. `invs` holds the customer's open invoices; their open amounts are kept current. */
+static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kind,
+                         const char *from, int32_t from_date, int64_t *left, int32_t date,
+                         const folio_apply *applies, size_t apply_count, int auto_allocate) {
+    int rc;
+    char text[FOLIO_MONEY_TEXT_MAX];
+    for (size_t i = 0; i < apply_count; i++) {
+        const folio_apply *ap = &applies[i];
+        open_inv *inv = ap->invoice ? find_inv(invs, ap->invoice) : NULL;
+        if (!ap->invoice) return folio_error__set(FOLIO_EINVAL, "an allocation needs an invoice");
+        if (!inv) {
+            folio_doc_rec r;
+            rc = folio_receivables__get(&r, &d->rec, FOLIO_DOC_INVOICE, ap->invoice,
+                                        strlen(ap->invoice));
+            if (rc == FOLIO_OK && r.customer == d->card->id)
+                return folio_error__set(FOLIO_ERULE, "invoice %s is already settled (rule 9)",
+                                        ap->invoice);
+            return folio_error__set(FOLIO_ENOTFOUND, "customer has no invoice %s", ap->invoice);
+        }
+        int64_t amount = inv->open < *left ? inv->open : *left;
+        if (ap->amount) {
+            if ((rc = parse_amount(&amount, ap->amount, d->cur, "allocation")) < 0) return rc;
+            if (amount > inv->open || amount > *left) {
+                folio_money_format(text, sizeof text, amount > inv->open ? inv->open : *left, d->cur);
+                return folio_error__set(FOLIO_ERULE,
+                                        "allocation of %s is more than the %s open on %s (rule 9)",
+                                        ap->amount, text, amount > inv->open ? inv->doc : from);
+            }
+        }
+        if (amount <= 0)
+            return folio_error__set(FOLIO_ERULE, "%s has nothing left to allocate (rule 9)", from);
+        if (date < from_date || date < inv->date)
+            return folio_error__set(FOLIO_EINVAL, "the allocation date is before a document's date");
+        if ((rc = stage_allocation(c, d, from_kind, from, inv->doc, amount, date)) < 0) return rc;
+        inv->open -= amount;
+        *left -= amount;
+    }
+    if (auto_allocate) {
+        qsort(invs->items, invs->count, sizeof invs->items[0], oldest_first);
+        for (size_t i = 0; i < invs->count && *left > 0; i++) {
+            open_inv *inv = &invs->items[i];
+            if (inv->open <= 0 || inv->date > date) continue;
+            int64_t amount = inv->open < *left ? inv->open : *left;
+            if ((rc = stage_allocation(c, d, from_kind, from, inv->doc, amount, date)) < 0)
+                return rc;
+            inv->open -= amount;
+            *left -= amount;
+        }
+    }
+    return FOLIO_OK;
+}
+
+static int document_fn(folio_cmd *c, void *arg) {
+    const doc_args *a = arg;
+    doc_ctx d;
+    inv_list invs = {0};
+    int64_t amount;
+    int32_t date;
+    char doc[FOLIO_DOC_BYTES_MAX + 1];
+    int rc = load(&d, c, a->ref);
+    if (rc < 0) goto done;
+    if (a->kind == FOLIO_DOC_INVOICE) {
+        folio_dstr st = d.card->status;
+        int ok = st.s && ((st.n == 8 && !memcmp(st.s, "prospect", 8)) ||
+                          (st.n == 6 && !memcmp(st.s, "active", 6)) ||
+                          (st.n == 4 && !memcmp(st.s, "hold", 4)));
+        if (!ok) {
+            rc = folio_error__set(FOLIO_ERULE, "%s is %.*s: invoices need status prospect, active "
+                                               "or hold (rule 8)",
+                                  a->ref, (int)st.n, st.s);
+            goto done;
+        }
+    }
+    if ((rc = stage_document(c, &d, a, doc, &amount, &date)) < 0) goto done;
+    snprintf(c->doc, sizeof c->doc, "%s", doc);
+    if (a->kind == FOLIO_DOC_PAYMENT && (a->apply_count || a->auto_allocate)) {
+        int64_t left = amount;
+        if ((rc = folio_receivables__open_items(&d.rec, d.card->id, collect_invoice, &invs)) < 0 ||
+            (rc = allocate_from(c, &d, &invs, FOLIO_DOC_PAYMENT, doc, date, &left, date,
+                                a->applies, a->apply_count, a->auto_allocate)) < 0)
+            goto done;
+    }
+    rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
+done:
+    free(invs.items);
+    ctx_free(&d);
+    return rc;
+}
+
+static int run_document(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                        const char *name, doc_args *a) {
+    if (!a->doc) return folio_error__set(FOLIO_EINVAL, "%s: no document given", name);
+    folio_mpw req;
+    folio_mpw__init(&req);
+    folio_mpw__array(&req, 8 + 2 * (uint32_t)a->apply_count);
+    folio_mpw__str(&req, name);
+    folio_mpw__str(&req, a->ref);
+    folio_mpw__str(&req, a->doc->amount);
+    folio_mpw__str(&req, a->doc->doc);
+    folio_mpw__str(&req, a->doc->date);
+    folio_mpw__str(&req, a->doc->due);
+    folio_mpw__str(&req, a->from_doc);
+    folio_mpw__bool(&req, a->auto_allocate);
+    for (size_t i = 0; i < a->apply_count; i++) {
+        folio_mpw__str(&req, a->applies[i].invoice);
+        folio_mpw__str(&req, a->applies[i].amount);
+    }
+    int rc = folio_cmd__run(out, db, w, &req, document_fn, a);
+    folio_mpw__free(&req);
+    return rc;
+}
+
+int folio_invoice_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                        const char *ref, const folio_document_new *d) {
+    doc_args a = {.ref = ref, .doc = d, .kind = FOLIO_DOC_INVOICE, .type = FOLIO_EV_INVOICE_ISSUED};
+    return run_document(out, db, w, "invoice", &a);
+}
+
+int folio_credit_note_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                            const char *ref, const folio_document_new *d) {
+    doc_args a = {.ref = ref, .doc = d, .kind = FOLIO_DOC_CREDIT_NOTE,
+                  .type = FOLIO_EV_CREDIT_NOTE_ISSUED};
+    return run_document(out, db, w, "credit-note", &a);
+}
+
+int folio_payment_receive(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const char *ref, const folio_document_new *d,
+                          const folio_apply *applies, size_t apply_count, int auto_allocate) {
+    if (apply_count > FOLIO_ALLOCATIONS_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "more than %u allocations in one command",
+                                FOLIO_ALLOCATIONS_MAX);
+    if (apply_count && !applies) return folio_error__set(FOLIO_EINVAL, "pay: NULL allocations");
+    doc_args a = {.ref = ref, .doc = d, .kind = FOLIO_DOC_PAYMENT, .type = FOLIO_EV_PAYMENT_RECEIVED,
+                  .applies = applies, .apply_count = apply_count, .auto_allocate = auto_allocate};
+    return run_document(out, db, w, "pay", &a);
+}
+
+/* The payment or credit note `doc` of this customer (payments first). */
+static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
+    folio_doc_rec other;
+    int rc = folio_receivables__get(r, &d->rec, FOLIO_DOC_PAYMENT, doc, strlen(doc));
+    int rc2 = folio_receivables__get(&other, &d->rec, FOLIO_DOC_CREDIT_NOTE, doc, strlen(doc));
+    int mine1 = rc == FOLIO_OK && r->customer == d->card->id;
+    int mine2 = rc2 == FOLIO_OK && other.customer == d->card->id;
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+    if (rc2 < 0 && rc2 != FOLIO_ENOTFOUND) return rc2;
+    if (mine1 && mine2)
+        return folio_error__set(FOLIO_EINVAL, "%s is both a payment and a credit note number", doc);
+    if (mine2) *r = other;
+    if (!mine1 && !mine2)
+        return folio_error__set(FOLIO_ENOTFOUND, "customer has no payment or credit note %s", doc);
+    return FOLIO_OK;
+}
+
+static int allocate_fn(folio_cmd *c, void *arg) {
+    const doc_args *a = arg;
+    doc_ctx d;
+    inv_list invs = {0};
+    folio_doc_rec src;
+    int32_t date;
+    int rc = load(&d, c, a->ref);
+    if (rc < 0) goto done;
+    if (!a->from_doc) {
+        rc = folio_error__set(FOLIO_EINVAL, "allocate needs --from DOC");
+        goto done;
+    }
+    if ((rc = source_doc(&src, &d, a->from_doc)) < 0 || (rc = parse_date(&date, a->date, "date")) < 0)
+        goto done;
+    if (src.open <= 0) {
+        rc = folio_error__set(FOLIO_ERULE, "%s has nothing left to allocate (rule 9)", a->from_doc);
+        goto done;
+    }
+    if ((rc = folio_receivables__open_items(&d.rec, d.card->id, collect_invoice, &invs)) < 0)
+        goto done;
+    int64_t left = src.open;
+    folio_apply one = {a->to_invoice, a->amount};
+    rc = allocate_from(c, &d, &invs, src.kind, src.doc, src.date, &left, date, &one,
+                       a->to_invoice ? 1 : 0, a->auto_allocate);
+    if (rc == FOLIO_OK && c->count == 0)
+        rc = folio_error__set(FOLIO_ERULE, "%s has no open invoice to allocate to", a->ref);
+done:
+    free(invs.items);
+    ctx_free(&d);
+    return rc;
+}
+
+int folio_allocate(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const char *ref, const char *from_doc, const char *to_invoice,
+                   const char *amount, const char *date, int auto_allocate) {
+    if (!to_invoice && !auto_allocate)
+        return folio_error__set(FOLIO_EINVAL, "allocate needs --to INVOICE or --auto");
+    if (to_invoice && auto_allocate)
+        return folio_error__set(FOLIO_EINVAL, "allocate takes --to or --auto, not both");
+    folio_mpw req;
+    folio_mpw__init(&req);
+    folio_mpw__array(&req, 7);
+    folio_mpw__str(&req, "allocate");
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, from_doc);
+    folio_mpw__str(&req, to_invoice);
+    folio_mpw__str(&req, amount);
+    folio_mpw__str(&req, date);
+    folio_mpw__bool(&req, auto_allocate);
+    doc_args a = {.ref = ref, .from_doc = from_doc, .to_invoice = to_invoice, .amount = amount,
+                  .date = date, .auto_allocate = auto_allocate};
+    int rc = folio_cmd__run(out, db, w, &req, allocate_fn, &a);
+    folio_mpw__free(&req);
+    return rc;
+}
+
+static int refund_fn(folio_cmd *c, void *arg) {
+    const doc_args *a = arg;
+    const folio_document_new *in = a->doc;
+    doc_ctx d;
+    folio_doc_rec src;
+    int64_t amount;
+    int32_t date;
+    char doc[FOLIO_DOC_BYTES_MAX + 1], text[FOLIO_MONEY_TEXT_MAX];
+    int rc = load(&d, c, a->ref);
+    if (rc < 0) goto done;
+    if (!a->from_doc) {
+        rc = folio_error__set(FOLIO_EINVAL, "refund needs --from DOC");
+        goto done;
+    }
+    if ((rc = source_doc(&src, &d, a->from_doc)) < 0 ||
+        (rc = parse_amount(&amount, in->amount, d.cur, "refund")) < 0 ||
+        (rc = parse_date(&date, in->date, "date")) < 0)
+        goto done;
+    if (amount > src.open) {
+        folio_money_format(text, sizeof text, src.open, d.cur);
+        rc = folio_error__set(FOLIO_ERULE,
+                              "refunds come out of unallocated funds only: %s has %s left (rule 9)",
+                              src.doc, text);
+        goto done;
+    }
+    if (date < src.date) {
+        rc = folio_error__set(FOLIO_EINVAL, "the refund date is before %s's date", src.doc);
+        goto done;
+    }
+    if ((rc = choose_doc(doc, &d, FOLIO_DOC_REFUND, in->doc, NULL)) < 0 ||
+        (rc = add_balance(&d, amount)) < 0)
+        goto done;
+    folio_mpw *p = folio_cmd__stage(c, d.card->id, FOLIO_EV_REFUND_ISSUED);
+    folio_mpw__map(p, 5);
+    folio_mpw__kstr(p, "doc", doc);
+    folio_mpw__kstr(p, "from", src.doc);
+    folio_mpw__kstr(p, "from_kind", folio_doc_kind_name(src.kind));
+    put_date(p, "date", date);
+    put_money(p, "amount", amount, d.cur);
+    snprintf(c->doc, sizeof c->doc, "%s", doc);
+    rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
+done:
+    ctx_free(&d);
+    return rc;
+}
+
+int folio_refund_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                       const char *ref, const char *from_doc, const folio_document_new *d) {
+    if (!d) return folio_error__set(FOLIO_EINVAL, "refund: no document given");
+    folio_mpw req;
+    folio_mpw__init(&req);
+    folio_mpw__array(&req, 6);
+    folio_mpw__str(&req, "refund");
+    folio_mpw__str(&req, ref);
+    folio_mpw__str(&req, from_doc);
+    folio_mpw__str(&req, d->amount);
+    folio_mpw__str(&req, d->doc);
+    folio_mpw__str(&req, d->date);
+    doc_args a = {.ref = ref, .doc = d, .from_doc = from_doc};
+    int rc = folio_cmd__run(out, db, w, &req, refund_fn, &a);
+    folio_mpw__free(&req);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Merge support and past-due credit control
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    folio_mpw *w;
+    uint32_t count;
+    folio_mpw list;
+} doc_list;
+
+static int list_doc(const folio_doc_rec *r, void *arg) {
+    doc_list *l = arg;
+    folio_mpw__map(&l->list, 2);
+    folio_mpw__kstr(&l->list, "kind", folio_doc_kind_name(r->kind));
+    folio_mpw__kstr(&l->list, "doc", r->doc);
+    l->count++;
+    return FOLIO_OK;
+}
+
+int folio_docs__write_open_list(folio_mpw *w, folio_cmd *c, uint64_t customer) {
+    folio_proj_txn rec;
+    doc_list l = {w, 0, {0}};
+    folio_projection__txn(&rec, c->txn, "receivables", NULL);
+    folio_mpw__init(&l.list);
+    int rc = folio_receivables__open_items(&rec, customer, list_doc, &l);
+    if (rc == FOLIO_OK) rc = folio_mpw__finish(&l.list);
+    if (rc == FOLIO_OK) {
+        folio_mpw__array(w, l.count);
+        folio_mpw__raw(w, l.list.buf, l.list.len);
+    }
+    folio_mpw__free(&l.list);
+    return rc;
+}
+
+typedef struct {
+    int32_t as_of;
+    uint32_t overdue;
+    folio_mpw docs; /* [{doc, due, open}] of the overdue invoices (at most 50 listed) */
+    const char *cur;
+} overdue_scan;
+
+static int scan_overdue(const folio_doc_rec *r, void *arg) {
+    overdue_scan *s = arg;
+    if (r->kind != FOLIO_DOC_INVOICE || r->open <= 0 || r->due >= s->as_of) return FOLIO_OK;
+    if (s->overdue++ < 50) {
+        folio_mpw__map(&s->docs, 3);
+        folio_mpw__kstr(&s->docs, "doc", r->doc);
+        put_date(&s->docs, "due", r->due);
+        put_money(&s->docs, "open", r->open, s->cur);
+    }
+    return FOLIO_OK;
+}
+
+typedef struct {
+    int32_t as_of;
+    uint64_t placed, released, on_hold; /* this pass (a retried transaction starts over) */
+} check_args;
+
+/* One pass: stage up to the command's capacity of hold changes; the caller repeats until a
+ * pass changes nothing. */
+static int credit_check_fn(folio_cmd *c, void *arg) {
+    check_args *a = arg;
+    folio_settings set;
+    folio_proj_txn rec;
+    folio_proj_iter it;
+    const void *k, *v;
+    size_t kn, vn;
+    uint8_t prefix = FOLIO_DIR_NAME;
+    folio_dir_rec *card = malloc(sizeof *card);
+    int rc = card ? folio_directory__settings(&set, &c->dir) : folio_error__set(FOLIO_ERROR, "out of memory");
+    if (rc < 0) goto done;
+    if (strcmp(set.credit_control, "past-due") != 0 && strcmp(set.credit_control, "both") != 0) {
+        rc = folio_error__set(FOLIO_ERULE, "credit control is '%s': credit-check needs past-due "
+                                           "or both (folio init --credit-control)",
+                              set.credit_control);
+        goto done;
+    }
+    folio_projection__txn(&rec, c->txn, "receivables", NULL);
+    a->placed = a->released = a->on_hold = 0;
+    folio_proj__iter_init(&it, &c->dir, &prefix, 1);
+    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
+        if (vn != 8) {
+            rc = folio_error__set(FOLIO_ECORRUPT, "directory index value is malformed");
+            break;
+        }
+        if ((rc = folio_directory__get(card, &c->dir, folio__get_be64(v))) < 0) break;
+        char cur[4] = "";
+        if (card->currency.s && card->currency.n == 3) memcpy(cur, card->currency.s, 3);
+        overdue_scan s = {a->as_of, 0, {0}, cur};
+        folio_mpw__init(&s.docs);
+        rc = cur[0] ? folio_receivables__open_items(&rec, card->id, scan_overdue, &s) : FOLIO_OK;
+        int held = (card->credit_holds & FOLIO_HOLD_PAST_DUE) != 0;
+        int overdue = s.overdue > 0;
+        if (rc == FOLIO_OK && overdue != held && c->count < FOLIO_CMD_EVENTS_MAX) {
+            folio_mpw *p = stage_hold(c, card->id, overdue,
+                                      overdue ? "open invoices past due" : "nothing past due");
+            folio_mpw__map(p, 2);
+            folio_mpw__kstr(p, "rule", "past_due");
+            folio_mpw__str(p, "evidence");
+            folio_mpw__map(p, 2);
+            put_date(p, "as_of", a->as_of);
+            folio_mpw__str(p, "overdue");
+            folio_mpw__array(p, s.overdue < 50 ? s.overdue : 50);
+            folio_mpw__raw(p, s.docs.buf, s.docs.len);
+            c->primary = card->id;
+            if (overdue)
+                a->placed++;
+            else
+                a->released++;
+        }
+        if (overdue) a->on_hold++;
+        folio_mpw__free(&s.docs);
+        if (rc < 0) break;
+    }
+    folio_proj__iter_close(&it);
+    if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
+done:
+    free(card);
+    return rc;
+}
+
+int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio_write_opts *w,
+                       const char *as_of) {
+    folio_credit_check_result res = {0, 0, 0};
+    check_args a = {0, 0, 0, 0};
+    if (!out || !w) return folio_error__set(FOLIO_EINVAL, "credit-check: NULL argument");
+    int rc = parse_date(&a.as_of, as_of, "as-of date");
+    if (rc < 0) return rc;
+    /* Each pass is one transaction of at most FOLIO_CMD_EVENTS_MAX hold changes. */
+    for (;;) {
+        folio_write_result wr;
+        folio_mpw req;
+        uint64_t before = res.placed + res.released;
+        folio_mpw__init(&req);
+        folio_mpw__array(&req, 2);
+        folio_mpw__str(&req, "credit-check");
+        folio_mpw__i64(&req, a.as_of);
+        folio_write_opts once = *w;
+        once.idempotency_key = NULL; /* a check is repeatable by nature */
+        once.has_expected_version = 0;
+        rc = folio_cmd__run(&wr, db, &once, &req, credit_check_fn, &a);
+        folio_mpw__free(&req);
+        if (rc < 0) return rc;
+        res.placed += a.placed;
+        res.released += a.released;
+        res.on_hold = a.on_hold;
+        if (res.placed + res.released - before < FOLIO_CMD_EVENTS_MAX) break;
+    }
+    *out = res;
+    return FOLIO_OK;
+}

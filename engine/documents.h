@@ -1,0 +1,17 @@
+/*
+ * engine/documents.h - receivables helpers shared with the customer commands (merge).
+ */
+#ifndef FOLIO_DOCUMENTS_H
+#define FOLIO_DOCUMENTS_H
+
+#include "../projections/directory.h"
+#include "command.h"
+
+/* Credit control by limit: stage credit_hold.placed or .released for `card` if its balance
+ * after this command (`new_balance`) crosses its credit limit (settings limit or both). */
+int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, const folio_settings *set,
+                            int64_t new_balance);
+/* Write the customer's open documents as a msgpack array [{"kind","doc"}...] into w. */
+int folio_docs__write_open_list(folio_mpw *w, folio_cmd *c, uint64_t customer);
+
+#endif
