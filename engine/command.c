@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "../projections/directory.h"
+#include "documents.h"
 
 int folio_cmd__check_opts(const folio_write_opts *w) {
     int rc;
@@ -160,6 +161,13 @@ static int run_txn(folio_txn *t, void *arg) {
     rc = folio_log__append_txn(&res, c->db, t, c->events, c->count, w->idempotency_key,
                                w->idempotency_key ? hash : NULL);
     if (rc < 0) return rc;
+#ifndef NDEBUG
+    /* open invoices - open credits - unallocated payments = balance, for every customer the
+     * command wrote to */
+    for (size_t i = 0; i < c->count; i++)
+        if (c->events[i].stream != 0 && (rc = folio_docs__check_invariant(t, c->events[i].stream)) < 0)
+            return rc;
+#endif
     if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
     r->out->seq = res.last_seq;
     r->out->item_id = c->item_id;

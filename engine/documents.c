@@ -725,3 +725,31 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
     *out = res;
     return FOLIO_OK;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * The invariant of SPEC section 4: open invoices - open credits - unallocated payments
+ * = balance. Checked after every write in debug builds (O(open items of the customer)).
+ * ------------------------------------------------------------------------------------- */
+
+static int sum_open(const folio_doc_rec *r, void *arg) {
+    int64_t *sum = arg;
+    int64_t v = r->kind == FOLIO_DOC_INVOICE ? r->open : -r->open;
+    if (r->kind == FOLIO_DOC_REFUND) v = 0;
+    if (__builtin_add_overflow(*sum, v, sum)) return folio_error__set(FOLIO_ERROR, "overflow");
+    return FOLIO_OK;
+}
+
+int folio_docs__check_invariant(folio_txn *t, uint64_t customer) {
+    folio_proj_txn dir, rec;
+    folio_dir_rec *card = malloc(sizeof *card);
+    int64_t open = 0;
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    folio_projection__txn(&dir, t, "directory", NULL);
+    folio_projection__txn(&rec, t, "receivables", NULL);
+    int rc = folio_directory__get(card, &dir, customer);
+    if (rc == FOLIO_OK && card->deleted_seq == 0 && card->currency.s)
+        rc = folio_receivables__open_items(&rec, customer, sum_open, &open);
+    if (rc == FOLIO_OK && card->deleted_seq == 0 && card->currency.s) FOLIO_ASSERT(open == card->balance);
+    free(card);
+    return rc == FOLIO_ENOTFOUND ? FOLIO_OK : rc;
+}

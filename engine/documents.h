@@ -14,4 +14,7 @@ int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, const folio
 /* Write the customer's open documents as a msgpack array [{"kind","doc"}...] into w. */
 int folio_docs__write_open_list(folio_mpw *w, folio_cmd *c, uint64_t customer);
 
+/* Assert the balance invariant for one customer (debug builds call it after every write). */
+int folio_docs__check_invariant(folio_txn *t, uint64_t customer);
+
 #endif
