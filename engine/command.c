@@ -83,22 +83,46 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
     return rc;
 }
 
-/* The result of an idempotent repeat: named by the last event the original wrote. */
-static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t last_seq) {
-    uint8_t key[8];
-    folio_val v;
-    folio_frame f;
+/* The result of an idempotent repeat: named by the last event the original wrote, with the
+ * document number the original issued (the first document event of its range). */
+static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first_seq,
+                           uint64_t last_seq) {
     folio_event e;
     char strbuf[1024];
-    folio__put_be64(key, last_seq);
-    int rc = folio_store__get(&v, c->txn, FOLIO_DB_LOG, key, sizeof key);
-    if (rc == FOLIO_OK) rc = folio_frame__open(&f, v.data, v.size, last_seq);
-    if (rc == FOLIO_OK)
-        rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                          sizeof strbuf, last_seq, NULL);
+    uint64_t stream = 0, version = 0;
+    int rc = FOLIO_OK;
+    out->doc[0] = '\0';
+    for (uint64_t seq = first_seq; seq <= last_seq && rc == FOLIO_OK; seq++) {
+        uint8_t key[8];
+        folio_val v;
+        folio_frame f;
+        folio__put_be64(key, seq);
+        rc = folio_store__get(&v, c->txn, FOLIO_DB_LOG, key, sizeof key);
+        if (rc == FOLIO_OK) rc = folio_frame__open(&f, v.data, v.size, seq);
+        if (rc == FOLIO_OK)
+            rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
+                                              sizeof strbuf, seq, NULL);
+        if (rc < 0) break;
+        int is_doc = e.type == FOLIO_EV_INVOICE_ISSUED || e.type == FOLIO_EV_CREDIT_NOTE_ISSUED ||
+                     e.type == FOLIO_EV_PAYMENT_RECEIVED || e.type == FOLIO_EV_REFUND_ISSUED;
+        folio_mpr p, d;
+        const char *s;
+        size_t n;
+        if (is_doc && !out->doc[0] && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
+            folio_mpr__find(&d, &p, "doc") == FOLIO_OK && folio_mpr__str(&d, &s, &n) == FOLIO_OK &&
+            s && n < sizeof out->doc) {
+            memcpy(out->doc, s, n);
+            out->doc[n] = '\0';
+        }
+        stream = e.stream;
+        version = e.version;
+    }
     if (rc < 0) return rc;
-    rc = describe(out, c, e.stream);
-    out->version = e.version;
+    char doc[sizeof out->doc];
+    memcpy(doc, out->doc, sizeof doc);
+    rc = describe(out, c, stream);
+    memcpy(out->doc, doc, sizeof doc);
+    out->version = version;
     out->seq = last_seq;
     out->replayed = 1;
     return rc;
@@ -137,7 +161,7 @@ static int run_txn(folio_txn *t, void *arg) {
         if ((rc = folio_log__idem_check(&prior, &found, t, w->idempotency_key, hash)) < 0)
             return rc;
         if (found) {
-            if ((rc = describe_replay(r->out, c, prior.last_seq)) < 0) return rc;
+            if ((rc = describe_replay(r->out, c, prior.first_seq, prior.last_seq)) < 0) return rc;
             return FOLIO__NOCOMMIT;
         }
     }
