@@ -45,10 +45,14 @@ const char *folio_error__where(void) { return where_buf; }
  * `return folio_error__set(FOLIO_EINVAL, "...")`. */
 int folio_error__set(int rc, const char *fmt, ...) {
     FOLIO_ASSERT(rc < 0);
+    /* Format into a copy first: callers may pass folio_errmsg() itself as an argument
+     * ("--as-of: %s") to add context to the message already set. */
+    char msg[sizeof errmsg_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg_buf, sizeof errmsg_buf, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(errmsg_buf, msg, sizeof msg);
     return rc;
 }
 
