@@ -125,21 +125,8 @@ static void cstr(char *dst, size_t cap, folio_dstr s) {
     dst[n] = '\0';
 }
 
-static int dstr_is(folio_dstr a, const char *b) {
-    return a.s && a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
-}
 
-static int dstr_same(folio_dstr a, folio_dstr b) {
-    if (!a.s || !b.s) return a.s == b.s;
-    return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
-}
 
-static void put_dstr(folio_mpw *w, folio_dstr s) {
-    if (s.s)
-        folio_mpw__strn(w, s.s, s.n);
-    else
-        folio_mpw__nil(w);
-}
 
 /* The customer a write names: it must exist (FOLIO_ENOTFOUND) and not be deleted (a write to
  * a deleted or merged-away customer is refused by rule 7: FOLIO_ERULE). */
@@ -300,7 +287,7 @@ static void put_addr_map(folio_mpw *p, const folio_dstr *f) {
     folio_mpw__map(p, FOLIO_ADDR_FIELDS);
     for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
         folio_mpw__str(p, folio_addr_field_names[i]);
-        put_dstr(p, f[i]);
+        folio_mpw__dstr(p, f[i]);
     }
 }
 
@@ -380,15 +367,15 @@ static int create_fn(folio_cmd *c, void *arg) {
     folio_mpw__map(p, 8);
     folio_mpw__kstr(p, "ref", ref);
     folio_mpw__str(p, "name");
-    put_dstr(p, name);
+    folio_mpw__dstr(p, name);
     folio_mpw__kstr(p, "type", type);
     folio_mpw__kstr(p, "status", status);
     folio_mpw__str(p, "owner");
-    put_dstr(p, owner);
+    folio_mpw__dstr(p, owner);
     folio_mpw__str(p, "credit_limit");
-    put_dstr(p, limit);
+    folio_mpw__dstr(p, limit);
     folio_mpw__str(p, "external_id");
-    put_dstr(p, xid);
+    folio_mpw__dstr(p, xid);
     folio_mpw__str(p, "addresses");
     folio_mpw__map(p, 2);
     folio_mpw__str(p, "billing");
@@ -456,7 +443,7 @@ static int update_fn(folio_cmd *c, void *arg) {
     if (in->name) {
         uint64_t other;
         if ((rc = check_name(&v, in->name)) < 0) goto done;
-        if (!dstr_same(v, card->name)) {
+        if (!folio_dstr_same(v, card->name)) {
             rc = folio_directory__id_by_name(&other, &c->dir, v.s, v.n);
             if (rc == FOLIO_OK) {
                 rc = folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by another "
@@ -474,16 +461,16 @@ static int update_fn(folio_cmd *c, void *arg) {
             goto done;
         }
         v = (folio_dstr){in->type, (uint32_t)strlen(in->type)};
-        if (!dstr_same(v, card->type)) ch[n++] = (change){"type", card->type, v};
+        if (!folio_dstr_same(v, card->type)) ch[n++] = (change){"type", card->type, v};
     }
     if (in->credit_limit) {
         if ((rc = check_credit_limit(&v, limit_buf, in->credit_limit, cur)) < 0) goto done;
-        if (!dstr_same(v, card->credit_limit)) ch[n++] = (change){"credit_limit", card->credit_limit, v};
+        if (!folio_dstr_same(v, card->credit_limit)) ch[n++] = (change){"credit_limit", card->credit_limit, v};
     }
     if (in->external_id) {
         if ((rc = check_field(&v, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
             goto done;
-        if (!dstr_same(v, card->external_id)) ch[n++] = (change){"external_id", card->external_id, v};
+        if (!folio_dstr_same(v, card->external_id)) ch[n++] = (change){"external_id", card->external_id, v};
     }
     for (int s = 0; s < 2; s++) {
         const folio_address *addr = s ? &in->shipping : &in->billing;
@@ -494,7 +481,7 @@ static int update_fn(folio_cmd *c, void *arg) {
             if ((rc = check_field(&v, given, FOLIO_FIELD_BYTES_MAX,
                                   s ? "shipping address" : "billing address")) < 0)
                 goto done;
-            if (dstr_same(v, old_addr->f[f])) continue;
+            if (folio_dstr_same(v, old_addr->f[f])) continue;
             snprintf(names[s][f], sizeof names[s][f], "%s.%s", s ? "shipping" : "billing",
                      folio_addr_field_names[f]);
             ch[n++] = (change){names[s][f], old_addr->f[f], v};
@@ -508,8 +495,8 @@ static int update_fn(folio_cmd *c, void *arg) {
         for (size_t i = 0; i < n; i++) {
             folio_mpw__str(p, ch[i].field);
             folio_mpw__array(p, 2);
-            put_dstr(p, ch[i].old_v);
-            put_dstr(p, ch[i].new_v);
+            folio_mpw__dstr(p, ch[i].old_v);
+            folio_mpw__dstr(p, ch[i].new_v);
         }
     }
     rc = FOLIO_OK;
@@ -594,13 +581,13 @@ static int owner_fn(folio_cmd *c, void *arg) {
         rc = folio_error__set(FOLIO_EINVAL, "owner is required");
         goto done;
     }
-    if (dstr_same(to, card->owner)) goto done;
+    if (folio_dstr_same(to, card->owner)) goto done;
     folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_OWNER_CHANGED);
     folio_mpw__map(p, 2);
     folio_mpw__str(p, "from");
-    put_dstr(p, card->owner);
+    folio_mpw__dstr(p, card->owner);
     folio_mpw__str(p, "to");
-    put_dstr(p, to);
+    folio_mpw__dstr(p, to);
 done:
     free(card);
     return rc;
@@ -621,13 +608,13 @@ static void put_contact(folio_mpw *p, uint64_t id, folio_dstr name, folio_dstr e
     folio_mpw__map(p, 5);
     folio_mpw__ku64(p, "id", id);
     folio_mpw__str(p, "name");
-    put_dstr(p, name);
+    folio_mpw__dstr(p, name);
     folio_mpw__str(p, "email");
-    put_dstr(p, email);
+    folio_mpw__dstr(p, email);
     folio_mpw__str(p, "phone");
-    put_dstr(p, phone);
+    folio_mpw__dstr(p, phone);
     folio_mpw__str(p, "role");
-    put_dstr(p, role);
+    folio_mpw__dstr(p, role);
 }
 
 static int contact_add_fn(folio_cmd *c, void *arg) {
@@ -769,7 +756,7 @@ static int merge_fn(folio_cmd *c, void *arg) {
         rc = folio_error__set(FOLIO_ERULE, "cannot merge %s into itself (rule 6)", a->keep);
         goto done;
     }
-    if (!dstr_same(keep->currency, del->currency)) {
+    if (!folio_dstr_same(keep->currency, del->currency)) {
         rc = folio_error__set(FOLIO_ERULE,
                               "%s is in %.*s and %s in %.*s: only customers with the same "
                               "currency merge (rule 6)",
@@ -789,7 +776,7 @@ static int merge_fn(folio_cmd *c, void *arg) {
     folio_mpw__map(p, 2);
     folio_mpw__ku64(p, "target_id", keep->id);
     folio_mpw__str(p, "target_ref");
-    put_dstr(p, keep->ref);
+    folio_mpw__dstr(p, keep->ref);
     p = folio_cmd__stage(c, del->id, FOLIO_EV_CUSTOMER_STATUS_CHANGED);
     folio_mpw__map(p, 2);
     folio_mpw__kstr(p, "from", status);
@@ -798,7 +785,7 @@ static int merge_fn(folio_cmd *c, void *arg) {
     folio_mpw__map(p, 5);
     folio_mpw__ku64(p, "source_id", del->id);
     folio_mpw__str(p, "source_ref");
-    put_dstr(p, del->ref);
+    folio_mpw__dstr(p, del->ref);
     folio_mpw__str(p, "contacts");
     folio_mpw__array(p, del->contact_count);
     for (uint32_t i = 0; i < del->contact_count; i++) {

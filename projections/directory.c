@@ -34,29 +34,15 @@ static uint64_t get_be64(const uint8_t *p) {
     return v;
 }
 
-static int dstr_eq(folio_dstr a, const char *b) {
-    size_t n = strlen(b);
-    return a.s && a.n == n && memcmp(a.s, b, n) == 0;
-}
-static int dstr_same(folio_dstr a, folio_dstr b) {
-    if (!a.s || !b.s) return a.s == b.s;
-    return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Card encoding
  * ------------------------------------------------------------------------------------- */
 
-static void put_dstr(folio_mpw *w, folio_dstr s) {
-    if (s.s)
-        folio_mpw__strn(w, s.s, s.n);
-    else
-        folio_mpw__nil(w);
-}
 
 static void put_addr(folio_mpw *w, const folio_daddr *a) {
     folio_mpw__array(w, FOLIO_ADDR_FIELDS);
-    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) put_dstr(w, a->f[i]);
+    for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) folio_mpw__dstr(w, a->f[i]);
 }
 
 int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio_dir_rec *r) {
@@ -79,7 +65,7 @@ int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio
         {"cl", r->credit_limit}, {"mr", r->merged_into_ref}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         folio_mpw__str(&w, strs[i].k);
-        put_dstr(&w, strs[i].v);
+        folio_mpw__dstr(&w, strs[i].v);
     }
     folio_mpw__str(&w, "bill");
     put_addr(&w, &r->billing);
@@ -91,10 +77,10 @@ int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio
         const folio_dcontact *c = &r->contacts[i];
         folio_mpw__array(&w, 5);
         folio_mpw__u64(&w, c->id);
-        put_dstr(&w, c->name);
-        put_dstr(&w, c->email);
-        put_dstr(&w, c->phone);
-        put_dstr(&w, c->role);
+        folio_mpw__dstr(&w, c->name);
+        folio_mpw__dstr(&w, c->email);
+        folio_mpw__dstr(&w, c->phone);
+        folio_mpw__dstr(&w, c->role);
     }
     int rc = folio_mpw__finish(&w);
     if (rc == FOLIO_OK) *n_out = w.len;
@@ -278,12 +264,12 @@ static int fold_update(folio_dir_rec *r, const folio_mpr *payload, const char *t
         if (rc == FOLIO_OK) rc = get_dstr(&new_v, &ch);
         if (rc < 0 || !field.s) return folio_proj__fail(FOLIO_EINVAL, "%s: malformed change", tn);
         folio_dstr *target = NULL;
-        if (dstr_eq(field, "name")) {
+        if (folio_dstr_is(field, "name")) {
             target = &r->name;
             if (!new_v.s) return folio_proj__fail(FOLIO_EINVAL, "%s: name cannot be removed", tn);
-        } else if (dstr_eq(field, "type")) target = &r->type;
-        else if (dstr_eq(field, "credit_limit")) target = &r->credit_limit;
-        else if (dstr_eq(field, "external_id")) target = &r->external_id;
+        } else if (folio_dstr_is(field, "type")) target = &r->type;
+        else if (folio_dstr_is(field, "credit_limit")) target = &r->credit_limit;
+        else if (folio_dstr_is(field, "external_id")) target = &r->external_id;
         else {
             for (int a = 0; a < 2 && !target; a++) {
                 folio_daddr *addr = a ? &r->shipping : &r->billing;
@@ -300,7 +286,7 @@ static int fold_update(folio_dir_rec *r, const folio_mpr *payload, const char *t
         if (!target)
             return folio_proj__fail(FOLIO_EINVAL, "%s: '%.*s' is not an updatable field", tn,
                                     (int)field.n, field.s);
-        if (!dstr_same(*target, old_v))
+        if (!folio_dstr_same(*target, old_v))
             return folio_proj__fail(FOLIO_EINVAL, "%s: old value of '%.*s' does not match the card",
                                     tn, (int)field.n, field.s);
         *target = new_v;
@@ -361,7 +347,7 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
         break;
     case FOLIO_EV_CUSTOMER_STATUS_CHANGED:
         if ((rc = pl_str(&r->status, &p, "to", 1, tn)) < 0) return rc;
-        if (dstr_eq(r->status, "deleted")) {
+        if (folio_dstr_is(r->status, "deleted")) {
             r->deleted_seq = e->seq;
             r->deleted_at_us = e->recorded_at_us;
         }
@@ -433,8 +419,8 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
         folio_dstr rule;
         uint32_t bit;
         if ((rc = pl_str(&rule, &p, "rule", 1, tn)) < 0) return rc;
-        if (dstr_eq(rule, "credit_limit")) bit = FOLIO_HOLD_CREDIT_LIMIT;
-        else if (dstr_eq(rule, "past_due")) bit = FOLIO_HOLD_PAST_DUE;
+        if (folio_dstr_is(rule, "credit_limit")) bit = FOLIO_HOLD_CREDIT_LIMIT;
+        else if (folio_dstr_is(rule, "past_due")) bit = FOLIO_HOLD_PAST_DUE;
         else return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
         if (e->type == FOLIO_EV_CREDIT_HOLD_PLACED)
             r->credit_holds |= bit;
@@ -552,7 +538,7 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     if ((rc = folio_directory__encode(&n, buf, cap, &rec)) < 0) return rc;
 
     int created = e->type == FOLIO_EV_CUSTOMER_CREATED;
-    int renamed = !created && !dstr_same(old, rec.name) && rec.deleted_seq == 0;
+    int renamed = !created && !folio_dstr_same(old, rec.name) && rec.deleted_seq == 0;
     int deleted = was_deleted == 0 && rec.deleted_seq != 0;
     if (created || renamed || deleted) {
         if ((rc = folio_directory__decode(&rec, buf, n)) < 0) return rc; /* points into buf */

@@ -6,6 +6,8 @@
 #ifndef FOLIO_DIRECTORY_H
 #define FOLIO_DIRECTORY_H
 
+#include <string.h>
+
 #include "../engine/projection.h"
 
 /* A string inside some buffer (a record, a payload): not NUL-terminated; s NULL = absent. */
@@ -13,6 +15,21 @@ typedef struct {
     const char *s;
     uint32_t n;
 } folio_dstr;
+
+static inline int folio_dstr_same(folio_dstr a, folio_dstr b) {
+    if (!a.s || !b.s) return a.s == b.s;
+    return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+}
+static inline int folio_dstr_is(folio_dstr a, const char *b) {
+    return a.s && a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
+}
+/* Write a string, or nil when absent. */
+static inline void folio_mpw__dstr(folio_mpw *w, folio_dstr s) {
+    if (s.s)
+        folio_mpw__strn(w, s.s, s.n);
+    else
+        folio_mpw__nil(w);
+}
 
 enum { FOLIO_ADDR_STREET, FOLIO_ADDR_CITY, FOLIO_ADDR_REGION, FOLIO_ADDR_POSTCODE,
        FOLIO_ADDR_COUNTRY, FOLIO_ADDR_FIELDS };

@@ -54,6 +54,26 @@ void cli_json_string(FILE *f, const char *s);
 int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_stream,
                            const char *ref);
 
+/* The options of a write, from the global options. */
+folio_write_opts cli_write_opts(const cli_ctx *c);
+/* Print a write's result: {"id","ref","seq","version"} (+ "doc", "contact_id", "unchanged",
+ * "replayed") with --json, else one line naming the customer and `what` was done. */
+int cli_report_write(const cli_ctx *c, const folio_write_result *r, const char *what);
+
+/* Open the ledger for writing, run `call` (which fills `res` using `db` and `w`), report
+ * it, and close: the body of every write command. */
+#define CLI_RUN_WRITE(ctx, what, call)                                                      \
+    do {                                                                                    \
+        folio_db *db = NULL;                                                                \
+        folio_write_result res;                                                             \
+        int code_ = cli_open(&db, (ctx), 1);                                                \
+        if (code_) return code_;                                                            \
+        folio_write_opts w = cli_write_opts(ctx);                                           \
+        int rc_ = (call);                                                                   \
+        code_ = rc_ < 0 ? cli_fail(rc_, NULL) : cli_report_write((ctx), &res, (what));      \
+        return cli_done(db, (ctx), code_);                                                  \
+    } while (0)
+
 int cmd_verify(cli_ctx *c);
 int cmd_log(cli_ctx *c);
 int cmd_stats(cli_ctx *c);

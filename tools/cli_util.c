@@ -222,3 +222,38 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
     folio_free(data);
     return FOLIO_OK;
 }
+
+folio_write_opts cli_write_opts(const cli_ctx *c) {
+    folio_write_opts w = {c->actor, c->reason, NULL, c->idempotency_key, c->has_expect_version,
+                          c->expect_version};
+    return w;
+}
+
+int cli_report_write(const cli_ctx *c, const folio_write_result *r, const char *what) {
+    if (c->json) {
+        printf("{\"id\":%llu,\"ref\":", (unsigned long long)r->id);
+        if (r->ref[0])
+            cli_json_string(stdout, r->ref);
+        else
+            fputs("null", stdout);
+        printf(",\"seq\":%llu,\"version\":%llu", (unsigned long long)r->seq,
+               (unsigned long long)r->version);
+        if (r->doc[0]) {
+            fputs(",\"doc\":", stdout);
+            cli_json_string(stdout, r->doc);
+        }
+        if (r->item_id) printf(",\"contact_id\":%llu", (unsigned long long)r->item_id);
+        if (r->unchanged) fputs(",\"unchanged\":true", stdout);
+        if (r->replayed) fputs(",\"replayed\":true", stdout);
+        fputs("}\n", stdout);
+        return 0;
+    }
+    const char *who = r->ref[0] ? r->ref : "ledger";
+    if (r->unchanged)
+        printf("%s: nothing to change (%s)\n", who, what);
+    else
+        printf("%s: %s%s%s%s (seq %llu, version %llu)\n", who, what, r->doc[0] ? " " : "", r->doc,
+               r->replayed ? ", already done earlier: nothing appended" : "",
+               (unsigned long long)r->seq, (unsigned long long)r->version);
+    return 0;
+}

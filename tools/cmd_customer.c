@@ -8,51 +8,6 @@
 
 #include "cli.h"
 
-static folio_write_opts write_opts(const cli_ctx *c) {
-    folio_write_opts w = {c->actor, c->reason, NULL, c->idempotency_key, c->has_expect_version,
-                          c->expect_version};
-    return w;
-}
-
-/* Print the result of a write; `what` describes it for people ("created", "status active"). */
-static int report(const cli_ctx *c, const folio_write_result *r, const char *what) {
-    if (c->json) {
-        printf("{\"id\":%llu,\"ref\":", (unsigned long long)r->id);
-        if (r->ref[0])
-            cli_json_string(stdout, r->ref);
-        else
-            fputs("null", stdout);
-        printf(",\"seq\":%llu,\"version\":%llu", (unsigned long long)r->seq,
-               (unsigned long long)r->version);
-        if (r->item_id) printf(",\"contact_id\":%llu", (unsigned long long)r->item_id);
-        if (r->unchanged) fputs(",\"unchanged\":true", stdout);
-        if (r->replayed) fputs(",\"replayed\":true", stdout);
-        fputs("}\n", stdout);
-        return 0;
-    }
-    const char *who = r->ref[0] ? r->ref : "ledger";
-    if (r->unchanged)
-        printf("%s: nothing to change (%s)\n", who, what);
-    else
-        printf("%s: %s%s (seq %llu, version %llu)\n", who, what,
-               r->replayed ? ", already done earlier: nothing appended" : "",
-               (unsigned long long)r->seq, (unsigned long long)r->version);
-    return 0;
-}
-
-/* Run a write: open (creating the ledger if needed), call, report, close. */
-#define RUN_WRITE(ctx, what, call)                                                          \
-    do {                                                                                    \
-        folio_db *db = NULL;                                                                \
-        folio_write_result res;                                                             \
-        int code_ = cli_open(&db, (ctx), 1);                                                \
-        if (code_) return code_;                                                            \
-        folio_write_opts w = write_opts(ctx);                                               \
-        int rc_ = (call);                                                                   \
-        code_ = rc_ < 0 ? cli_fail(rc_, NULL) : report((ctx), &res, (what));                \
-        return cli_done(db, (ctx), code_);                                                  \
-    } while (0)
-
 /* Address options: --billing-street ... --shipping-country. Returns 1 if taken. */
 static int address_opt(folio_address *bill, folio_address *ship, const cli_ctx *c, int *i,
                        int *bad) {
@@ -84,7 +39,7 @@ int cmd_init(cli_ctx *c) {
             return cli_usage("init: unknown argument '%s'", c->argv[i]);
         }
     }
-    RUN_WRITE(c, "settings recorded", folio_ledger_init(&res, db, &w, &s));
+    CLI_RUN_WRITE(c, "settings recorded", folio_ledger_init(&res, db, &w, &s));
 }
 
 int cmd_create(cli_ctx *c) {
@@ -110,7 +65,7 @@ int cmd_create(cli_ctx *c) {
         }
     }
     if (!n.name) return cli_usage("create needs a NAME");
-    RUN_WRITE(c, "created", folio_customer_create(&res, db, &w, &n));
+    CLI_RUN_WRITE(c, "created", folio_customer_create(&res, db, &w, &n));
 }
 
 int cmd_update(cli_ctx *c) {
@@ -135,31 +90,31 @@ int cmd_update(cli_ctx *c) {
         }
     }
     if (!ref) return cli_usage("update needs a CUSTOMER ref");
-    RUN_WRITE(c, "updated", folio_customer_update(&res, db, &w, ref, &ch));
+    CLI_RUN_WRITE(c, "updated", folio_customer_update(&res, db, &w, ref, &ch));
 }
 
 int cmd_status(cli_ctx *c) {
     if (c->argc != 3) return cli_usage("usage: folio status CUSTOMER prospect|active|hold|inactive|deleted");
     char what[64];
     snprintf(what, sizeof what, "status %s", c->argv[2]);
-    RUN_WRITE(c, what, folio_customer_set_status(&res, db, &w, c->argv[1], c->argv[2]));
+    CLI_RUN_WRITE(c, what, folio_customer_set_status(&res, db, &w, c->argv[1], c->argv[2]));
 }
 
 int cmd_delete(cli_ctx *c) {
     if (c->argc != 2) return cli_usage("usage: folio delete CUSTOMER");
-    RUN_WRITE(c, "deleted", folio_customer_set_status(&res, db, &w, c->argv[1], "deleted"));
+    CLI_RUN_WRITE(c, "deleted", folio_customer_set_status(&res, db, &w, c->argv[1], "deleted"));
 }
 
 int cmd_own(cli_ctx *c) {
     if (c->argc != 3) return cli_usage("usage: folio own CUSTOMER USER");
     char what[160];
     snprintf(what, sizeof what, "owned by %s", c->argv[2]);
-    RUN_WRITE(c, what, folio_customer_set_owner(&res, db, &w, c->argv[1], c->argv[2]));
+    CLI_RUN_WRITE(c, what, folio_customer_set_owner(&res, db, &w, c->argv[1], c->argv[2]));
 }
 
 int cmd_note(cli_ctx *c) {
     if (c->argc != 3) return cli_usage("usage: folio note CUSTOMER TEXT (quote the text)");
-    RUN_WRITE(c, "note added", folio_note_add(&res, db, &w, c->argv[1], c->argv[2]));
+    CLI_RUN_WRITE(c, "note added", folio_note_add(&res, db, &w, c->argv[1], c->argv[2]));
 }
 
 int cmd_contact(cli_ctx *c) {
@@ -168,7 +123,7 @@ int cmd_contact(cli_ctx *c) {
         if (c->argc != 4) return cli_usage("usage: folio contact remove CUSTOMER ID");
         if (cli_parse_u64(&id, c->argv[3]) != 0 || id == 0)
             return cli_usage("contact id must be a number, not '%s'", c->argv[3]);
-        RUN_WRITE(c, "contact removed", folio_contact_remove(&res, db, &w, c->argv[2], id));
+        CLI_RUN_WRITE(c, "contact removed", folio_contact_remove(&res, db, &w, c->argv[2], id));
     }
     if (c->argc < 2 || strcmp(c->argv[1], "add") != 0)
         return cli_usage("usage: folio contact add CUSTOMER --name N [--email E] [--phone P] "
@@ -190,7 +145,7 @@ int cmd_contact(cli_ctx *c) {
     }
     if (!ref) return cli_usage("contact add needs a CUSTOMER ref");
     if (!ct.name) return cli_usage("contact add needs --name");
-    RUN_WRITE(c, "contact added", folio_contact_add(&res, db, &w, ref, &ct));
+    CLI_RUN_WRITE(c, "contact added", folio_contact_add(&res, db, &w, ref, &ct));
 }
 
 int cmd_merge(cli_ctx *c) {
@@ -210,5 +165,5 @@ int cmd_merge(cli_ctx *c) {
         return cli_usage("--expect-delete-version needs a whole number, not '%s'", dv);
     char what[160];
     snprintf(what, sizeof what, "merged %s into it", del);
-    RUN_WRITE(c, what, folio_customer_merge(&res, db, &w, keep, del, dv != NULL, del_version));
+    CLI_RUN_WRITE(c, what, folio_customer_merge(&res, db, &w, keep, del, dv != NULL, del_version));
 }

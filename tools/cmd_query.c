@@ -120,6 +120,22 @@ static void text_customer(const folio_customer *c) {
 #undef OR_DASH
 }
 
+/* Print one card (or the error) and release everything: the tail of show and find. */
+static int print_card(const cli_ctx *c, folio_db *db, int rc, folio_customer *cu) {
+    int code = 0;
+    if (rc < 0) {
+        code = cli_fail(rc, NULL);
+    } else if (c->json) {
+        json_customer(cu);
+        putchar('\n');
+    } else {
+        text_customer(cu);
+    }
+    folio_customer_free(cu);
+    folio_db_close(db);
+    return code;
+}
+
 int cmd_show(cli_ctx *c) {
     const char *ref = NULL, *at = NULL;
     uint64_t at_seq = 0;
@@ -138,18 +154,8 @@ int cmd_show(cli_ctx *c) {
     folio_customer *cu = NULL;
     int code = cli_open(&db, c, 0);
     if (code) return code;
-    int rc = folio_customer_get(&cu, db, ref, at_seq, 0);
-    if (rc < 0) {
-        code = cli_fail(rc, NULL);
-    } else if (c->json) {
-        json_customer(cu);
-        putchar('\n');
-    } else {
-        text_customer(cu);
-    }
-    folio_customer_free(cu);
-    folio_db_close(db);
-    return code;
+    int rc = folio_customer_get(&cu, db, ref, at_seq, 0); /* before cu is read */
+    return print_card(c, db, rc, cu);
 }
 
 int cmd_find(cli_ctx *c) {
@@ -158,18 +164,8 @@ int cmd_find(cli_ctx *c) {
     folio_customer *cu = NULL;
     int code = cli_open(&db, c, 0);
     if (code) return code;
-    int rc = folio_customer_find(&cu, db, c->argv[1]);
-    if (rc < 0) {
-        code = cli_fail(rc, NULL);
-    } else if (c->json) {
-        json_customer(cu);
-        putchar('\n');
-    } else {
-        text_customer(cu);
-    }
-    folio_customer_free(cu);
-    folio_db_close(db);
-    return code;
+    int rc = folio_customer_find(&cu, db, c->argv[1]); /* before cu is read */
+    return print_card(c, db, rc, cu);
 }
 
 static void print_list(const cli_ctx *c, const folio_customer_list *l, int deleted) {

@@ -7,44 +7,6 @@
 
 #include "cli.h"
 
-static folio_write_opts write_opts(const cli_ctx *c) {
-    folio_write_opts w = {c->actor, c->reason, NULL, c->idempotency_key, c->has_expect_version,
-                          c->expect_version};
-    return w;
-}
-
-static int report(const cli_ctx *c, const folio_write_result *r, const char *what) {
-    if (c->json) {
-        printf("{\"id\":%llu,\"ref\":", (unsigned long long)r->id);
-        cli_json_string(stdout, r->ref);
-        printf(",\"seq\":%llu,\"version\":%llu", (unsigned long long)r->seq,
-               (unsigned long long)r->version);
-        if (r->doc[0]) {
-            printf(",\"doc\":");
-            cli_json_string(stdout, r->doc);
-        }
-        if (r->replayed) fputs(",\"replayed\":true", stdout);
-        fputs("}\n", stdout);
-    } else {
-        printf("%s: %s%s%s%s (seq %llu, version %llu)\n", r->ref, what, r->doc[0] ? " " : "",
-               r->doc, r->replayed ? ", already done earlier: nothing appended" : "",
-               (unsigned long long)r->seq, (unsigned long long)r->version);
-    }
-    return 0;
-}
-
-#define RUN_WRITE(ctx, what, call)                                                          \
-    do {                                                                                    \
-        folio_db *db = NULL;                                                                \
-        folio_write_result res;                                                             \
-        int code_ = cli_open(&db, (ctx), 1);                                                \
-        if (code_) return code_;                                                            \
-        folio_write_opts w = write_opts(ctx);                                               \
-        int rc_ = (call);                                                                   \
-        code_ = rc_ < 0 ? cli_fail(rc_, NULL) : report((ctx), &res, (what));                \
-        return cli_done(db, (ctx), code_);                                                  \
-    } while (0)
-
 /* CUSTOMER AMOUNT [--doc D] [--date D] [--due D]; other options go to `extra`. */
 typedef struct {
     const char *ref;
@@ -103,14 +65,14 @@ int cmd_invoice(cli_ctx *c) {
     doc_cli a = {0};
     int code = parse_doc_args(&a, c, "invoice", 1, 0, 0);
     if (code) return code;
-    RUN_WRITE(c, "invoice", folio_invoice_issue(&res, db, &w, a.ref, &a.d));
+    CLI_RUN_WRITE(c, "invoice", folio_invoice_issue(&res, db, &w, a.ref, &a.d));
 }
 
 int cmd_credit_note(cli_ctx *c) {
     doc_cli a = {0};
     int code = parse_doc_args(&a, c, "credit-note", 0, 0, 0);
     if (code) return code;
-    RUN_WRITE(c, "credit note", folio_credit_note_issue(&res, db, &w, a.ref, &a.d));
+    CLI_RUN_WRITE(c, "credit note", folio_credit_note_issue(&res, db, &w, a.ref, &a.d));
 }
 
 int cmd_pay(cli_ctx *c) {
@@ -125,10 +87,10 @@ int cmd_pay(cli_ctx *c) {
     folio_write_result res;
     code = cli_open(&db, c, 1);
     if (code == 0) {
-        folio_write_opts w = write_opts(c);
+        folio_write_opts w = cli_write_opts(c);
         int rc = folio_payment_receive(&res, db, &w, a.ref, &a.d, a.applies, a.apply_count,
                                        a.auto_allocate);
-        code = rc < 0 ? cli_fail(rc, NULL) : report(c, &res, "payment");
+        code = rc < 0 ? cli_fail(rc, NULL) : cli_report_write(c, &res, "payment");
         code = cli_done(db, c, code);
     }
     doc_cli_free(&a);
@@ -139,7 +101,7 @@ int cmd_refund(cli_ctx *c) {
     doc_cli a = {0};
     int code = parse_doc_args(&a, c, "refund", 0, 0, 1);
     if (code) return code;
-    RUN_WRITE(c, "refund", folio_refund_issue(&res, db, &w, a.ref, a.from, &a.d));
+    CLI_RUN_WRITE(c, "refund", folio_refund_issue(&res, db, &w, a.ref, a.from, &a.d));
 }
 
 int cmd_allocate(cli_ctx *c) {
@@ -161,7 +123,7 @@ int cmd_allocate(cli_ctx *c) {
     if (!ref || !from || (!to && !auto_allocate) || (to && auto_allocate))
         return cli_usage("usage: folio allocate CUSTOMER --from DOC --to INVOICE [--amount AMT] "
                          "| allocate CUSTOMER --from DOC --auto");
-    RUN_WRITE(c, "allocated",
+    CLI_RUN_WRITE(c, "allocated",
               folio_allocate(&res, db, &w, ref, from, to, amount, date, auto_allocate));
 }
 
@@ -379,7 +341,7 @@ int cmd_credit_check(cli_ctx *c) {
     folio_credit_check_result res;
     int code = cli_open(&db, c, 1);
     if (code) return code;
-    folio_write_opts w = write_opts(c);
+    folio_write_opts w = cli_write_opts(c);
     int rc = folio_credit_check(&res, db, &w, as_of);
     if (rc < 0)
         code = cli_fail(rc, NULL);
