@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,14 @@ char tmpdb_dir[64];
 static folio_db *handles[TMPDB_HANDLES_MAX];
 static void **kept;
 static size_t kept_count, kept_cap;
+
+/* Objects with a release function of their own (cards, lists), released at teardown. */
+typedef struct {
+    void (*release)(void *);
+    void *p;
+} deferred;
+static deferred *defer_list;
+static size_t defer_count, defer_cap;
 
 /* ---- memory ---- */
 
@@ -101,6 +110,10 @@ void tmpdb_teardown(void) {
             tmpdb_rm_rf(tmpdb_dir);
         tmpdb_dir[0] = '\0';
     }
+    for (size_t i = 0; i < defer_count; i++) defer_list[i].release(defer_list[i].p);
+    free(defer_list);
+    defer_list = NULL;
+    defer_count = defer_cap = 0;
     for (size_t i = 0; i < kept_count; i++) folio_free(kept[i]);
     free(kept);
     kept = NULL;
@@ -363,4 +376,169 @@ void tmpdb_rm_rf(const char *path) {
     struct stat st;
     if (lstat(path, &st) != 0) return;
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- the customer master ---- */
+
+static void defer(void (*release)(void *), void *p) {
+    if (p == NULL) return;
+    if (defer_count == defer_cap) {
+        size_t cap = defer_cap ? defer_cap * 2 : 32;
+        deferred *d = realloc(defer_list, cap * sizeof *d);
+        cr_assert_not_null(d, "tmpdb: out of memory");
+        defer_list = d;
+        defer_cap = cap;
+    }
+    defer_list[defer_count++] = (deferred){release, p};
+}
+
+static void release_card(void *p) { folio_customer_free(p); }
+static void release_list(void *p) { folio_customer_list_free(p); }
+
+folio_write_opts tmpdb_w(void) {
+    folio_write_opts w = {.actor = TMPDB_ACTOR};
+    return w;
+}
+
+folio_write_result tmpdb_customer_new(folio_db *db, const folio_customer_new *c) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    int rc = folio_customer_create(&r, db, &w, c);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: create '%s': %s (%s)", c->name ? c->name : "(null)",
+                 folio_strerror(rc), folio_errmsg());
+    cr_assert_gt(r.id, 0);
+    cr_assert_gt(r.seq, 0);
+    return r;
+}
+
+folio_write_result tmpdb_customer(folio_db *db, const char *name) {
+    folio_customer_new c = {.name = name};
+    return tmpdb_customer_new(db, &c);
+}
+
+void tmpdb_set_status(folio_db *db, const char *ref, const char *status) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    int rc = folio_customer_set_status(&r, db, &w, ref, status);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: status %s %s: %s (%s)", ref, status, folio_strerror(rc),
+                 folio_errmsg());
+    cr_assert_eq(r.unchanged, 0, "tmpdb: status %s %s changed nothing", ref, status);
+}
+
+uint64_t tmpdb_contact(folio_db *db, const char *ref, const char *name) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_contact_new c = {.name = name};
+    int rc = folio_contact_add(&r, db, &w, ref, &c);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: contact add %s '%s': %s (%s)", ref, name,
+                 folio_strerror(rc), folio_errmsg());
+    cr_assert_gt(r.item_id, 0);
+    return r.item_id;
+}
+
+uint64_t tmpdb_invoice(folio_db *db, uint64_t id, const char *doc, const char *amount) {
+    folio_event e = tmpdb_event(id, FOLIO_EV_INVOICE_ISSUED,
+                                "{\"doc\":\"%s\",\"date\":\"2026-11-01\",\"due\":\"2026-12-01\","
+                                "\"amount\":\"%s\"}",
+                                doc, amount);
+    return tmpdb_append(db, &e);
+}
+
+folio_customer *tmpdb_card_at(folio_db *db, const char *ref, uint64_t at_seq,
+                              int include_deleted) {
+    folio_customer *c = NULL;
+    int rc = folio_customer_get(&c, db, ref, at_seq, include_deleted);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: show %s at seq %llu: %s (%s)", ref,
+                 (unsigned long long)at_seq, folio_strerror(rc), folio_errmsg());
+    cr_assert_not_null(c);
+    defer(release_card, c);
+    return c;
+}
+
+folio_customer *tmpdb_card(folio_db *db, const char *ref) { return tmpdb_card_at(db, ref, 0, 0); }
+
+folio_customer_list *tmpdb_list(folio_db *db, int deleted, unsigned statuses,
+                                const char *pattern) {
+    folio_customer_list *l = NULL;
+    int rc = deleted ? folio_deleted_list_get(&l, db, pattern)
+                     : folio_customer_list_get(&l, db, statuses, pattern);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: %s '%s': %s (%s)", deleted ? "deleted" : "list",
+                 pattern ? pattern : "(all)", folio_strerror(rc), folio_errmsg());
+    cr_assert_not_null(l);
+    defer(release_list, l);
+    return l;
+}
+
+folio_event *tmpdb_history(folio_db *db, const char *ref, size_t *count_out) {
+    folio_iter *it = NULL;
+    int rc = folio_history_open(&it, db, ref);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: history %s: %s (%s)", ref, folio_strerror(rc),
+                 folio_errmsg());
+    return drain(it, count_out);
+}
+
+char *tmpdb_changes(const folio_event *e) {
+    char *json = NULL;
+    int rc = folio_event_changes_json(&json, e);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: changes of seq %llu: %s (%s)", (unsigned long long)e->seq,
+                 folio_strerror(rc), folio_errmsg());
+    return tmpdb_keep(json);
+}
+
+char *tmpdb_payload_json(const folio_event *e) {
+    char *json = NULL;
+    int rc = folio_payload_to_json(&json, e->payload, e->payload_bytes);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: payload of seq %llu: %s (%s)", (unsigned long long)e->seq,
+                 folio_strerror(rc), folio_errmsg());
+    return tmpdb_keep(json);
+}
+
+void tmpdb_assert_json_eq(const char *actual, const char *expected) {
+    json_error_t err;
+    cr_assert_not_null(actual, "expected JSON %s, got NULL", expected);
+    json_t *a = json_loads(actual, JSON_DECODE_ANY, &err);
+    cr_assert_not_null(a, "not JSON (%s): %s", err.text, actual);
+    json_t *e = json_loads(expected, JSON_DECODE_ANY, &err);
+    if (e == NULL) json_decref(a);
+    cr_assert_not_null(e, "expected text is not JSON (%s): %s", err.text, expected);
+    int same = json_equal(a, e);
+    json_decref(a);
+    json_decref(e);
+    cr_assert(same, "JSON differs:\n  actual   %s\n  expected %s", actual, expected);
+}
+
+tmpdb_head tmpdb_head_get(folio_db *db) {
+    folio_verify_report rep;
+    folio_stats st;
+    tmpdb_head h;
+    int rc = folio_verify(&rep, db);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: verify: %s (%s)", folio_strerror(rc), folio_errmsg());
+    rc = folio_stats_get(&st, db);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: stats: %s (%s)", folio_strerror(rc), folio_errmsg());
+    cr_assert_eq(rep.events, st.events, "tmpdb: verify saw %llu events, stats %llu",
+                 (unsigned long long)rep.events, (unsigned long long)st.events);
+    h.seq = st.events;
+    memcpy(h.hash, rep.head, FOLIO_HASH_BYTES);
+    return h;
+}
+
+void tmpdb_assert_head_is(folio_db *db, const tmpdb_head *before, const char *what) {
+    tmpdb_head now = tmpdb_head_get(db);
+    cr_assert_eq(now.seq, before->seq, "%s: the log moved from seq %llu to %llu", what,
+                 (unsigned long long)before->seq, (unsigned long long)now.seq);
+    cr_assert_eq(memcmp(now.hash, before->hash, FOLIO_HASH_BYTES), 0,
+                 "%s: the head hash changed", what);
+}
+
+void tmpdb_check_refused(folio_db *db, int rc, int code, const char *needle,
+                         const tmpdb_head *before, const char *call, const char *file,
+                         int line) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", folio_errmsg());
+    cr_assert_eq(rc, code, "%s:%d: %s returned %s, expected %s (%s)", file, line, call,
+                 folio_strerror(rc), folio_strerror(code), msg);
+    if (needle)
+        cr_assert(strstr(msg, needle) != NULL, "%s:%d: %s: message '%s' lacks '%s'", file, line,
+                  call, msg, needle);
+    tmpdb_assert_head_is(db, before, tmpdb_strf("%s:%d: %s", file, line, call));
 }

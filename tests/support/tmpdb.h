@@ -99,4 +99,68 @@ size_t tmpdb_flip_bytes(const char *path, const void *needle, size_t needle_byte
 /* Remove a file or a directory tree (no error if missing). */
 void tmpdb_rm_rf(const char *path);
 
+/* ---- the customer master (SPEC sections 3 to 5) ---- */
+/* Write options: actor TMPDB_ACTOR, nothing else. */
+folio_write_opts tmpdb_w(void);
+/* Create a customer with only a name (every other field default); asserts FOLIO_OK. */
+folio_write_result tmpdb_customer(folio_db *db, const char *name);
+/* Create a customer from a full description; asserts FOLIO_OK. */
+folio_write_result tmpdb_customer_new(folio_db *db, const folio_customer_new *c);
+/* Move a customer to `status` (asserts FOLIO_OK and that an event was written). */
+void tmpdb_set_status(folio_db *db, const char *ref, const char *status);
+/* Add a contact with only a name; asserts FOLIO_OK; returns its id. */
+uint64_t tmpdb_contact(folio_db *db, const char *ref, const char *name);
+/* Give customer `id` a financial document: a raw invoice.issued on its stream
+ * ({"doc","date":"2026-11-01","due":"2026-12-01","amount"}); returns its seq. */
+uint64_t tmpdb_invoice(folio_db *db, uint64_t id, const char *doc, const char *amount);
+/* The card now (folio_customer_get at seq 0, not deleted); asserts FOLIO_OK. Freed at
+ * teardown. */
+folio_customer *tmpdb_card(folio_db *db, const char *ref);
+/* The card with every option of folio_customer_get; asserts FOLIO_OK; freed at teardown. */
+folio_customer *tmpdb_card_at(folio_db *db, const char *ref, uint64_t at_seq,
+                              int include_deleted);
+/* A list (folio_customer_list_get or, with deleted = 1, folio_deleted_list_get); asserts
+ * FOLIO_OK; freed at teardown. */
+folio_customer_list *tmpdb_list(folio_db *db, int deleted, unsigned statuses,
+                                const char *pattern);
+/* Every event of folio_history_open(ref), deep-copied (as tmpdb_read_log). */
+folio_event *tmpdb_history(folio_db *db, const char *ref, size_t *count_out);
+/* folio_event_changes_json of an event (asserted FOLIO_OK); NULL when it changes no field.
+ * Freed at teardown. */
+char *tmpdb_changes(const folio_event *e);
+/* A payload rendered as JSON (folio_payload_to_json, asserted); freed at teardown. */
+char *tmpdb_payload_json(const folio_event *e);
+/* Assert that two JSON texts hold the same value (object key order does not matter). */
+void tmpdb_assert_json_eq(const char *actual, const char *expected);
+
+/* The head of the log, from folio_verify (which must pass): last seq and chain hash. */
+typedef struct {
+    uint64_t seq;
+    uint8_t hash[FOLIO_HASH_BYTES];
+} tmpdb_head;
+tmpdb_head tmpdb_head_get(folio_db *db);
+/* Assert that the head is still `before` (nothing was appended). */
+void tmpdb_assert_head_is(folio_db *db, const tmpdb_head *before, const char *what);
+
+/* Run a write that must be refused: assert it returns `code`, that folio_errmsg() holds
+ * `needle` (NULL: any message), and that the log head (seq and hash) did not move.
+ *   TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "(rule 2)", folio_customer_create(&r, tmpdb, &w, &c));
+ */
+#define TMPDB_REFUSED(db, code, needle, call)                                                \
+    do {                                                                                     \
+        tmpdb_head tmpdb_before_ = tmpdb_head_get(db);                                       \
+        int tmpdb_rc_ = (call);                                                              \
+        tmpdb_check_refused((db), tmpdb_rc_, (code), (needle), &tmpdb_before_, #call,        \
+                            __FILE__, __LINE__);                                             \
+    } while (0)
+void tmpdb_check_refused(folio_db *db, int rc, int code, const char *needle,
+                         const tmpdb_head *before, const char *call, const char *file, int line);
+/* Assert a call returned FOLIO_OK, showing the code and message otherwise. */
+#define TMPDB_OK(call)                                                                       \
+    do {                                                                                     \
+        int tmpdb_rc_ = (call);                                                              \
+        cr_assert_eq(tmpdb_rc_, FOLIO_OK, "%s: %s (%s)", #call, folio_strerror(tmpdb_rc_),   \
+                     folio_errmsg());                                                        \
+    } while (0)
+
 #endif /* FOLIO_TESTS_TMPDB_H */
