@@ -328,3 +328,114 @@ int cli_mentions_seq(const char *text, uint64_t seq) {
         if (p[n] < '0' || p[n] > '9') return 1;
     return 0;
 }
+
+/* ---- helpers for the customer-master suites ---- */
+
+static void args_text(char *out, size_t cap, const char *const *args) {
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *const *a = args; *a && n + 1 < cap; a++) {
+        int k = snprintf(out + n, cap - n, "%s%s", n ? " " : "", *a);
+        if (k < 0) break;
+        n += (size_t)k;
+    }
+}
+
+json_t *cli_json_ok_args(const char *const *args) {
+    char what[512];
+    args_text(what, sizeof what, args);
+    cli_result r = cli_run_env(NULL, NULL, args);
+    cr_assert_eq(r.status, 0, "'folio %s' exited %d: %s", what, r.status, r.err);
+    cr_assert_eq(r.err_len, 0, "'folio %s' wrote to stderr: '%s'", what, r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    cr_assert_not_null(j, "'folio %s' printed no JSON (%s): '%s'", what, e.text, r.out);
+    cli_result_free(&r);
+    return j;
+}
+
+void cli_assert_error_says(const cli_result *r, int code, const char *const *needles) {
+    cli_assert_error(r, code);
+    for (const char *const *n = needles; n && *n; n++)
+        cr_assert_not_null(strstr(r->err, *n), "error does not say '%s': '%s'", *n, r->err);
+}
+
+void cli_fails_with(int code, const char *const *needles, const char *const *args) {
+    cli_result r = cli_run_env(NULL, NULL, args);
+    char what[512];
+    args_text(what, sizeof what, args);
+    cr_assert_eq(r.status, code, "'folio %s' exited %d, expected %d; stderr '%s', stdout '%s'",
+                 what, r.status, code, r.err, r.out);
+    cli_assert_error_says(&r, code, needles);
+    cli_result_free(&r);
+}
+
+static int in_list(const char *key, const char *const *list) {
+    for (const char *const *k = list; k && *k; k++)
+        if (strcmp(*k, key) == 0) return 1;
+    return 0;
+}
+
+void cli_assert_keys(const json_t *obj, const char *const *required, const char *const *optional,
+                     const char *what) {
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+    cr_assert(json_is_object(obj), "%s is not a JSON object: %s", what, text);
+    for (const char *const *k = required; k && *k; k++)
+        cr_assert_not_null(json_object_get(obj, *k), "%s lacks \"%s\": %s", what, *k, text);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        cr_assert(in_list(key, required) || in_list(key, optional),
+                  "%s has unexpected key \"%s\": %s", what, key, text);
+    }
+    free(text);
+}
+
+int cli_is_money(const char *s) {
+    if (!s) return 0;
+    if (*s == '-') s++;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') p++;
+    if (p == s) return 0;
+    if (*p == '.') {
+        const char *f = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == f) return 0;
+    }
+    return *p == '\0';
+}
+
+int cli_is_iso_time(const char *s) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (!s) return 0;
+    for (size_t i = 0; shape[i]; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i]) return 0;
+    }
+    const char *p = s + sizeof shape - 1;
+    if (*p == '.') {
+        const char *f = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == f) return 0;
+    }
+    return p[0] == 'Z' && p[1] == '\0';
+}
+
+uint64_t cli_event_count(void) {
+    uint64_t events, streams;
+    char head[33];
+    cli_verify_json(&events, &streams, head);
+    return events;
+}
+
+long long cli_jint(const json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    cr_assert(json_is_integer(v), "\"%s\" is not an integer", key);
+    return json_integer_value(v);
+}
+
+const char *cli_jstr(const json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    cr_assert(json_is_string(v), "\"%s\" is not a string", key);
+    return json_string_value(v);
+}

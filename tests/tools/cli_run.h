@@ -78,4 +78,34 @@ int cli_has_line_word(const char *text, const char *word);
 /* Does `text` contain "seq N" not followed by another digit? */
 int cli_mentions_seq(const char *text, uint64_t seq);
 
+/* ---- helpers for the customer-master suites (tests/tools/customer_*.c) ---- */
+
+/* Run `args`, assert exit 0 and an empty stderr, and parse stdout as one JSON document.
+ * Release with json_decref. */
+json_t *cli_json_ok_args(const char *const *args);
+#define cli_json_ok(...) cli_json_ok_args((const char *const[]){__VA_ARGS__, NULL})
+
+/* Assert: exit `code`, one "folio: " line on stderr, nothing on stdout, and the line holds
+ * every string of the NULL-terminated list `needles`. */
+void cli_assert_error_says(const cli_result *r, int code, const char *const *needles);
+/* Run `args` and assert as cli_assert_error_says; frees the result. */
+void cli_fails_with(int code, const char *const *needles, const char *const *args);
+
+/* Assert: `obj` is a JSON object with every key of `required` and no key outside `required`
+ * and `optional` (both NULL-terminated; `optional` may be NULL). `what` names it in failures. */
+void cli_assert_keys(const json_t *obj, const char *const *required, const char *const *optional,
+                     const char *what);
+
+/* Is `s` a decimal money string ("-?digits[.digits]")? */
+int cli_is_money(const char *s);
+/* Is `s` an ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"? */
+int cli_is_iso_time(const char *s);
+
+/* Events in the default ledger (./folio.db), from `--json verify`. */
+uint64_t cli_event_count(void);
+
+/* Integer / string member of a JSON object, asserting its type. */
+long long cli_jint(const json_t *obj, const char *key);
+const char *cli_jstr(const json_t *obj, const char *key);
+
 #endif
