@@ -639,6 +639,7 @@ void folio_free(void *p) { free(p); }
 static int mpw_write(void *data, const char *bytes, size_t n) {
     folio_mpw *w = data;
     if (w->failed) return -1;
+    if (n == 0) return 0; /* bytes may be NULL: nothing to copy */
     if (n > w->cap - w->len) {
         if (w->fixed) {
             w->failed = FOLIO_ELIMIT;

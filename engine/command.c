@@ -88,9 +88,9 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
 static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first_seq,
                            uint64_t last_seq) {
     folio_event e;
-    char strbuf[1024];
+    char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX); /* strings of any event fit */
     uint64_t stream = 0, version = 0;
-    int rc = FOLIO_OK;
+    int rc = strbuf ? FOLIO_OK : folio_error__set(FOLIO_ERROR, "out of memory");
     out->doc[0] = '\0';
     for (uint64_t seq = first_seq; seq <= last_seq && rc == FOLIO_OK; seq++) {
         uint8_t key[8];
@@ -101,7 +101,7 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
         if (rc == FOLIO_OK) rc = folio_frame__open(&f, v.data, v.size, seq);
         if (rc == FOLIO_OK)
             rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                              sizeof strbuf, seq, NULL);
+                                              FOLIO_EVENT_BYTES_MAX, seq, NULL);
         if (rc < 0) break;
         int is_doc = e.type == FOLIO_EV_INVOICE_ISSUED || e.type == FOLIO_EV_CREDIT_NOTE_ISSUED ||
                      e.type == FOLIO_EV_PAYMENT_RECEIVED || e.type == FOLIO_EV_REFUND_ISSUED;
@@ -114,14 +114,22 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
             memcpy(out->doc, s, n);
             out->doc[n] = '\0';
         }
+        if (e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
+            folio_mpr__find(&d, &p, "id") == FOLIO_OK) {
+            uint64_t id = 0;
+            if (folio_mpr__u64(&d, &id) == FOLIO_OK && !out->item_id) out->item_id = id;
+        }
         stream = e.stream;
         version = e.version;
     }
+    free(strbuf);
     if (rc < 0) return rc;
     char doc[sizeof out->doc];
+    uint64_t item_id = out->item_id;
     memcpy(doc, out->doc, sizeof doc);
     rc = describe(out, c, stream);
     memcpy(out->doc, doc, sizeof doc);
+    out->item_id = item_id;
     out->version = version;
     out->seq = last_seq;
     out->replayed = 1;

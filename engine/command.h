@@ -14,8 +14,10 @@
 #include "mp.h"
 #include "projection.h"
 
-/* Events one command may append: a payment and its allocations, and a credit hold. */
-#define FOLIO_CMD_EVENTS_MAX (FOLIO_ALLOCATIONS_MAX + 8u)
+/* Events one command may append: a payment and its allocations and a credit hold, or a
+ * merge and the contacts it moves. */
+#define FOLIO_CMD_EVENTS_MAX (FOLIO_CONTACTS_MAX + 8u)
+_Static_assert(FOLIO_CMD_EVENTS_MAX >= FOLIO_ALLOCATIONS_MAX + 8u, "room for allocations");
 
 typedef struct folio_cmd {
     folio_db *db;

@@ -41,6 +41,8 @@ static int check_name(folio_dstr *out, const char *name) {
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)name + i,
                                               (utf8proc_ssize_t)(n - i), &cp);
         if (k <= 0) return folio_error__set(FOLIO_ERULE, "name is not valid UTF-8 (rule 1)");
+        if (cp >= 0x80 && cp <= 0x9f)
+            return folio_error__set(FOLIO_ERULE, "name holds a control character (rule 1)");
         i += (size_t)k;
     }
     out->s = name;
@@ -199,6 +201,7 @@ static int init_fn(folio_cmd *c, void *arg) {
     const folio_settings_new *in = arg;
     folio_settings cur;
     int rc, any_customer;
+    if ((rc = folio_cmd__target(c, 0, "the ledger settings")) < 0) return rc; /* stream 0 */
     if ((rc = settings_of(&cur, c)) < 0) return rc;
     if ((rc = folio_directory__any_customer(&any_customer, &c->dir)) < 0) return rc;
     const struct { const char *key, *value, *current; int fixed; } f[] = {
@@ -307,7 +310,7 @@ static int create_fn(folio_cmd *c, void *arg) {
     if (!one_of(type, TYPES))
         return folio_error__set(FOLIO_EINVAL, "type '%s' is not person or business", type);
     if (strcmp(status, "prospect") != 0 && strcmp(status, "active") != 0)
-        return folio_error__set(FOLIO_EINVAL,
+        return folio_error__set(one_of(status, STATUSES) ? FOLIO_ERULE : FOLIO_EINVAL,
                                 "a new customer starts as prospect or active, not '%s' (rule 4)",
                                 status);
     if (folio_currency_exponent(&exp, currency) < 0)
@@ -446,9 +449,11 @@ static int update_fn(folio_cmd *c, void *arg) {
         if (!folio_dstr_same(v, card->name)) {
             rc = folio_directory__id_by_name(&other, &c->dir, v.s, v.n);
             if (rc == FOLIO_OK) {
-                rc = folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by another "
-                                                   "customer (rule 2)",
-                                      (int)v.n, v.s);
+                char oref[FOLIO_REF_BYTES_MAX + 1] = "another customer";
+                if (folio_directory__get(card, &c->dir, other) == FOLIO_OK)
+                    cstr(oref, sizeof oref, card->ref);
+                rc = folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by %s (rule 2)",
+                                      (int)v.n, v.s, oref);
                 goto done;
             }
             if (rc != FOLIO_ENOTFOUND) goto done;
@@ -781,17 +786,20 @@ static int merge_fn(folio_cmd *c, void *arg) {
     folio_mpw__map(p, 2);
     folio_mpw__kstr(p, "from", status);
     folio_mpw__kstr(p, "to", "deleted");
+    /* Each contact moves as an event of its own (a contact can be 1 KiB: together they would
+     * not fit one payload), with an id after KEEP's; then merged_from sums the merge up. */
+    for (uint32_t i = 0; i < del->contact_count; i++) {
+        const folio_dcontact *ct = &del->contacts[i];
+        put_contact(folio_cmd__stage(c, keep->id, FOLIO_EV_CUSTOMER_CONTACT_ADDED),
+                    keep->next_contact + i, ct->name, ct->email, ct->phone, ct->role);
+        c->events[c->count - 1].reason = "moved by a merge";
+    }
     p = folio_cmd__stage(c, keep->id, FOLIO_EV_CUSTOMER_MERGED_FROM);
     folio_mpw__map(p, 5);
     folio_mpw__ku64(p, "source_id", del->id);
     folio_mpw__str(p, "source_ref");
     folio_mpw__dstr(p, del->ref);
-    folio_mpw__str(p, "contacts");
-    folio_mpw__array(p, del->contact_count);
-    for (uint32_t i = 0; i < del->contact_count; i++) {
-        const folio_dcontact *ct = &del->contacts[i];
-        put_contact(p, keep->next_contact + i, ct->name, ct->email, ct->phone, ct->role);
-    }
+    folio_mpw__ku64(p, "contacts_moved", del->contact_count);
     /* Open documents move with the balance. */
     folio_mpw__str(p, "documents");
     if ((rc = folio_docs__write_open_list(p, c, del->id)) < 0) goto done;
@@ -815,11 +823,9 @@ int folio_customer_merge(folio_write_result *out, folio_db *db, const folio_writ
                          const char *keep_ref, const char *delete_ref,
                          int has_delete_expected_version, uint64_t delete_expected_version) {
     folio_mpw req;
-    request_init(&req, "merge", 4);
+    request_init(&req, "merge", 2); /* expectations are not part of the request */
     folio_mpw__str(&req, keep_ref);
     folio_mpw__str(&req, delete_ref);
-    folio_mpw__bool(&req, has_delete_expected_version);
-    folio_mpw__u64(&req, delete_expected_version);
     merge_args a = {keep_ref, delete_ref, has_delete_expected_version, delete_expected_version};
     return run_simple(out, db, w, &req, merge_fn, &a);
 }

@@ -214,6 +214,35 @@ cleanup:
     return rc;
 }
 
+/* A name that no live customer has: say so, or that its customer was deleted (rule 7). */
+static int deleted_name(folio_proj_txn *dir, const char *name, size_t n) {
+    folio_proj_iter it;
+    const void *k, *v;
+    size_t kn, vn;
+    uint8_t pfx = FOLIO_DIR_DELETED;
+    char found[FOLIO_REF_BYTES_MAX + 1] = "", merged[FOLIO_REF_BYTES_MAX + 1] = "";
+    folio_dir_rec *r = malloc(sizeof *r);
+    int rc;
+    if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
+    folio_proj__iter_init(&it, dir, &pfx, 1);
+    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
+        if (vn != 8 || folio_directory__get(r, dir, folio__get_be64(v)) < 0) continue;
+        if (r->name.n != n || memcmp(r->name.s, name, n) != 0) continue;
+        snprintf(found, sizeof found, "%.*s", (int)r->ref.n, r->ref.s); /* the latest wins */
+        snprintf(merged, sizeof merged, "%.*s", r->merged_into_ref.s ? (int)r->merged_into_ref.n : 0,
+                 r->merged_into_ref.s ? r->merged_into_ref.s : "");
+    }
+    folio_proj__iter_close(&it);
+    free(r);
+    if (rc < 0 && rc != FOLIO_ITEROVER) return rc;
+    if (found[0] && merged[0])
+        return folio_error__set(FOLIO_ENOTFOUND, "'%.*s' (%s) was deleted: merged into %s", (int)n,
+                                name, found, merged);
+    if (found[0])
+        return folio_error__set(FOLIO_ENOTFOUND, "'%.*s' (%s) was deleted", (int)n, name, found);
+    return folio_error__set(FOLIO_ENOTFOUND, "no customer is named '%.*s'", (int)n, name);
+}
+
 int folio_customer_ref(char ref_out[FOLIO_REF_BYTES_MAX + 1], folio_db *db, uint64_t id) {
     folio_txn t = {0};
     folio_proj_txn dir;
@@ -241,15 +270,15 @@ int folio_customer_find(folio_customer **out, folio_db *db, const char *name) {
     if (!out || !db || !name) return folio_error__set(FOLIO_EINVAL, "find: NULL argument");
     *out = NULL;
     size_t n = strlen(name);
-    while (n && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
-    while (n && (*name == ' ' || *name == '\t')) name++, n--;
+    /* trimmed as create trims a name (ASCII white space) */
+    while (n && strchr(" \t\n\r\v\f", name[n - 1])) n--;
+    while (n && strchr(" \t\n\r\v\f", *name)) name++, n--;
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
     int rc = dir_begin(&t, &dir, db);
     if (rc == FOLIO_OK) {
         rc = folio_directory__id_by_name(&id, &dir, name, n);
-        if (rc == FOLIO_ENOTFOUND)
-            rc = folio_error__set(FOLIO_ENOTFOUND, "no customer is named '%.*s'", (int)n, name);
+        if (rc == FOLIO_ENOTFOUND) rc = deleted_name(&dir, name, n); /* rule 7 */
         if (rc == FOLIO_OK) rc = folio_directory__get(r, &dir, id);
         if (rc == FOLIO_OK) rc = build_customer(out, r);
         folio_store__read_end(&t);
@@ -526,11 +555,12 @@ int folio_event_changes_json(char **json_out, const folio_event *e) {
         n = 1;
         break;
     case FOLIO_EV_CUSTOMER_MERGED_FROM:
-        if (folio_mpr__find(&v, &p, "contacts") != FOLIO_OK ||
+        /* The moved contacts follow as contact_added events of their own. */
+        if (folio_mpr__find(&v, &p, "source_ref") != FOLIO_OK ||
             folio_mpr__find(&v2, &p, "balance") != FOLIO_OK)
             break;
         folio_mpw__map(&w, 2);
-        change_pair(&w, "contacts", NULL, &v);
+        change_pair(&w, "merged_from", NULL, &v);
         change_pair(&w, "balance_moved_in", NULL, &v2);
         n = 1;
         break;

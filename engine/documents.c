@@ -284,7 +284,9 @@ static open_inv *find_inv(inv_list *l, const char *doc) {
 
 static int stage_allocation(folio_cmd *c, doc_ctx *d, char from_kind, const char *from,
                             const char *to, int64_t amount, int32_t date) {
-    if (c->count >= FOLIO_CMD_EVENTS_MAX - 1)
+    size_t staged = 0;
+    for (size_t i = 0; i < c->count; i++) staged += c->events[i].type == FOLIO_EV_ALLOCATION_MADE;
+    if (staged >= FOLIO_ALLOCATIONS_MAX)
         return folio_error__set(FOLIO_ELIMIT,
                                 "more than %u allocations in one command: allocate the rest "
                                 "with another",
@@ -599,6 +601,11 @@ int folio_docs__write_open_list(folio_mpw *w, folio_cmd *c, uint64_t customer) {
     folio_projection__txn(&rec, c->txn, "receivables", NULL);
     folio_mpw__init(&l.list);
     int rc = folio_receivables__open_items(&rec, customer, list_doc, &l);
+    if (rc == FOLIO_OK && l.count > FOLIO_MERGE_DOCUMENTS_MAX)
+        rc = folio_error__set(FOLIO_ELIMIT,
+                              "%u open documents to move, more than the %u one merge moves: "
+                              "allocate or settle some first",
+                              l.count, FOLIO_MERGE_DOCUMENTS_MAX);
     if (rc == FOLIO_OK) rc = folio_mpw__finish(&l.list);
     if (rc == FOLIO_OK) {
         folio_mpw__array(w, l.count);

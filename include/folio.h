@@ -44,7 +44,9 @@ typedef enum {
     FOLIO_EEXISTS = -3,   /* already exists; an idempotency key reused for other content */
     FOLIO_ECONFLICT = -4, /* the caller's expected version is stale */
     FOLIO_EINVAL = -5,    /* bad argument or malformed input */
-    FOLIO_ELIMIT = -6,    /* a documented limit was exceeded (the message names it) */
+    FOLIO_ELIMIT = -6,    /* an engine limit was exceeded (the message names it); limits that
+                             are business rules (a name's length) are FOLIO_ERULE, malformed
+                             fields FOLIO_EINVAL */
     FOLIO_ECORRUPT = -7,  /* stored bytes failed a check (the message names seq and check) */
     FOLIO_EFULL = -8,     /* the disk is full or unwritable; nothing was written */
     FOLIO_ITEROVER = -9,  /* end of iteration, not a failure */
@@ -374,8 +376,9 @@ FOLIO_API int folio_note_add(folio_write_result *out, folio_db *db, const folio_
                              const char *ref, const char *text);
 /**
  * Merge `delete_ref` into `keep_ref` in one transaction (SPEC rule 6): the DELETE side's
- * contacts, open documents and balance move to KEEP; DELETE gets customer.merged_into and
- * status deleted; KEEP gets customer.merged_from. w->expected_version applies to KEEP;
+ * open documents (at most FOLIO_MERGE_DOCUMENTS_MAX) and balance move to KEEP; DELETE gets
+ * customer.merged_into and status deleted; KEEP gets one customer.contact_added for each of
+ * DELETE's contacts (with new ids), then customer.merged_from. w->expected_version applies to KEEP;
  * `delete_expected_version` (when has_delete_expected_version) to DELETE. The result names
  * KEEP.
  */
@@ -403,6 +406,7 @@ FOLIO_API int folio_settings_get(folio_settings *out, folio_db *db);
  * ------------------------------------------------------------------------------------- */
 #define FOLIO_DOC_BYTES_MAX 64u    /* document number: letters, digits and - _ . / */
 #define FOLIO_ALLOCATIONS_MAX 200u /* allocations one command may write */
+#define FOLIO_MERGE_DOCUMENTS_MAX 1000u /* open documents one merge may move */
 
 typedef struct {
     const char *amount; /* required: > 0, at most the currency's decimals */
@@ -487,7 +491,7 @@ typedef struct folio_customer {
 /**
  * The customer card. `at_seq` 0: now; otherwise as known at that seq (replayed from the
  * customer's events). A deleted or merged-away customer is FOLIO_ENOTFOUND, with a message
- * saying so ("CUST-000002 was merged into CUST-000001"), unless `include_deleted`.
+ * saying so ("CUST-000002 was deleted: merged into CUST-000001"), unless `include_deleted`.
  * @param[out] out release with folio_customer_free().
  * @return FOLIO_OK, FOLIO_ENOTFOUND, FOLIO_EINVAL.
  */

@@ -12,9 +12,12 @@
  * the stream's version; the 'n' index holds exactly the cards that are not deleted; every
  * card's ref is in the 'r' index.
  *
- * The fold refuses (FOLIO_EINVAL) an event that contradicts the card, so an event appended
- * through the raw API cannot make the projection disagree with the rules it encodes: a second
- * customer.created, a duplicate ref or name, a malformed payload, a balance overflow.
+ * The fold refuses (FOLIO_EINVAL) an event that would break the card's own invariants: a
+ * second customer.created, a duplicate ref or name, a name longer than the rule allows, a
+ * status, type or currency that is not one of the known values, a malformed payload, an old
+ * value that does not match, a balance overflow, any event after deletion. It does not
+ * enforce the commands' rules (the status table, rule 5, rule 8 ...): events appended
+ * through the raw append API are trusted to have been checked by their writer.
  * Events of streams without a customer.created are ignored.
  */
 #include "directory.h"
@@ -294,6 +297,24 @@ static int fold_update(folio_dir_rec *r, const folio_mpr *payload, const char *t
     return FOLIO_OK;
 }
 
+/* The values a card may hold, whoever wrote the event. */
+static int check_card_values(const folio_dir_rec *r, const char *tn) {
+    static const char *const statuses[] = {"prospect", "active", "hold", "inactive", "deleted"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        ok |= folio_dstr_is(r->status, statuses[i]);
+    if (!ok) return folio_proj__fail(FOLIO_EINVAL, "%s: unknown status", tn);
+    if (!folio_dstr_is(r->type, "person") && !folio_dstr_is(r->type, "business"))
+        return folio_proj__fail(FOLIO_EINVAL, "%s: type is not person or business", tn);
+    if (!r->name.s || r->name.n == 0 || r->name.n > FOLIO_NAME_BYTES_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: name missing or longer than %u bytes", tn,
+                                FOLIO_NAME_BYTES_MAX);
+    if (!r->ref.s || r->ref.n == 0 || r->ref.n > FOLIO_REF_BYTES_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: ref missing or longer than %u bytes", tn,
+                                FOLIO_REF_BYTES_MAX);
+    return FOLIO_OK;
+}
+
 int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) {
     const char *tn = folio_event_type_name(e->type);
     folio_mpr p;
@@ -330,23 +351,33 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
                 folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->shipping, &a, tn)) < 0)
                 return rc;
         }
+        if ((rc = check_card_values(r, tn)) < 0) return rc;
         r->id = e->stream;
         r->created_seq = e->seq;
         r->next_contact = 1;
         break;
     }
-    case FOLIO_EV_CUSTOMER_CURRENCY_SET:
+    case FOLIO_EV_CUSTOMER_CURRENCY_SET: {
+        unsigned exp;
+        char cur[4];
         if (r->currency.s) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is already set", tn);
         if ((rc = pl_str(&r->currency, &p, "currency", 1, tn)) < 0) return rc;
+        if (r->currency.n != 3) return folio_proj__fail(FOLIO_EINVAL, "%s: not a currency code", tn);
+        memcpy(cur, r->currency.s, 3);
+        cur[3] = '\0';
+        if (folio_currency_exponent(&exp, cur) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: '%s' is not an ISO 4217 code", tn, cur);
         break;
+    }
     case FOLIO_EV_CUSTOMER_UPDATED:
-        if ((rc = fold_update(r, &p, tn)) < 0) return rc;
+        if ((rc = fold_update(r, &p, tn)) < 0 || (rc = check_card_values(r, tn)) < 0) return rc;
         break;
     case FOLIO_EV_CUSTOMER_OWNER_CHANGED:
         if ((rc = pl_str(&r->owner, &p, "to", 0, tn)) < 0) return rc;
         break;
     case FOLIO_EV_CUSTOMER_STATUS_CHANGED:
-        if ((rc = pl_str(&r->status, &p, "to", 1, tn)) < 0) return rc;
+        if ((rc = pl_str(&r->status, &p, "to", 1, tn)) < 0 || (rc = check_card_values(r, tn)) < 0)
+            return rc;
         if (folio_dstr_is(r->status, "deleted")) {
             r->deleted_seq = e->seq;
             r->deleted_at_us = e->recorded_at_us;

@@ -159,7 +159,8 @@ int cmd_show(cli_ctx *c) {
 }
 
 int cmd_find(cli_ctx *c) {
-    if (c->argc != 2) return cli_usage("usage: folio find NAME (quote a name with spaces)");
+    if (c->argc != 2 || !c->argv[1][strspn(c->argv[1], " \t\n\r\v\f")])
+        return cli_usage("usage: folio find NAME (quote a name with spaces)");
     folio_db *db = NULL;
     folio_customer *cu = NULL;
     int code = cli_open(&db, c, 0);

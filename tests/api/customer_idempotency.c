@@ -108,12 +108,11 @@ Test(customer_idempotency, every_command_replays_under_its_key) {
     cr_assert_str_eq(again[7].ref, "");
 }
 
-/* BUG (reported): the replay of a contact add returns item_id 0, not the id of the contact
+/* Fixed (was a bug): the replay of a contact add returns item_id 0, not the id of the contact
  * the original added: describe_replay() in engine/command.c fills id, ref, seq and version
  * but never item_id. A caller retrying after a lost reply cannot learn its contact's id,
  * though folio.h promises "the original result". Disabled until the replay restores it. */
-Test(customer_idempotency, a_repeated_contact_add_returns_the_original_contact_id,
-     .disabled = true) {
+Test(customer_idempotency, a_repeated_contact_add_returns_the_original_contact_id) {
     folio_write_result a = tmpdb_customer(tmpdb, "Acme"), first, again;
     tmpdb_contact(tmpdb, a.ref, "First");
     folio_write_opts w = keyed("add-jane");

@@ -61,7 +61,7 @@ Test(customer_merge, merge_writes_three_events_in_one_transaction_and_the_result
                                     (unsigned long long)keep.id, keep.ref));
     tmpdb_assert_json_eq(tmpdb_payload_json(&ev[1]), "{\"from\":\"prospect\",\"to\":\"deleted\"}");
     tmpdb_assert_json_eq(tmpdb_payload_json(&ev[2]),
-                         tmpdb_strf("{\"source_id\":%llu,\"source_ref\":\"%s\",\"contacts\":[],"
+                         tmpdb_strf("{\"source_id\":%llu,\"source_ref\":\"%s\",\"contacts_moved\":0,"
                                     "\"documents\":[],\"balance\":\"0.00\"}",
                                     (unsigned long long)del.id, del.ref));
 }
@@ -115,7 +115,8 @@ Test(customer_merge, deletes_balance_moves_to_keep) {
     folio_event *h = tmpdb_history(tmpdb, keep.ref, &n);
     cr_assert_eq(h[n - 1].type, FOLIO_EV_CUSTOMER_MERGED_FROM);
     tmpdb_assert_json_eq(tmpdb_changes(&h[n - 1]),
-                         "{\"contacts\":[null,[]],\"balance_moved_in\":[null,\"125.50\"]}");
+                         tmpdb_strf("{\"merged_from\":[null,\"%s\"],\"balance_moved_in\":[null,\"125.50\"]}",
+                                    del.ref));
 }
 
 Test(customer_merge, a_customer_with_documents_leaves_by_merge_where_delete_is_refused) {
@@ -313,14 +314,9 @@ Test(customer_merge, a_keep_that_took_over_documents_cannot_be_deleted) {
                   folio_customer_set_status(&r, tmpdb, &w, keep.ref, "deleted"));
 }
 
-/* BUG (reported): every contact is accepted one by one (each field up to
- * FOLIO_FIELD_BYTES_MAX), but merge_fn puts all of DELETE's contacts into the single
- * customer.merged_from payload, which is capped at FOLIO_PAYLOAD_BYTES_MAX (48 KiB). A
- * customer with 70 contacts of maximal fields (about 58 KB) can never be merged: the merge
- * fails with FOLIO_ELIMIT "payload is 58521 bytes, more than 49152", and with a document it
- * cannot be deleted either (rule 5), so it is stuck. Disabled until merge splits the moved
- * contacts (or the limits agree). */
-Test(customer_merge, a_customer_with_many_long_contacts_can_still_be_merged, .disabled = true) {
+/* Every contact is accepted one by one (each field up to FOLIO_FIELD_BYTES_MAX); a merge
+ * moves them as contact_added events of their own, so no single payload has to hold them. */
+Test(customer_merge, a_customer_with_many_long_contacts_can_still_be_merged) {
     folio_write_result keep = tmpdb_customer(tmpdb, "Keep");
     folio_write_result del = tmpdb_customer(tmpdb, "Delete"), r;
     const char *f = tmpdb_repeat('x', FOLIO_FIELD_BYTES_MAX);
@@ -329,25 +325,32 @@ Test(customer_merge, a_customer_with_many_long_contacts_can_still_be_merged, .di
     cr_assert_eq(tmpdb_card(tmpdb, keep.ref)->contact_count, 70);
 }
 
-/* BUG (reported), the same limit from the documents' side: since e16693f merge_fn also lists
- * every open document of DELETE ({"kind","doc"}, about 27 bytes each) in that one payload, so
- * a customer with about 1800 open invoices cannot be merged (2500: FOLIO_ELIMIT "payload is
- * 66464 bytes, more than 49152") and, having documents, cannot be deleted either. Disabled
- * until merge can move any number of open documents. */
-Test(customer_merge, a_customer_with_thousands_of_open_documents_can_still_be_merged,
-     .disabled = true) {
-    folio_write_result keep = tmpdb_customer(tmpdb, "Keep");
-    folio_write_result del = tmpdb_customer(tmpdb, "Delete"), r;
-    enum { DOCS = 2500 };
-    static folio_event batch[DOCS];
-    for (unsigned i = 0; i < DOCS; i++)
-        batch[i] = tmpdb_event(del.id, FOLIO_EV_INVOICE_ISSUED,
+/* A merge lists the open documents it moves in customer.merged_from: at most
+ * FOLIO_MERGE_DOCUMENTS_MAX of them (accepted at the limit, refused above it with nothing
+ * written, so the user can settle some first). */
+static void open_invoices(uint64_t stream, unsigned count) {
+    static folio_event batch[FOLIO_MERGE_DOCUMENTS_MAX + 1];
+    for (unsigned i = 0; i < count; i++)
+        batch[i] = tmpdb_event(stream, FOLIO_EV_INVOICE_ISSUED,
                                "{\"doc\":\"INV-%u\",\"date\":\"2026-11-01\",\"due\":\"2026-12-01\","
                                "\"amount\":\"1.00\"}",
                                i);
-    tmpdb_append_batch(tmpdb, batch, DOCS, NULL);
+    tmpdb_append_batch(tmpdb, batch, count, NULL);
+}
+
+Test(customer_merge, a_merge_moves_up_to_the_limit_of_open_documents) {
+    folio_write_result keep = tmpdb_customer(tmpdb, "Keep");
+    folio_write_result del = tmpdb_customer(tmpdb, "Delete"), r;
+    open_invoices(del.id, FOLIO_MERGE_DOCUMENTS_MAX);
     TMPDB_OK(merge(&r, keep.ref, del.ref));
-    cr_assert_str_eq(tmpdb_card(tmpdb, keep.ref)->balance, "2500.00");
+    cr_assert_str_eq(tmpdb_card(tmpdb, keep.ref)->balance, "1000.00");
+}
+
+Test(customer_merge, a_merge_of_more_open_documents_than_the_limit_is_refused) {
+    folio_write_result keep = tmpdb_customer(tmpdb, "Keep");
+    folio_write_result del = tmpdb_customer(tmpdb, "Delete"), r;
+    open_invoices(del.id, FOLIO_MERGE_DOCUMENTS_MAX + 1);
+    TMPDB_REFUSED(tmpdb, FOLIO_ELIMIT, "settle some first", merge(&r, keep.ref, del.ref));
 }
 
 Test(customer_merge, merge_survives_a_reopen) {

@@ -135,12 +135,11 @@ Test(customer_status, a_new_customer_starts_as_prospect_or_active_only) {
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, NULL, folio_customer_create(&r, tmpdb, &w, &bogus));
 }
 
-/* BUG (reported): a creation status other than prospect/active is refused with FOLIO_EINVAL
+/* Fixed (was a bug): a creation status other than prospect/active is refused with FOLIO_EINVAL
  * although the message names rule 4 (engine/customer.c create_fn); every other rule refusal
  * is FOLIO_ERULE, and the CLI turns EINVAL into exit 2 (usage) instead of exit 1 (rule).
  * Disabled until the code and the message agree. */
-Test(customer_status, a_creation_status_other_than_prospect_or_active_is_a_rule_4_refusal,
-     .disabled = true) {
+Test(customer_status, a_creation_status_other_than_prospect_or_active_is_a_rule_4_refusal) {
     folio_write_result r;
     folio_write_opts w = tmpdb_w();
     tmpdb_customer(tmpdb, "Someone");

@@ -160,8 +160,7 @@ Test(customer_errors, a_new_customer_starts_as_prospect_or_active_only) {
 /* SPEC section 3: each rule rejection exits 1. `create --status hold` names rule 4 in its
  * message ("a new customer starts as prospect or active, not 'hold' (rule 4)") but exits 2.
  * Either it is a rule rejection (exit 1) or malformed input (exit 2, no rule named). */
-Test(customer_errors, create_with_a_later_status_is_a_rule_4_rejection_exit_1,
-     .disabled = true) {
+Test(customer_errors, create_with_a_later_status_is_a_rule_4_rejection_exit_1) {
     create("Seed");
     refused(1, SAYS("rule 4"), ARGS("create", "Held Co", "--status", "hold"));
     refused(1, SAYS("rule 4"), ARGS("create", "Gone Co", "--status", "inactive"));
@@ -236,7 +235,7 @@ Test(customer_errors, reads_of_a_merged_customer_say_merged_into_the_keeper) {
  * deleted (and 'merged into REF')". BUG: find by the name of a deleted or merged-away
  * customer says only "no customer is named 'Gone Ltd'" (engine/customer_query.c,
  * folio_customer_find looks only at the live name index). */
-Test(customer_errors, find_of_a_deleted_customers_name_says_deleted, .disabled = true) {
+Test(customer_errors, find_of_a_deleted_customers_name_says_deleted) {
     create("Gone Ltd");
     create("Keep Ltd");
     create("Dup Ltd");

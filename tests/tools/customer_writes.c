@@ -216,14 +216,14 @@ Test(customer_writes, a_replayed_status_change_and_merge_name_their_customer) {
     json_decref(m2);
 }
 
-/* BUG: the repeat of `contact add` loses the contact id the original printed:
+/* Fixed (was a bug): the repeat of `contact add` loses the contact id the original printed:
  *   $ folio --json --idempotency-key c contact add CUST-000001 --name Jo
  *   {"id":1,"ref":"CUST-000001","seq":4,"version":3,"contact_id":1}
  *   $ folio --json --idempotency-key c contact add CUST-000001 --name Jo
  *   {"id":1,"ref":"CUST-000001","seq":4,"version":3,"replayed":true}
  * SPEC rule 11: a repeat "returns the original result". engine/command.c describe_replay
  * never sets item_id. */
-Test(customer_writes, a_replayed_contact_add_keeps_its_contact_id, .disabled = true) {
+Test(customer_writes, a_replayed_contact_add_keeps_its_contact_id) {
     json_decref(cli_json_ok("--json", "create", "Acme Ltd"));
     json_t *a = cli_json_ok("--json", "--idempotency-key", "c", "contact", "add", "CUST-000001",
                             "--name", "Jo");
@@ -236,7 +236,7 @@ Test(customer_writes, a_replayed_contact_add_keeps_its_contact_id, .disabled = t
     json_decref(b);
 }
 
-/* BUG: an idempotent repeat of a write whose actor, reason and key together pass about
+/* Fixed (was a bug): an idempotent repeat of a write whose actor, reason and key together pass about
  * 1 KiB exits 4 and calls a sound ledger corrupt:
  *   $ R=$(head -c 1020 /dev/zero | tr '\0' r)
  *   $ folio --actor a --idempotency-key k --reason "$R" create A     # ok
@@ -245,7 +245,7 @@ Test(customer_writes, a_replayed_contact_add_keeps_its_contact_id, .disabled = t
  *   $ folio verify                                                   # ok
  * engine/command.c describe_replay decodes the envelope into char strbuf[1024], but a reason
  * alone may be FOLIO_REASON_BYTES_MAX (1024) bytes, plus actor, correlation and key. */
-Test(customer_writes, a_replay_with_a_long_reason_replays, .disabled = true) {
+Test(customer_writes, a_replay_with_a_long_reason_replays) {
     char reason[1025];
     memset(reason, 'r', 1024);
     reason[1024] = '\0';
