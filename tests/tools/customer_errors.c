@@ -232,9 +232,8 @@ Test(customer_errors, reads_of_a_merged_customer_say_merged_into_the_keeper) {
 }
 
 /* SPEC rule 7: find is one of the reads that "exit 3 with a message that says it was
- * deleted (and 'merged into REF')". BUG: find by the name of a deleted or merged-away
- * customer says only "no customer is named 'Gone Ltd'" (engine/customer_query.c,
- * folio_customer_find looks only at the live name index). */
+ * deleted (and 'merged into REF')": a name that only a deleted or merged-away customer had
+ * is answered with that, not with "no customer is named ...". */
 Test(customer_errors, find_of_a_deleted_customers_name_says_deleted) {
     create("Gone Ltd");
     create("Keep Ltd");
