@@ -669,6 +669,23 @@ typedef struct {
     uint64_t type_counts[64];        /* events per type id (ids >= 64 are not counted) */
 } folio_stats;
 
+/**
+ * Drop every projection and fold the whole log again, in batched transactions that save
+ * their progress (a killed rebuild resumes on the next read-write open or rebuild).
+ * @param[out] events_out events folded (may be NULL).
+ * @return FOLIO_OK, FOLIO_EINVAL (read-only handle), else as folio_append().
+ */
+FOLIO_API int folio_rebuild(uint64_t *events_out, folio_db *db);
+
+/**
+ * Fold the whole log into scratch space beside the ledger (a temporary ledger file, removed
+ * afterwards) and compare every projection with the live one, key by key. The live ledger is
+ * only read.
+ * @return FOLIO_OK; FOLIO_ECORRUPT naming the first projection and key that differ;
+ *         FOLIO_EFORMAT (a projection is not up to date: open for writing first).
+ */
+FOLIO_API int folio_check(uint64_t *events_out, folio_db *db);
+
 /** Ledger statistics from one consistent snapshot. @return FOLIO_OK, FOLIO_ERROR. */
 FOLIO_API int folio_stats_get(folio_stats *out, folio_db *db);
 

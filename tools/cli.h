@@ -102,5 +102,7 @@ int cmd_statement(cli_ctx *c);
 int cmd_holds(cli_ctx *c);
 int cmd_credit_check(cli_ctx *c);
 int cmd_admit(cli_ctx *c);
+int cmd_rebuild(cli_ctx *c);
+int cmd_check(cli_ctx *c);
 
 #endif

@@ -40,6 +40,8 @@ static const struct {
     {"admit", cmd_admit, "CUSTOMER --doc sales-order|cash-sale"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
     {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N]"},
+    {"rebuild", cmd_rebuild, "drop every projection and fold the log again"},
+    {"check", cmd_check, "fold the log into scratch space and compare with every projection"},
     {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},
     {"demo", cmd_demo, "write a small demo ledger (idempotent: a re-run appends nothing)"},
 };

@@ -1,0 +1,201 @@
+/*
+ * engine/check.c - rebuild and check the projections against the log.
+ * rebuild: mark every projection as built by no code (version 0); the catch-up of
+ * engine/projection.c then empties each and folds the whole log again, in batched write
+ * transactions whose progress is saved with each batch, so a killed rebuild resumes.
+ * check: fold the whole log into a scratch ledger (a temporary LMDB file) with the same
+ * projection code, then compare every projection key by key with the live one, naming the
+ * first difference. The live ledger is only read.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "projection.h"
+
+/* Events folded into the scratch ledger per write transaction. */
+#define CHECK_BATCH_COUNT_MAX 4096u
+
+static int reset_states(folio_txn *t, void *arg) {
+    (void)arg;
+    folio_proj_states s;
+    int rc = folio_projection__load(&s, t);
+    if (rc < 0) return rc;
+    for (unsigned i = 0; i < folio_projection__count(); i++) {
+        s.version[i] = 0; /* built by no code: catch-up empties it and folds from seq 1 */
+        s.last_seq[i] = 0;
+        s.dirty[i] = 1;
+    }
+    return folio_projection__save(t, &s);
+}
+
+int folio_rebuild(uint64_t *events_out, folio_db *db) {
+    folio_stats st;
+    if (!db) return folio_error__set(FOLIO_EINVAL, "rebuild: NULL argument");
+    if (folio_store__read_only(db->store))
+        return folio_error__set(FOLIO_EINVAL, "rebuild needs the ledger opened for writing");
+    int rc = folio_log__write(db, reset_states, NULL);
+    if (rc == FOLIO_OK) rc = folio_projection__catch_up(db);
+    if (rc == FOLIO_OK) rc = folio_stats_get(&st, db);
+    if (rc == FOLIO_OK && events_out) *events_out = st.events;
+    return rc;
+}
+
+/* Render a key for a message: printable bytes as they are, others as \xNN. */
+static void key_text(char *out, size_t cap, const folio_val *k) {
+    size_t o = 0;
+    const uint8_t *p = k->data;
+    for (size_t i = 0; i < k->size && o + 5 < cap; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+            out[o++] = (char)p[i];
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+    }
+    out[o] = '\0';
+}
+
+static int compare_projection(folio_txn *live, folio_txn *replay, unsigned i) {
+    folio_cursor a = {0}, b = {0};
+    folio_val ka, va, kb, vb;
+    char key[160];
+    const char *name = folio_projection__name(i);
+    int rc = folio_store__cursor_open(&a, live, FOLIO_DB_PROJ0 + i);
+    if (rc == FOLIO_OK) rc = folio_store__cursor_open(&b, replay, FOLIO_DB_PROJ0 + i);
+    if (rc < 0) goto cleanup;
+    int ra = folio_store__cursor_seek(&a, NULL, 0, &ka, &va);
+    int rb = folio_store__cursor_seek(&b, NULL, 0, &kb, &vb);
+    for (uint64_t n = 0;; n++) {
+        if (ra < 0 && ra != FOLIO_ITEROVER) { rc = ra; break; }
+        if (rb < 0 && rb != FOLIO_ITEROVER) { rc = rb; break; }
+        if (ra == FOLIO_ITEROVER && rb == FOLIO_ITEROVER) { rc = FOLIO_OK; break; }
+        if (ra == FOLIO_ITEROVER) {
+            key_text(key, sizeof key, &kb);
+            rc = folio_error__set(FOLIO_ECORRUPT,
+                                  "projection '%s' lacks key '%s' that a replay of the log makes",
+                                  name, key);
+            break;
+        }
+        if (rb == FOLIO_ITEROVER) {
+            key_text(key, sizeof key, &ka);
+            rc = folio_error__set(FOLIO_ECORRUPT,
+                                  "projection '%s' has key '%s' that a replay of the log does not make",
+                                  name, key);
+            break;
+        }
+        size_t m = ka.size < kb.size ? ka.size : kb.size;
+        int c = memcmp(ka.data, kb.data, m);
+        if (c == 0 && ka.size != kb.size) c = ka.size < kb.size ? -1 : 1;
+        if (c != 0) {
+            const folio_val *extra = c < 0 ? &ka : &kb;
+            key_text(key, sizeof key, extra);
+            rc = folio_error__set(FOLIO_ECORRUPT, "projection '%s' %s key '%s'", name,
+                                  c < 0 ? "has an extra" : "lacks the", key);
+            break;
+        }
+        if (va.size != vb.size || memcmp(va.data, vb.data, va.size) != 0) {
+            key_text(key, sizeof key, &ka);
+            rc = folio_error__set(FOLIO_ECORRUPT,
+                                  "projection '%s' differs from a replay of the log at key '%s'",
+                                  name, key);
+            break;
+        }
+        ra = folio_store__cursor_next(&a, &ka, &va);
+        rb = folio_store__cursor_next(&b, &kb, &vb);
+    }
+cleanup:
+    folio_store__cursor_close(&a);
+    folio_store__cursor_close(&b);
+    return rc;
+}
+
+/* Fold every event of the live log into the scratch store's projections. */
+static int fold_into(folio_store *scratch, folio_db *db, uint64_t *events_out) {
+    folio_iter *it = NULL;
+    const folio_event *e;
+    folio_txn t = {0};
+    folio_proj_states s;
+    uint8_t *buf = malloc(FOLIO_PROJ_SCRATCH_BYTES);
+    uint64_t in_batch = 0, events = 0;
+    int rc = buf ? folio_log_open(&it, db, 1, 0) : folio_error__set(FOLIO_ERROR, "out of memory");
+    while (rc == FOLIO_OK) {
+        if (!t.mdb) {
+            if ((rc = folio_store__write_begin(&t, scratch)) < 0) break;
+            if ((rc = folio_projection__load(&s, &t)) < 0) break;
+            if (events == 0)
+                for (unsigned i = 0; i < folio_projection__count(); i++) {
+                    s.version[i] = folio_registry[i]->version;
+                    s.dirty[i] = 1;
+                }
+            s.scratch = buf;
+            in_batch = 0;
+        }
+        rc = folio_iter_next(&e, it);
+        if (rc == FOLIO_OK) {
+            rc = folio_projection__apply_all(&t, &s, e);
+            if (rc == FOLIO__EMAPFULL) /* the batch grew the scratch map: grow it, fold again */
+                rc = folio_error__set(FOLIO_EFULL, "check: the scratch map is full");
+            events++;
+            in_batch++;
+        }
+        if ((rc == FOLIO_OK && in_batch == CHECK_BATCH_COUNT_MAX) || rc == FOLIO_ITEROVER) {
+            int end = rc == FOLIO_ITEROVER;
+            rc = folio_projection__save(&t, &s);
+            if (rc == FOLIO_OK) rc = folio_store__commit(&t);
+            if (rc == FOLIO__EMAPFULL)
+                rc = folio_error__set(FOLIO_EFULL, "check: the scratch map is full");
+            if (rc == FOLIO_OK && end) rc = FOLIO_ITEROVER;
+        }
+    }
+    folio_store__abort(&t);
+    folio_iter_free(it);
+    free(buf);
+    *events_out = events;
+    return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
+}
+
+static void remove_scratch(const char *dir, const char *path) {
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(path);
+    unlink(lock);
+    rmdir(dir);
+}
+
+int folio_check(uint64_t *events_out, folio_db *db) {
+    char dir[4200], path[4300];
+    folio_store *scratch = NULL;
+    folio_txn live = {0}, replay = {0};
+    uint64_t events = 0;
+    int created = 0, rc;
+    if (!db) return folio_error__set(FOLIO_EINVAL, "check: NULL argument");
+    /* Scratch space beside the ledger: the same disk, which has room for a ledger. */
+    const char *slash = strrchr(db->path, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s/.folio-check-XXXXXX", (int)(slash - db->path), db->path);
+    else
+        snprintf(dir, sizeof dir, ".folio-check-XXXXXX");
+    if (!mkdtemp(dir)) return folio_error__set(FOLIO_ERROR, "check: cannot make scratch space beside the ledger");
+    snprintf(path, sizeof path, "%s/replay.db", dir);
+    /* The live projections must have folded every event before they can be compared. */
+    folio_head head;
+    FOLIO_TRY(folio_store__read_begin(&live, db->store));
+    FOLIO_TRY(folio_log__read_head(&head, &live));
+    for (unsigned i = 0; i < folio_projection__count(); i++)
+        FOLIO_TRY(folio_projection__check_current(&live, i, head.last_seq));
+    folio_store__read_end(&live);
+    FOLIO_TRY(folio_store__open(&scratch, path, FOLIO_MAP_BYTES_DEFAULT * 16, 0, 0, &created));
+    FOLIO_TRY(fold_into(scratch, db, &events));
+    FOLIO_TRY(folio_store__read_begin(&live, db->store));
+    FOLIO_TRY(folio_store__read_begin(&replay, scratch));
+    for (unsigned i = 0; i < folio_projection__count(); i++)
+        FOLIO_TRY(compare_projection(&live, &replay, i));
+    if (events_out) *events_out = events;
+cleanup:
+    if (live.mdb) folio_store__read_end(&live);
+    if (replay.mdb) folio_store__read_end(&replay);
+    folio_store__close(scratch);
+    remove_scratch(dir, path);
+    return rc;
+}
