@@ -39,7 +39,7 @@ static const struct {
     {"credit-check", cmd_credit_check, "[--as-of D]: place and release past-due holds"},
     {"admit", cmd_admit, "CUSTOMER --doc sales-order|cash-sale"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
-    {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N]"},
+    {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N] [--follow]"},
     {"rebuild", cmd_rebuild, "drop every projection and fold the log again"},
     {"check", cmd_check, "fold the log into scratch space and compare with every projection"},
     {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},
