@@ -161,11 +161,70 @@ int folio_log__check_expects(folio_txn *t, const folio_expect *expects, size_t n
     return FOLIO_OK;
 }
 
+/* Append one event at the head inside transaction t. With `given` the event's seq, version and
+ * recorded_at are the caller's (restore) and are checked; otherwise they are assigned. */
+static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_states *states,
+                      folio_event *e, const char *key, const uint8_t *hash, int given,
+                      int64_t recorded) {
+    folio_stream_rec srec;
+    int rc = folio_log__read_stream(&srec, t, e->stream);
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+    FOLIO_ASSERT(head->last_seq < UINT64_MAX);
+    FOLIO_ASSERT(srec.version < UINT64_MAX);
+    FOLIO_ASSERT(srec.head_seq <= head->last_seq);
+    if (given) {
+        if (e->seq != head->last_seq + 1)
+            return folio_error__set(FOLIO_ECONFLICT, "seq %llu does not follow the last seq %llu",
+                                    (unsigned long long)e->seq, (unsigned long long)head->last_seq);
+        if (e->version != srec.version + 1)
+            return folio_error__set(FOLIO_ECONFLICT,
+                                    "seq %llu: version %llu does not follow stream %llu's %llu",
+                                    (unsigned long long)e->seq, (unsigned long long)e->version,
+                                    (unsigned long long)e->stream, (unsigned long long)srec.version);
+        if (e->recorded_at_us < head->last_recorded_at_us || e->recorded_at_us < 0)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: recorded_at goes backwards",
+                                    (unsigned long long)e->seq);
+    } else {
+        e->seq = head->last_seq + 1;
+        e->version = srec.version + 1;
+        e->recorded_at_us = recorded;
+    }
+    e->idempotency_key = key;
+    size_t env_bytes = 0;
+    rc = folio_codec__encode_envelope(&env_bytes, db->scratch + FOLIO_FRAME_HEADER_BYTES,
+                                      FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, e, key, hash);
+    if (rc < 0) return rc;
+    size_t frame_bytes = FOLIO_FRAME_HEADER_BYTES + env_bytes;
+    folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head->chain);
+    uint8_t seq_key[8];
+    folio__put_be64(seq_key, e->seq);
+    rc = folio_store__put(t, FOLIO_DB_LOG, seq_key, sizeof seq_key, db->scratch, frame_bytes,
+                          FOLIO_PUT_APPEND);
+    if (rc < 0) return rc;
+    srec.version = e->version;
+    srec.head_seq = e->seq;
+    if ((rc = write_stream(t, e->stream, &srec)) < 0) return rc;
+    if ((rc = folio_projection__apply_all(t, states, e)) < 0) return rc;
+    head->last_seq = e->seq;
+    head->last_recorded_at_us = e->recorded_at_us;
+    memcpy(head->chain, db->scratch, FOLIO_HASH_BYTES);
+    return FOLIO_OK;
+}
+
+static int put_idem(folio_txn *t, const char *key, const uint8_t hash[FOLIO_HASH_BYTES],
+                    uint64_t first, uint64_t last) {
+    uint8_t val[IDEM_VALUE_BYTES];
+    val[0] = 1;
+    memcpy(val + 1, hash, FOLIO_HASH_BYTES);
+    folio__put_le64(val + 1 + FOLIO_HASH_BYTES, first);
+    folio__put_le64(val + 9 + FOLIO_HASH_BYTES, last);
+    return folio_store__put(t, FOLIO_DB_IDEM, key, strlen(key), val, sizeof val, 0);
+}
+
 int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
                           const folio_event *events, size_t n, const char *key,
                           const uint8_t hash[FOLIO_HASH_BYTES]) {
     folio_head head;
-    folio_stream_rec srec;
     folio_proj_states states;
     int rc;
     FOLIO_ASSERT(t->write);
@@ -180,53 +239,87 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
     const uint64_t first_seq = head.last_seq + 1;
     for (size_t i = 0; i < n; i++) {
         folio_event e = events[i];
-        rc = folio_log__read_stream(&srec, t, e.stream);
-        if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
-        FOLIO_ASSERT(head.last_seq < UINT64_MAX);
-        FOLIO_ASSERT(srec.version < UINT64_MAX);
-        FOLIO_ASSERT(srec.head_seq <= head.last_seq);
-        e.seq = head.last_seq + 1;
-        e.version = srec.version + 1;
-        e.recorded_at_us = recorded;
-        e.idempotency_key = key;
-
-        size_t env_bytes = 0;
-        rc = folio_codec__encode_envelope(&env_bytes, db->scratch + FOLIO_FRAME_HEADER_BYTES,
-                                          FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, &e, key,
-                                          hash);
-        if (rc < 0) return rc;
-        size_t frame_bytes = FOLIO_FRAME_HEADER_BYTES + env_bytes;
-        folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head.chain);
-
-        uint8_t seq_key[8];
-        folio__put_be64(seq_key, e.seq);
-        rc = folio_store__put(t, FOLIO_DB_LOG, seq_key, sizeof seq_key, db->scratch, frame_bytes,
-                              FOLIO_PUT_APPEND);
-        if (rc < 0) return rc;
-        srec.version = e.version;
-        srec.head_seq = e.seq;
-        if ((rc = write_stream(t, e.stream, &srec)) < 0) return rc;
-        if ((rc = folio_projection__apply_all(t, &states, &e)) < 0) return rc;
-        head.last_seq = e.seq;
-        memcpy(head.chain, db->scratch, FOLIO_HASH_BYTES);
+        if ((rc = append_one(db, t, &head, &states, &e, key, hash, 0, recorded)) < 0) return rc;
     }
     FOLIO_ASSERT(head.last_seq - first_seq + 1 == n);
-    head.last_recorded_at_us = recorded;
     if ((rc = write_head(t, &head)) < 0) return rc;
     if ((rc = folio_projection__save(t, &states)) < 0) return rc;
-    if (key) {
-        uint8_t val[IDEM_VALUE_BYTES];
-        val[0] = 1;
-        memcpy(val + 1, hash, FOLIO_HASH_BYTES);
-        folio__put_le64(val + 1 + FOLIO_HASH_BYTES, first_seq);
-        folio__put_le64(val + 9 + FOLIO_HASH_BYTES, head.last_seq);
-        if ((rc = folio_store__put(t, FOLIO_DB_IDEM, key, strlen(key), val, sizeof val, 0)) < 0)
-            return rc;
-    }
+    if (key && (rc = put_idem(t, key, hash, first_seq, head.last_seq)) < 0) return rc;
     out->first_seq = first_seq;
     out->last_seq = head.last_seq;
     out->replayed = 0;
     return FOLIO_OK;
+}
+
+typedef struct {
+    folio_db *db;
+    const folio_restore_item *items;
+    size_t n;
+} restore_args;
+
+/* Restore: each event exactly as exported. An idempotency record covers the run of
+ * consecutive events that carry its key and request hash (one original write). */
+static int restore_txn(folio_txn *t, void *arg) {
+    restore_args *a = arg;
+    folio_head head;
+    folio_proj_states states;
+    int rc;
+    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
+    if ((rc = folio_projection__load(&states, t)) < 0) return rc;
+    states.scratch = a->db->proj_scratch;
+    for (size_t i = 0; i < a->n; i++) {
+        const folio_restore_item *it = &a->items[i];
+        folio_event e = it->event;
+        const char *key = e.idempotency_key;
+        if ((key == NULL) != (it->request_hash == NULL))
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: an idempotency key needs its request "
+                                                  "hash and the other way round",
+                                    (unsigned long long)e.seq);
+        if ((rc = append_one(a->db, t, &head, &states, &e, key, it->request_hash, 1, 0)) < 0)
+            return rc;
+        if (it->chain && memcmp(it->chain, head.chain, FOLIO_HASH_BYTES) != 0)
+            return FOLIO_CORRUPT(e.seq, "the restored chain hash differs from the exported one");
+        if (key) {
+            folio_append_result prior;
+            int found = 0;
+            rc = folio_log__idem_check(&prior, &found, t, key, it->request_hash);
+            if (rc == FOLIO_EEXISTS || (found && prior.last_seq + 1 != e.seq))
+                return FOLIO_CORRUPT(e.seq, "idempotency key '%s' was used twice", key);
+            if (rc < 0) return rc;
+            if ((rc = put_idem(t, key, it->request_hash, found ? prior.first_seq : e.seq, e.seq)) < 0)
+                return rc;
+        }
+    }
+    if ((rc = write_head(t, &head)) < 0) return rc;
+    return folio_projection__save(t, &states);
+}
+
+int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n) {
+    int rc;
+    if (!db || (!items && n)) return folio_error__set(FOLIO_EINVAL, "restore: NULL argument");
+    if (n == 0) return FOLIO_OK;
+    if (n > FOLIO_BATCH_EVENTS_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "restore: more than %u events in one call",
+                                FOLIO_BATCH_EVENTS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const folio_event *e = &items[i].event;
+        if (folio_event_type_name(e->type) == NULL)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: unknown event type %u",
+                                    (unsigned long long)e->seq, e->type);
+        if ((e->type == FOLIO_EV_LEDGER_CONFIGURED) != (e->stream == 0) || e->schema == 0)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: stream, type or schema is invalid",
+                                    (unsigned long long)e->seq);
+        if ((rc = folio_codec__check_text(e->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
+            (rc = folio_codec__check_text(e->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
+            (rc = folio_codec__check_text(e->correlation, FOLIO_CORRELATION_BYTES_MAX,
+                                          "correlation id", 0)) < 0 ||
+            (rc = folio_codec__check_text(e->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+                                          "idempotency key", 0)) < 0 ||
+            (rc = folio_codec__check_payload(e->payload, e->payload_bytes)) < 0)
+            return folio_error__set(rc, "seq %llu: %s", (unsigned long long)e->seq, folio_errmsg());
+    }
+    restore_args a = {db, items, n};
+    return folio_log__write(db, restore_txn, &a);
 }
 
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {

@@ -36,6 +36,8 @@ struct folio_iter {
     unsigned slot_count, slot_pos;
     char *strbuf;
     folio_event cur;
+    uint8_t cur_chain[FOLIO_HASH_BYTES];   /* chain hash of cur */
+    uint8_t cur_request[FOLIO_HASH_BYTES]; /* request hash of cur (zeros: none) */
 };
 
 static int iter_alloc(folio_iter **out, folio_db *db, int kind) {
@@ -225,7 +227,8 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
     int rc = folio_frame__open(&f, it->arena + s->off, s->len, s->seq);
     if (rc < 0) return rc;
     rc = folio_codec__decode_envelope(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
-                                      FOLIO_EVENT_BYTES_MAX, s->seq, NULL);
+                                      FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request);
+    memcpy(it->cur_chain, f.chain, FOLIO_HASH_BYTES);
     if (rc < 0) return rc;
     if (it->kind == ITER_STREAM) {
         if (it->cur.stream != it->stream)
@@ -246,4 +249,14 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
     it->prev_seq = s->seq;
     *event_out = &it->cur;
     return FOLIO_OK;
+}
+
+void folio_iter_chain(uint8_t out[FOLIO_HASH_BYTES], const folio_iter *it) {
+    memcpy(out, it->cur_chain, FOLIO_HASH_BYTES);
+}
+
+int folio_iter_request_hash(uint8_t out[FOLIO_HASH_BYTES], const folio_iter *it) {
+    static const uint8_t zero[FOLIO_HASH_BYTES];
+    memcpy(out, it->cur_request, FOLIO_HASH_BYTES);
+    return memcmp(out, zero, FOLIO_HASH_BYTES) != 0;
 }

@@ -243,6 +243,30 @@ FOLIO_API int folio_iter_next(const folio_event **event_out, folio_iter *iter);
 /** Release an iterator. NULL is a no-op. */
 FOLIO_API void folio_iter_free(folio_iter *iter);
 
+/** The chain hash of the event last returned by folio_iter_next(). */
+FOLIO_API void folio_iter_chain(uint8_t out[16], const folio_iter *iter);
+/** The request hash the event's idempotency key was used for; 0 (out zeroed) when none. */
+FOLIO_API int folio_iter_request_hash(uint8_t out[16], const folio_iter *iter);
+
+/* One event of an export, to be restored exactly (folio_restore_append). */
+typedef struct {
+    folio_event event;            /* every field, seq, version and recorded_at_us included;
+                                     event.idempotency_key is restored too */
+    const uint8_t *request_hash;  /* 16 bytes with an idempotency key, else NULL */
+    const uint8_t *chain;         /* 16 bytes: the chain hash the event must get, or NULL */
+} folio_restore_item;
+
+/**
+ * Append exported events exactly as they were (same seq, version, recorded_at, actor,
+ * payload, idempotency key and request hash), in one transaction, folding every projection.
+ * items[0].event.seq must follow the last seq; versions must follow each stream's; recorded_at
+ * never decreases; when `chain` is given the event's new chain hash must equal it. So a ledger
+ * restored from a complete export has the original's head hash.
+ * @return FOLIO_OK; FOLIO_ECONFLICT (seq or version out of order); FOLIO_ECORRUPT (a chain
+ *         hash differs: the export was altered); FOLIO_EINVAL (a malformed event).
+ */
+FOLIO_API int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n);
+
 /**
  * The last version of a stream (0 when it has no events).
  * @return FOLIO_OK, FOLIO_ERROR.

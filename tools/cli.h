@@ -23,6 +23,7 @@ typedef struct {
     int argc;                    /* the command word and its own arguments */
     char **argv;
     int created_ledger;          /* this run created the ledger file (cli_open) */
+    int export_mode;             /* log prints the export shape (folio export) */
 } cli_ctx;
 
 /* Print "folio: <message>" on stderr and return the exit code for a usage error. */
@@ -50,9 +51,11 @@ void cli_format_time(char out[40], int64_t us);
 void cli_json_string(FILE *f, const char *s);
 /* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",
  * "reason"?,"changes"?,"data"}); with_stream adds "stream" and "ref" and ends the line (log
- * and export). Text: a block with one line per changed field, or one line with the stream. */
+ * and export); export_from (the iterator that returned e) adds what restore needs:
+ * "recorded_at_us", "request_hash"?, "payload" (msgpack, hex) and "chain" (hex). Text: a block
+ * with one line per changed field, or one line with the stream. */
 int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_stream,
-                           const char *ref);
+                           const char *ref, const folio_iter *export_from);
 
 /* The options of a write, from the global options. */
 folio_write_opts cli_write_opts(const cli_ctx *c);
@@ -104,5 +107,7 @@ int cmd_credit_check(cli_ctx *c);
 int cmd_admit(cli_ctx *c);
 int cmd_rebuild(cli_ctx *c);
 int cmd_check(cli_ctx *c);
+int cmd_export(cli_ctx *c);
+int cmd_restore(cli_ctx *c);
 
 #endif

@@ -141,8 +141,12 @@ static void text_value(FILE *f, json_t *v) {
     }
 }
 
+static void hex(FILE *f, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) fprintf(f, "%02x", p[i]);
+}
+
 int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_stream,
-                           const char *ref) {
+                           const char *ref, const folio_iter *export_from) {
     char when[40], *data = NULL, *changes = NULL;
     int rc = folio_payload_to_json(&data, e->payload, e->payload_bytes);
     if (rc == FOLIO_OK) rc = folio_event_changes_json(&changes, e);
@@ -184,7 +188,23 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             cli_json_string(f, e->idempotency_key);
         }
         if (changes) fprintf(f, ",\"changes\":%s", changes);
-        fprintf(f, ",\"data\":%s}", data);
+        fprintf(f, ",\"data\":%s", data);
+        if (export_from) { /* what restore needs to rebuild the event byte for byte */
+            uint8_t h[16];
+            fprintf(f, ",\"recorded_at_us\":%lld", (long long)e->recorded_at_us);
+            if (folio_iter_request_hash(h, export_from)) {
+                fputs(",\"request_hash\":\"", f);
+                hex(f, h, sizeof h);
+                fputc('"', f);
+            }
+            fputs(",\"payload\":\"", f);
+            hex(f, e->payload, e->payload_bytes);
+            folio_iter_chain(h, export_from);
+            fputs("\",\"chain\":\"", f);
+            hex(f, h, sizeof h);
+            fputc('"', f);
+        }
+        fputc('}', f);
         if (with_stream) fputc('\n', f);
     } else if (with_stream) {
         fprintf(f, "%6llu  %s  %-12s v%-4llu %-24s %s", (unsigned long long)e->seq, when,

@@ -40,7 +40,8 @@ static uint64_t print_from(folio_db *db, const cli_ctx *c, uint64_t from, uint64
             }
             have_ref = r == FOLIO_OK;
         }
-        rc = cli_print_history_item(stdout, e, c->json, 1, have_ref ? ref : NULL);
+        rc = cli_print_history_item(stdout, e, c->json || c->export_mode, 1, have_ref ? ref : NULL,
+                                    c->export_mode ? it : NULL);
         next = e->seq + 1;
         if (*left) (*left)--;
     }

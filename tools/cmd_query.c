@@ -311,7 +311,7 @@ int cmd_history(cli_ctx *c) {
     size_t n = 0;
     while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) {
         if (c->json && n) putchar(',');
-        rc = cli_print_history_item(stdout, e, c->json, 0, NULL);
+        rc = cli_print_history_item(stdout, e, c->json, 0, NULL, NULL);
         n++;
     }
     if (rc == FOLIO_ITEROVER) {

@@ -40,6 +40,8 @@ static const struct {
     {"admit", cmd_admit, "CUSTOMER --doc sales-order|cash-sale"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
     {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N] [--follow]"},
+    {"export", cmd_export, "every event as JSON Lines, every field [--from SEQ]"},
+    {"restore", cmd_restore, "FILE: an export into a new or empty ledger (same head hash)"},
     {"rebuild", cmd_rebuild, "drop every projection and fold the log again"},
     {"check", cmd_check, "fold the log into scratch space and compare with every projection"},
     {"stats", cmd_stats, "ledger statistics: events, streams, size, events per type"},

@@ -1,0 +1,255 @@
+/*
+ * tools/cmd_restore.c - `folio export [--from SEQ]` and `folio restore FILE`.
+ * export: JSON Lines, one event a line with every field (docs/EXPORT.md).
+ * restore: the lines of an export, into a ledger that does not exist yet or has no event.
+ * The file is treated as hostile: lines are capped, JSON is parsed by jansson, every field is
+ * checked, and each event's chain hash must come out as exported. The events are written
+ * into a new ledger file beside the target, which replaces the target only when every line
+ * went in: a bad line stops the restore with its line number and leaves the target as it was.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define LINE_BYTES_MAX (1024u * 1024u) /* an event is at most 64 KiB: as JSON, well under */
+#define RESTORE_BATCH 1000u
+
+int cmd_export(cli_ctx *c) {
+    for (int i = 1; i < c->argc; i++) {
+        const char *v;
+        int r = cli_opt(&v, c, &i, "--from");
+        if (r < 0) return EXIT_USAGE;
+        if (!r) return cli_usage("export: unexpected argument '%s'", c->argv[i]);
+    }
+    c->export_mode = 1;
+    return cmd_log(c);
+}
+
+typedef struct {
+    folio_restore_item item;
+    json_t *json;         /* keeps the strings alive */
+    uint8_t *payload;
+    uint8_t request[16], chain[16];
+} pending;
+
+static int unhex(uint8_t *out, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1) return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static const char *opt_str(json_t *o, const char *key, int *bad) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return NULL;
+    if (!json_is_string(v)) *bad = 1;
+    return json_string_value(v);
+}
+
+/* Turn one line into an item; returns NULL after setting *why. */
+static int parse_line(pending *p, const char *line, const char **why) {
+    json_error_t err;
+    static char msg[256];
+    int bad = 0;
+    memset(p, 0, sizeof *p);
+    p->json = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+    if (!p->json || !json_is_object(p->json)) {
+        snprintf(msg, sizeof msg, "not a JSON object (%s)", p->json ? "other value" : err.text);
+        *why = msg;
+        return -1;
+    }
+    json_t *o = p->json;
+    folio_event *e = &p->item.event;
+    json_t *seq = json_object_get(o, "seq"), *stream = json_object_get(o, "stream"),
+           *version = json_object_get(o, "version"), *schema = json_object_get(o, "schema"),
+           *rec = json_object_get(o, "recorded_at_us"), *data = json_object_get(o, "data");
+    const char *type = opt_str(o, "type", &bad), *payload = opt_str(o, "payload", &bad),
+               *chain = opt_str(o, "chain", &bad), *req = opt_str(o, "request_hash", &bad);
+    e->actor = opt_str(o, "actor", &bad);
+    e->reason = opt_str(o, "reason", &bad);
+    e->correlation = opt_str(o, "correlation", &bad);
+    e->idempotency_key = opt_str(o, "idempotency_key", &bad);
+    if (bad || !json_is_integer(seq) || !json_is_integer(stream) || !json_is_integer(version) ||
+        !json_is_integer(schema) || !json_is_integer(rec) || !type || !payload || !chain ||
+        !e->actor || json_integer_value(seq) < 1 || json_integer_value(stream) < 0 ||
+        json_integer_value(version) < 1 || json_integer_value(schema) < 1 ||
+        json_integer_value(schema) > UINT32_MAX || json_integer_value(rec) < 0) {
+        *why = "missing or malformed field (seq, stream, version, type, schema, recorded_at_us, "
+               "actor, payload, chain)";
+        return -1;
+    }
+    e->seq = (uint64_t)json_integer_value(seq);
+    e->stream = (uint64_t)json_integer_value(stream);
+    e->version = (uint64_t)json_integer_value(version);
+    e->schema = (uint32_t)json_integer_value(schema);
+    e->recorded_at_us = json_integer_value(rec);
+    if (folio_event_type_parse(&e->type, type) != FOLIO_OK) {
+        *why = "unknown event type";
+        return -1;
+    }
+    size_t hexlen = strlen(payload);
+    if (hexlen == 0 || hexlen % 2 || hexlen / 2 > FOLIO_PAYLOAD_BYTES_MAX ||
+        !(p->payload = malloc(hexlen / 2)) || unhex(p->payload, payload, hexlen / 2) < 0) {
+        *why = "payload is not msgpack in hex";
+        return -1;
+    }
+    e->payload = p->payload;
+    e->payload_bytes = hexlen / 2;
+    if (strlen(chain) != 32 || unhex(p->chain, chain, 16) < 0) {
+        *why = "chain is not 32 hex digits";
+        return -1;
+    }
+    p->item.chain = p->chain;
+    if (req) {
+        if (strlen(req) != 32 || unhex(p->request, req, 16) < 0) {
+            *why = "request_hash is not 32 hex digits";
+            return -1;
+        }
+        p->item.request_hash = p->request;
+    }
+    /* "data" is what people read: it must say what the payload says. */
+    char *rendered = NULL;
+    json_t *parsed = NULL;
+    if (folio_payload_to_json(&rendered, p->payload, e->payload_bytes) == FOLIO_OK)
+        parsed = json_loads(rendered, 0, NULL);
+    folio_free(rendered);
+    int same = parsed && data && json_equal(parsed, data);
+    json_decref(parsed);
+    if (!same) {
+        *why = "\"data\" does not match \"payload\"";
+        return -1;
+    }
+    return 0;
+}
+
+static void pending_free(pending *p) {
+    json_decref(p->json);
+    free(p->payload);
+    memset(p, 0, sizeof *p);
+}
+
+static void remove_ledger(const char *path) {
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(path);
+    unlink(lock);
+}
+
+int cmd_restore(cli_ctx *c) {
+    if (c->argc != 2) return cli_usage("usage: folio restore FILE (an export; - reads stdin)");
+    const char *file = c->argv[1];
+    char tmp[4200], tmp_lock[4300], lock[4300];
+    struct stat st;
+    folio_db *db = NULL;
+    int code = 0;
+
+    /* The target: missing, or a ledger without events. */
+    if (stat(c->db_path, &st) == 0) {
+        folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+        folio_stats s;
+        ro.read_only = 1;
+        int rc = folio_db_open(&db, c->db_path, &ro);
+        if (rc == FOLIO_OK) rc = folio_stats_get(&s, db);
+        folio_db_close(db);
+        db = NULL;
+        if (rc < 0 && rc != FOLIO_EFORMAT) return cli_fail(rc, NULL);
+        if (rc == FOLIO_EFORMAT || s.events > 0) {
+            fprintf(stderr, "folio: restore goes into a new or empty ledger; %s is not empty\n",
+                    c->db_path);
+            return EXIT_RULE;
+        }
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!in) {
+        fprintf(stderr, "folio: cannot read %s: %s\n", file, strerror(errno));
+        return EXIT_NOTFOUND;
+    }
+    snprintf(tmp, sizeof tmp, "%s.restoring", c->db_path);
+    snprintf(tmp_lock, sizeof tmp_lock, "%s-lock", tmp);
+    snprintf(lock, sizeof lock, "%s-lock", c->db_path);
+    if (stat(tmp, &st) == 0) {
+        fprintf(stderr, "folio: %s exists: another restore is running or was killed (remove it)\n",
+                tmp);
+        if (in != stdin) fclose(in);
+        return EXIT_RULE;
+    }
+    int rc = folio_db_open(&db, tmp, NULL);
+    if (rc < 0) {
+        if (in != stdin) fclose(in);
+        return cli_fail(rc, NULL);
+    }
+    static pending batch[RESTORE_BATCH];
+    folio_restore_item items[RESTORE_BATCH];
+    size_t n = 0, cap = 0;
+    uint64_t line_no = 0, first_line = 1, events = 0;
+    char *line = NULL;
+    ssize_t len;
+    while (code == 0) {
+        len = getline(&line, &cap, in);
+        if (len >= 0) {
+            line_no++;
+            const char *why = NULL;
+            if ((size_t)len > LINE_BYTES_MAX) {
+                fprintf(stderr, "folio: restore: line %llu: longer than %u bytes\n",
+                        (unsigned long long)line_no, LINE_BYTES_MAX);
+                code = EXIT_USAGE;
+                break;
+            }
+            if (n == 0) first_line = line_no;
+            if (parse_line(&batch[n], line, &why) < 0) {
+                fprintf(stderr, "folio: restore: line %llu: %s\n", (unsigned long long)line_no, why);
+                pending_free(&batch[n]);
+                code = EXIT_USAGE;
+                break;
+            }
+            items[n] = batch[n].item;
+            n++;
+        }
+        if (n > 0 && (n == RESTORE_BATCH || len < 0)) {
+            rc = folio_restore_append(db, items, n);
+            if (rc < 0) {
+                /* The message names the seq of the event that failed. */
+                fprintf(stderr, "folio: restore: lines %llu-%llu: %s\n",
+                        (unsigned long long)first_line, (unsigned long long)(first_line + n - 1),
+                        folio_errmsg());
+                code = cli_exit_code(rc);
+                if (code == EXIT_SYSTEM || code == EXIT_NOTFOUND) code = EXIT_USAGE;
+                if (rc == FOLIO_ECORRUPT) code = EXIT_INTEGRITY;
+            }
+            events += n;
+            for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
+            n = 0;
+        }
+        if (len < 0) break;
+    }
+    for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
+    free(line);
+    if (in != stdin) fclose(in);
+    folio_verify_report vr;
+    if (code == 0 && (rc = folio_verify(&vr, db)) < 0) code = cli_fail(rc, "restore: verify");
+    folio_db_close(db);
+    if (code != 0) {
+        remove_ledger(tmp);
+        return code;
+    }
+    /* Every line went in and the result verifies: move it into place. */
+    if (rename(tmp, c->db_path) != 0 || rename(tmp_lock, lock) != 0) {
+        fprintf(stderr, "folio: restore: cannot move %s into place: %s\n", tmp, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    char head[33];
+    folio_hash_hex(head, vr.head);
+    if (c->json)
+        printf("{\"ok\":true,\"events\":%llu,\"head\":\"%s\"}\n", (unsigned long long)events, head);
+    else
+        printf("restored %llu events into %s, head %s\n", (unsigned long long)events, c->db_path,
+               head);
+    return 0;
+}
