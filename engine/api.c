@@ -136,3 +136,13 @@ cleanup:
     if (t.mdb) folio_store__read_end(&t);
     return rc;
 }
+
+void folio_set_progress(folio_db *db, folio_progress_fn cb, void *payload) {
+    if (!db) return;
+    db->progress = cb;
+    db->progress_payload = payload;
+}
+
+void folio_progress__report(folio_db *db, const char *what, uint64_t done, uint64_t total) {
+    if (db && db->progress) db->progress(db->progress_payload, what, done, total);
+}

@@ -134,6 +134,8 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t *events_out) {
         rc = folio_iter_next(&e, it);
         if (rc == FOLIO_OK) {
             rc = folio_projection__apply_all(&t, &s, e);
+            if (((events + 1) & (FOLIO_PROGRESS_EVERY - 1)) == 0)
+                folio_progress__report(db, "check", events + 1, 0);
             if (rc == FOLIO__EMAPFULL) /* the batch grew the scratch map: grow it, fold again */
                 rc = folio_error__set(FOLIO_EFULL, "check: the scratch map is full");
             events++;

@@ -247,6 +247,11 @@ int folio_projection__catch_up(folio_db *db);
 unsigned folio_projection__count(void);
 const char *folio_projection__name(unsigned index);
 
+/* Report progress every this many events (a power of two: cheap to test). */
+#define FOLIO_PROGRESS_EVERY 65536u
+/* Call the handle's progress callback, if any. */
+void folio_progress__report(folio_db *db, const char *what, uint64_t done, uint64_t total);
+
 /* ---- the handle ---- */
 struct folio_db {
     folio_store *store;
@@ -255,6 +260,8 @@ struct folio_db {
     uint8_t *proj_scratch;      /* FOLIO_PROJ_SCRATCH_BYTES: records encoded by projections */
     struct folio_cmd *cmd;      /* the command being run (engine/command.c), under write_lock */
     folio_hasher *cmd_hasher;   /* request hash of a command, under write_lock */
+    folio_progress_fn progress; /* folio_set_progress() */
+    void *progress_payload;
     char *path;
 };
 

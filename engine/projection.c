@@ -273,6 +273,13 @@ int folio_projection__catch_up(folio_db *db) {
         rc = catch_up_batch(db, strbuf, FOLIO_EVENT_BYTES_MAX, &done);
         if (rc == FOLIO__EMAPFULL) rc = folio_store__grow(db->store);
         if (rc < 0) break;
+        folio_proj_states now;
+        folio_txn t2 = {0};
+        if (folio_store__read_begin(&t2, db->store) == FOLIO_OK) {
+            if (folio_projection__load(&now, &t2) == FOLIO_OK)
+                folio_progress__report(db, "rebuild", now.last_seq[0], head.last_seq);
+            folio_store__read_end(&t2);
+        }
     }
     pthread_mutex_unlock(&db->write_lock);
     free(strbuf);

@@ -72,7 +72,7 @@ static int table_get(stream_slot **out, stream_table *t, uint64_t stream) {
 }
 
 static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, char *strbuf,
-                    int64_t *last_recorded) {
+                    int64_t *last_recorded, folio_db *db, uint64_t total) {
     folio_cursor c = {0};
     folio_val k, v;
     uint8_t chain[FOLIO_HASH_BYTES] = {0};
@@ -129,6 +129,8 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
         s->seq = seq;
         memcpy(chain, f.chain, FOLIO_HASH_BYTES);
         r->events++;
+        if ((r->events & (FOLIO_PROGRESS_EVERY - 1)) == 0)
+            folio_progress__report(db, "verify", r->events, total);
     }
     if (rc != FOLIO_ITEROVER) goto cleanup;
     rc = FOLIO_OK;
@@ -251,7 +253,10 @@ int folio_verify(folio_verify_report *report, folio_db *db) {
     if (!strbuf) return folio_error__set(FOLIO_ERROR, "verify: out of memory");
     FOLIO_TRY(table_grow(&tab));
     FOLIO_TRY(folio_store__read_begin(&t, db->store));
-    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded));
+    folio_head head;
+    FOLIO_TRY(folio_log__read_head(&head, &t));
+    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded, db, head.last_seq));
+    folio_progress__report(db, "verify", report->events, head.last_seq);
     FOLIO_TRY(check_head(report, &t, last_recorded));
     FOLIO_TRY(check_streams(report, &t, &tab));
     FOLIO_TRY(check_idem(report, &t, report->events, strbuf));

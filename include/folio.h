@@ -710,6 +710,15 @@ FOLIO_API int folio_rebuild(uint64_t *events_out, folio_db *db);
  */
 FOLIO_API int folio_check(uint64_t *events_out, folio_db *db);
 
+/**
+ * Progress of long operations (verify, rebuild, check, restore): `cb` is called every few
+ * thousand events with the operation's name, events done and events in all (0 if unknown),
+ * from the calling thread. NULL turns it off. Thread-safety: set it before sharing the handle.
+ */
+typedef void (*folio_progress_fn)(void *payload, const char *what, uint64_t done,
+                                  uint64_t total);
+FOLIO_API void folio_set_progress(folio_db *db, folio_progress_fn cb, void *payload);
+
 /** Ledger statistics from one consistent snapshot. @return FOLIO_OK, FOLIO_ERROR. */
 FOLIO_API int folio_stats_get(folio_stats *out, folio_db *db);
 

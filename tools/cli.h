@@ -77,6 +77,11 @@ int cli_report_write(const cli_ctx *c, const folio_write_result *r, const char *
         return cli_done(db, (ctx), code_);                                                  \
     } while (0)
 
+/* A progress line with rate and ETA on stderr, only when stderr is a terminal. */
+void cli_progress_attach(folio_db *db);
+void cli_progress(void *payload, const char *what, uint64_t done, uint64_t total);
+void cli_progress_end(void);
+
 int cmd_verify(cli_ctx *c);
 int cmd_log(cli_ctx *c);
 int cmd_stats(cli_ctx *c);

@@ -277,3 +277,41 @@ int cli_report_write(const cli_ctx *c, const folio_write_result *r, const char *
                (unsigned long long)r->seq, (unsigned long long)r->version);
     return 0;
 }
+
+/* ---- progress on a terminal ---- */
+
+static struct {
+    int shown;
+    struct timespec start;
+} progress;
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void cli_progress(void *payload, const char *what, uint64_t done, uint64_t total) {
+    (void)payload;
+    if (!progress.shown) clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    double secs = seconds_since(&progress.start);
+    double rate = secs > 0 ? (double)done / secs : 0;
+    fprintf(stderr, "\r%s: %llu", what, (unsigned long long)done);
+    if (total) fprintf(stderr, " of %llu events (%.0f%%)", (unsigned long long)total,
+                       100.0 * (double)done / (double)total);
+    else fprintf(stderr, " events");
+    fprintf(stderr, "  %.0f/s", rate);
+    if (total && rate > 0 && done < total)
+        fprintf(stderr, "  ETA %.0fs", (double)(total - done) / rate);
+    fputs("   ", stderr);
+    progress.shown = 1;
+}
+
+void cli_progress_attach(folio_db *db) {
+    if (isatty(STDERR_FILENO)) folio_set_progress(db, cli_progress, NULL);
+}
+
+void cli_progress_end(void) {
+    if (progress.shown) fputc('\n', stderr);
+    progress.shown = 0;
+}

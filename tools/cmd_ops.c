@@ -9,7 +9,9 @@ int cmd_rebuild(cli_ctx *c) {
     if (c->argc > 1) return cli_usage("rebuild takes no arguments ('%s')", c->argv[1]);
     int code = cli_open(&db, c, 0);
     if (code) return code;
+    cli_progress_attach(db);
     int rc = folio_rebuild(&events, db);
+    cli_progress_end();
     if (rc < 0)
         code = cli_fail(rc, "rebuild");
     else if (c->json)
@@ -26,7 +28,9 @@ int cmd_check(cli_ctx *c) {
     if (c->argc > 1) return cli_usage("check takes no arguments ('%s')", c->argv[1]);
     int code = cli_open(&db, c, 0);
     if (code) return code;
+    cli_progress_attach(db);
     int rc = folio_check(&events, db);
+    cli_progress_end();
     if (rc == FOLIO_OK) {
         if (c->json)
             printf("{\"ok\":true,\"events\":%llu}\n", (unsigned long long)events);

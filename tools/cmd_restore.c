@@ -224,12 +224,14 @@ int cmd_restore(cli_ctx *c) {
                 if (rc == FOLIO_ECORRUPT) code = EXIT_INTEGRITY;
             }
             events += n;
+            if (isatty(STDERR_FILENO)) cli_progress(NULL, "restore", events, 0);
             for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
             n = 0;
         }
         if (len < 0) break;
     }
     for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
+    cli_progress_end();
     free(line);
     if (in != stdin) fclose(in);
     folio_verify_report vr;

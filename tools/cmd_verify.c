@@ -15,7 +15,9 @@ int cmd_verify(cli_ctx *c) {
     int rc = folio_db_open(&db, c->db_path, &opts);
     if (rc < 0) return cli_fail(rc, NULL);
     int code = 0;
+    cli_progress_attach(db);
     rc = folio_verify(&r, db);
+    cli_progress_end();
     folio_hash_hex(hex, r.head);
     if (rc == FOLIO_OK) {
         if (c->json)
