@@ -150,6 +150,7 @@ static int run_txn(folio_txn *t, void *arg) {
     c->primary = 0;
     c->item_id = 0;
     c->doc[0] = '\0';
+    c->existed = 0;
     folio_projection__txn(&c->dir, t, "directory", NULL);
     memset(r->out, 0, sizeof *r->out);
     if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
@@ -180,6 +181,8 @@ static int run_txn(folio_txn *t, void *arg) {
         if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
         r->out->unchanged = 1;
         r->out->item_id = c->item_id;
+        r->out->existed = c->existed;
+        memcpy(r->out->doc, c->doc, sizeof r->out->doc);
         return FOLIO__NOCOMMIT;
     }
     for (size_t i = 0; i < c->count; i++) {
@@ -203,6 +206,7 @@ static int run_txn(folio_txn *t, void *arg) {
     if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
     r->out->seq = res.last_seq;
     r->out->item_id = c->item_id;
+    r->out->existed = c->existed;
     memcpy(r->out->doc, c->doc, sizeof r->out->doc);
     return FOLIO_OK;
 }

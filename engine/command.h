@@ -31,6 +31,7 @@ typedef struct folio_cmd {
     uint64_t primary;
     uint64_t item_id;
     char doc[FOLIO_DOC_BYTES_MAX + 1]; /* a document number written, for the result */
+    int existed;                       /* upsert/import found it already there */
 } folio_cmd;
 
 /* Name the customer the command writes to, and check the caller's expected version of it

@@ -294,6 +294,15 @@ static void put_addr_map(folio_mpw *p, const folio_dstr *f) {
     }
 }
 
+typedef struct {
+    const folio_customer_new *customer;
+    const folio_contact_new *contact; /* with the creation, or NULL */
+    folio_on_existing on_existing;
+} upsert_args;
+
+static void put_contact(folio_mpw *p, uint64_t id, folio_dstr name, folio_dstr email,
+                        folio_dstr phone, folio_dstr role);
+
 static int create_fn(folio_cmd *c, void *arg) {
     const folio_customer_new *in = arg;
     folio_settings set;
@@ -337,6 +346,14 @@ static int create_fn(folio_cmd *c, void *arg) {
     }
     if (rc != FOLIO_ENOTFOUND) return rc;
 
+    if (xid.s) {
+        rc = folio_directory__id_by_external_id(&other, &c->dir, xid.s, xid.n);
+        if (rc == FOLIO_OK)
+            return folio_error__set(FOLIO_ERULE, "external id '%s' is already used by another "
+                                                 "customer",
+                                    in->external_id);
+        if (rc != FOLIO_ENOTFOUND) return rc;
+    }
     if ((rc = max_stream(&id, c->txn)) < 0) return rc;
     id++;
     if (in->ref) {
@@ -473,9 +490,18 @@ static int update_fn(folio_cmd *c, void *arg) {
         if (!folio_dstr_same(v, card->credit_limit)) ch[n++] = (change){"credit_limit", card->credit_limit, v};
     }
     if (in->external_id) {
+        uint64_t other;
         if ((rc = check_field(&v, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
             goto done;
-        if (!folio_dstr_same(v, card->external_id)) ch[n++] = (change){"external_id", card->external_id, v};
+        if (!folio_dstr_same(v, card->external_id)) {
+            if (v.s && folio_directory__id_by_external_id(&other, &c->dir, v.s, v.n) == FOLIO_OK) {
+                rc = folio_error__set(FOLIO_ERULE, "external id '%s' is already used by another "
+                                                   "customer",
+                                      in->external_id);
+                goto done;
+            }
+            ch[n++] = (change){"external_id", card->external_id, v};
+        }
     }
     for (int s = 0; s < 2; s++) {
         const folio_address *addr = s ? &in->shipping : &in->billing;
@@ -828,4 +854,95 @@ int folio_customer_merge(folio_write_result *out, folio_db *db, const folio_writ
     folio_mpw__str(&req, delete_ref);
     merge_args a = {keep_ref, delete_ref, has_delete_expected_version, delete_expected_version};
     return run_simple(out, db, w, &req, merge_fn, &a);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Upsert: one row of an import
+ * ------------------------------------------------------------------------------------- */
+
+static int upsert_fn(folio_cmd *c, void *arg) {
+    const upsert_args *a = arg;
+    const folio_customer_new *in = a->customer;
+    folio_dstr name;
+    uint64_t id = 0;
+    int rc = FOLIO_ENOTFOUND;
+    if (in->ref) rc = folio_directory__id_by_ref(&id, &c->dir, in->ref, strlen(in->ref));
+    if (rc == FOLIO_ENOTFOUND && in->external_id && *in->external_id)
+        rc = folio_directory__id_by_external_id(&id, &c->dir, in->external_id,
+                                                strlen(in->external_id));
+    if (rc == FOLIO_ENOTFOUND && check_name(&name, in->name) == FOLIO_OK)
+        rc = folio_directory__id_by_name(&id, &c->dir, name.s, name.n);
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+    if (rc == FOLIO_ENOTFOUND) {
+        if ((rc = create_fn(c, (void *)in)) < 0) return rc;
+        if (a->contact && a->contact->name) {
+            folio_dstr cn, em, ph, ro;
+            if ((rc = check_field(&cn, a->contact->name, FOLIO_FIELD_BYTES_MAX, "contact name")) < 0 ||
+                (rc = check_field(&em, a->contact->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
+                (rc = check_field(&ph, a->contact->phone, FOLIO_FIELD_BYTES_MAX, "phone")) < 0 ||
+                (rc = check_field(&ro, a->contact->role, FOLIO_FIELD_BYTES_MAX, "role")) < 0)
+                return rc;
+            put_contact(folio_cmd__stage(c, c->primary, FOLIO_EV_CUSTOMER_CONTACT_ADDED), 1, cn,
+                        em, ph, ro);
+            c->item_id = 1;
+        }
+        return FOLIO_OK;
+    }
+    /* It exists. */
+    folio_dir_rec *card = malloc(sizeof *card);
+    char ref[FOLIO_REF_BYTES_MAX + 1], cur[4];
+    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    if ((rc = folio_directory__get(card, &c->dir, id)) < 0) goto done;
+    cstr(ref, sizeof ref, card->ref);
+    cstr(cur, sizeof cur, card->currency);
+    c->existed = 1;
+    c->primary = id;
+    if (a->on_existing == FOLIO_ON_EXISTING_SKIP) goto done;
+    if (a->on_existing == FOLIO_ON_EXISTING_ERROR) {
+        rc = folio_error__set(FOLIO_ERULE, "customer %s already exists", ref);
+        goto done;
+    }
+    folio_customer_changes ch = {.name = in->name, .type = in->type,
+                                 .credit_limit = in->credit_limit,
+                                 .external_id = in->external_id, .billing = in->billing,
+                                 .shipping = in->shipping};
+    if (in->currency && strcmp(in->currency, cur) != 0) ch.currency = in->currency;
+    cmd_args ua = {ref, &ch, 0};
+    if ((rc = update_fn(c, &ua)) < 0) goto done;
+    if (in->owner && *in->owner) {
+        cmd_args oa = {ref, in->owner, 0};
+        rc = owner_fn(c, &oa);
+    }
+done:
+    free(card);
+    return rc;
+}
+
+int folio_customer_upsert(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const folio_customer_new *c, const folio_contact_new *contact,
+                          folio_on_existing on_existing) {
+    if (!c) return folio_error__set(FOLIO_EINVAL, "upsert: no customer given");
+    if (on_existing != FOLIO_ON_EXISTING_SKIP && on_existing != FOLIO_ON_EXISTING_UPDATE &&
+        on_existing != FOLIO_ON_EXISTING_ERROR)
+        return folio_error__set(FOLIO_EINVAL, "upsert: unknown on_existing %d", (int)on_existing);
+    folio_mpw req;
+    request_init(&req, "upsert", 16);
+    folio_mpw__str(&req, c->name);
+    folio_mpw__str(&req, c->type);
+    folio_mpw__str(&req, c->status);
+    folio_mpw__str(&req, c->currency);
+    folio_mpw__str(&req, c->credit_limit);
+    folio_mpw__str(&req, c->owner);
+    folio_mpw__str(&req, c->ref);
+    folio_mpw__str(&req, c->external_id);
+    request_addr(&req, &c->billing);
+    request_addr(&req, &c->shipping);
+    folio_mpw__str(&req, contact ? contact->name : NULL);
+    folio_mpw__str(&req, contact ? contact->email : NULL);
+    folio_mpw__str(&req, contact ? contact->phone : NULL);
+    folio_mpw__str(&req, contact ? contact->role : NULL);
+    folio_mpw__u64(&req, (uint64_t)on_existing);
+    folio_mpw__nil(&req);
+    upsert_args a = {c, contact, on_existing};
+    return run_simple(out, db, w, &req, upsert_fn, &a);
 }

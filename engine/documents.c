@@ -206,6 +206,7 @@ typedef struct {
     size_t apply_count;
     int auto_allocate;
     const char *from_doc, *to_invoice, *amount, *date;
+    int import; /* a document with this number already there: the same one (skip) or refused */
 } doc_args;
 
 /* Stage one document event. */
@@ -363,6 +364,37 @@ static int document_fn(folio_cmd *c, void *arg) {
     char doc[FOLIO_DOC_BYTES_MAX + 1];
     int rc = load(&d, c, a->ref);
     if (rc < 0) goto done;
+    if (a->import) {
+        folio_doc_rec old;
+        const folio_document_new *in = a->doc;
+        int32_t due;
+        if (!in->doc) {
+            rc = folio_error__set(FOLIO_EINVAL, "an imported document needs its number");
+            goto done;
+        }
+        rc = folio_receivables__get(&old, &d.rec, a->kind, in->doc, strlen(in->doc));
+        if (rc == FOLIO_OK) {
+            if ((rc = parse_amount(&amount, in->amount, d.cur, folio_doc_kind_name(a->kind))) < 0 ||
+                (rc = parse_date(&date, in->date, "date")) < 0)
+                goto done;
+            due = date;
+            if (a->kind == FOLIO_DOC_INVOICE && in->due && (rc = parse_date(&due, in->due, "due")) < 0)
+                goto done;
+            if (old.customer != d.card->id || old.amount != amount || old.date != date ||
+                (a->kind == FOLIO_DOC_INVOICE && old.due != due)) {
+                rc = folio_error__set(FOLIO_ERULE, "%s %s already exists with other content "
+                                                   "(rule 10)",
+                                      folio_doc_kind_name(a->kind), in->doc);
+                goto done;
+            }
+            c->existed = 1; /* imported before: nothing to write */
+            snprintf(c->doc, sizeof c->doc, "%s", in->doc);
+            rc = FOLIO_OK;
+            goto done;
+        }
+        if (rc != FOLIO_ENOTFOUND) goto done;
+        rc = FOLIO_OK;
+    }
     if (a->kind == FOLIO_DOC_INVOICE) {
         folio_dstr st = d.card->status;
         int ok = st.s && ((st.n == 8 && !memcmp(st.s, "prospect", 8)) ||
@@ -412,6 +444,21 @@ static int run_document(folio_write_result *out, folio_db *db, const folio_write
     int rc = folio_cmd__run(out, db, w, &req, document_fn, a);
     folio_mpw__free(&req);
     return rc;
+}
+
+int folio_document_import(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const char *kind, const char *ref, const folio_document_new *d) {
+    doc_args a = {.ref = ref, .doc = d, .import = 1};
+    if (!kind) return folio_error__set(FOLIO_EINVAL, "import: a document kind is required");
+    a.kind = folio_doc_kind_parse(kind, strlen(kind));
+    a.type = a.kind == FOLIO_DOC_INVOICE       ? FOLIO_EV_INVOICE_ISSUED
+             : a.kind == FOLIO_DOC_CREDIT_NOTE ? FOLIO_EV_CREDIT_NOTE_ISSUED
+             : a.kind == FOLIO_DOC_PAYMENT     ? FOLIO_EV_PAYMENT_RECEIVED
+                                               : 0;
+    if (!a.type)
+        return folio_error__set(FOLIO_EINVAL, "kind '%s' is not invoice, credit_note or payment",
+                                kind);
+    return run_document(out, db, w, "import-document", &a);
 }
 
 int folio_invoice_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,

@@ -88,6 +88,7 @@ typedef struct {
     void *mdb;
     folio_store *store;
     int write;
+    int nested; /* a child of a batch's transaction: ending it does not release map_lock */
 } folio_txn;
 typedef struct {
     void *mdb;
@@ -109,6 +110,9 @@ void folio_store__close(folio_store *s);
 int folio_store__read_begin(folio_txn *t, folio_store *s);
 void folio_store__read_end(folio_txn *t);
 int folio_store__write_begin(folio_txn *t, folio_store *s);
+/* A write transaction nested in `parent` (LMDB nested transactions): its changes become the
+ * parent's on commit and vanish on abort. */
+int folio_store__nested_begin(folio_txn *t, folio_txn *parent);
 int folio_store__commit(folio_txn *t);
 void folio_store__abort(folio_txn *t);
 int folio_store__grow(folio_store *s);

@@ -322,8 +322,32 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
     return folio_log__write(db, restore_txn, &a);
 }
 
+/* The batch this thread is running (folio_batch_run): writes on its handle join it. */
+static _Thread_local struct {
+    folio_db *db;
+    folio_txn *txn;
+    int map_full; /* a nested write found the map full: the batch must grow and run again */
+} active_batch;
+
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
     int rc;
+    if (active_batch.db == db) {
+        /* Inside a batch: one nested transaction, all or nothing, within the batch's. */
+        folio_txn child = {0};
+        rc = folio_store__nested_begin(&child, active_batch.txn);
+        if (rc < 0) return rc;
+        rc = fn(&child, arg);
+        if (rc == FOLIO_OK)
+            rc = folio_store__commit(&child);
+        else
+            folio_store__abort(&child);
+        if (rc == FOLIO__NOCOMMIT) rc = FOLIO_OK;
+        if (rc == FOLIO__EMAPFULL) {
+            active_batch.map_full = 1;
+            rc = folio_error__set(FOLIO_EFULL, "the map is full: the batch grows it and runs again");
+        }
+        return rc;
+    }
     pthread_mutex_lock(&db->write_lock);
     for (unsigned attempt = 0;; attempt++) {
         folio_txn t = {0};
@@ -341,6 +365,39 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
             break;
         }
         if ((rc = folio_store__grow(db->store)) < 0) break;
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
+int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg, int dry_run) {
+    int rc;
+    if (!db || !fn) return folio_error__set(FOLIO_EINVAL, "batch: NULL argument");
+    if (active_batch.db) return folio_error__set(FOLIO_EINVAL, "batch: batches do not nest");
+    pthread_mutex_lock(&db->write_lock);
+    for (unsigned attempt = 0;; attempt++) {
+        folio_txn t = {0};
+        rc = folio_store__write_begin(&t, db->store);
+        if (rc < 0) break;
+        active_batch.db = db;
+        active_batch.txn = &t;
+        active_batch.map_full = 0;
+        rc = fn(db, arg);
+        int map_full = active_batch.map_full;
+        active_batch.db = NULL;
+        active_batch.txn = NULL;
+        if (rc == FOLIO_OK && !map_full && !dry_run)
+            rc = folio_store__commit(&t);
+        else
+            folio_store__abort(&t);
+        if (rc == FOLIO__EMAPFULL) map_full = 1;
+        if (!map_full) break;
+        if (attempt + 1 >= FOLIO_GROW_RETRY_MAX) {
+            rc = folio_error__set(FOLIO_EFULL, "batch: the map stayed full after growing");
+            break;
+        }
+        if ((rc = folio_store__grow(db->store)) < 0) break;
+        rc = FOLIO__EMAPFULL; /* run fn again from the start */
     }
     pthread_mutex_unlock(&db->write_lock);
     return rc;

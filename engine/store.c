@@ -116,11 +116,24 @@ void folio_store__read_end(folio_txn *t) {
     pthread_rwlock_unlock(&t->store->map_lock);
 }
 
+int folio_store__nested_begin(folio_txn *t, folio_txn *parent) {
+    MDB_txn *txn = NULL;
+    FOLIO_ASSERT(parent->mdb != NULL);
+    FOLIO_ASSERT(parent->write);
+    int mrc = mdb_txn_begin(parent->store->env, parent->mdb, 0, &txn);
+    if (mrc != MDB_SUCCESS) return xlate(mrc, "begin nested write");
+    t->mdb = txn;
+    t->store = parent->store;
+    t->write = 1;
+    t->nested = 1; /* the parent holds map_lock */
+    return FOLIO_OK;
+}
+
 int folio_store__commit(folio_txn *t) {
     FOLIO_ASSERT(t->mdb != NULL);
     int mrc = mdb_txn_commit(t->mdb);
     t->mdb = NULL;
-    pthread_rwlock_unlock(&t->store->map_lock);
+    if (!t->nested) pthread_rwlock_unlock(&t->store->map_lock);
     return xlate(mrc, "commit");
 }
 
@@ -128,7 +141,7 @@ void folio_store__abort(folio_txn *t) {
     if (t->mdb == NULL) return;
     mdb_txn_abort(t->mdb);
     t->mdb = NULL;
-    pthread_rwlock_unlock(&t->store->map_lock);
+    if (!t->nested) pthread_rwlock_unlock(&t->store->map_lock);
 }
 
 /* Double the map (up to FOLIO_MAP_BYTES_MAX). The caller holds no transaction. */

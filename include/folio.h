@@ -208,6 +208,21 @@ typedef struct {
  */
 FOLIO_API int folio_append(folio_append_result *out, folio_db *db, const folio_batch *batch);
 
+/**
+ * Run `fn` as one durable batch: every write call `fn` makes on `db` from this thread (any
+ * command, or folio_append) joins one write transaction as a nested transaction of its own:
+ * a write that is refused leaves the batch and the other writes as they were, and the batch
+ * is committed (one sync) when `fn` returns FOLIO_OK — or thrown away when `dry_run` is set or
+ * `fn` returns an error. Queries inside `fn` do not see the batch's writes; writes do (a name
+ * taken earlier in the batch is taken). If the map fills up, the batch is thrown away, the map
+ * grows and `fn` runs again from the start, so `fn` must be able to run twice (a return of
+ * FOLIO__EMAPFULL never reaches the caller). Batches do not nest; the handle's other writers
+ * wait for the batch.
+ * @return what `fn` returned, or FOLIO_EFULL, FOLIO_ERROR.
+ */
+FOLIO_API int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg,
+                              int dry_run);
+
 /** Append one event with no expectation and no key. @param[out] seq_out its seq. */
 FOLIO_API int folio_event_append(uint64_t *seq_out, folio_db *db, const folio_event *event);
 
@@ -328,6 +343,7 @@ typedef struct {
     char doc[65];          /* the document number written (invoice, payment, ...) */
     int replayed;          /* 1: an idempotent repeat; nothing appended */
     int unchanged;         /* 1: nothing to change (same status again, ...); nothing appended */
+    int existed;           /* upsert and import: the customer or document was already there */
 } folio_write_result;
 
 typedef struct {
@@ -410,6 +426,25 @@ FOLIO_API int folio_customer_merge(folio_write_result *out, folio_db *db,
                                    const folio_write_opts *w, const char *keep_ref,
                                    const char *delete_ref, int has_delete_expected_version,
                                    uint64_t delete_expected_version);
+typedef enum {
+    FOLIO_ON_EXISTING_SKIP = 0,   /* leave it as it is (out->unchanged) */
+    FOLIO_ON_EXISTING_UPDATE = 1, /* record the fields that differ (customer.updated, owner) */
+    FOLIO_ON_EXISTING_ERROR = 2   /* refuse: FOLIO_ERULE */
+} folio_on_existing;
+
+/**
+ * Create a customer unless it exists — found by ref, else by external id, else by exact name
+ * — and then act as `on_existing` says (out->existed = 1). An update records only fields that
+ * differ: name, type, credit limit, external id, addresses (customer.updated) and owner; a
+ * different currency is refused (rule 3); status is left alone. With `contact` (may be NULL)
+ * a new customer gets that contact in the same transaction. This is one row of
+ * `folio import customers`: run it inside folio_batch_run() for batched commits.
+ */
+FOLIO_API int folio_customer_upsert(folio_write_result *out, folio_db *db,
+                                    const folio_write_opts *w, const folio_customer_new *c,
+                                    const folio_contact_new *contact,
+                                    folio_on_existing on_existing);
+
 /** Record ledger settings (ledger.configured). No change: unchanged. */
 FOLIO_API int folio_ledger_init(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                                 const folio_settings_new *s);
@@ -471,6 +506,16 @@ FOLIO_API int folio_allocate(folio_write_result *out, folio_db *db, const folio_
 FOLIO_API int folio_refund_issue(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                                  const char *ref, const char *from_doc,
                                  const folio_document_new *d);
+
+/**
+ * Issue a document of kind "invoice", "credit_note" or "payment" unless a document of that
+ * kind with number d->doc (required) exists: if it belongs to the same customer with the same
+ * amount and dates, nothing is written (out->existed, out->unchanged); otherwise FOLIO_ERULE.
+ * One row of `folio import documents`.
+ */
+FOLIO_API int folio_document_import(folio_write_result *out, folio_db *db,
+                                    const folio_write_opts *w, const char *kind,
+                                    const char *ref, const folio_document_new *d);
 
 typedef struct {
     uint64_t placed, released; /* credit_hold events written */

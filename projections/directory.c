@@ -6,6 +6,7 @@
  *   'r' + ref            -> BE u64 id, for every ref ever created (refs are never reused)
  *   'n' + name           -> BE u64 id, for customers that are not deleted (names are unique
  *                           among them, by exact match)
+ *   'x' + external id    -> BE u64 id, for customers that are not deleted (unique among them)
  *   'd' + BE u64 seq     -> BE u64 id, deleted and merged-away customers by deletion seq
  *   's'                  -> settings: msgpack map of the four ledger settings
  * Invariants: a card exists for every stream with a customer.created; card.version equals
@@ -557,11 +558,14 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
         return rc;
     }
     const uint64_t was_deleted = rec.deleted_seq;
-    const folio_dstr was_named = rec.name;
-    if (was_named.n > sizeof old_name)
-        return folio_proj__fail(FOLIO_ECORRUPT, "customer card holds an overlong name");
+    const folio_dstr was_named = rec.name, had_xid = rec.external_id;
+    uint8_t old_xid[FOLIO_FIELD_BYTES_MAX];
+    if (was_named.n > sizeof old_name || had_xid.n > sizeof old_xid)
+        return folio_proj__fail(FOLIO_ECORRUPT, "customer card holds an overlong name or id");
     folio_dstr old = {was_named.s ? (const char *)old_name : NULL, was_named.n};
+    folio_dstr oxid = {had_xid.s ? (const char *)old_xid : NULL, had_xid.n};
     if (was_named.s) memcpy(old_name, was_named.s, was_named.n);
+    if (had_xid.s) memcpy(old_xid, had_xid.s, had_xid.n);
 
     if ((rc = folio_directory__fold(&rec, e, &applies)) < 0) return rc;
     if (!applies) return FOLIO_OK;
@@ -571,11 +575,18 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     int created = e->type == FOLIO_EV_CUSTOMER_CREATED;
     int renamed = !created && !folio_dstr_same(old, rec.name) && rec.deleted_seq == 0;
     int deleted = was_deleted == 0 && rec.deleted_seq != 0;
-    if (created || renamed || deleted) {
+    int new_xid = !folio_dstr_same(oxid, rec.external_id) && rec.deleted_seq == 0;
+    if (created || renamed || deleted || new_xid) {
         if ((rc = folio_directory__decode(&rec, buf, n)) < 0) return rc; /* points into buf */
         if (created && ((rc = index_put_new(t, FOLIO_DIR_REF, rec.ref, rec.id, "ref")) < 0 ||
                         (rc = index_put_new(t, FOLIO_DIR_NAME, rec.name, rec.id, "name")) < 0))
             return rc;
+        if (new_xid && ((oxid.s && (rc = index_del(t, FOLIO_DIR_EXTERNAL, oxid)) < 0) ||
+                        (rec.external_id.s &&
+                         (rc = index_put_new(t, FOLIO_DIR_EXTERNAL, rec.external_id, rec.id,
+                                             "external id")) < 0)))
+            return rc;
+        if (deleted && oxid.s && (rc = index_del(t, FOLIO_DIR_EXTERNAL, oxid)) < 0) return rc;
         if (renamed && ((rc = index_del(t, FOLIO_DIR_NAME, old)) < 0 ||
                         (rc = index_put_new(t, FOLIO_DIR_NAME, rec.name, rec.id, "name")) < 0))
             return rc;
@@ -629,6 +640,10 @@ int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *nam
     return lookup(id, t, FOLIO_DIR_NAME, name, n);
 }
 
+int folio_directory__id_by_external_id(uint64_t *id, folio_proj_txn *t, const char *xid, size_t n) {
+    return lookup(id, t, FOLIO_DIR_EXTERNAL, xid, n);
+}
+
 int folio_directory__settings(folio_settings *out, folio_proj_txn *t) {
     const void *cur;
     size_t n;
@@ -674,7 +689,7 @@ int folio_directory__any_customer(int *yes, folio_proj_txn *t) {
 
 const folio_projection folio_directory_projection = {
     .name = "directory",
-    .version = 1,
+    .version = 2, /* 2: the external id index */
     .apply = directory_apply,
     .reset = NULL,
 };

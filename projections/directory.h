@@ -72,15 +72,18 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies);
 int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id);
 int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n);
 int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n);
+int folio_directory__id_by_external_id(uint64_t *id, folio_proj_txn *t, const char *xid, size_t n);
 int folio_directory__settings(folio_settings *out, folio_proj_txn *t);
 int folio_directory__any_customer(int *yes, folio_proj_txn *t);
 
 /* Key prefixes: 'c' + BE u64 id -> card; 'r' + ref -> id (every ref ever: never reused);
- * 'n' + name -> id (customers not deleted); 'd' + BE u64 deleted seq -> id; 's' settings. */
+ * 'n' + name -> id (customers not deleted); 'x' + external id -> id (customers not deleted);
+ * 'd' + BE u64 deleted seq -> id; 's' settings. */
 #define FOLIO_DIR_CARD 'c'
 #define FOLIO_DIR_REF 'r'
 #define FOLIO_DIR_NAME 'n'
 #define FOLIO_DIR_DELETED 'd'
+#define FOLIO_DIR_EXTERNAL 'x'
 
 extern const folio_projection folio_directory_projection;
 
