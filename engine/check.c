@@ -158,7 +158,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t *events_out) {
 }
 
 static void remove_scratch(const char *dir, const char *path) {
-    char lock[4200];
+    char lock[4400];
     snprintf(lock, sizeof lock, "%s-lock", path);
     unlink(path);
     unlink(lock);

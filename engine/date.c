@@ -52,7 +52,11 @@ void folio_date_format(char out[11], int32_t days) {
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, 11, "%04d-%02u-%02u", y, m, d);
+    FOLIO_ASSERT(m >= 1 && m <= 12);
+    FOLIO_ASSERT(d >= 1 && d <= 31);
+    /* years outside 0..9999 do not come from folio_date_parse; keep the text in 10 bytes */
+    if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, m % 100u, d % 100u);
 }
 
 int32_t folio_date_today(void) {

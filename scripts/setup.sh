@@ -6,7 +6,7 @@ set -euo pipefail
 
 folio_packages=(gcc libc6-dev make cmake pkg-config
                 liblmdb-dev libmsgpack-dev libmsgpuck-dev libxxhash-dev libjansson-dev
-                libutf8proc-dev)
+                libutf8proc-dev libcsv-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   folio_packages+=(libcriterion-dev lmdb-utils)
 fi

@@ -114,5 +114,6 @@ int cmd_rebuild(cli_ctx *c);
 int cmd_check(cli_ctx *c);
 int cmd_export(cli_ctx *c);
 int cmd_restore(cli_ctx *c);
+int cmd_import(cli_ctx *c);
 
 #endif

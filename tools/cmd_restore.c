@@ -136,7 +136,7 @@ static void pending_free(pending *p) {
 }
 
 static void remove_ledger(const char *path) {
-    char lock[4200];
+    char lock[4400];
     snprintf(lock, sizeof lock, "%s-lock", path);
     unlink(path);
     unlink(lock);
@@ -145,7 +145,7 @@ static void remove_ledger(const char *path) {
 int cmd_restore(cli_ctx *c) {
     if (c->argc != 2) return cli_usage("usage: folio restore FILE (an export; - reads stdin)");
     const char *file = c->argv[1];
-    char tmp[4200], tmp_lock[4300], lock[4300];
+    char tmp[4200], tmp_lock[4400], lock[4400];
     struct stat st;
     folio_db *db = NULL;
     int code = 0;

@@ -40,6 +40,7 @@ static const struct {
     {"admit", cmd_admit, "CUSTOMER --doc sales-order|cash-sale"},
     {"verify", cmd_verify, "walk the log, recompute every chain hash, print the head hash"},
     {"log", cmd_log, "print events in seq order [--from SEQ] [--limit N] [--follow]"},
+    {"import", cmd_import, "customers|documents FILE.csv [--dry-run] [--on-existing skip|update|error]"},
     {"export", cmd_export, "every event as JSON Lines, every field [--from SEQ]"},
     {"restore", cmd_restore, "FILE: an export into a new or empty ledger (same head hash)"},
     {"rebuild", cmd_rebuild, "drop every projection and fold the log again"},

@@ -1,0 +1,427 @@
+/*
+ * tools/cmd_import.c - `folio import customers|documents FILE [--dry-run] [--on-existing ...]`.
+ * CSV (RFC 4180) is parsed by Debian's libcsv in strict mode, streamed in 64 KiB chunks
+ * (bounded memory whatever the file size). A header row maps columns by name; unknown or
+ * missing required columns stop the import before anything is written. Each row becomes one
+ * command (folio_customer_upsert / folio_document_import), validated by the same rules as the
+ * CLI command it stands for; rows go in batches of IMPORT_BATCH_ROWS, one durable commit per
+ * batch, and a bad row is reported with the physical line it starts on and never stops the
+ * good ones. A re-run imports nothing twice: customers are found by ref, external id or name,
+ * documents by their number. --dry-run checks everything and writes nothing.
+ */
+#include <csv.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define IMPORT_BATCH_ROWS 1000u
+#define IMPORT_COLUMNS_MAX 32u
+#define IMPORT_ERRORS_KEPT 1000u /* errors listed; the rest are counted */
+#define CHUNK_BYTES (64u * 1024u)
+
+enum { KIND_CUSTOMERS, KIND_DOCUMENTS };
+
+static const char *const CUSTOMER_COLUMNS[] = {
+    "name", "ref", "type", "status", "currency", "credit_limit", "owner", "external_id", "email",
+    "phone", "billing_street", "billing_city", "billing_region", "billing_postcode",
+    "billing_country", "shipping_street", "shipping_city", "shipping_region",
+    "shipping_postcode", "shipping_country", NULL};
+static const char *const DOCUMENT_COLUMNS[] = {"kind", "customer", "doc", "date", "due", "amount",
+                                               NULL};
+
+typedef struct {
+    uint64_t line;
+    char *f[IMPORT_COLUMNS_MAX]; /* by column index of the header; NULL = empty */
+    size_t n;
+    char *error; /* a row that could not be parsed into fields */
+} row;
+
+typedef struct {
+    cli_ctx *c;
+    folio_db *db;
+    int kind, dry_run;
+    folio_on_existing on_existing;
+    /* header: for each CSV column, the index of the known column it is */
+    int have_header;
+    int col[IMPORT_COLUMNS_MAX];
+    size_t ncols;
+    /* the row being parsed */
+    row cur;
+    int in_row;
+    uint64_t line, next_row_line;
+    int fatal;
+    char fatal_msg[256];
+    /* rows waiting for their batch */
+    row batch[IMPORT_BATCH_ROWS];
+    size_t pending;
+    /* results */
+    uint64_t accepted, rejected, existing;
+    uint64_t batch_accepted, batch_rejected, batch_existing;
+    struct {
+        uint64_t line;
+        char *msg;
+    } errors[IMPORT_ERRORS_KEPT], batch_errors[IMPORT_BATCH_ROWS];
+    size_t nerrors, nbatch_errors;
+    int flush_rc; /* a batch that failed as a whole (storage) */
+} importer;
+
+static int flush(importer *im);
+
+static const char *const *columns_of(int kind) {
+    return kind == KIND_CUSTOMERS ? CUSTOMER_COLUMNS : DOCUMENT_COLUMNS;
+}
+
+static int column_index(int kind, const char *name) {
+    const char *const *cols = columns_of(kind);
+    for (int i = 0; cols[i]; i++)
+        if (strcmp(cols[i], name) == 0) return i;
+    return -1;
+}
+
+static void row_free(row *r) {
+    for (size_t i = 0; i < IMPORT_COLUMNS_MAX; i++) free(r->f[i]);
+    free(r->error);
+    memset(r, 0, sizeof *r);
+}
+
+static void on_field(void *data, size_t len, void *arg) {
+    importer *im = arg;
+    if (!im->in_row) {
+        im->in_row = 1;
+        im->cur.line = im->next_row_line;
+    }
+    if (im->cur.n >= IMPORT_COLUMNS_MAX) {
+        im->cur.n++;
+        return;
+    }
+    im->cur.f[im->cur.n++] = data ? strndup(data, len) : NULL;
+    (void)len;
+}
+
+static void take_header(importer *im) {
+    const char *const *cols = columns_of(im->kind);
+    int seen[IMPORT_COLUMNS_MAX] = {0};
+    if (im->cur.n > IMPORT_COLUMNS_MAX) {
+        snprintf(im->fatal_msg, sizeof im->fatal_msg, "the header has more than %u columns",
+                 IMPORT_COLUMNS_MAX);
+        im->fatal = 1;
+        return;
+    }
+    for (size_t i = 0; i < im->cur.n; i++) {
+        const char *name = im->cur.f[i] ? im->cur.f[i] : "";
+        int k = column_index(im->kind, name);
+        if (k < 0) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "line %llu: unknown column '%s'",
+                     (unsigned long long)im->cur.line, name);
+            im->fatal = 1;
+            return;
+        }
+        if (seen[k]++) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "line %llu: column '%s' appears twice",
+                     (unsigned long long)im->cur.line, name);
+            im->fatal = 1;
+            return;
+        }
+        im->col[i] = k;
+    }
+    /* required columns */
+    const char *required[4] = {NULL};
+    if (im->kind == KIND_CUSTOMERS)
+        required[0] = "name";
+    else
+        required[0] = "kind", required[1] = "customer", required[2] = "amount", required[3] = "doc";
+    for (int r = 0; r < 4 && required[r]; r++) {
+        if (!seen[column_index(im->kind, required[r])]) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "the header lacks the required column '%s'",
+                     required[r]);
+            im->fatal = 1;
+            return;
+        }
+    }
+    im->ncols = im->cur.n;
+    im->have_header = 1;
+    (void)cols;
+}
+
+static void on_row(int term, void *arg) {
+    importer *im = arg;
+    (void)term;
+    im->in_row = 0;
+    im->next_row_line = im->line + 1;
+    if (im->fatal) {
+        row_free(&im->cur);
+        return;
+    }
+    if (!im->have_header) {
+        take_header(im);
+        row_free(&im->cur);
+        return;
+    }
+    row *r = &im->batch[im->pending++];
+    *r = im->cur;
+    memset(&im->cur, 0, sizeof im->cur);
+    if (r->n != im->ncols) {
+        char msg[96];
+        for (size_t i = 0; i < IMPORT_COLUMNS_MAX; i++) { /* fields out of place: drop them */
+            free(r->f[i]);
+            r->f[i] = NULL;
+        }
+        snprintf(msg, sizeof msg, "expected %zu fields, found %zu", im->ncols, r->n);
+        r->error = strdup(msg);
+        return;
+    }
+    /* Re-key the fields by known column. */
+    char *by_col[IMPORT_COLUMNS_MAX] = {NULL};
+    for (size_t i = 0; i < r->n; i++) by_col[im->col[i]] = r->f[i];
+    memcpy(r->f, by_col, sizeof by_col);
+}
+
+/* After every row: a full batch goes in (rows can end several to a chunk). */
+static void on_row_then_flush(int term, void *arg) {
+    importer *im = arg;
+    on_row(term, arg);
+    if (im->pending >= IMPORT_BATCH_ROWS && im->flush_rc == FOLIO_OK) im->flush_rc = flush(im);
+}
+
+static const char *field(const row *r, int kind, const char *name) {
+    int k = column_index(kind, name);
+    return k < 0 ? NULL : r->f[k];
+}
+
+static void record_error(importer *im, uint64_t line, const char *msg) {
+    im->batch_rejected++;
+    if (im->nbatch_errors < IMPORT_BATCH_ROWS) {
+        im->batch_errors[im->nbatch_errors].line = line;
+        im->batch_errors[im->nbatch_errors].msg = strdup(msg);
+        im->nbatch_errors++;
+    }
+}
+
+static void clear_batch_results(importer *im) {
+    for (size_t i = 0; i < im->nbatch_errors; i++) free(im->batch_errors[i].msg);
+    im->nbatch_errors = 0;
+    im->batch_accepted = im->batch_rejected = im->batch_existing = 0;
+}
+
+/* One batch: every pending row as its own nested write (folio_batch_run runs this). */
+static int run_rows(folio_db *db, void *arg) {
+    importer *im = arg;
+    folio_write_opts w = cli_write_opts(im->c);
+    w.idempotency_key = NULL; /* rows are found again by ref, id, name or number */
+    w.has_expected_version = 0;
+    clear_batch_results(im); /* the batch may run twice (the map grew) */
+    for (size_t i = 0; i < im->pending; i++) {
+        const row *r = &im->batch[i];
+        folio_write_result res;
+        int rc;
+        if (r->error) {
+            record_error(im, r->line, r->error);
+            continue;
+        }
+        if (im->kind == KIND_CUSTOMERS) {
+#define F(name) field(r, KIND_CUSTOMERS, name)
+            folio_customer_new cu = {
+                .name = F("name"), .ref = F("ref"), .type = F("type"), .status = F("status"),
+                .currency = F("currency"), .credit_limit = F("credit_limit"), .owner = F("owner"),
+                .external_id = F("external_id"),
+                .billing = {F("billing_street"), F("billing_city"), F("billing_region"),
+                            F("billing_postcode"), F("billing_country")},
+                .shipping = {F("shipping_street"), F("shipping_city"), F("shipping_region"),
+                             F("shipping_postcode"), F("shipping_country")}};
+            folio_contact_new contact = {F("name"), F("email"), F("phone"), "main"};
+            int with_contact = F("email") || F("phone");
+#undef F
+            rc = folio_customer_upsert(&res, db, &w, &cu, with_contact ? &contact : NULL,
+                                       im->on_existing);
+        } else {
+#define F(name) field(r, KIND_DOCUMENTS, name)
+            folio_document_new d = {.amount = F("amount"), .doc = F("doc"), .date = F("date"),
+                                    .due = F("due")};
+            rc = F("kind") && F("customer")
+                     ? folio_document_import(&res, db, &w, F("kind"), F("customer"), &d)
+                     : FOLIO_EINVAL;
+            if (!F("kind") || !F("customer")) {
+                record_error(im, r->line, "kind and customer are required");
+                continue;
+            }
+#undef F
+        }
+        if (rc < 0) {
+            record_error(im, r->line, folio_errmsg());
+        } else {
+            im->batch_accepted++;
+            if (res.existed) im->batch_existing++;
+        }
+    }
+    return FOLIO_OK;
+}
+
+static int flush(importer *im) {
+    int rc = FOLIO_OK;
+    if (im->pending == 0) return FOLIO_OK;
+    rc = folio_batch_run(im->db, run_rows, im, im->dry_run);
+    if (rc == FOLIO_OK) {
+        im->accepted += im->batch_accepted;
+        im->rejected += im->batch_rejected;
+        im->existing += im->batch_existing;
+        for (size_t i = 0; i < im->nbatch_errors; i++) {
+            if (im->nerrors < IMPORT_ERRORS_KEPT) {
+                im->errors[im->nerrors].line = im->batch_errors[i].line;
+                im->errors[im->nerrors].msg = im->batch_errors[i].msg;
+                im->batch_errors[i].msg = NULL;
+                im->nerrors++;
+            }
+        }
+    }
+    clear_batch_results(im);
+    for (size_t i = 0; i < im->pending; i++) row_free(&im->batch[i]);
+    im->pending = 0;
+    if (isatty(STDERR_FILENO)) cli_progress(NULL, "import", im->accepted + im->rejected, 0);
+    return rc;
+}
+
+int cmd_import(cli_ctx *c) {
+    const char *what = NULL, *file = NULL, *on_existing = NULL;
+    int dry_run = 0;
+    for (int i = 1; i < c->argc; i++) {
+        int r;
+        if (strcmp(c->argv[i], "--dry-run") == 0) {
+            dry_run = 1;
+        } else if ((r = cli_opt(&on_existing, c, &i, "--on-existing")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+        } else if (strncmp(c->argv[i], "--", 2) == 0) {
+            return cli_usage("import: unknown option '%s'", c->argv[i]);
+        } else if (!what) {
+            what = c->argv[i];
+        } else if (!file) {
+            file = c->argv[i];
+        } else {
+            return cli_usage("import: unexpected argument '%s'", c->argv[i]);
+        }
+    }
+    if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))
+        return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
+                         "[--on-existing skip|update|error]");
+    importer *im = calloc(1, sizeof *im);
+    if (!im) return cli_usage("out of memory");
+    im->c = c;
+    im->kind = strcmp(what, "customers") == 0 ? KIND_CUSTOMERS : KIND_DOCUMENTS;
+    im->dry_run = dry_run;
+    im->next_row_line = 1;
+    if (on_existing) {
+        if (im->kind != KIND_CUSTOMERS) {
+            free(im);
+            return cli_usage("--on-existing is for customers");
+        }
+        if (strcmp(on_existing, "skip") == 0) im->on_existing = FOLIO_ON_EXISTING_SKIP;
+        else if (strcmp(on_existing, "update") == 0) im->on_existing = FOLIO_ON_EXISTING_UPDATE;
+        else if (strcmp(on_existing, "error") == 0) im->on_existing = FOLIO_ON_EXISTING_ERROR;
+        else {
+            free(im);
+            return cli_usage("--on-existing is skip, update or error, not '%s'", on_existing);
+        }
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!in) {
+        fprintf(stderr, "folio: cannot read %s: %s\n", file, strerror(errno));
+        free(im);
+        return EXIT_NOTFOUND;
+    }
+    int code = cli_open(&im->db, c, 1);
+    if (code) {
+        if (in != stdin) fclose(in);
+        free(im);
+        return code;
+    }
+    struct csv_parser p;
+    csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_EMPTY_IS_NULL);
+    char *chunk = malloc(CHUNK_BYTES);
+    int rc = chunk ? FOLIO_OK : FOLIO_ERROR, first = 1;
+    im->line = 1;
+    while (rc == FOLIO_OK && !im->fatal && fgets(chunk, CHUNK_BYTES, in)) {
+        size_t len = strlen(chunk), off = 0;
+        if (first && len >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0) off = 3; /* a BOM */
+        first = 0;
+        int whole_line = len > 0 && chunk[len - 1] == '\n';
+        int blank = !im->in_row && (strcmp(chunk + off, "\n") == 0 || strcmp(chunk + off, "\r\n") == 0);
+        if (csv_parse(&p, chunk + off, len - off, on_field, on_row_then_flush, im) != len - off) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "line %llu: %s (stopped here)",
+                     (unsigned long long)(im->in_row ? im->cur.line : im->line),
+                     csv_strerror(csv_error(&p)));
+            im->fatal = 1;
+        }
+        if (whole_line) {
+            if (blank) im->next_row_line = im->line + 1;
+            im->line++;
+        }
+        rc = im->flush_rc;
+    }
+    if (ferror(in)) {
+        snprintf(im->fatal_msg, sizeof im->fatal_msg, "cannot read %s: %s", file, strerror(errno));
+        im->fatal = 1;
+    }
+    if (!im->fatal && rc == FOLIO_OK && csv_fini(&p, on_field, on_row_then_flush, im) != 0) {
+        /* An unterminated quote (strict mode reports it only now): the last row is bad. */
+        if (!im->have_header) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg,
+                     "line %llu: unterminated quoted field in the header",
+                     (unsigned long long)im->next_row_line);
+            im->fatal = 1;
+        } else {
+            row *r = &im->batch[im->pending++];
+            uint64_t line = im->in_row ? im->cur.line : im->next_row_line;
+            row_free(&im->cur);
+            memset(r, 0, sizeof *r);
+            r->line = line;
+            r->error = strdup("unterminated quoted field at the end of the file");
+        }
+    }
+    if (rc == FOLIO_OK && !im->fatal && !im->have_header) {
+        snprintf(im->fatal_msg, sizeof im->fatal_msg, "the file has no header row");
+        im->fatal = 1;
+    }
+    if (rc == FOLIO_OK) rc = im->flush_rc;
+    if (rc == FOLIO_OK && !im->fatal) rc = flush(im);
+    cli_progress_end();
+    csv_free(&p);
+    free(chunk);
+    row_free(&im->cur);
+    for (size_t i = 0; i < im->pending; i++) row_free(&im->batch[i]);
+    if (in != stdin) fclose(in);
+
+    if (im->fatal) {
+        fprintf(stderr, "folio: import: %s\n", im->fatal_msg);
+        code = EXIT_USAGE;
+    } else if (rc < 0) {
+        code = cli_fail(rc, "import");
+    } else {
+        if (c->json) {
+            printf("{\"accepted\":%llu,\"rejected\":%llu,\"existing\":%llu,\"dry_run\":%s,"
+                   "\"errors\":[",
+                   (unsigned long long)im->accepted, (unsigned long long)im->rejected,
+                   (unsigned long long)im->existing, dry_run ? "true" : "false");
+            for (size_t i = 0; i < im->nerrors; i++) {
+                printf("%s{\"line\":%llu,\"message\":", i ? "," : "",
+                       (unsigned long long)im->errors[i].line);
+                cli_json_string(stdout, im->errors[i].msg);
+                printf("}");
+            }
+            printf("]}\n");
+        } else {
+            for (size_t i = 0; i < im->nerrors; i++)
+                fprintf(stderr, "folio: line %llu: %s\n", (unsigned long long)im->errors[i].line,
+                        im->errors[i].msg);
+            printf("%s%llu rows accepted (%llu already there), %llu rejected\n",
+                   dry_run ? "dry run, nothing written: " : "", (unsigned long long)im->accepted,
+                   (unsigned long long)im->existing, (unsigned long long)im->rejected);
+        }
+        code = im->rejected ? EXIT_RULE : 0;
+    }
+    for (size_t i = 0; i < im->nerrors; i++) free(im->errors[i].msg);
+    code = cli_done(im->db, c, code);
+    free(im);
+    return code;
+}
