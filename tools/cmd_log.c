@@ -43,6 +43,8 @@ static uint64_t print_from(folio_db *db, const cli_ctx *c, uint64_t from, uint64
         rc = cli_print_history_item(stdout, e, c->json || c->export_mode, 1, have_ref ? ref : NULL,
                                     c->export_mode ? it : NULL);
         next = e->seq + 1;
+        if (c->export_mode && (e->seq & 65535u) == 0 && isatty(STDERR_FILENO))
+            cli_progress(NULL, "export", e->seq, 0);
         if (*left) (*left)--;
     }
     folio_iter_free(it);
@@ -98,6 +100,7 @@ int cmd_log(cli_ctx *c) {
         wait_ms = after != next ? 10 : (wait_ms * 2 > 500 ? 500 : wait_ms * 2);
         next = after;
     }
+    if (c->export_mode) cli_progress_end();
     folio_db_close(db);
     if (follow && code == 0) {
         clearerr(stdout);
