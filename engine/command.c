@@ -114,7 +114,9 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
             memcpy(out->doc, s, n);
             out->doc[n] = '\0';
         }
-        if (e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
+        /* a contact add's id (a merge, whose first event is not one, reports none) */
+        if (e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED && seq == first_seq &&
+            folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
             folio_mpr__find(&d, &p, "id") == FOLIO_OK) {
             uint64_t id = 0;
             if (folio_mpr__u64(&d, &id) == FOLIO_OK && !out->item_id) out->item_id = id;

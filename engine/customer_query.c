@@ -555,7 +555,7 @@ int folio_event_changes_json(char **json_out, const folio_event *e) {
         n = 1;
         break;
     case FOLIO_EV_CUSTOMER_MERGED_FROM:
-        /* The moved contacts follow as contact_added events of their own. */
+        /* The moved contacts came just before, as contact_added events of their own. */
         if (folio_mpr__find(&v, &p, "source_ref") != FOLIO_OK ||
             folio_mpr__find(&v2, &p, "balance") != FOLIO_OK)
             break;

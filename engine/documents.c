@@ -289,8 +289,8 @@ static int stage_allocation(folio_cmd *c, doc_ctx *d, char from_kind, const char
     for (size_t i = 0; i < c->count; i++) staged += c->events[i].type == FOLIO_EV_ALLOCATION_MADE;
     if (staged >= FOLIO_ALLOCATIONS_MAX)
         return folio_error__set(FOLIO_ELIMIT,
-                                "more than %u allocations in one command: allocate the rest "
-                                "with another",
+                                "more than %u allocations in one command (nothing was written): "
+                                "allocate to fewer invoices at a time",
                                 FOLIO_ALLOCATIONS_MAX);
     folio_mpw *p = folio_cmd__stage(c, d->card->id, FOLIO_EV_ALLOCATION_MADE);
     folio_mpw__map(p, 5);

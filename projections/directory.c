@@ -14,9 +14,11 @@
  * card's ref is in the 'r' index.
  *
  * The fold refuses (FOLIO_EINVAL) an event that would break the card's own invariants: a
- * second customer.created, a duplicate ref or name, a name longer than the rule allows, a
- * status, type or currency that is not one of the known values, a malformed payload, an old
- * value that does not match, a balance overflow, any event after deletion. It does not
+ * second customer.created, a duplicate ref, name or external id, a name, ref, external id or
+ * owner longer than the limits, a status, type or currency that is not one of the known
+ * values (and a first status other than prospect or active), a malformed payload, an old value
+ * of customer.updated that does not match the card, a balance overflow, any event after
+ * deletion. It does not
  * enforce the commands' rules (the status table, rule 5, rule 8 ...): events appended
  * through the raw append API are trusted to have been checked by their writer.
  * Events of streams without a customer.created are ignored.
@@ -313,6 +315,9 @@ static int check_card_values(const folio_dir_rec *r, const char *tn) {
     if (!r->ref.s || r->ref.n == 0 || r->ref.n > FOLIO_REF_BYTES_MAX)
         return folio_proj__fail(FOLIO_EINVAL, "%s: ref missing or longer than %u bytes", tn,
                                 FOLIO_REF_BYTES_MAX);
+    if (r->external_id.n > FOLIO_FIELD_BYTES_MAX || r->owner.n > FOLIO_FIELD_BYTES_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: external id or owner longer than %u bytes",
+                                tn, FOLIO_FIELD_BYTES_MAX);
     return FOLIO_OK;
 }
 
@@ -353,6 +358,8 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
                 return rc;
         }
         if ((rc = check_card_values(r, tn)) < 0) return rc;
+        if (!folio_dstr_is(r->status, "prospect") && !folio_dstr_is(r->status, "active"))
+            return folio_proj__fail(FOLIO_EINVAL, "%s: a customer starts as prospect or active", tn);
         r->id = e->stream;
         r->created_seq = e->seq;
         r->next_contact = 1;
