@@ -4,7 +4,12 @@
  * appends (no customer rules yet), verify, and stream reads. The full workload of the
  * performance issue (W1-W5 with the real command path) will extend it.
  *
- *   folio-bench [--dir DIR] [--scale F]
+ *   folio-bench [--dir DIR] [--scale F] [--engine]
+ *
+ * Default: the command path of the performance issue (W1a single durable creations, W1b
+ * creations and Zipf-distributed invoices and payments in durable batches of 1,000 commands,
+ * W2 verify and rebuild, W3 histories, W4 statements, W5 eight threads of single durable
+ * commands). --engine: raw appends below the rules, as described next.
  *
  * w1_single: durable appends of one event each (one LMDB commit, two fsyncs, per event).
  * w1_batch:  appends in durable batches of 1,000 events over 10,000 streams. Device bytes
@@ -14,6 +19,8 @@
  * w2_verify: the full integrity walk.  w3_history: 1,000 random stream reads, decoded.
  */
 #include <folio.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,22 +89,7 @@ static void die(const char *what) {
 
 #define PAYLOADS 64
 
-int main(int argc, char **argv) {
-    const char *dir = NULL;
-    double scale = 1.0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
-            dir = argv[++i];
-        else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
-            scale = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: folio-bench [--dir DIR] [--scale F]\n");
-            return 2;
-        }
-    }
-    char tmpl[] = "./folio-bench.XXXXXX";
-    if (!dir) dir = mkdtemp(tmpl);
-    if (!dir || scale <= 0) return 2;
+static int engine_main(const char *dir, double scale) {
     char p1[4096], p2[4096];
     snprintf(p1, sizeof p1, "%s/single.db", dir);
     snprintf(p2, sizeof p2, "%s/batch.db", dir);
@@ -185,7 +177,7 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
 
-    printf("{\"w1_single_events\":%zu,\"w1_single_events_per_s\":%.0f,\"w1_single_p50_us\":%.1f,"
+    printf("{\"engine_w1_single_events\":%zu,\"w1_single_events_per_s\":%.0f,\"w1_single_p50_us\":%.1f,"
            "\"w1_single_p99_us\":%.1f,\"w1_batch_events\":%zu,\"w1_batch_events_per_s\":%.0f,"
            "\"w1_batch_device_bytes_per_event\":%.0f,\"w1_batch_write_bytes_per_event\":%.0f,"
            "\"w2_verify_events_per_s\":%.0f,"
@@ -203,6 +195,284 @@ int main(int argc, char **argv) {
     strcat(p2, "-lock");
     unlink(p1);
     unlink(p2);
-    if (strcmp(dir, tmpl) == 0) rmdir(dir);
     return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The command path (the performance issue's workload): real rules, projections, chain.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    double *cdf;
+    uint32_t n, mul;
+} zipf;
+
+static uint32_t gcd32(uint32_t a, uint32_t b) {
+    while (b) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* As the peer harness: Zipf(s) over ranks, ranks scattered over ids by a fixed bijection. */
+static void zipf_init(zipf *z, uint32_t n, double s) {
+    z->n = n;
+    z->cdf = malloc(n * sizeof *z->cdf);
+    double h = 0;
+    for (uint32_t r = 0; r < n; r++) {
+        h += pow((double)(r + 1), -s);
+        z->cdf[r] = h;
+    }
+    for (uint32_t r = 0; r < n; r++) z->cdf[r] /= h;
+    z->mul = 48271 % n;
+    if (z->mul == 0) z->mul = 1;
+    while (gcd32(z->mul, n) != 1) z->mul++;
+}
+
+static uint32_t zipf_pick(zipf *z) {
+    double u = (double)(rng() >> 11) * 0x1.0p-53;
+    uint32_t lo = 0, hi = z->n - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (z->cdf[mid] < u) lo = mid + 1;
+        else hi = mid;
+    }
+    return (uint32_t)(((uint64_t)lo * z->mul) % z->n) + 1;
+}
+
+static void ref_of(char *out, uint32_t id) { snprintf(out, 32, "CUST-%06u", id); }
+
+typedef struct {
+    uint32_t customers;
+    uint64_t docs, done_customers, done_docs;
+    zipf z;
+    uint64_t refused;
+} w1b_state;
+
+#define COMMANDS_PER_BATCH 1000u
+
+static int w1b_batch(folio_db *db, void *arg) {
+    w1b_state *st = arg;
+    folio_write_opts w = {.actor = "bench"};
+    folio_write_result r;
+    for (unsigned k = 0; k < COMMANDS_PER_BATCH; k++) {
+        int rc;
+        if (st->done_customers < st->customers) {
+            char name[40];
+            snprintf(name, sizeof name, "cust-%010llu", (unsigned long long)st->done_customers + 1);
+            folio_customer_new c = {.name = name, .status = "active", .currency = "USD"};
+            rc = folio_customer_create(&r, db, &w, &c);
+            st->done_customers++;
+        } else if (st->done_docs < st->docs) {
+            char ref[32], amount[32];
+            ref_of(ref, zipf_pick(&st->z));
+            uint64_t x = rng();
+            int invoice = (x % 10) < 6;
+            int64_t minor = 100 + (int64_t)((x >> 8) % (invoice ? 200000 : 150000));
+            snprintf(amount, sizeof amount, "%lld.%02lld", (long long)(minor / 100),
+                     (long long)(minor % 100));
+            folio_document_new d = {.amount = amount, .date = "2026-01-01", .due = "2026-01-31"};
+            rc = invoice ? folio_invoice_issue(&r, db, &w, ref, &d)
+                         : folio_payment_receive(&r, db, &w, ref, &d, NULL, 0, 0);
+            st->done_docs++;
+        } else {
+            break;
+        }
+        if (rc < 0) st->refused++;
+    }
+    return FOLIO_OK;
+}
+
+typedef struct {
+    folio_db *db;
+    uint32_t customers;
+    double seconds;
+    uint64_t commands;
+    double *lat;
+    size_t nlat, cap;
+    uint64_t seed;
+} w5_thread;
+
+static void *w5_run(void *arg) {
+    w5_thread *t = arg;
+    folio_write_opts w = {.actor = "bench-thread"};
+    double end = now_s() + t->seconds;
+    uint64_t s = t->seed;
+    while (now_s() < end) {
+        char ref[32];
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        ref_of(ref, (uint32_t)((s >> 33) % t->customers) + 1);
+        folio_document_new d = {.amount = "10.00", .date = "2026-01-02", .due = "2026-02-01"};
+        folio_write_result r;
+        double a = now_s();
+        if (folio_invoice_issue(&r, t->db, &w, ref, &d) != FOLIO_OK) continue;
+        double us = (now_s() - a) * 1e6;
+        if (t->nlat == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 4096;
+            t->lat = realloc(t->lat, t->cap * sizeof *t->lat);
+        }
+        t->lat[t->nlat++] = us;
+        t->commands++;
+    }
+    return NULL;
+}
+
+static int commands_main(const char *dir, double scale) {
+    char p1[4096], p2[4096];
+    snprintf(p1, sizeof p1, "%s/w1a.db", dir);
+    snprintf(p2, sizeof p2, "%s/w1b.db", dir);
+    folio_db *db = NULL;
+    folio_write_opts w = {.actor = "bench"};
+    folio_write_result r;
+
+    /* W1a: single durable creations. */
+    size_t n1 = (size_t)(20000 * scale);
+    if (n1 < 10) n1 = 10;
+    double *lat = malloc(n1 * sizeof *lat);
+    if (folio_db_open(&db, p1, NULL)) die("open");
+    double t0 = now_s();
+    for (size_t i = 0; i < n1; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "cust-%010zu", i + 1);
+        folio_customer_new c = {.name = name, .status = "active", .currency = "USD"};
+        double a = now_s();
+        if (folio_customer_create(&r, db, &w, &c)) die("create");
+        lat[i] = (now_s() - a) * 1e6;
+    }
+    double w1a_rate = (double)n1 / (now_s() - t0);
+    double w1a_p50 = pct(lat, n1, 0.50), w1a_p99 = pct(lat, n1, 0.99);
+    folio_db_close(db);
+    free(lat);
+
+    /* W1b: creations then documents, 1,000 commands per durable batch. */
+    w1b_state st = {0};
+    st.customers = (uint32_t)(100000 * scale);
+    if (st.customers < 100) st.customers = 100;
+    st.docs = (uint64_t)(1000000 * scale);
+    zipf_init(&st.z, st.customers, 0.99);
+    if (folio_db_open(&db, p2, NULL)) die("open");
+    uint64_t io0 = io_write_bytes(), dev0 = device_write_bytes(p2);
+    t0 = now_s();
+    while (st.done_customers < st.customers || st.done_docs < st.docs)
+        if (folio_batch_run(db, w1b_batch, &st, 0)) die("batch");
+    double w1b_secs = now_s() - t0;
+    uint64_t commands = st.customers + st.docs;
+    double w1b_rate = (double)commands / w1b_secs;
+    double dev_bytes = (double)(device_write_bytes(p2) - dev0) / (double)commands;
+    double io_bytes = (double)(io_write_bytes() - io0) / (double)commands;
+
+    /* W2: verify and rebuild. */
+    folio_verify_report vr;
+    t0 = now_s();
+    if (folio_verify(&vr, db)) die("verify");
+    double verify_rate = (double)vr.events / (now_s() - t0);
+    uint64_t rebuilt = 0;
+    t0 = now_s();
+    if (folio_rebuild(&rebuilt, db)) die("rebuild");
+    double rebuild_rate = (double)rebuilt / (now_s() - t0);
+
+    /* W3 and W4: histories and statements of 1,000 random customers. */
+    double hl[1000], sl[1000];
+    uint64_t hist_events = 0;
+    double hist_secs = 0;
+    for (int i = 0; i < 1000; i++) {
+        char ref[32];
+        ref_of(ref, (uint32_t)(rng() % st.customers) + 1);
+        folio_iter *it = NULL;
+        const folio_event *e;
+        double a = now_s();
+        if (folio_history_open(&it, db, ref)) die("history");
+        while (folio_iter_next(&e, it) == FOLIO_OK) hist_events++;
+        folio_iter_free(it);
+        hl[i] = (now_s() - a) * 1e6;
+        hist_secs += hl[i] / 1e6;
+        folio_statement *s = NULL;
+        a = now_s();
+        if (folio_statement_get(&s, db, ref, "2026-12-31", NULL, 0)) die("statement");
+        sl[i] = (now_s() - a) * 1e6;
+        folio_statement_free(s);
+    }
+
+    /* W5: 8 threads of single durable commands. */
+    double w5_secs = 10 * scale < 2 ? 2 : 10 * scale;
+    w5_thread th[8];
+    pthread_t tid[8];
+    for (int i = 0; i < 8; i++) {
+        th[i] = (w5_thread){.db = db, .customers = st.customers, .seconds = w5_secs,
+                            .seed = 1000 + (uint64_t)i};
+        pthread_create(&tid[i], NULL, w5_run, &th[i]);
+    }
+    uint64_t w5_commands = 0;
+    size_t all = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(tid[i], NULL);
+        w5_commands += th[i].commands;
+        all += th[i].nlat;
+    }
+    double *w5lat = malloc((all ? all : 1) * sizeof *w5lat);
+    size_t k = 0;
+    for (int i = 0; i < 8; i++) {
+        memcpy(w5lat + k, th[i].lat, th[i].nlat * sizeof *w5lat);
+        k += th[i].nlat;
+        free(th[i].lat);
+    }
+    folio_stats fs;
+    if (folio_stats_get(&fs, db)) die("stats");
+    folio_db_close(db);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"scale\":%g,\"w1_single_events_per_s\":%.0f,\"w1_single_p50_us\":%.1f,"
+           "\"w1_single_p99_us\":%.1f,\"w1_batch_events_per_s\":%.0f,"
+           "\"w1_batch_device_bytes_per_event\":%.0f,\"w1_batch_write_bytes_per_event\":%.0f,"
+           "\"w1_batch_refused\":%llu,\"w2_verify_events_per_s\":%.0f,"
+           "\"w2_rebuild_events_per_s\":%.0f,\"w3_history_p50_us\":%.1f,"
+           "\"w3_history_p99_us\":%.1f,\"w3_history_events_per_s\":%.0f,"
+           "\"w4_statement_p50_us\":%.1f,\"w4_statement_p99_us\":%.1f,"
+           "\"w5_commands_per_s\":%.0f,\"w5_p50_us\":%.1f,\"w5_p99_us\":%.1f,"
+           "\"disk_bytes_per_event\":%.1f,\"peak_rss_kib\":%ld}\n",
+           scale, w1a_rate, w1a_p50, w1a_p99, w1b_rate, dev_bytes, io_bytes,
+           (unsigned long long)st.refused, verify_rate, rebuild_rate, pct(hl, 1000, 0.5),
+           pct(hl, 1000, 0.99), hist_secs > 0 ? (double)hist_events / hist_secs : 0,
+           pct(sl, 1000, 0.5), pct(sl, 1000, 0.99), (double)w5_commands / w5_secs,
+           all ? pct(w5lat, all, 0.5) : 0, all ? pct(w5lat, all, 0.99) : 0,
+           (double)fs.file_bytes / (double)fs.events, ru.ru_maxrss);
+    free(w5lat);
+    free(st.z.cdf);
+    unlink(p1);
+    unlink(p2);
+    strcat(p1, "-lock");
+    strcat(p2, "-lock");
+    unlink(p1);
+    unlink(p2);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = NULL;
+    double scale = 1.0;
+    int engine = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
+            scale = atof(argv[++i]);
+        else if (strcmp(argv[i], "--engine") == 0)
+            engine = 1;
+        else {
+            fprintf(stderr, "usage: folio-bench [--dir DIR] [--scale F] [--engine]\n");
+            return 2;
+        }
+    }
+    char tmpl[] = "./folio-bench.XXXXXX";
+    int made = 0;
+    if (!dir) {
+        dir = mkdtemp(tmpl);
+        made = 1;
+    }
+    if (!dir || scale <= 0) return 2;
+    int rc = engine ? engine_main(dir, scale) : commands_main(dir, scale);
+    if (made) rmdir(dir);
+    return rc;
 }
