@@ -542,3 +542,224 @@ void tmpdb_check_refused(folio_db *db, int rc, int code, const char *needle,
                   call, msg, needle);
     tmpdb_assert_head_is(db, before, tmpdb_strf("%s:%d: %s", file, line, call));
 }
+
+/* ---- receivables ---- */
+
+void tmpdb_configure(folio_db *db, const char *credit_control, const char *on_hold_policy) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_settings_new s = {NULL, NULL, credit_control, on_hold_policy};
+    int rc = folio_ledger_init(&r, db, &w, &s);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: init %s %s: %s (%s)", credit_control ? credit_control : "-",
+                 on_hold_policy ? on_hold_policy : "-", folio_strerror(rc), folio_errmsg());
+}
+
+const char *tmpdb_account(folio_db *db, const char *name, const char *currency,
+                          const char *credit_limit) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_customer_new c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.currency = currency;
+    c.credit_limit = credit_limit;
+    int rc = folio_customer_create(&r, db, &w, &c);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: create '%s': %s (%s)", name, folio_strerror(rc),
+                 folio_errmsg());
+    return dup_str(r.ref);
+}
+
+static const char *written_doc(int rc, const folio_write_result *r, const char *what,
+                               const char *ref, const char *amount) {
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: %s %s %s: %s (%s)", what, ref, amount ? amount : "-",
+                 folio_strerror(rc), folio_errmsg());
+    cr_assert_eq(r->replayed, 0, "tmpdb: %s %s was a replay", what, ref);
+    return dup_str(r->doc);
+}
+
+const char *tmpdb_issue_invoice(folio_db *db, const char *ref, const char *amount,
+                                const char *date, const char *due) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_document_new d = {amount, NULL, date, due};
+    int rc = folio_invoice_issue(&r, db, &w, ref, &d);
+    return written_doc(rc, &r, "invoice", ref, amount);
+}
+
+const char *tmpdb_issue_credit_note(folio_db *db, const char *ref, const char *amount,
+                                    const char *date) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_document_new d = {amount, NULL, date, NULL};
+    int rc = folio_credit_note_issue(&r, db, &w, ref, &d);
+    return written_doc(rc, &r, "credit note", ref, amount);
+}
+
+const char *tmpdb_receive_payment(folio_db *db, const char *ref, const char *amount,
+                                  const char *date, int auto_allocate) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_document_new d = {amount, NULL, date, NULL};
+    int rc = folio_payment_receive(&r, db, &w, ref, &d, NULL, 0, auto_allocate);
+    return written_doc(rc, &r, "payment", ref, amount);
+}
+
+void tmpdb_allocate(folio_db *db, const char *ref, const char *from, const char *to,
+                    const char *amount, const char *date) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    int rc = folio_allocate(&r, db, &w, ref, from, to, amount, date, to == NULL);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: allocate %s %s -> %s %s: %s (%s)", ref, from,
+                 to ? to : "(auto)", amount ? amount : "(all)", folio_strerror(rc),
+                 folio_errmsg());
+}
+
+const char *tmpdb_issue_refund(folio_db *db, const char *ref, const char *from,
+                               const char *amount, const char *date) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_document_new d = {amount, NULL, date, NULL};
+    int rc = folio_refund_issue(&r, db, &w, ref, from, &d);
+    return written_doc(rc, &r, "refund", ref, amount);
+}
+
+static int32_t date_days(const char *text) {
+    int32_t d = 0;
+    int rc = folio_date_parse(&d, text);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: date '%s': %s", text ? text : "(null)", folio_errmsg());
+    return d;
+}
+
+static void money_is(const char *text, int64_t minor, const char *currency, const char *what) {
+    char want[FOLIO_MONEY_TEXT_MAX];
+    cr_assert_eq(folio_money_format(want, sizeof want, minor, currency), FOLIO_OK);
+    cr_assert_not_null(text, "tmpdb: statement %s is NULL", what);
+    cr_assert_str_eq(text, want, "tmpdb: statement %s is '%s' but its minor units say %s", what,
+                     text, want);
+}
+
+/* The statement's own arithmetic (see tmpdb.h). */
+static void check_statement(const folio_statement *s, const char *ref, const char *as_of,
+                            const char *from, int32_t today_before) {
+    cr_assert_str_eq(s->ref, ref);
+    int32_t as_of_days = date_days(s->as_of);
+    if (as_of)
+        cr_assert_eq(as_of_days, date_days(as_of), "tmpdb: statement as of %s, asked %s",
+                     s->as_of, as_of);
+    else /* today, on either side of a midnight during the call */
+        cr_assert(as_of_days >= today_before && as_of_days <= folio_date_today(),
+                  "tmpdb: statement as of %s, asked for today", s->as_of);
+    if (from) {
+        cr_assert_not_null(s->from);
+        cr_assert_eq(date_days(s->from), date_days(from));
+        cr_assert_not_null(s->opening_balance);
+        money_is(s->opening_balance, s->opening_balance_minor, s->currency, "opening balance");
+    } else {
+        cr_assert_null(s->from, "tmpdb: statement has a from date nobody asked for");
+        cr_assert_null(s->opening_balance, "tmpdb: statement has an opening balance without from");
+    }
+    int64_t sum = from ? s->opening_balance_minor : 0;
+    for (size_t i = 0; i < s->line_count; i++) {
+        const folio_statement_line *l = &s->lines[i];
+        int invoice = strcmp(l->kind, "invoice") == 0;
+        cr_assert(invoice || strcmp(l->kind, "credit_note") == 0 ||
+                      strcmp(l->kind, "payment") == 0,
+                  "tmpdb: statement line %zu has kind '%s'", i, l->kind);
+        money_is(l->amount, l->amount_minor, s->currency, "line amount");
+        money_is(l->open, l->open_minor, s->currency, "line open amount");
+        cr_assert_neq(l->open_minor, 0, "tmpdb: statement lists %s with nothing open", l->doc);
+        if (invoice) {
+            cr_assert_gt(l->open_minor, 0, "tmpdb: invoice %s is not positive", l->doc);
+            cr_assert_leq(l->open_minor, l->amount_minor, "tmpdb: %s open above amount", l->doc);
+            cr_assert_not_null(l->due, "tmpdb: invoice %s has no due date", l->doc);
+            int64_t late = (int64_t)as_of_days - date_days(l->due);
+            cr_assert_eq(l->days_overdue, late > 0 ? late : 0,
+                         "tmpdb: %s due %s as of %s: days overdue %lld", l->doc, l->due, s->as_of,
+                         (long long)l->days_overdue);
+        } else {
+            cr_assert_lt(l->open_minor, 0, "tmpdb: %s %s is not negative", l->kind, l->doc);
+            cr_assert_geq(l->open_minor, l->amount_minor, "tmpdb: %s open above amount", l->doc);
+            cr_assert_null(l->due, "tmpdb: %s %s has a due date", l->kind, l->doc);
+        }
+        cr_assert_leq(date_days(l->date), as_of_days, "tmpdb: %s is dated after the statement",
+                      l->doc);
+        if (from)
+            cr_assert_geq(date_days(l->date), date_days(from), "tmpdb: %s is dated before from",
+                          l->doc);
+        if (i > 0) {
+            const folio_statement_line *p = &s->lines[i - 1];
+            int32_t a = date_days(p->date), b = date_days(l->date);
+            cr_assert(a < b || (a == b && p->seq < l->seq),
+                      "tmpdb: statement lines %s and %s are not oldest first", p->doc, l->doc);
+        }
+        sum += l->open_minor;
+    }
+    cr_assert_eq(sum, s->total_open_minor, "tmpdb: opening and lines add up to %lld, total %lld",
+                 (long long)sum, (long long)s->total_open_minor);
+    money_is(s->total_open, s->total_open_minor, s->currency, "total open");
+    int64_t aging = 0;
+    for (int b = 0; b < FOLIO_AGING_BUCKETS; b++) {
+        money_is(s->aging[b], s->aging_minor[b], s->currency, "aging bucket");
+        aging += s->aging_minor[b];
+    }
+    cr_assert_eq(aging, s->total_open_minor, "tmpdb: aging adds up to %lld, total %lld",
+                 (long long)aging, (long long)s->total_open_minor);
+}
+
+const char *tmpdb_statement(folio_db *db, const char *ref, const char *as_of, const char *from,
+                            uint64_t at_seq) {
+    folio_statement *s = NULL;
+    int32_t today = folio_date_today();
+    int rc = folio_statement_get(&s, db, ref, as_of, from, at_seq);
+    cr_assert_eq(rc, FOLIO_OK, "tmpdb: statement %s as of %s: %s (%s)", ref,
+                 as_of ? as_of : "today", folio_strerror(rc), folio_errmsg());
+    cr_assert_not_null(s);
+    check_statement(s, ref, as_of, from, today);
+    size_t cap = 256 + s->line_count * 160, n = 0;
+    char *out = malloc(cap);
+    cr_assert_not_null(out);
+    out[0] = '\0';
+    for (size_t i = 0; i < s->line_count; i++) {
+        const folio_statement_line *l = &s->lines[i];
+        n += (size_t)snprintf(out + n, cap - n, "%s %s %s %s %s", l->date, l->doc, l->kind,
+                              l->amount, l->open);
+        if (l->due)
+            n += (size_t)snprintf(out + n, cap - n, " due %s %lldd", l->due,
+                                  (long long)l->days_overdue);
+        n += (size_t)snprintf(out + n, cap - n, "\n");
+    }
+    if (s->from) n += (size_t)snprintf(out + n, cap - n, "opening %s\n", s->opening_balance);
+    snprintf(out + n, cap - n, "total %s aging %s %s %s %s %s\n", s->total_open,
+             s->aging[FOLIO_AGING_CURRENT], s->aging[FOLIO_AGING_1_30],
+             s->aging[FOLIO_AGING_31_60], s->aging[FOLIO_AGING_61_90],
+             s->aging[FOLIO_AGING_90_PLUS]);
+    folio_statement_free(s);
+    return tmpdb_keep(out);
+}
+
+const char *tmpdb_balance(folio_db *db, const char *ref) {
+    folio_customer *c = tmpdb_card(db, ref);
+    cr_assert_not_null(c->balance, "tmpdb: %s has no balance", ref);
+    return c->balance;
+}
+
+const char *tmpdb_holds(folio_db *db, const char *ref) {
+    folio_customer *c = tmpdb_card(db, ref);
+    char buf[128] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < c->hold_count; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? "," : "", c->hold_reasons[i]);
+    cr_assert_eq(c->on_hold, c->hold_count > 0, "tmpdb: %s: on_hold %d with %zu reasons", ref,
+                 c->on_hold, c->hold_count);
+    return dup_str(buf);
+}
+
+folio_event *tmpdb_events_of_type(folio_db *db, const char *ref, uint32_t type,
+                                  size_t *count_out) {
+    size_t all = 0, n = 0;
+    folio_event *events = tmpdb_history(db, ref, &all);
+    for (size_t i = 0; i < all; i++)
+        if (events[i].type == type) events[n++] = events[i];
+    *count_out = n;
+    return events;
+}
