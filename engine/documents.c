@@ -309,6 +309,8 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
                          const folio_apply *applies, size_t apply_count, int auto_allocate) {
     int rc;
     char text[FOLIO_MONEY_TEXT_MAX];
+    if (date < from_date)
+        return folio_error__set(FOLIO_EINVAL, "the allocation date is before %s's date", from);
     for (size_t i = 0; i < apply_count; i++) {
         const folio_apply *ap = &applies[i];
         open_inv *inv = ap->invoice ? find_inv(invs, ap->invoice) : NULL;
@@ -341,7 +343,7 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
         *left -= amount;
     }
     if (auto_allocate) {
-        qsort(invs->items, invs->count, sizeof invs->items[0], oldest_first);
+        if (invs->count > 1) qsort(invs->items, invs->count, sizeof invs->items[0], oldest_first);
         for (size_t i = 0; i < invs->count && *left > 0; i++) {
             open_inv *inv = &invs->items[i];
             if (inv->open <= 0 || inv->date > date) continue;

@@ -512,8 +512,7 @@ Test(receivables_documents, an_allocation_is_not_dated_before_either_document) {
  * CUST-000001 100 --date 2026-01-01; folio pay CUST-000001 60 --date 2026-03-01; folio
  * allocate CUST-000001 --from PAY-000001 --auto --date 2026-02-01 (exit 0; the same with
  * --to INV-000001 exits 2); folio statement CUST-000001 --as-of 2026-02-15 --json. */
-Test(receivables_documents, an_automatic_allocation_is_not_dated_before_its_source,
-     .disabled = true) {
+Test(receivables_documents, an_automatic_allocation_is_not_dated_before_its_source) {
     folio_write_result r;
     const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
     tmpdb_issue_invoice(tmpdb, a, "100.00", "2026-01-01", NULL);

@@ -159,7 +159,7 @@ Test(receivables_merge, keep_states_moved_documents_as_of_a_date_before_an_alloc
 
 /* As of a date when DELETE still owed less (a payment not yet allocated), KEEP's statement
  * should show DELETE's position then, as it would have read on DELETE itself.
- * Disabled: BUG engine/statement.c:110-141 (fold_stream, customer.merged_from) pushes only
+ * Fixed (was a bug in engine/statement.c (fold_stream, customer.merged_from) pushes only
  * the documents listed in the merge, i.e. those still open at the merge; a payment that was
  * open on the as-of date but fully allocated before the merge is dropped, while the invoice
  * it paid is shown at its older, larger open amount. Repro: folio create Keep; folio create
@@ -168,8 +168,7 @@ Test(receivables_merge, keep_states_moved_documents_as_of_a_date_before_an_alloc
  * 2026-02-10; folio merge --keep CUST-000001 --delete CUST-000002; folio statement
  * CUST-000001 --as-of 2026-02-05 --json -> total_open "100.00", lines D-INV only (expected
  * D-INV 100.00 and D-PAY -60.00, total 40.00, what Del's own statement said that day). */
-Test(receivables_merge, keep_states_documents_delete_settled_before_the_merge_as_of_earlier,
-     .disabled = true) {
+Test(receivables_merge, keep_states_documents_delete_settled_before_the_merge_as_of_earlier) {
     const char *keep = tmpdb_account(tmpdb, "Keep", NULL, NULL);
     const char *del = tmpdb_account(tmpdb, "Del", NULL, NULL);
     invoice_named(del, "D-INV", "100.00", "2026-01-10", NULL);
