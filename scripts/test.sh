@@ -26,6 +26,7 @@ cmake -S . -B build-werror -DCMAKE_BUILD_TYPE=Release -DFOLIO_WERROR=ON -DFOLIO_
 cmake --build build-werror -j"$jobs" >/dev/null
 run_suite plain build-test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   run_suite sanitizers build-asan -DFOLIO_SANITIZE=ON
 echo "total: $passed passed, $failed failed"
 ((failed == 0))
