@@ -107,7 +107,8 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-cli_result cli_run_env(const char *cwd, const char *const *env, const char *const *args) {
+static cli_result run_cli(const char *cwd, const char *const *env, const char *stdin_path,
+                          const char *const *args) {
     size_t argc = 0;
     while (args[argc]) argc++;
     char **argv = calloc(argc + 2, sizeof *argv);
@@ -125,7 +126,7 @@ cli_result cli_run_env(const char *cwd, const char *const *env, const char *cons
     cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
     if (pid == 0) {
         /* Only async-signal-safe calls between fork and exec. */
-        int in = open("/dev/null", O_RDONLY);
+        int in = open(stdin_path, O_RDONLY);
         if (in < 0 || dup2(in, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0 ||
             chdir(wd) != 0)
             _exit(126);
@@ -187,6 +188,15 @@ cli_result cli_run_env(const char *cwd, const char *const *env, const char *cons
     r.err = err.data;
     r.err_len = err.len;
     return r;
+}
+
+cli_result cli_run_env(const char *cwd, const char *const *env, const char *const *args) {
+    return run_cli(cwd, env, "/dev/null", args);
+}
+
+cli_result cli_run_stdin(const char *stdin_path, const char *const *args) {
+    cr_assert(cli_exists(stdin_path), "no file %s to give as stdin", stdin_path);
+    return run_cli(NULL, NULL, stdin_path, args);
 }
 
 void cli_result_free(cli_result *r) {

@@ -35,6 +35,8 @@ void cli_tmpdir_teardown(void);
  */
 cli_result cli_run_env(const char *cwd, const char *const *env, const char *const *args);
 void cli_result_free(cli_result *r);
+/* As cli_run_env in the test's directory, with stdin read from the file `stdin_path`. */
+cli_result cli_run_stdin(const char *stdin_path, const char *const *args);
 
 /* cli(r, "--json", "verify") / cli_env(r, ENV("FOLIO_DB=x"), "verify"): in the test's dir. */
 #define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
