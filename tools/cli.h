@@ -24,6 +24,7 @@ typedef struct {
     char **argv;
     int created_ledger;          /* this run created the ledger file (cli_open) */
     int export_mode;             /* log prints the export shape (folio export) */
+    int discard_new_ledger;      /* cli_done removes a ledger this run created if it is empty */
 } cli_ctx;
 
 /* Print "folio: <message>" on stderr and return the exit code for a usage error. */
@@ -48,7 +49,10 @@ int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
 
 /* "2026-11-23T23:14:05.123456Z" */
 void cli_format_time(char out[40], int64_t us);
+/* A JSON string: control characters escaped, invalid UTF-8 replaced by U+FFFD. */
 void cli_json_string(FILE *f, const char *s);
+/* Text on one line: control characters shown as \n, \t, \xNN. */
+void cli_print_text(FILE *f, const char *s);
 /* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",
  * "reason"?,"changes"?,"data"}); with_stream adds "stream" and "ref" and ends the line (log
  * and export); export_from (the iterator that returned e) adds what restore needs:

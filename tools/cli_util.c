@@ -39,10 +39,10 @@ int cli_usage(const char *fmt, ...) {
 int cli_fail(int rc, const char *what) {
     const char *detail = folio_errmsg();
     if (!detail || !*detail) detail = folio_strerror(rc);
-    if (what)
-        fprintf(stderr, "folio: %s: %s\n", what, detail);
-    else
-        fprintf(stderr, "folio: %s\n", detail);
+    fputs("folio: ", stderr);
+    if (what) fprintf(stderr, "%s: ", what);
+    cli_print_text(stderr, detail); /* one line, whatever the message quotes */
+    fputc('\n', stderr);
     return cli_exit_code(rc);
 }
 
@@ -58,7 +58,7 @@ int cli_open(folio_db **db, cli_ctx *c, int write) {
 
 int cli_done(folio_db *db, cli_ctx *c, int code) {
     int empty = 0;
-    if (db && code != 0 && c->created_ledger) {
+    if (db && (code != 0 || c->discard_new_ledger) && c->created_ledger) {
         folio_iter *it = NULL;
         const folio_event *e;
         empty = folio_log_open(&it, db, 1, 0) == FOLIO_OK && folio_iter_next(&e, it) == FOLIO_ITEROVER;
@@ -109,9 +109,32 @@ void cli_format_time(char out[40], int64_t us) {
     snprintf(out + n, 40 - n, ".%06lldZ", (long long)(us % 1000000));
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p) {
+    unsigned char c = p[0];
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4)) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))) return 0;
+    if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
 void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) { /* not UTF-8: the replacement character keeps the output valid JSON */
+            fputs("\\ufffd", f);
+            p++;
+            continue;
+        }
+        if (n > 1) {
+            fwrite(p, 1, n, f);
+            p += n;
+            continue;
+        }
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -119,13 +142,23 @@ void cli_json_string(FILE *f, const char *s) {
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7f)
                 fprintf(f, "\\u%04x", *p);
             else
                 fputc(*p, f);
         }
+        p++;
     }
     fputc('"', f);
+}
+
+void cli_print_text(FILE *f, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        else fputc(*p, f);
+    }
 }
 
 /* A JSON value as people read it: strings bare, null as "(none)", others compact JSON. */

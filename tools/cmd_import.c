@@ -7,7 +7,11 @@
  * CLI command it stands for; rows go in batches of IMPORT_BATCH_ROWS, one durable commit per
  * batch, and a bad row is reported with the physical line it starts on and never stops the
  * good ones. A re-run imports nothing twice: customers are found by ref, external id or name,
- * documents by their number. --dry-run checks everything and writes nothing.
+ * documents by their number. --dry-run checks everything and writes nothing; each batch of a
+ * dry run is checked against the ledger as it is, so a row that repeats a row of an earlier
+ * batch of the same file is only caught by the real run.
+ * A row that is not valid CSV (a stray quote, a NUL byte) is reported with its line, the
+ * parser starts afresh on the next line, and the import goes on.
  */
 #include <csv.h>
 #include <errno.h>
@@ -51,7 +55,7 @@ typedef struct {
     /* the row being parsed */
     row cur;
     int in_row;
-    uint64_t line, next_row_line;
+    uint64_t line, next_row_line, row_first_line; /* row_first_line: 0 = no row under way */
     int fatal;
     char fatal_msg[256];
     /* rows waiting for their batch */
@@ -91,7 +95,7 @@ static void on_field(void *data, size_t len, void *arg) {
     importer *im = arg;
     if (!im->in_row) {
         im->in_row = 1;
-        im->cur.line = im->next_row_line;
+        im->cur.line = im->row_first_line ? im->row_first_line : im->next_row_line;
     }
     if (im->cur.n >= IMPORT_COLUMNS_MAX) {
         im->cur.n++;
@@ -150,6 +154,7 @@ static void on_row(int term, void *arg) {
     importer *im = arg;
     (void)term;
     im->in_row = 0;
+    im->row_first_line = 0;
     im->next_row_line = im->line + 1;
     if (im->fatal) {
         row_free(&im->cur);
@@ -341,23 +346,65 @@ int cmd_import(cli_ctx *c) {
     char *chunk = malloc(CHUNK_BYTES);
     int rc = chunk ? FOLIO_OK : FOLIO_ERROR, first = 1;
     im->line = 1;
-    while (rc == FOLIO_OK && !im->fatal && fgets(chunk, CHUNK_BYTES, in)) {
-        size_t len = strlen(chunk), off = 0;
-        if (first && len >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0) off = 3; /* a BOM */
+    size_t have = 0, used = 0;
+    for (;;) {
+        /* Next piece: up to and including a newline, or what the buffer holds. Lengths are
+         * known (a NUL byte cannot hide the rest of a line). */
+        if (used == have) {
+            have = fread(chunk, 1, CHUNK_BYTES, in);
+            used = 0;
+            if (have == 0) break;
+        }
+        char *nl = memchr(chunk + used, '\n', have - used);
+        size_t len = nl ? (size_t)(nl - (chunk + used)) + 1 : have - used;
+        char *piece = chunk + used;
+        used += len;
+        size_t off = 0;
+        if (first && len >= 3 && memcmp(piece, "\xEF\xBB\xBF", 3) == 0) off = 3; /* a BOM */
         first = 0;
-        int whole_line = len > 0 && chunk[len - 1] == '\n';
-        int blank = !im->in_row && (strcmp(chunk + off, "\n") == 0 || strcmp(chunk + off, "\r\n") == 0);
-        if (csv_parse(&p, chunk + off, len - off, on_field, on_row_then_flush, im) != len - off) {
-            snprintf(im->fatal_msg, sizeof im->fatal_msg, "line %llu: %s (stopped here)",
-                     (unsigned long long)(im->in_row ? im->cur.line : im->line),
-                     csv_strerror(csv_error(&p)));
+        int whole_line = nl != NULL;
+        /* A row starts on the first line with content since the last one ended (blank lines
+         * and lines of spaces or tabs between rows are skipped by the parser). */
+        if (!im->row_first_line && strspn(piece + off, " \t\r\n") < len - off)
+            im->row_first_line = im->line;
+        const char *bad = memchr(piece + off, '\0', len - off) ? "holds a NUL byte" : NULL;
+        if (!bad && csv_parse(&p, piece + off, len - off, on_field, on_row_then_flush, im) != len - off)
+            bad = csv_strerror(csv_error(&p));
+        if (bad && !im->have_header) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg, "line %llu: the header %s",
+                     (unsigned long long)im->line, bad);
             im->fatal = 1;
+        } else if (bad) {
+            /* A row that is not CSV: report it, drop the rest of its line, and start the
+             * parser afresh on the next line (a bad row never stops the good ones). */
+            row *r = &im->batch[im->pending++];
+            uint64_t line = im->row_first_line ? im->row_first_line : im->line;
+            row_free(&im->cur);
+            memset(r, 0, sizeof *r);
+            r->line = line;
+            char msg[128];
+            snprintf(msg, sizeof msg, "not valid CSV: %s", bad);
+            r->error = strdup(msg);
+            csv_free(&p);
+            csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_EMPTY_IS_NULL);
+            im->in_row = 0;
+            im->row_first_line = 0;
+            im->next_row_line = im->line + 1;
+            if (im->pending >= IMPORT_BATCH_ROWS && im->flush_rc == FOLIO_OK) im->flush_rc = flush(im);
+            if (!whole_line) { /* skip to the end of this physical line */
+                char *end;
+                while (!(end = memchr(chunk + used, '\n', have - used))) {
+                    have = fread(chunk, 1, CHUNK_BYTES, in);
+                    used = 0;
+                    if (have == 0) break;
+                }
+                if (end) used = (size_t)(end - chunk) + 1;
+                whole_line = end != NULL;
+            }
         }
-        if (whole_line) {
-            if (blank) im->next_row_line = im->line + 1;
-            im->line++;
-        }
+        if (whole_line) im->line++;
         rc = im->flush_rc;
+        if (rc != FOLIO_OK || im->fatal) break;
     }
     if (ferror(in)) {
         snprintf(im->fatal_msg, sizeof im->fatal_msg, "cannot read %s: %s", file, strerror(errno));
@@ -372,7 +419,8 @@ int cmd_import(cli_ctx *c) {
             im->fatal = 1;
         } else {
             row *r = &im->batch[im->pending++];
-            uint64_t line = im->in_row ? im->cur.line : im->next_row_line;
+            uint64_t line = im->in_row ? im->cur.line
+                            : im->row_first_line ? im->row_first_line : im->next_row_line;
             row_free(&im->cur);
             memset(r, 0, sizeof *r);
             r->line = line;
@@ -384,7 +432,7 @@ int cmd_import(cli_ctx *c) {
         im->fatal = 1;
     }
     if (rc == FOLIO_OK) rc = im->flush_rc;
-    if (rc == FOLIO_OK && !im->fatal) rc = flush(im);
+    if (rc == FOLIO_OK && (!im->fatal || im->have_header)) rc = flush(im); /* rows before a stop */
     cli_progress_end();
     csv_free(&p);
     free(chunk);
@@ -392,17 +440,22 @@ int cmd_import(cli_ctx *c) {
     for (size_t i = 0; i < im->pending; i++) row_free(&im->batch[i]);
     if (in != stdin) fclose(in);
 
-    if (im->fatal) {
+    if (rc < 0) {
+        code = cli_fail(rc, "import");
+    } else if (im->fatal && !im->have_header) {
         fprintf(stderr, "folio: import: %s\n", im->fatal_msg);
         code = EXIT_USAGE;
-    } else if (rc < 0) {
-        code = cli_fail(rc, "import");
     } else {
         if (c->json) {
-            printf("{\"accepted\":%llu,\"rejected\":%llu,\"existing\":%llu,\"dry_run\":%s,"
-                   "\"errors\":[",
+            printf("{\"accepted\":%llu,\"rejected\":%llu,\"existing\":%llu,\"dry_run\":%s,",
                    (unsigned long long)im->accepted, (unsigned long long)im->rejected,
                    (unsigned long long)im->existing, dry_run ? "true" : "false");
+            if (im->fatal) {
+                printf("\"stopped\":");
+                cli_json_string(stdout, im->fatal_msg);
+                putchar(',');
+            }
+            printf("\"errors\":[");
             for (size_t i = 0; i < im->nerrors; i++) {
                 printf("%s{\"line\":%llu,\"message\":", i ? "," : "",
                        (unsigned long long)im->errors[i].line);
@@ -411,15 +464,26 @@ int cmd_import(cli_ctx *c) {
             }
             printf("]}\n");
         } else {
-            for (size_t i = 0; i < im->nerrors; i++)
-                fprintf(stderr, "folio: line %llu: %s\n", (unsigned long long)im->errors[i].line,
-                        im->errors[i].msg);
+            for (size_t i = 0; i < im->nerrors; i++) {
+                fprintf(stderr, "folio: line %llu: ", (unsigned long long)im->errors[i].line);
+                cli_print_text(stderr, im->errors[i].msg);
+                fputc('\n', stderr);
+            }
             printf("%s%llu rows accepted (%llu already there), %llu rejected\n",
                    dry_run ? "dry run, nothing written: " : "", (unsigned long long)im->accepted,
                    (unsigned long long)im->existing, (unsigned long long)im->rejected);
         }
-        code = im->rejected ? EXIT_RULE : 0;
+        if (im->fatal) {
+            /* A CSV syntax error cannot be skipped: what came before it went in (a re-run
+             * after the fix imports nothing twice), nothing after it did. */
+            fprintf(stderr, "folio: import: %s; the rows before it were %s\n", im->fatal_msg,
+                    dry_run ? "checked" : "imported");
+            code = EXIT_USAGE;
+        } else {
+            code = im->rejected ? EXIT_RULE : 0;
+        }
     }
+    if (dry_run) c->discard_new_ledger = 1; /* a dry run leaves no new file behind */
     for (size_t i = 0; i < im->nerrors; i++) free(im->errors[i].msg);
     code = cli_done(im->db, c, code);
     free(im);

@@ -272,10 +272,10 @@ Test(import, blank_lines_between_rows_are_skipped_and_counted) {
     expect_name("A1", "Acme");
 }
 
-/* BUG tools/cmd_import.c:349 and 357: a line holding only spaces or tabs is an empty row to
+/* Fixed (was a bug): tools/cmd_import.c:349 and 357: a line holding only spaces or tabs is an empty row to
  * libcsv (skipped), but only a line that is exactly "\n" or "\r\n" moves next_row_line on, so
  * the row after it is reported one line early ("line 3" here). */
-Test(import, a_whitespace_only_line_does_not_shift_line_numbers, .disabled = true) {
+Test(import, a_whitespace_only_line_does_not_shift_line_numbers) {
     write_csv("c.csv", "name,ref\n"
                        "Acme,A1\n"
                        "   \t \n"
@@ -286,12 +286,11 @@ Test(import, a_whitespace_only_line_does_not_shift_line_numbers, .disabled = tru
     json_decref(j);
 }
 
-/* BUG tools/cmd_import.c:349 and 357: an empty line inside a quoted field is taken for a
+/* Fixed (was a bug): tools/cmd_import.c:349 and 357: an empty line inside a quoted field is taken for a
  * blank line between rows when that field is the row's first (no field has ended yet, so
  * in_row is 0): next_row_line moves on and the row is reported with a later line ("line 4"
  * here). */
-Test(import, an_empty_line_inside_a_quoted_first_field_does_not_shift_the_row_line,
-     .disabled = true) {
+Test(import, an_empty_line_inside_a_quoted_first_field_does_not_shift_the_row_line) {
     write_csv("c.csv", "billing_street,name,ref\n"
                        "\"1 Main\n"
                        "\n"
@@ -401,11 +400,11 @@ Test(import, bad_utf8_is_refused_with_its_line) {
     cli_result_free(&r);
 }
 
-/* BUG tools/cmd_import.c:344-345 (fgets + strlen): a NUL byte cuts the chunk at the NUL; the rest
+/* Fixed (was a bug): tools/cmd_import.c:344-345 (fgets + strlen): a NUL byte cuts the chunk at the NUL; the rest
  * of that line is dropped and, the line not ending in '\n', the next line is parsed as the
  * same row: "Ac\0me,A1" + "Beta,B1" imports one customer "AcBeta" with ref B1, exit 0, no
  * error. A NUL should make its row bad (reported with its line), the others imported. */
-Test(import, a_nul_byte_makes_its_row_bad_and_does_not_merge_rows, .disabled = true) {
+Test(import, a_nul_byte_makes_its_row_bad_and_does_not_merge_rows) {
     static const char csv[] = "name,ref\nAc\0me,A1\nBeta,B1\nGamma,G1\n";
     cli_write_file(cli_path("c.csv"), csv, sizeof csv - 1);
     json_t *j = import_json(1, "customers", "c.csv");
@@ -480,12 +479,12 @@ Test(import, a_stray_quote_mid_file_never_leaves_a_half_import) {
     cli_result_free(&r);
 }
 
-/* BUG tools/cmd_import.c:350-354 with 387: a stray quote after the first 1000 rows stops the
+/* Fixed (was a bug): tools/cmd_import.c:350-354 with 387: a stray quote after the first 1000 rows stops the
  * import with exit 2 ("... (stopped here)") and no summary, yet the batches before it were
  * already committed (here 1000 customers, flushed at :265 as each batch filled), while the
  * rows of the current batch and after it are dropped. Exit 2 must mean nothing written; or
  * (SPEC) the row is reported and the others imported. */
-Test(import, a_stray_quote_after_the_first_batch_never_leaves_a_half_import, .disabled = true) {
+Test(import, a_stray_quote_after_the_first_batch_never_leaves_a_half_import) {
     json_decref(cli_json_ok("--json", "create", "Seed"));
     uint64_t before = cli_event_count();
     sbuf b = {0};
@@ -671,10 +670,10 @@ Test(import, dry_run_validates_like_the_real_run_and_writes_nothing) {
     expect_balance("B1", "0.00");
 }
 
-/* BUG tools/cmd_import.c:333 (cli_open for writing) with tools/cli_util.c:61 (cli_done drops
+/* Fixed (was a bug): tools/cmd_import.c:333 (cli_open for writing) with tools/cli_util.c:61 (cli_done drops
  * a new empty ledger only when the exit code is not 0): a --dry-run that exits 0 on a new
  * --db path leaves an empty ledger (new.db, new.db-lock) behind. */
-Test(import, dry_run_on_a_new_path_creates_no_ledger, .disabled = true) {
+Test(import, dry_run_on_a_new_path_creates_no_ledger) {
     write_csv("c.csv", "name\nAcme\n");
     json_t *j = import_json(0, "--db", "new.db", "customers", "c.csv", "--dry-run");
     expect_counts(j, 1, 0, 0);
@@ -693,8 +692,8 @@ Test(import, a_refused_import_on_a_new_path_creates_no_ledger) {
     cr_assert(!cli_exists(cli_path("new.db")), "an import that wrote nothing left a ledger");
 }
 
-/* BUG tools/cmd_import.c:265 with engine/log.c (folio_batch_run): under --dry-run each batch
- * is thrown away, so the rows of a later batch do not see those of earlier ones: a duplicate
+/* KNOWN LIMITATION (documented in tools/cmd_import.c and the closing note): under --dry-run
+ * each batch is thrown away, so the rows of a later batch do not see those of earlier ones: a duplicate
  * of row 5 at row 1050 is accepted by the dry run (exit 0) and rejected by the real run
  * ("customer R5 already exists", exit 1) with --on-existing error; with skip, "existing"
  * differs. --dry-run should answer what the real run will. */
@@ -1215,13 +1214,13 @@ Test(import, the_json_summary_shape) {
     json_decref(j);
 }
 
-/* BUG tools/cli_util.c:112 cli_json_string (called at tools/cmd_import.c:409): error messages
+/* Fixed (was a bug): tools/cli_util.c:112 cli_json_string (called at tools/cmd_import.c:409): error messages
  * echo the row's bytes (engine/customer.c:78 "ref 'R\xFF' may hold only ..."), and bytes
  * >= 0x80 are written as they are, so `--json import` prints a summary that is not valid
  * UTF-8 and no JSON parser accepts (jansson: "unable to decode byte 0xff"). Likewise in text
  * mode a newline in an echoed field splits one error over two stderr lines
  * ("folio: line 2: ref 'R" / "2' may hold ..."). */
-Test(import, error_messages_that_echo_bad_input_stay_valid, .disabled = true) {
+Test(import, error_messages_that_echo_bad_input_stay_valid) {
     write_csv("c.csv", "name,ref\nAcme,R\xFF\nBeta,B1\n");
     cli_result r = cli("--json", "import", "customers", "c.csv");
     cr_assert_eq(r.status, 1, "%s", r.err);
