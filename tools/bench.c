@@ -249,6 +249,9 @@ typedef struct {
     uint64_t docs, done_customers, done_docs;
     zipf z;
     uint64_t refused;
+    /* where the batch started: folio_batch_run runs the batch again from the start when the
+     * map had to grow, so the batch must be able to start over */
+    uint64_t start_customers, start_docs, start_rng, start_refused;
 } w1b_state;
 
 #define COMMANDS_PER_BATCH 1000u
@@ -257,6 +260,10 @@ static int w1b_batch(folio_db *db, void *arg) {
     w1b_state *st = arg;
     folio_write_opts w = {.actor = "bench"};
     folio_write_result r;
+    st->done_customers = st->start_customers;
+    st->done_docs = st->start_docs;
+    st->refused = st->start_refused;
+    rng_state = st->start_rng;
     for (unsigned k = 0; k < COMMANDS_PER_BATCH; k++) {
         int rc;
         if (st->done_customers < st->customers) {
@@ -280,7 +287,8 @@ static int w1b_batch(folio_db *db, void *arg) {
         } else {
             break;
         }
-        if (rc < 0) st->refused++;
+        if (rc < 0 && st->refused++ == 0)
+            fprintf(stderr, "folio-bench: first refused command: %s\n", folio_errmsg());
     }
     return FOLIO_OK;
 }
@@ -355,8 +363,13 @@ static int commands_main(const char *dir, double scale) {
     if (folio_db_open(&db, p2, NULL)) die("open");
     uint64_t io0 = io_write_bytes(), dev0 = device_write_bytes(p2);
     t0 = now_s();
-    while (st.done_customers < st.customers || st.done_docs < st.docs)
+    while (st.done_customers < st.customers || st.done_docs < st.docs) {
+        st.start_customers = st.done_customers;
+        st.start_docs = st.done_docs;
+        st.start_refused = st.refused;
+        st.start_rng = rng_state;
         if (folio_batch_run(db, w1b_batch, &st, 0)) die("batch");
+    }
     double w1b_secs = now_s() - t0;
     uint64_t commands = st.customers + st.docs;
     double w1b_rate = (double)commands / w1b_secs;
