@@ -78,8 +78,10 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
         rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
         goto cleanup;
     }
+    unsigned perm = (opts->group_read ? FOLIO_STORE_GROUP_READ : 0u) |
+                    (opts->allow_shared_write ? FOLIO_STORE_ALLOW_SHARED_WRITE : 0u);
     FOLIO_TRY(folio_store__open(&db->store, path, map, opts->read_only != 0,
-                              opts->must_exist != 0, &created));
+                              opts->must_exist != 0, perm, &created));
     FOLIO_TRY(folio_projection__catch_up(db));
     *out = db;
     return FOLIO_OK;

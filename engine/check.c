@@ -187,7 +187,7 @@ int folio_check(uint64_t *events_out, folio_db *db) {
     for (unsigned i = 0; i < folio_projection__count(); i++)
         FOLIO_TRY(folio_projection__check_current(&live, i, head.last_seq));
     folio_store__read_end(&live);
-    FOLIO_TRY(folio_store__open(&scratch, path, FOLIO_MAP_BYTES_DEFAULT * 16, 0, 0, &created));
+    FOLIO_TRY(folio_store__open(&scratch, path, FOLIO_MAP_BYTES_DEFAULT * 16, 0, 0, 0, &created));
     FOLIO_TRY(fold_into(scratch, db, &events));
     FOLIO_TRY(folio_store__read_begin(&live, db->store));
     FOLIO_TRY(folio_store__read_begin(&replay, scratch));

@@ -104,8 +104,10 @@ enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM 
 
 #define FOLIO_PUT_APPEND 1u /* key sorts after every existing key (MDB_APPEND) */
 
+#define FOLIO_STORE_GROUP_READ 1u         /* create data 0640, lock 0660 */
+#define FOLIO_STORE_ALLOW_SHARED_WRITE 2u /* accept a data file writable by group or others */
 int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
-                      int must_exist, int *created_out);
+                      int must_exist, unsigned perm_flags, int *created_out);
 void folio_store__close(folio_store *s);
 int folio_store__read_begin(folio_txn *t, folio_store *s);
 void folio_store__read_end(folio_txn *t);

@@ -439,7 +439,7 @@ static void registry_remove(folio_store *s) {
 }
 
 int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
-                      int must_exist, int *created_out) {
+                      int must_exist, unsigned perm_flags, int *created_out) {
     FOLIO_ASSERT(out != NULL);
     FOLIO_ASSERT(path != NULL);
     int rc = FOLIO_OK, mrc, registered = 0;
@@ -466,6 +466,13 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
         }
     } else if (!S_ISREG(st.st_mode)) {
         rc = folio_error__set(FOLIO_EFORMAT, "%s is not a regular file", path);
+    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(perm_flags & FOLIO_STORE_ALLOW_SHARED_WRITE)) {
+        /* Whoever can write the file can rewrite the history and recompute the chain. */
+        rc = folio_error__set(FOLIO_ERROR,
+                              "ledger %s is writable by %s (mode %04o): chmod 600 it (640 for a "
+                              "reading group), or allow shared write explicitly",
+                              path, (st.st_mode & S_IWOTH) ? "others" : "its group",
+                              (unsigned)(st.st_mode & 07777));
     } else if (st.st_size == 0) {
         rc = folio_error__set(FOLIO_EFORMAT, "%s is an empty file, not a folio ledger", path);
     } else if ((rc = check_lmdb_magic(path)) < 0) {
@@ -489,7 +496,18 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
         goto cleanup;
     }
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only ? MDB_RDONLY : 0);
-    mrc = mdb_env_open(s->env, path, flags, 0600);
+    int creating = stat(path, &st) != 0;
+    mrc = mdb_env_open(s->env, path, flags, (perm_flags & FOLIO_STORE_GROUP_READ) ? 0660 : 0600);
+    /* LMDB gives both files one mode: a group that reads needs the lock file writable (its
+     * reader slots live there) but never the data file. */
+    char lock_path[4200];
+    snprintf(lock_path, sizeof lock_path, "%s-lock", path);
+    if (mrc == MDB_SUCCESS && creating && (perm_flags & FOLIO_STORE_GROUP_READ) &&
+        (chmod(path, 0640) != 0 || chmod(lock_path, 0660) != 0)) { /* past the umask */
+        pthread_mutex_unlock(&registry_lock);
+        rc = folio_error__set(FOLIO_ERROR, "cannot set the mode of %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
     if (mrc == MDB_SUCCESS && stat(path, &st) == 0) {
         s->dev = st.st_dev;
         s->ino = st.st_ino;

@@ -146,9 +146,15 @@ typedef struct {
                            Projections built by an older folio are not rebuilt: queries that
                            need them report FOLIO_EFORMAT until a read-write open. */
     int must_exist;     /* 1: do not create a missing ledger (FOLIO_ENOTFOUND instead) */
+    int group_read;     /* 1: a new ledger is created data 0640, lock 0660 so that a group can
+                           read it (readers write their slot into the lock file); else both
+                           are 0600 */
+    int allow_shared_write; /* 1: open a ledger file that group or others may write; by
+                               default that is refused (FOLIO_ERROR), since anyone who can write
+                               the file can rewrite the history */
 } folio_open_opts;
 #define FOLIO_OPEN_OPTS_VERSION 1u
-#define FOLIO_OPEN_OPTS_INIT {FOLIO_OPEN_OPTS_VERSION, 0, 0, 0}
+#define FOLIO_OPEN_OPTS_INIT {FOLIO_OPEN_OPTS_VERSION, 0, 0, 0, 0, 0}
 
 /**
  * Open the ledger file at `path` (PATH and PATH-lock), creating it with mode 0600 when it

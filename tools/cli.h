@@ -36,6 +36,8 @@ int cli_exit_code(int rc);
 /* Open the ledger. write = 0: it must exist (exit 3 naming the path otherwise). Returns an
  * exit code (0 on success) after printing any error. */
 int cli_open(folio_db **db, cli_ctx *c, int write);
+/* The open options the environment sets (FOLIO_GROUP_READ, FOLIO_ALLOW_SHARED_WRITE). */
+void cli_env_opts(folio_open_opts *opts);
 /* Close the ledger and return `code`. A ledger this run created is removed again when the
  * command failed and it holds no event: a rejected command changes nothing. */
 int cli_done(folio_db *db, cli_ctx *c, int code);

@@ -46,10 +46,19 @@ int cli_fail(int rc, const char *what) {
     return cli_exit_code(rc);
 }
 
+void cli_env_opts(folio_open_opts *opts) {
+    /* FOLIO_GROUP_READ=1: new ledgers readable by the group (data 0640, lock 0660);
+     * FOLIO_ALLOW_SHARED_WRITE=1: accept a ledger file that group or others may write. */
+    const char *g = getenv("FOLIO_GROUP_READ"), *sw = getenv("FOLIO_ALLOW_SHARED_WRITE");
+    opts->group_read = g && strcmp(g, "1") == 0;
+    opts->allow_shared_write = sw && strcmp(sw, "1") == 0;
+}
+
 int cli_open(folio_db **db, cli_ctx *c, int write) {
     folio_open_opts opts = FOLIO_OPEN_OPTS_INIT;
     struct stat st;
     opts.must_exist = !write;
+    cli_env_opts(&opts);
     c->created_ledger = write && stat(c->db_path, &st) != 0 && errno == ENOENT;
     int rc = folio_db_open(db, c->db_path, &opts);
     if (rc == FOLIO_OK) return 0;

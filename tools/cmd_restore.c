@@ -155,6 +155,7 @@ int cmd_restore(cli_ctx *c) {
         folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
         folio_stats s;
         ro.read_only = 1;
+        cli_env_opts(&ro);
         int rc = folio_db_open(&db, c->db_path, &ro);
         if (rc == FOLIO_OK) rc = folio_stats_get(&s, db);
         folio_db_close(db);
@@ -180,7 +181,9 @@ int cmd_restore(cli_ctx *c) {
         if (in != stdin) fclose(in);
         return EXIT_RULE;
     }
-    int rc = folio_db_open(&db, tmp, NULL);
+    folio_open_opts create = FOLIO_OPEN_OPTS_INIT;
+    cli_env_opts(&create);
+    int rc = folio_db_open(&db, tmp, &create);
     if (rc < 0) {
         if (in != stdin) fclose(in);
         return cli_fail(rc, NULL);

@@ -12,6 +12,7 @@ int cmd_verify(cli_ctx *c) {
      * damaged log that fails before verify can name the bad seq. */
     folio_open_opts opts = FOLIO_OPEN_OPTS_INIT;
     opts.read_only = 1;
+    cli_env_opts(&opts);
     int rc = folio_db_open(&db, c->db_path, &opts);
     if (rc < 0) return cli_fail(rc, NULL);
     int code = 0;
