@@ -61,10 +61,9 @@ typedef struct {
 
 /* Fill the result's id, ref and version from the primary customer's card. */
 static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_RESULT];
     folio_stream_rec srec;
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     out->id = id;
     out->ref[0] = '\0';
     rc = folio_log__read_stream(&srec, c->txn, id);
@@ -79,7 +78,6 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
         }
         if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK;
     }
-    free(card);
     return rc;
 }
 
@@ -232,13 +230,20 @@ int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts
 
 folio_cmd *folio_cmd__create(void) {
     folio_cmd *c = calloc(1, sizeof *c);
-    if (c)
-        for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__init(&c->payloads[i]);
+    if (!c) return NULL;
+    for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__init(&c->payloads[i]);
+    for (size_t i = 0; i < FOLIO_CMD_CARDS; i++) {
+        if (!(c->cards[i] = malloc(sizeof *c->cards[i]))) {
+            folio_cmd__free(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
 void folio_cmd__free(folio_cmd *c) {
     if (!c) return;
     for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__free(&c->payloads[i]);
+    for (size_t i = 0; i < FOLIO_CMD_CARDS; i++) free(c->cards[i]);
     free(c);
 }

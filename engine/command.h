@@ -19,6 +19,16 @@
 #define FOLIO_CMD_EVENTS_MAX (FOLIO_CONTACTS_MAX + 8u)
 _Static_assert(FOLIO_CMD_EVENTS_MAX >= FOLIO_ALLOCATIONS_MAX + 8u, "room for allocations");
 
+/* Customer cards a command reads (each ~20 KB with its contacts), allocated once with the
+ * command state and reused: no allocation per command. */
+struct folio_dir_rec;
+enum {
+    FOLIO_CMD_CARD_MAIN = 0,   /* the customer the command writes to */
+    FOLIO_CMD_CARD_OTHER = 1,  /* a second customer (merge's DELETE side, upsert, name holder) */
+    FOLIO_CMD_CARD_RESULT = 2, /* describing the result */
+    FOLIO_CMD_CARDS = 3
+};
+
 typedef struct folio_cmd {
     folio_db *db;
     folio_txn *txn;
@@ -31,6 +41,7 @@ typedef struct folio_cmd {
     uint64_t primary;
     uint64_t item_id;
     char doc[FOLIO_DOC_BYTES_MAX + 1]; /* a document number written, for the result */
+    struct folio_dir_rec *cards[FOLIO_CMD_CARDS];
     int existed;                       /* upsert/import found it already there */
 } folio_cmd;
 

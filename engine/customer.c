@@ -337,10 +337,9 @@ static int create_fn(folio_cmd *c, void *arg) {
     }
     rc = folio_directory__id_by_name(&other, &c->dir, name.s, name.n);
     if (rc == FOLIO_OK) {
-        folio_dir_rec *o = malloc(sizeof *o);
+        folio_dir_rec *o = c->cards[FOLIO_CMD_CARD_OTHER];
         char oref[FOLIO_REF_BYTES_MAX + 1] = "?";
-        if (o && folio_directory__get(o, &c->dir, other) == FOLIO_OK) cstr(oref, sizeof oref, o->ref);
-        free(o);
+        if (folio_directory__get(o, &c->dir, other) == FOLIO_OK) cstr(oref, sizeof oref, o->ref);
         return folio_error__set(FOLIO_ERULE, "name '%.*s' is already used by %s (rule 2)",
                                 (int)name.n, name.s, oref);
     }
@@ -444,13 +443,12 @@ typedef struct {
 static int update_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
     const folio_customer_changes *in = a->in;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     change ch[4 + 2 * FOLIO_ADDR_FIELDS];
     char names[2][FOLIO_ADDR_FIELDS][20];
     char cur[4], limit_buf[FOLIO_MONEY_TEXT_MAX];
     size_t n = 0;
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0) goto done;
     if ((rc = folio_cmd__target(c, card->id, a->ref)) < 0) goto done;
     cstr(cur, sizeof cur, card->currency);
@@ -532,7 +530,6 @@ static int update_fn(folio_cmd *c, void *arg) {
     }
     rc = FOLIO_OK;
 done:
-    free(card);
     return rc;
 }
 
@@ -556,10 +553,9 @@ int folio_customer_update(folio_write_result *out, folio_db *db, const folio_wri
 static int status_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
     const char *to = a->in;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     char from[16];
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0) goto done;
     if ((rc = folio_cmd__target(c, card->id, a->ref)) < 0) goto done;
     cstr(from, sizeof from, card->status);
@@ -581,7 +577,6 @@ static int status_fn(folio_cmd *c, void *arg) {
     folio_mpw__kstr(p, "from", from);
     folio_mpw__kstr(p, "to", to);
 done:
-    free(card);
     return rc;
 }
 
@@ -601,10 +596,9 @@ int folio_customer_set_status(folio_write_result *out, folio_db *db, const folio
 
 static int owner_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     folio_dstr to;
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0 ||
         (rc = check_field(&to, a->in, FOLIO_FIELD_BYTES_MAX, "owner")) < 0)
         goto done;
@@ -620,7 +614,6 @@ static int owner_fn(folio_cmd *c, void *arg) {
     folio_mpw__str(p, "to");
     folio_mpw__dstr(p, to);
 done:
-    free(card);
     return rc;
 }
 
@@ -651,10 +644,9 @@ static void put_contact(folio_mpw *p, uint64_t id, folio_dstr name, folio_dstr e
 static int contact_add_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
     const folio_contact_new *in = a->in;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     folio_dstr name, email, phone, role;
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0 ||
         (rc = check_field(&name, in->name, FOLIO_FIELD_BYTES_MAX, "contact name")) < 0 ||
         (rc = check_field(&email, in->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
@@ -674,7 +666,6 @@ static int contact_add_fn(folio_cmd *c, void *arg) {
     put_contact(folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_CONTACT_ADDED), c->item_id, name,
                 email, phone, role);
 done:
-    free(card);
     return rc;
 }
 
@@ -694,9 +685,8 @@ int folio_contact_add(folio_write_result *out, folio_db *db, const folio_write_o
 
 static int contact_remove_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0)
         goto done;
     uint32_t i;
@@ -711,7 +701,6 @@ static int contact_remove_fn(folio_cmd *c, void *arg) {
                 ct->name, ct->email, ct->phone, ct->role);
     c->item_id = ct->id;
 done:
-    free(card);
     return rc;
 }
 
@@ -727,16 +716,14 @@ int folio_contact_remove(folio_write_result *out, folio_db *db, const folio_writ
 
 static int note_fn(folio_cmd *c, void *arg) {
     const cmd_args *a = arg;
-    folio_dir_rec *card = malloc(sizeof *card);
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     int rc;
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = resolve(card, c, a->ref)) < 0 || (rc = folio_cmd__target(c, card->id, a->ref)) < 0)
         goto done;
     folio_mpw *p = folio_cmd__stage(c, card->id, FOLIO_EV_CUSTOMER_NOTE_ADDED);
     folio_mpw__map(p, 1);
     folio_mpw__kstr(p, "text", a->in);
 done:
-    free(card);
     return rc;
 }
 
@@ -768,13 +755,9 @@ typedef struct {
 
 static int merge_fn(folio_cmd *c, void *arg) {
     const merge_args *a = arg;
-    folio_dir_rec *keep = malloc(sizeof *keep), *del = malloc(sizeof *del);
+    folio_dir_rec *keep = c->cards[FOLIO_CMD_CARD_MAIN], *del = c->cards[FOLIO_CMD_CARD_OTHER];
     char balance[FOLIO_MONEY_TEXT_MAX], cur[4], status[16];
     int rc;
-    if (!keep || !del) {
-        rc = folio_error__set(FOLIO_ERROR, "out of memory");
-        goto done;
-    }
     if ((rc = resolve(keep, c, a->keep)) < 0 || (rc = resolve(del, c, a->del)) < 0) goto done;
     if ((rc = folio_cmd__target(c, keep->id, a->keep)) < 0) goto done;
     if (a->has_del_version && del->version != a->del_version) {
@@ -840,8 +823,6 @@ static int merge_fn(folio_cmd *c, void *arg) {
     if ((rc = settings_of(&set, c)) < 0) goto done;
     rc = folio_docs__limit_check(c, keep, &set, merged_balance);
 done:
-    free(keep);
-    free(del);
     return rc;
 }
 
@@ -888,10 +869,9 @@ static int upsert_fn(folio_cmd *c, void *arg) {
         }
         return FOLIO_OK;
     }
-    /* It exists. */
-    folio_dir_rec *card = malloc(sizeof *card);
+    /* It exists. (Its card goes in the second slot: update_fn and owner_fn use the main one.) */
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_OTHER];
     char ref[FOLIO_REF_BYTES_MAX + 1], cur[4];
-    if (!card) return folio_error__set(FOLIO_ERROR, "out of memory");
     if ((rc = folio_directory__get(card, &c->dir, id)) < 0) goto done;
     cstr(ref, sizeof ref, card->ref);
     cstr(cur, sizeof cur, card->currency);
@@ -914,7 +894,6 @@ static int upsert_fn(folio_cmd *c, void *arg) {
         rc = owner_fn(c, &oa);
     }
 done:
-    free(card);
     return rc;
 }
 

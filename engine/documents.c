@@ -19,16 +19,11 @@
 
 typedef struct {
     folio_proj_txn rec;   /* the receivables projection */
-    folio_dir_rec *card;  /* the customer (malloc'd) */
+    folio_dir_rec *card;  /* the customer (the command's main card) */
     folio_settings set;
     char cur[4];
     int64_t balance;      /* the balance after the events staged so far */
 } doc_ctx;
-
-static void ctx_free(doc_ctx *d) {
-    free(d->card);
-    d->card = NULL;
-}
 
 /* The customer of a receivables command: exists, not deleted (rule 7), has a currency. */
 static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
@@ -36,8 +31,7 @@ static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
     memset(d, 0, sizeof *d);
     folio_projection__txn(&d->rec, c->txn, "receivables", NULL);
     if (!ref || !*ref) return folio_error__set(FOLIO_EINVAL, "a customer ref is required");
-    d->card = malloc(sizeof *d->card);
-    if (!d->card) return folio_error__set(FOLIO_ERROR, "out of memory");
+    d->card = c->cards[FOLIO_CMD_CARD_MAIN];
     int rc = folio_directory__id_by_ref(&id, &c->dir, ref, strlen(ref));
     if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
     if (rc == FOLIO_OK) rc = folio_directory__get(d->card, &c->dir, id);
@@ -421,7 +415,6 @@ static int document_fn(folio_cmd *c, void *arg) {
     rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
 done:
     free(invs.items);
-    ctx_free(&d);
     return rc;
 }
 
@@ -533,7 +526,6 @@ static int allocate_fn(folio_cmd *c, void *arg) {
         rc = folio_error__set(FOLIO_ERULE, "%s has no open invoice to allocate to", a->ref);
 done:
     free(invs.items);
-    ctx_free(&d);
     return rc;
 }
 
@@ -603,7 +595,6 @@ static int refund_fn(folio_cmd *c, void *arg) {
     snprintf(c->doc, sizeof c->doc, "%s", doc);
     rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
 done:
-    ctx_free(&d);
     return rc;
 }
 
@@ -698,8 +689,8 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
     const void *k, *v;
     size_t kn, vn;
     uint8_t prefix = FOLIO_DIR_NAME;
-    folio_dir_rec *card = malloc(sizeof *card);
-    int rc = card ? folio_directory__settings(&set, &c->dir) : folio_error__set(FOLIO_ERROR, "out of memory");
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
+    int rc = folio_directory__settings(&set, &c->dir);
     if (rc < 0) goto done;
     if (strcmp(set.credit_control, "past-due") != 0 && strcmp(set.credit_control, "both") != 0) {
         rc = folio_error__set(FOLIO_ERULE, "credit control is '%s': credit-check needs past-due "
@@ -747,7 +738,6 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
     folio_proj__iter_close(&it);
     if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
 done:
-    free(card);
     return rc;
 }
 

@@ -48,7 +48,7 @@ typedef struct {
 #define FOLIO_HOLD_CREDIT_LIMIT 1u
 #define FOLIO_HOLD_PAST_DUE 2u
 
-typedef struct {
+typedef struct folio_dir_rec {
     uint64_t id; /* 0: no customer (yet) */
     uint64_t version, created_seq, next_contact, documents, deleted_seq, merged_into;
     int64_t deleted_at_us, balance;
