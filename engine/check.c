@@ -32,14 +32,22 @@ static int reset_states(folio_txn *t, void *arg) {
 }
 
 int folio_rebuild(uint64_t *events_out, folio_db *db) {
-    folio_stats st;
     if (!db) return folio_error__set(FOLIO_EINVAL, "rebuild: NULL argument");
     if (folio_store__read_only(db->store))
         return folio_error__set(FOLIO_EINVAL, "rebuild needs the ledger opened for writing");
+    if (folio_log__in_batch(db))
+        return folio_error__set(FOLIO_EINVAL, "rebuild cannot run inside a batch");
     int rc = folio_log__write(db, reset_states, NULL);
     if (rc == FOLIO_OK) rc = folio_projection__catch_up(db);
-    if (rc == FOLIO_OK) rc = folio_stats_get(&st, db);
-    if (rc == FOLIO_OK && events_out) *events_out = st.events;
+    if (rc == FOLIO_OK && events_out) {
+        folio_txn t = {0};
+        folio_head head;
+        if ((rc = folio_store__read_begin(&t, db->store)) == FOLIO_OK) {
+            rc = folio_log__read_head(&head, &t);
+            folio_store__read_end(&t);
+            if (rc == FOLIO_OK) *events_out = head.last_seq;
+        }
+    }
     return rc;
 }
 
@@ -111,14 +119,14 @@ cleanup:
 }
 
 /* Fold every event of the live log into the scratch store's projections. */
-static int fold_into(folio_store *scratch, folio_db *db, uint64_t *events_out) {
+static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64_t *events_out) {
     folio_iter *it = NULL;
     const folio_event *e;
     folio_txn t = {0};
     folio_proj_states s;
     uint8_t *buf = malloc(FOLIO_PROJ_SCRATCH_BYTES);
     uint64_t in_batch = 0, events = 0;
-    int rc = buf ? folio_log_open(&it, db, 1, 0) : folio_error__set(FOLIO_ERROR, "out of memory");
+    int rc = buf ? folio_log_open(&it, db, 1, to_seq) : folio_error__set(FOLIO_ERROR, "out of memory");
     while (rc == FOLIO_OK) {
         if (!t.mdb) {
             if ((rc = folio_store__write_begin(&t, scratch)) < 0) break;
@@ -136,7 +144,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t *events_out) {
             rc = folio_projection__apply_all(&t, &s, e);
             if (((events + 1) & (FOLIO_PROGRESS_EVERY - 1)) == 0)
                 folio_progress__report(db, "check", events + 1, 0);
-            if (rc == FOLIO__EMAPFULL) /* the batch grew the scratch map: grow it, fold again */
+            if (rc == FOLIO__EMAPFULL) /* the scratch map is sized for 4 GiB of projections */
                 rc = folio_error__set(FOLIO_EFULL, "check: the scratch map is full");
             events++;
             in_batch++;
@@ -172,6 +180,7 @@ int folio_check(uint64_t *events_out, folio_db *db) {
     uint64_t events = 0;
     int created = 0, rc;
     if (!db) return folio_error__set(FOLIO_EINVAL, "check: NULL argument");
+    if (events_out) *events_out = 0;
     /* Scratch space beside the ledger: the same disk, which has room for a ledger. */
     const char *slash = strrchr(db->path, '/');
     if (slash)
@@ -188,8 +197,17 @@ int folio_check(uint64_t *events_out, folio_db *db) {
         FOLIO_TRY(folio_projection__check_current(&live, i, head.last_seq));
     folio_store__read_end(&live);
     FOLIO_TRY(folio_store__open(&scratch, path, FOLIO_MAP_BYTES_DEFAULT * 16, 0, 0, 0, &created));
-    FOLIO_TRY(fold_into(scratch, db, &events));
+    if (head.last_seq == 0) goto cleanup; /* nothing to fold, nothing to compare */
+    FOLIO_TRY(fold_into(scratch, db, head.last_seq, &events));
     FOLIO_TRY(folio_store__read_begin(&live, db->store));
+    folio_head now;
+    FOLIO_TRY(folio_log__read_head(&now, &live));
+    if (now.last_seq != head.last_seq) {
+        rc = folio_error__set(FOLIO_ECONFLICT, "the ledger changed while it was being checked "
+                                               "(seq %llu -> %llu): run check again",
+                              (unsigned long long)head.last_seq, (unsigned long long)now.last_seq);
+        goto cleanup;
+    }
     FOLIO_TRY(folio_store__read_begin(&replay, scratch));
     for (unsigned i = 0; i < folio_projection__count(); i++)
         FOLIO_TRY(compare_projection(&live, &replay, i));

@@ -175,7 +175,7 @@ int folio_codec__check_payload(const void *payload, size_t payload_bytes);
 /* Check a string field: valid UTF-8, no NUL, 1..max bytes (0 allowed if optional). */
 int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required);
 /* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
- * into buf[0..cap). Returns bytes written or FOLIO_ELIMIT. */
+ * into buf[0..cap); *bytes_out = its length. FOLIO_OK or FOLIO_ELIMIT. */
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
                                  const folio_event *e, const char *idempotency_key,
                                  const uint8_t *request_hash);
@@ -211,6 +211,8 @@ int folio_log__read_head(folio_head *out, folio_txn *t);
 /* Run fn inside a write transaction under the handle's write lock, committing when it
  * returns FOLIO_OK; when the map fills up, grow it and run fn again from the start. */
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg);
+/* 1 when this thread is running a batch on db (folio_batch_run). */
+int folio_log__in_batch(const folio_db *db);
 /* Look up an idempotency key: *found = 1 and out = the original seqs for a repeat with the
  * same request hash; FOLIO_EEXISTS for a different one; *found = 0 when the key is new. */
 int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,

@@ -169,9 +169,12 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     folio_stream_rec srec;
     int rc = folio_log__read_stream(&srec, t, e->stream);
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
-    FOLIO_ASSERT(head->last_seq < UINT64_MAX);
-    FOLIO_ASSERT(srec.version < UINT64_MAX);
-    FOLIO_ASSERT(srec.head_seq <= head->last_seq);
+    if (srec.head_seq > head->last_seq || srec.version == UINT64_MAX || head->last_seq == UINT64_MAX)
+        return folio_error__set(FOLIO_ECORRUPT, "stream %llu record (version %llu, seq %llu) is "
+                                                "inconsistent with the head (seq %llu)",
+                                (unsigned long long)e->stream, (unsigned long long)srec.version,
+                                (unsigned long long)srec.head_seq,
+                                (unsigned long long)head->last_seq);
     if (given) {
         if (e->seq != head->last_seq + 1)
             return folio_error__set(FOLIO_ECONFLICT, "seq %llu does not follow the last seq %llu",
@@ -317,6 +320,9 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
                                           "idempotency key", 0)) < 0 ||
             (rc = folio_codec__check_payload(e->payload, e->payload_bytes)) < 0)
             return folio_error__set(rc, "seq %llu: %s", (unsigned long long)e->seq, folio_errmsg());
+        if (e->idempotency_key && !*e->idempotency_key)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: idempotency key is empty",
+                                    (unsigned long long)e->seq);
     }
     restore_args a = {db, items, n};
     return folio_log__write(db, restore_txn, &a);
@@ -369,6 +375,8 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
     pthread_mutex_unlock(&db->write_lock);
     return rc;
 }
+
+int folio_log__in_batch(const folio_db *db) { return active_batch.db == db; }
 
 int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg, int dry_run) {
     int rc;

@@ -182,6 +182,10 @@ static int refill(folio_iter *it) {
                 goto cleanup;
             }
             if (rc < 0) goto cleanup;
+            if (v.size > ARENA_BYTES) {
+                rc = FOLIO_CORRUPT(it->next_seq, "frame of %zu bytes is larger than any event", v.size);
+                goto cleanup;
+            }
             if (v.size > ARENA_BYTES - used) break;
             memcpy(it->arena + used, v.data, v.size);
             it->slots[it->slot_count++] = (slot){it->next_seq, (uint32_t)used, (uint32_t)v.size};
@@ -201,6 +205,10 @@ static int refill(folio_iter *it) {
                 goto cleanup;
             }
             if (rc < 0) goto cleanup;
+            if (v.size > ARENA_BYTES) {
+                rc = FOLIO_CORRUPT(seq, "frame of %zu bytes is larger than any event", v.size);
+                goto cleanup;
+            }
             if (v.size > ARENA_BYTES - used) break;
             memcpy(it->arena + used, v.data, v.size);
             it->slots[it->slot_count++] = (slot){seq, (uint32_t)used, (uint32_t)v.size};

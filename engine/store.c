@@ -95,6 +95,7 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             t->mdb = txn;
             t->store = s;
             t->write = write;
+            t->nested = 0;
             return FOLIO_OK;
         }
         pthread_rwlock_unlock(&s->map_lock);

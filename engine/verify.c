@@ -266,5 +266,6 @@ cleanup:
     free(strbuf);
     if (rc == FOLIO_ECORRUPT && report->bad_seq == 0 && report->events > 0)
         report->bad_seq = report->events; /* an index defect: name the last event checked */
+    if (rc != FOLIO_ECORRUPT) report->bad_seq = 0; /* promised: 0 unless corruption */
     return rc;
 }

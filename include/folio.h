@@ -58,8 +58,9 @@ typedef enum {
 FOLIO_API const char *folio_strerror(int rc);
 
 /**
- * Detail of this thread's last failure ("expected version 3 of stream 7, found 4").
- * Lifetime: until the next folio call on this thread. Never NULL (empty when none).
+ * Detail of this thread's last failure ("expected version 3 of stream 7, found 4"). Read it
+ * right after a call that failed: a later successful call may leave it as it was.
+ * Lifetime: until the next folio call on this thread. Never NULL.
  */
 FOLIO_API const char *folio_errmsg(void);
 
@@ -239,7 +240,7 @@ FOLIO_API int folio_event_append(uint64_t *seq_out, folio_db *db, const folio_ev
 /**
  * Iterate the log in seq order from `from_seq` (0 or 1 = the start) to `to_seq` inclusive
  * (0 = the last event committed when the iterator is opened).
- * @return FOLIO_OK, FOLIO_EINVAL.
+ * @return FOLIO_OK, FOLIO_EINVAL, else a storage error (FOLIO_ERROR, FOLIO_ECORRUPT).
  */
 FOLIO_API int folio_log_open(folio_iter **out, folio_db *db, uint64_t from_seq,
                              uint64_t to_seq);
@@ -727,7 +728,8 @@ typedef struct {
 /**
  * Walk the whole log: recompute every chain hash, check every frame checksum and
  * envelope, seq and per-stream version gaps, the stream back-pointers and the stream index,
- * and the stored head. Reads a consistent snapshot; never blocks writers.
+ * and the stored head. Reads a consistent snapshot; writers go on, except one that must grow
+ * the map in this process, which waits until the walk ends.
  * @return FOLIO_OK; FOLIO_ECORRUPT (report->bad_seq and folio_errmsg() name the first
  *         failure); else FOLIO_ERROR.
  */
@@ -748,7 +750,7 @@ typedef struct {
  * Drop every projection and fold the whole log again, in batched transactions that save
  * their progress (a killed rebuild resumes on the next read-write open or rebuild).
  * @param[out] events_out events folded (may be NULL).
- * @return FOLIO_OK, FOLIO_EINVAL (read-only handle), else as folio_append().
+ * @return FOLIO_OK, FOLIO_EINVAL (read-only handle, or inside a batch), else as folio_append().
  */
 FOLIO_API int folio_rebuild(uint64_t *events_out, folio_db *db);
 
@@ -757,7 +759,8 @@ FOLIO_API int folio_rebuild(uint64_t *events_out, folio_db *db);
  * afterwards) and compare every projection with the live one, key by key. The live ledger is
  * only read.
  * @return FOLIO_OK; FOLIO_ECORRUPT naming the first projection and key that differ;
- *         FOLIO_EFORMAT (a projection is not up to date: open for writing first).
+ *         FOLIO_EFORMAT (a projection is not up to date: open for writing first);
+ *         FOLIO_ECONFLICT (another writer appended meanwhile: run it again).
  */
 FOLIO_API int folio_check(uint64_t *events_out, folio_db *db);
 
@@ -770,7 +773,11 @@ typedef void (*folio_progress_fn)(void *payload, const char *what, uint64_t done
                                   uint64_t total);
 FOLIO_API void folio_set_progress(folio_db *db, folio_progress_fn cb, void *payload);
 
-/** Ledger statistics from one consistent snapshot. @return FOLIO_OK, FOLIO_ERROR. */
+/**
+ * Ledger statistics from one consistent snapshot.
+ * @return FOLIO_OK; FOLIO_EFORMAT (the counts projection is behind: a read-only handle on a
+ *         ledger written by an older folio); FOLIO_ECORRUPT; else FOLIO_ERROR.
+ */
 FOLIO_API int folio_stats_get(folio_stats *out, folio_db *db);
 
 /** Lowercase hex of a chain hash into out[33] (NUL-terminated). */

@@ -107,3 +107,21 @@ Test(check, an_interrupted_rebuild_finishes_on_the_next_try) {
     cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK);
     cr_assert_eq(st.type_counts[FOLIO_EV_INVOICE_ISSUED], 40);
 }
+
+static int rebuild_in_batch(folio_db *d, void *arg) {
+    uint64_t events;
+    *(int *)arg = folio_rebuild(&events, d);
+    return FOLIO_OK;
+}
+
+/* A rebuild joined to a batch would mark the projections stale inside it and never fold them:
+ * it is refused, and the ledger stays readable. */
+Test(check, rebuild_is_refused_inside_a_batch) {
+    int inner = 0;
+    cr_assert_eq(folio_batch_run(db, rebuild_in_batch, &inner, 0), FOLIO_OK);
+    cr_assert_eq(inner, FOLIO_EINVAL, "rebuild inside a batch returned %d", inner);
+    folio_stats st;
+    cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK, "%s", folio_errmsg());
+    uint64_t events;
+    cr_assert_eq(folio_check(&events, db), FOLIO_OK, "%s", folio_errmsg());
+}
