@@ -175,7 +175,7 @@ static void text_value(FILE *f, json_t *v) {
     if (!v || json_is_null(v)) {
         fputs("(none)", f);
     } else if (json_is_string(v)) {
-        fputs(json_string_value(v), f);
+        cli_print_text(f, json_string_value(v));
     } else {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         fputs(s ? s : "?", f);
@@ -249,15 +249,24 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
         fputc('}', f);
         if (with_stream) fputc('\n', f);
     } else if (with_stream) {
-        fprintf(f, "%6llu  %s  %-12s v%-4llu %-24s %s", (unsigned long long)e->seq, when,
-                ref ? ref : (e->stream ? "?" : "ledger"), (unsigned long long)e->version, type,
-                e->actor);
-        if (e->reason) fprintf(f, " (%s)", e->reason);
-        fprintf(f, "  %s\n", data);
+        fprintf(f, "%6llu  %s  %-12s v%-4llu %-24s ", (unsigned long long)e->seq, when,
+                ref ? ref : (e->stream ? "?" : "ledger"), (unsigned long long)e->version, type);
+        cli_print_text(f, e->actor);
+        if (e->reason) {
+            fputs(" (", f);
+            cli_print_text(f, e->reason);
+            fputc(')', f);
+        }
+        fprintf(f, "  %s\n", data); /* JSON: its strings are escaped already */
     } else {
-        fprintf(f, "seq %llu  v%llu  %s  %s  by %s", (unsigned long long)e->seq,
-                (unsigned long long)e->version, when, type, e->actor);
-        if (e->reason) fprintf(f, "  (%s)", e->reason);
+        fprintf(f, "seq %llu  v%llu  %s  %s  by ", (unsigned long long)e->seq,
+                (unsigned long long)e->version, when, type);
+        cli_print_text(f, e->actor);
+        if (e->reason) {
+            fputs("  (", f);
+            cli_print_text(f, e->reason);
+            fputc(')', f);
+        }
         fputc('\n', f);
         json_t *ch = changes ? json_loads(changes, 0, NULL) : NULL;
         const char *field;

@@ -102,11 +102,9 @@ static void on_field(void *data, size_t len, void *arg) {
         return;
     }
     im->cur.f[im->cur.n++] = data ? strndup(data, len) : NULL;
-    (void)len;
 }
 
 static void take_header(importer *im) {
-    const char *const *cols = columns_of(im->kind);
     int seen[IMPORT_COLUMNS_MAX] = {0};
     if (im->cur.n > IMPORT_COLUMNS_MAX) {
         snprintf(im->fatal_msg, sizeof im->fatal_msg, "the header has more than %u columns",
@@ -147,7 +145,6 @@ static void take_header(importer *im) {
     }
     im->ncols = im->cur.n;
     im->have_header = 1;
-    (void)cols;
 }
 
 static void on_row(int term, void *arg) {
@@ -162,6 +159,10 @@ static void on_row(int term, void *arg) {
     }
     if (!im->have_header) {
         take_header(im);
+        row_free(&im->cur);
+        return;
+    }
+    if (im->pending >= IMPORT_BATCH_ROWS) { /* a batch failed to commit: stop taking rows */
         row_free(&im->cur);
         return;
     }
@@ -245,13 +246,11 @@ static int run_rows(folio_db *db, void *arg) {
 #define F(name) field(r, KIND_DOCUMENTS, name)
             folio_document_new d = {.amount = F("amount"), .doc = F("doc"), .date = F("date"),
                                     .due = F("due")};
-            rc = F("kind") && F("customer")
-                     ? folio_document_import(&res, db, &w, F("kind"), F("customer"), &d)
-                     : FOLIO_EINVAL;
             if (!F("kind") || !F("customer")) {
                 record_error(im, r->line, "kind and customer are required");
                 continue;
             }
+            rc = folio_document_import(&res, db, &w, F("kind"), F("customer"), &d);
 #undef F
         }
         if (rc < 0) {
@@ -311,7 +310,7 @@ int cmd_import(cli_ctx *c) {
         return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
                          "[--on-existing skip|update|error]");
     importer *im = calloc(1, sizeof *im);
-    if (!im) return cli_usage("out of memory");
+    if (!im) return cli_fail(FOLIO_ERROR, "import: out of memory");
     im->c = c;
     im->kind = strcmp(what, "customers") == 0 ? KIND_CUSTOMERS : KIND_DOCUMENTS;
     im->dry_run = dry_run;
@@ -356,6 +355,8 @@ int cmd_import(cli_ctx *c) {
             if (have == 0) break;
         }
         char *nl = memchr(chunk + used, '\n', have - used);
+        char *cr = memchr(chunk + used, '\r', (nl ? (size_t)(nl - chunk) : have) - used);
+        if (cr && cr + 1 < chunk + have && cr[1] != '\n') nl = cr; /* a lone CR ends a line too */
         size_t len = nl ? (size_t)(nl - (chunk + used)) + 1 : have - used;
         char *piece = chunk + used;
         used += len;
@@ -393,7 +394,8 @@ int cmd_import(cli_ctx *c) {
             if (im->pending >= IMPORT_BATCH_ROWS && im->flush_rc == FOLIO_OK) im->flush_rc = flush(im);
             if (!whole_line) { /* skip to the end of this physical line */
                 char *end;
-                while (!(end = memchr(chunk + used, '\n', have - used))) {
+                while (!(end = memchr(chunk + used, '\n', have - used)) &&
+                       !(end = memchr(chunk + used, '\r', have - used))) {
                     have = fread(chunk, 1, CHUNK_BYTES, in);
                     used = 0;
                     if (have == 0) break;
@@ -443,7 +445,9 @@ int cmd_import(cli_ctx *c) {
     if (rc < 0) {
         code = cli_fail(rc, "import");
     } else if (im->fatal && !im->have_header) {
-        fprintf(stderr, "folio: import: %s\n", im->fatal_msg);
+        fputs("folio: import: ", stderr);
+        cli_print_text(stderr, im->fatal_msg); /* it may quote a header cell */
+        fputc('\n', stderr);
         code = EXIT_USAGE;
     } else {
         if (c->json) {
@@ -476,8 +480,9 @@ int cmd_import(cli_ctx *c) {
         if (im->fatal) {
             /* A CSV syntax error cannot be skipped: what came before it went in (a re-run
              * after the fix imports nothing twice), nothing after it did. */
-            fprintf(stderr, "folio: import: %s; the rows before it were %s\n", im->fatal_msg,
-                    dry_run ? "checked" : "imported");
+            fputs("folio: import: ", stderr);
+            cli_print_text(stderr, im->fatal_msg);
+            fprintf(stderr, "; the rows before it were %s\n", dry_run ? "checked" : "imported");
             code = EXIT_USAGE;
         } else {
             code = im->rejected ? EXIT_RULE : 0;

@@ -53,7 +53,7 @@ static const char *opt_str(json_t *o, const char *key, int *bad) {
     return json_string_value(v);
 }
 
-/* Turn one line into an item; returns NULL after setting *why. */
+/* Turn one line into an item; returns -1 after setting *why. */
 static int parse_line(pending *p, const char *line, const char **why) {
     json_error_t err;
     static char msg[256];
@@ -222,9 +222,9 @@ int cmd_restore(cli_ctx *c) {
                 fprintf(stderr, "folio: restore: lines %llu-%llu: %s\n",
                         (unsigned long long)first_line, (unsigned long long)(first_line + n - 1),
                         folio_errmsg());
-                code = cli_exit_code(rc);
-                if (code == EXIT_SYSTEM || code == EXIT_NOTFOUND) code = EXIT_USAGE;
-                if (rc == FOLIO_ECORRUPT) code = EXIT_INTEGRITY;
+                code = cli_exit_code(rc); /* EFULL/ERROR stay 5: the disk, not the file */
+                if (rc == FOLIO_EFORMAT || rc == FOLIO_ENOTFOUND || rc == FOLIO_EINVAL)
+                    code = EXIT_USAGE;
             }
             events += n;
             if (isatty(STDERR_FILENO)) cli_progress(NULL, "restore", events, 0);
@@ -244,7 +244,23 @@ int cmd_restore(cli_ctx *c) {
         remove_ledger(tmp);
         return code;
     }
-    /* Every line went in and the result verifies: move it into place. */
+    /* Every line went in and the result verifies: move it into place, unless someone wrote
+     * to the target meanwhile (it must still be missing or empty). */
+    if (stat(c->db_path, &st) == 0) {
+        folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+        folio_stats s2;
+        ro.read_only = 1;
+        cli_env_opts(&ro);
+        folio_db *t2 = NULL;
+        int r2 = folio_db_open(&t2, c->db_path, &ro);
+        if (r2 == FOLIO_OK) r2 = folio_stats_get(&s2, t2);
+        folio_db_close(t2);
+        if (r2 < 0 || s2.events > 0) {
+            fprintf(stderr, "folio: restore: %s got events while restoring; the restored ledger "
+                            "is left at %s\n", c->db_path, tmp);
+            return EXIT_RULE;
+        }
+    }
     if (rename(tmp, c->db_path) != 0 || rename(tmp_lock, lock) != 0) {
         fprintf(stderr, "folio: restore: cannot move %s into place: %s\n", tmp, strerror(errno));
         return EXIT_SYSTEM;

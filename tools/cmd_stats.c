@@ -29,8 +29,10 @@ int cmd_stats(cli_ctx *c) {
         for (uint32_t t = 0; t < 64; t++) {
             if (!s.type_counts[t]) continue;
             const char *name = folio_event_type_name(t);
-            printf("%s\"%s\":%llu", first ? "" : ",", name ? name : "unknown",
-                   (unsigned long long)s.type_counts[t]);
+            if (name)
+                printf("%s\"%s\":%llu", first ? "" : ",", name, (unsigned long long)s.type_counts[t]);
+            else
+                printf("%s\"unknown.%u\":%llu", first ? "" : ",", t, (unsigned long long)s.type_counts[t]);
             first = 0;
         }
         printf("}}\n");

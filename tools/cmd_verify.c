@@ -34,8 +34,7 @@ int cmd_verify(cli_ctx *c) {
             cli_json_string(stdout, folio_errmsg());
             printf("}\n");
         }
-        fprintf(stderr, "folio: verify failed: %s\n", folio_errmsg());
-        code = EXIT_INTEGRITY;
+        code = cli_fail(rc, "verify failed");
     } else {
         code = cli_fail(rc, "verify");
     }

@@ -2,6 +2,7 @@
  * tools/main.c - the folio command line: global options, then one command.
  * Global options may stand before or after the command word (SPEC section 7).
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static const char *default_actor(void) {
  * word and its arguments, in their order. After "--" nothing is taken. */
 static int parse_globals(cli_ctx *c, int argc, char **argv) {
     c->argv = calloc((size_t)argc + 1, sizeof *c->argv);
-    if (!c->argv) return cli_usage("out of memory");
+    if (!c->argv) return cli_fail(FOLIO_ERROR, "out of memory");
     cli_ctx all = {.argc = argc, .argv = argv};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -113,7 +114,10 @@ static int parse_globals(cli_ctx *c, int argc, char **argv) {
 int main(int argc, char **argv) {
     cli_ctx c = {0};
     int code = parse_globals(&c, argc, argv);
-    if (code != 0) return code;
+    if (code != 0) {
+        free(c.argv);
+        return code;
+    }
     if (!c.db_path) c.db_path = getenv("FOLIO_DB");
     if (!c.db_path || !*c.db_path) c.db_path = "./folio.db";
     if (!c.actor) c.actor = default_actor();
@@ -136,7 +140,10 @@ int main(int argc, char **argv) {
         if (strcmp(word, commands[i].name) == 0) {
             code = commands[i].run(&c);
             free(c.argv);
-            if (fflush(stdout) != 0 && code == 0) code = EXIT_SYSTEM;
+            if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {
+                fprintf(stderr, "folio: cannot write the output: %s\n", strerror(errno));
+                code = EXIT_SYSTEM;
+            }
             return code;
         }
     }
