@@ -1,7 +1,8 @@
 /*
  * engine/command.c - the write path of every rule-checked command (engine/command.h).
  * The command state (staged events and their payload buffers) lives in the handle and is
- * reused under its write lock, so a warm command allocates nothing.
+ * reused under its write lock, so staging allocates nothing once warm (the request buffer,
+ * an idempotent replay and some receivables lists still allocate per command).
  */
 #include "command.h"
 

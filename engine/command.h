@@ -46,7 +46,8 @@ typedef struct folio_cmd {
 } folio_cmd;
 
 /* Name the customer the command writes to, and check the caller's expected version of it
- * now, before any rule (a stale caller gets FOLIO_ECONFLICT, not a rule about old state). */
+ * now, before any rule about its current state (the customer must be found and not deleted
+ * or merged first; a stale caller then gets FOLIO_ECONFLICT, not a rule about old state). */
 int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref);
 
 /* Stage an event; returns the writer for its payload (a msgpack map the caller fills). */

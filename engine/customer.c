@@ -1,6 +1,6 @@
 /*
- * engine/customer.c - the customer master: commands that enforce SPEC section 3, and the
- * queries of sections 4 and 5 (show, find, list, history, deleted).
+ * engine/customer.c - the customer master: the commands that enforce SPEC section 3 (its
+ * queries are in engine/customer_query.c).
  * Every command is a folio_cmd (engine/command.h): it reads the directory projection, checks
  * its rules, stages events; nothing is appended unless every rule holds.
  * Rejections by a rule are FOLIO_ERULE with a message that names the rule; malformed input
@@ -447,6 +447,8 @@ static int update_fn(folio_cmd *c, void *arg) {
     change ch[4 + 2 * FOLIO_ADDR_FIELDS];
     char names[2][FOLIO_ADDR_FIELDS][20];
     char cur[4], limit_buf[FOLIO_MONEY_TEXT_MAX];
+    folio_dstr new_limit = {0};
+    int limit_changed = 0;
     size_t n = 0;
     int rc;
     if ((rc = resolve(card, c, a->ref)) < 0) goto done;
@@ -485,18 +487,25 @@ static int update_fn(folio_cmd *c, void *arg) {
     }
     if (in->credit_limit) {
         if ((rc = check_credit_limit(&v, limit_buf, in->credit_limit, cur)) < 0) goto done;
-        if (!folio_dstr_same(v, card->credit_limit)) ch[n++] = (change){"credit_limit", card->credit_limit, v};
+        if (!folio_dstr_same(v, card->credit_limit)) {
+            ch[n++] = (change){"credit_limit", card->credit_limit, v};
+            new_limit = v;
+            limit_changed = 1;
+        }
     }
     if (in->external_id) {
         uint64_t other;
         if ((rc = check_field(&v, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
             goto done;
         if (!folio_dstr_same(v, card->external_id)) {
-            if (v.s && folio_directory__id_by_external_id(&other, &c->dir, v.s, v.n) == FOLIO_OK) {
-                rc = folio_error__set(FOLIO_ERULE, "external id '%s' is already used by another "
-                                                   "customer",
-                                      in->external_id);
-                goto done;
+            if (v.s) {
+                rc = folio_directory__id_by_external_id(&other, &c->dir, v.s, v.n);
+                if (rc == FOLIO_OK)
+                    rc = folio_error__set(FOLIO_ERULE, "external id '%s' is already used by "
+                                                       "another customer",
+                                          in->external_id);
+                if (rc != FOLIO_ENOTFOUND) goto done;
+                rc = FOLIO_OK;
             }
             ch[n++] = (change){"external_id", card->external_id, v};
         }
@@ -529,6 +538,11 @@ static int update_fn(folio_cmd *c, void *arg) {
         }
     }
     rc = FOLIO_OK;
+    if (limit_changed) { /* a new limit: credit control looks again at the same balance */
+        folio_settings set;
+        if ((rc = settings_of(&set, c)) == FOLIO_OK)
+            rc = folio_docs__limit_check(c, card, new_limit, &set, card->balance);
+    }
 done:
     return rc;
 }
@@ -821,7 +835,7 @@ static int merge_fn(folio_cmd *c, void *arg) {
         goto done;
     }
     if ((rc = settings_of(&set, c)) < 0) goto done;
-    rc = folio_docs__limit_check(c, keep, &set, merged_balance);
+    rc = folio_docs__limit_check(c, keep, keep->credit_limit, &set, merged_balance);
 done:
     return rc;
 }
@@ -876,7 +890,7 @@ static int upsert_fn(folio_cmd *c, void *arg) {
     cstr(ref, sizeof ref, card->ref);
     cstr(cur, sizeof cur, card->currency);
     c->existed = 1;
-    c->primary = id;
+    if ((rc = folio_cmd__target(c, id, ref)) < 0) goto done;
     if (a->on_existing == FOLIO_ON_EXISTING_SKIP) goto done;
     if (a->on_existing == FOLIO_ON_EXISTING_ERROR) {
         rc = folio_error__set(FOLIO_ERULE, "customer %s already exists", ref);

@@ -1,7 +1,9 @@
 /*
  * engine/customer_query.c - reading the customer master: show (now, or as known at a seq),
  * find, list, the deleted-document lookup, history and its field-level changes.
- * Every query reads one snapshot (one read transaction); `at_seq` answers are replayed from
+ * Each query reads one snapshot, except show as known at a seq and history: they find the
+ * customer's id in one read transaction and replay its stream in another (ids never change,
+ * and the events up to a seq never change either); `at_seq` answers are replayed from
  * the customer's own events through the same fold the directory projection uses.
  */
 #include <stdio.h>

@@ -43,7 +43,7 @@ static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
     if (d->card->deleted_seq)
         return folio_error__set(FOLIO_ERULE, "%s was deleted and cannot change (rule 7)", ref);
     if (!d->card->currency.s || d->card->currency.n != 3)
-        return folio_error__set(FOLIO_ERULE, "%s has no currency", ref);
+        return folio_error__set(FOLIO_ECORRUPT, "%s has no currency on its card", ref);
     memcpy(d->cur, d->card->currency.s, 3);
     d->cur[3] = '\0';
     d->balance = d->card->balance;
@@ -76,8 +76,7 @@ static const char *doc_prefix(char kind) {
 }
 
 /* Rule 10: a given number must be new for its kind; otherwise the next free generated one. */
-static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, const char *given,
-                      const char *staged_same_kind) {
+static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, const char *given) {
     folio_doc_rec existing;
     int rc;
     if (given) {
@@ -96,7 +95,6 @@ static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, 
         if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free document number");
         snprintf(out, FOLIO_DOC_BYTES_MAX + 1, "%s%06llu", doc_prefix(kind),
                  (unsigned long long)++n);
-        if (staged_same_kind && strcmp(out, staged_same_kind) == 0) continue;
         rc = folio_receivables__get(&existing, &d->rec, kind, out, strlen(out));
         if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
         if (rc < 0) return rc;
@@ -153,8 +151,8 @@ static folio_mpw *stage_hold(folio_cmd *c, uint64_t customer, int place, const c
     return p;
 }
 
-int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, const folio_settings *set,
-                            int64_t new_balance) {
+int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, folio_dstr limit_dstr,
+                            const folio_settings *set, int64_t new_balance) {
     char cur[4], limit_text[FOLIO_MONEY_TEXT_MAX + 1];
     int64_t limit;
     int on_hold = (card->credit_holds & FOLIO_HOLD_CREDIT_LIMIT) != 0;
@@ -162,11 +160,13 @@ int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, const folio
     if (!controlled || !card->currency.s || card->currency.n != 3) return FOLIO_OK;
     memcpy(cur, card->currency.s, 3);
     cur[3] = '\0';
-    if (!card->credit_limit.s || card->credit_limit.n > FOLIO_MONEY_TEXT_MAX) {
+    if (!limit_dstr.s) {
         limit = INT64_MAX; /* no credit limit: never over it */
     } else {
-        memcpy(limit_text, card->credit_limit.s, card->credit_limit.n);
-        limit_text[card->credit_limit.n] = '\0';
+        if (limit_dstr.n > FOLIO_MONEY_TEXT_MAX)
+            return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
+        memcpy(limit_text, limit_dstr.s, limit_dstr.n);
+        limit_text[limit_dstr.n] = '\0';
         if (folio_money_parse(&limit, limit_text, cur) < 0)
             return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
     }
@@ -220,7 +220,7 @@ static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_
         if (due < date)
             return folio_error__set(FOLIO_EINVAL, "the due date %s is before the date", in->due);
     }
-    if ((rc = choose_doc(out_doc, d, a->kind, in->doc, NULL)) < 0) return rc;
+    if ((rc = choose_doc(out_doc, d, a->kind, in->doc)) < 0) return rc;
     int credit = a->kind == FOLIO_DOC_CREDIT_NOTE || a->kind == FOLIO_DOC_PAYMENT;
     if ((rc = add_balance(d, credit ? -amount : amount)) < 0) return rc;
     folio_mpw *p = folio_cmd__stage(c, d->card->id, a->type);
@@ -330,7 +330,7 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
         }
         if (amount <= 0)
             return folio_error__set(FOLIO_ERULE, "%s has nothing left to allocate (rule 9)", from);
-        if (date < from_date || date < inv->date)
+        if (date < inv->date) /* (from_date was checked above) */
             return folio_error__set(FOLIO_EINVAL, "the allocation date is before a document's date");
         if ((rc = stage_allocation(c, d, from_kind, from, inv->doc, amount, date)) < 0) return rc;
         inv->open -= amount;
@@ -412,7 +412,7 @@ static int document_fn(folio_cmd *c, void *arg) {
                                 a->applies, a->apply_count, a->auto_allocate)) < 0)
             goto done;
     }
-    rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
+    rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
 done:
     free(invs.items);
     return rc;
@@ -423,8 +423,9 @@ static int run_document(folio_write_result *out, folio_db *db, const folio_write
     if (!a->doc) return folio_error__set(FOLIO_EINVAL, "%s: no document given", name);
     folio_mpw req;
     folio_mpw__init(&req);
-    folio_mpw__array(&req, 8 + 2 * (uint32_t)a->apply_count);
+    folio_mpw__array(&req, 9 + 2 * (uint32_t)a->apply_count);
     folio_mpw__str(&req, name);
+    folio_mpw__u64(&req, (unsigned char)a->kind); /* import-document names its kind here */
     folio_mpw__str(&req, a->ref);
     folio_mpw__str(&req, a->doc->amount);
     folio_mpw__str(&req, a->doc->doc);
@@ -481,7 +482,7 @@ int folio_payment_receive(folio_write_result *out, folio_db *db, const folio_wri
     return run_document(out, db, w, "pay", &a);
 }
 
-/* The payment or credit note `doc` of this customer (payments first). */
+/* The payment or credit note `doc` of this customer; a number both kinds use is refused. */
 static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
     folio_doc_rec other;
     int rc = folio_receivables__get(r, &d->rec, FOLIO_DOC_PAYMENT, doc, strlen(doc));
@@ -582,7 +583,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
         rc = folio_error__set(FOLIO_EINVAL, "the refund date is before %s's date", src.doc);
         goto done;
     }
-    if ((rc = choose_doc(doc, &d, FOLIO_DOC_REFUND, in->doc, NULL)) < 0 ||
+    if ((rc = choose_doc(doc, &d, FOLIO_DOC_REFUND, in->doc)) < 0 ||
         (rc = add_balance(&d, amount)) < 0)
         goto done;
     folio_mpw *p = folio_cmd__stage(c, d.card->id, FOLIO_EV_REFUND_ISSUED);
@@ -593,7 +594,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
     put_date(p, "date", date);
     put_money(p, "amount", amount, d.cur);
     snprintf(c->doc, sizeof c->doc, "%s", doc);
-    rc = folio_docs__limit_check(c, d.card, &d.set, d.balance);
+    rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
 done:
     return rc;
 }
@@ -746,6 +747,7 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
     folio_credit_check_result res = {0, 0, 0};
     check_args a = {0, 0, 0, 0};
     if (!out || !w) return folio_error__set(FOLIO_EINVAL, "credit-check: NULL argument");
+    *out = res;
     int rc = parse_date(&a.as_of, as_of, "as-of date");
     if (rc < 0) return rc;
     /* Each pass is one transaction of at most FOLIO_CMD_EVENTS_MAX hold changes. */
@@ -762,14 +764,14 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
         once.has_expected_version = 0;
         rc = folio_cmd__run(&wr, db, &once, &req, credit_check_fn, &a);
         folio_mpw__free(&req);
-        if (rc < 0) return rc;
+        if (rc < 0) break;
         res.placed += a.placed;
         res.released += a.released;
         res.on_hold = a.on_hold;
         if (res.placed + res.released - before < FOLIO_CMD_EVENTS_MAX) break;
     }
-    *out = res;
-    return FOLIO_OK;
+    *out = res; /* on an error: what the passes before it committed */
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -779,8 +781,7 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
 
 static int sum_open(const folio_doc_rec *r, void *arg) {
     int64_t *sum = arg;
-    int64_t v = r->kind == FOLIO_DOC_INVOICE ? r->open : -r->open;
-    if (r->kind == FOLIO_DOC_REFUND) v = 0;
+    int64_t v = r->kind == FOLIO_DOC_INVOICE ? r->open : -r->open; /* refunds are never open */
     if (__builtin_add_overflow(*sum, v, sum)) return folio_error__set(FOLIO_ERROR, "overflow");
     return FOLIO_OK;
 }

@@ -399,7 +399,11 @@ typedef struct {
  */
 FOLIO_API int folio_customer_create(folio_write_result *out, folio_db *db,
                                     const folio_write_opts *w, const folio_customer_new *c);
-/** Change fields; only changed fields are recorded (customer.updated). No change: unchanged. */
+/**
+ * Change fields; only changed fields are recorded (customer.updated). No change: unchanged.
+ * A changed credit limit re-runs credit control by limit against the balance (a hold placed or
+ * released in the same transaction).
+ */
 FOLIO_API int folio_customer_update(folio_write_result *out, folio_db *db,
                                     const folio_write_opts *w, const char *ref,
                                     const folio_customer_changes *c);
@@ -531,7 +535,9 @@ typedef struct {
 /**
  * Past-due credit control (settings past-due or both): place a hold on every customer with
  * an open invoice due before `as_of` (NULL: today), release the others. Actor
- * "credit-control". @return FOLIO_OK, FOLIO_ERULE (credit control does not include past-due).
+ * "credit-control". Runs in passes of one transaction each: on an error, the passes before it
+ * stay committed and `out` counts them (out is zero when the first pass fails).
+ * @return FOLIO_OK, FOLIO_ERULE (credit control does not include past-due).
  */
 FOLIO_API int folio_credit_check(folio_credit_check_result *out, folio_db *db,
                                  const folio_write_opts *w, const char *as_of);

@@ -114,7 +114,7 @@ static int get_addr(folio_daddr *a, folio_mpr *r) {
 
 int folio_directory__decode(folio_dir_rec *r, const void *bytes, size_t n) {
     folio_mpr m;
-    uint32_t count;
+    uint32_t count = 0;
     memset(r, 0, offsetof(folio_dir_rec, contacts));
     int rc = folio_mpr__open(&m, bytes, n);
     if (rc == FOLIO_OK) rc = folio_mpr__map(&m, &count);

@@ -250,3 +250,19 @@ Test(customer_idempotency, an_idempotency_key_longer_than_the_limit_is_refused) 
     w = keyed(tmpdb_repeat('k', FOLIO_IDEMPOTENCY_KEY_BYTES_MAX));
     TMPDB_OK(folio_note_add(&r, tmpdb, &w, a.ref, "x"));
 }
+
+Test(customer_idempotency, an_upsert_of_an_existing_customer_honours_the_expected_version) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Acme"), r;
+    folio_write_opts w = tmpdb_w();
+    w.has_expected_version = 1;
+    w.expected_version = a.version + 1; /* stale in the other direction: not yet reached */
+    folio_customer_new c = {.name = "Acme", .ref = a.ref, .credit_limit = "50.00"};
+    TMPDB_REFUSED(tmpdb, FOLIO_ECONFLICT, "conflict",
+                  folio_customer_upsert(&r, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_UPDATE));
+    TMPDB_REFUSED(tmpdb, FOLIO_ECONFLICT, "conflict",
+                  folio_customer_upsert(&r, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_SKIP));
+    w.expected_version = a.version;
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_UPDATE));
+    cr_assert_eq(r.existed, 1);
+    cr_assert_eq(r.version, a.version + 1);
+}

@@ -111,6 +111,34 @@ Test(receivables_credit, payments_release_and_refunds_can_place_a_limit_hold) {
                      "\"limit\":\"10000\"}}");
 }
 
+/* A new limit is looked at against the balance in the same write as the customer.updated. */
+static void set_limit(const char *ref, const char *limit) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_customer_changes ch = {.credit_limit = limit};
+    TMPDB_OK(folio_customer_update(&r, tmpdb, &w, ref, &ch));
+}
+
+Test(receivables_credit, changing_the_credit_limit_places_or_releases_the_limit_hold) {
+    tmpdb_configure(tmpdb, "limit", NULL);
+    const char *a = tmpdb_account(tmpdb, "Acme", "JPY", "10000");
+    tmpdb_issue_invoice(tmpdb, a, "8000", "2026-01-10", NULL);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    set_limit(a, "5000"); /* lowered below the balance */
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "credit_limit");
+    cr_assert_str_eq(last_payload(a, FOLIO_EV_CREDIT_HOLD_PLACED, NULL),
+                     "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"8000\","
+                     "\"limit\":\"5000\"}}");
+    set_limit(a, "9000"); /* raised above it */
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    set_limit(a, "7000");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "credit_limit");
+    set_limit(a, ""); /* cleared: no limit, no hold */
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    cr_assert_eq(count_of(a, FOLIO_EV_CREDIT_HOLD_PLACED), 2);
+    cr_assert_eq(count_of(a, FOLIO_EV_CREDIT_HOLD_RELEASED), 2);
+}
+
 Test(receivables_credit, a_customer_without_a_credit_limit_is_never_held_for_it) {
     tmpdb_configure(tmpdb, "both", NULL);
     const char *a = tmpdb_account(tmpdb, "Unlimited", NULL, NULL);

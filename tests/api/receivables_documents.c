@@ -747,3 +747,18 @@ Test(receivables_documents, an_expected_version_guards_every_document_write) {
     cr_assert_eq(r.version, v + 3);
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "0.00");
 }
+
+Test(receivables_documents, an_import_key_is_bound_to_the_document_kind) {
+    folio_write_result first, again;
+    folio_write_opts w = tmpdb_w();
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    folio_document_new d = {"10.00", "X-1", "2026-01-10", NULL};
+    w.idempotency_key = "imp-1";
+    TMPDB_OK(folio_document_import(&first, tmpdb, &w, "invoice", a, &d));
+    TMPDB_OK(folio_document_import(&again, tmpdb, &w, "invoice", a, &d));
+    cr_assert_eq(again.replayed, 1);
+    /* The same key and fields for another kind is another request. */
+    TMPDB_REFUSED(tmpdb, FOLIO_EEXISTS, NULL,
+                  folio_document_import(&again, tmpdb, &w, "credit_note", a, &d));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "10.00");
+}
