@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh [--tests] - install the Debian packages folio needs, if any are missing.
 # Works as root on a minimal Debian bookworm (no compiler, no cmake); uses sudo otherwise.
-# Sourced by demo.sh and test.sh; safe to run any number of times.
+# Run by demo.sh and test.sh; safe to run any number of times.
 set -euo pipefail
 
 folio_packages=(gcc libc6-dev make cmake pkg-config
@@ -24,6 +24,7 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
     sudo=(sudo)
+    [[ -t 0 ]] || sudo=(sudo -n) # no terminal (CI): fail rather than wait for a password
   fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq

@@ -1,8 +1,6 @@
 /*
- * tools/bench.c - folio-bench: figures for the event log through the public API.
- * Prints one JSON object. This is the engine-level benchmark of the foundation: raw event
- * appends (no customer rules yet), verify, and stream reads. The full workload of the
- * performance issue (W1-W5 with the real command path) will extend it.
+ * tools/bench.c - folio-bench: figures for folio through the public API, printed as one
+ * JSON object.
  *
  *   folio-bench [--dir DIR] [--scale F] [--engine]
  *

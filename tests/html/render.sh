@@ -31,7 +31,7 @@ total=$("$folio" --json statement CUST-000001 --as-of 2026-03-01 |
 [[ $total == 1000.00 ]] || fail "total open is '$total', expected 1000.00"
 
 # HOME too: chromium writes crash and config files there.
-if ! HOME="$profile" timeout 60 chromium --headless --no-sandbox --disable-gpu \
+if ! HOME="$profile" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
       --disable-background-networking --disable-component-update --no-first-run \
       --disable-sync --user-data-dir="$profile" --print-to-pdf="$work/out.pdf" \
       "file://$work/statement.html" >"$work/chromium.log" 2>&1; then
