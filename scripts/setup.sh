@@ -8,7 +8,8 @@ folio_packages=(gcc libc6-dev make cmake pkg-config
                 liblmdb-dev libmsgpack-dev libmsgpuck-dev libxxhash-dev libjansson-dev
                 libutf8proc-dev libcsv-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  folio_packages+=(libcriterion-dev lmdb-utils chromium poppler-utils)
+  folio_packages+=(libcriterion-dev lmdb-utils chromium poppler-utils
+                  clang libclang-rt-14-dev valgrind)
 fi
 
 missing=()
