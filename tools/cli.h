@@ -88,6 +88,19 @@ void cli_progress_attach(folio_db *db);
 void cli_progress(void *payload, const char *what, uint64_t done, uint64_t total);
 void cli_progress_end(void);
 
+/* What a contained child reports back through shared memory (read after it ends). */
+typedef struct {
+    uint64_t done;    /* events a long operation has done (its progress callback) */
+    uint64_t total;   /* events it has in all (0 if unknown) */
+    uint64_t located; /* the last seq a locating pass read */
+} cli_mark;
+/* Run fn(arg, mark) in a child process, so that a damaged page that kills the reader with a
+ * signal cannot kill the CLI; *mark is shared with the child and copied back. Returns fn's
+ * exit code; or -1 with *sig_out set when a fault signal (SEGV, BUS, ILL, FPE, ABRT, SYS)
+ * killed it; any other signal kills the CLI too. The caller must not hold a folio handle. */
+int cli_contain(int *sig_out, int (*fn)(void *arg, cli_mark *mark), void *arg,
+                cli_mark *mark);
+
 int cmd_verify(cli_ctx *c);
 int cmd_log(cli_ctx *c);
 int cmd_stats(cli_ctx *c);

@@ -1,23 +1,86 @@
 /*
  * tools/cmd_verify.c - `folio verify`: the integrity walk; exit 4 naming the first bad seq.
+ *
+ * LMDB keeps no checksums on its pages, and a damaged page can make it read outside the
+ * memory map: the reading process dies from SIGSEGV or SIGBUS. So the walk runs in a child
+ * process (cli_contain) that opens the ledger itself (no folio handle crosses the fork). It
+ * prints its own result; if a signal kills it instead, a second child walks the log with the
+ * ordinary iterator to find the last seq that can be read, and the CLI reports the crash as
+ * corruption (exit 4) naming that seq.
  */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "cli.h"
 
-int cmd_verify(cli_ctx *c) {
-    folio_db *db = NULL;
-    folio_verify_report r;
-    char hex[2 * FOLIO_HASH_BYTES + 1];
-    if (c->argc > 1) return cli_usage("verify takes no arguments ('%s')", c->argv[1]);
+int cli_contain(int *sig_out, int (*fn)(void *arg, cli_mark *mark), void *arg,
+                cli_mark *mark) {
+    *sig_out = 0;
+    cli_mark *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return cli_fail(FOLIO_ERROR, "cannot map shared memory");
+    *shared = *mark;
+    fflush(NULL); /* nothing buffered may be written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        munmap(shared, sizeof *shared);
+        return cli_fail(FOLIO_ERROR, "cannot start the scan process");
+    }
+    if (pid == 0) {
+        int code = fn(arg, shared);
+        fflush(NULL);
+        _exit(code);
+    }
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
+    *mark = *shared;
+    munmap(shared, sizeof *shared);
+    if (w < 0) return cli_fail(FOLIO_ERROR, "lost the scan process");
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE && sig != SIGABRT &&
+        sig != SIGSYS) {
+        /* Not a fault of the read (SIGINT, SIGTERM, SIGKILL, SIGPIPE): die the same way. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        _exit(128 + sig);
+    }
+    *sig_out = sig;
+    return -1;
+}
+
+static void mark_progress(void *payload, const char *what, uint64_t done, uint64_t total) {
+    cli_mark *m = payload;
+    m->done = done;
+    m->total = total;
+    if (isatty(STDERR_FILENO)) cli_progress(NULL, what, done, total);
+}
+
+static int open_read_only(folio_db **db, const cli_ctx *c) {
     /* Read-only: opening for writing would first bring projections up to date, and on a
      * damaged log that fails before verify can name the bad seq. */
     folio_open_opts opts = FOLIO_OPEN_OPTS_INIT;
     opts.read_only = 1;
     cli_env_opts(&opts);
-    int rc = folio_db_open(&db, c->db_path, &opts);
-    if (rc < 0) return cli_fail(rc, NULL);
-    int code = 0;
-    cli_progress_attach(db);
-    rc = folio_verify(&r, db);
+    int rc = folio_db_open(db, c->db_path, &opts);
+    return rc < 0 ? cli_fail(rc, NULL) : 0;
+}
+
+/* The child of the walk: what `folio verify` always printed. */
+static int verify_scan(void *arg, cli_mark *mark) {
+    const cli_ctx *c = arg;
+    folio_db *db = NULL;
+    folio_verify_report r;
+    char hex[2 * FOLIO_HASH_BYTES + 1];
+    int code = open_read_only(&db, c);
+    if (code) return code;
+    folio_set_progress(db, mark_progress, mark);
+    int rc = folio_verify(&r, db);
     cli_progress_end();
     folio_hash_hex(hex, r.head);
     if (rc == FOLIO_OK) {
@@ -40,4 +103,51 @@ int cmd_verify(cli_ctx *c) {
     }
     folio_db_close(db);
     return code;
+}
+
+/* The child that locates a crash: read the log in order from mark->done + 1 with the
+ * ordinary iterator, recording each seq read; it dies where the walk died, or stops at a
+ * checked failure, which then says nothing more than the walk's progress. */
+static int locate_scan(void *arg, cli_mark *mark) {
+    const cli_ctx *c = arg;
+    folio_db *db = NULL;
+    folio_iter *it = NULL;
+    const folio_event *e;
+    if (open_read_only(&db, c)) return EXIT_SYSTEM;
+    int rc = folio_log_open(&it, db, mark->done + 1, 0);
+    while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) mark->located = e->seq;
+    folio_iter_free(it);
+    folio_db_close(db);
+    return rc == FOLIO_ITEROVER ? 0 : EXIT_INTEGRITY;
+}
+
+int cmd_verify(cli_ctx *c) {
+    if (c->argc > 1) return cli_usage("verify takes no arguments ('%s')", c->argv[1]);
+    cli_mark mark = {0, 0, 0};
+    int sig = 0;
+    int code = cli_contain(&sig, verify_scan, c, &mark);
+    if (!sig) return code;
+    /* The walk died from a signal: a damaged page. Find the last seq that reads. */
+    cli_mark where = {mark.done, mark.total, 0};
+    int sig2 = 0;
+    cli_contain(&sig2, locate_scan, c, &where);
+    uint64_t good = mark.done, bad;
+    if (sig2 && where.located > good) good = where.located;
+    if (sig2 || !(mark.total && mark.done == mark.total)) {
+        bad = good + 1; /* died inside the walk: the next seq is the first not verified */
+    } else {
+        bad = good; /* every event read: an index check died; name the last event, as the
+                       walk names an index defect */
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "corruption: the scan crashed (signal %d) after seq %llu", sig,
+             (unsigned long long)good);
+    if (c->json) {
+        printf("{\"ok\":false,\"events\":%llu,\"bad_seq\":%llu,\"signal\":%d,\"error\":",
+               (unsigned long long)good, (unsigned long long)bad, sig);
+        cli_json_string(stdout, msg);
+        printf("}\n");
+    }
+    fprintf(stderr, "folio: verify failed: %s\n", msg);
+    return EXIT_INTEGRITY;
 }
