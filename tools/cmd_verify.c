@@ -4,9 +4,9 @@
  * LMDB keeps no checksums on its pages, and a damaged page can make it read outside the
  * memory map: the reading process dies from SIGSEGV or SIGBUS. So the walk runs in a child
  * process (cli_contain) that opens the ledger itself (no folio handle crosses the fork). It
- * prints its own result; if a signal kills it instead, a second child walks the log with the
- * ordinary iterator to find the last seq that can be read, and the CLI reports the crash as
- * corruption (exit 4) naming that seq.
+ * prints its own result; if a signal kills it instead, a second child reads the log event by
+ * event with the ordinary iterator from the walk's last progress report, to find the last seq
+ * that can be read, and the CLI reports the crash as corruption (exit 4) naming that seq.
  */
 #include <errno.h>
 #include <signal.h>
@@ -105,18 +105,23 @@ static int verify_scan(void *arg, cli_mark *mark) {
     return code;
 }
 
-/* The child that locates a crash: read the log in order from mark->done + 1 with the
- * ordinary iterator, recording each seq read; it dies where the walk died, or stops at a
- * checked failure, which then says nothing more than the walk's progress. */
+/* The child that locates a crash: read the log one event at a time from mark->done + 1
+ * with the ordinary iterator (one event per iterator, as it reads ahead in batches),
+ * recording each seq read. It dies where the walk died, or stops at the end or at a checked
+ * failure, which then tells nothing more than the walk's progress. */
 static int locate_scan(void *arg, cli_mark *mark) {
     const cli_ctx *c = arg;
     folio_db *db = NULL;
-    folio_iter *it = NULL;
     const folio_event *e;
     if (open_read_only(&db, c)) return EXIT_SYSTEM;
-    int rc = folio_log_open(&it, db, mark->done + 1, 0);
-    while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) mark->located = e->seq;
-    folio_iter_free(it);
+    int rc = FOLIO_OK;
+    for (uint64_t seq = mark->done + 1; rc == FOLIO_OK; seq++) {
+        folio_iter *it = NULL;
+        rc = folio_log_open(&it, db, seq, seq);
+        if (rc == FOLIO_OK) rc = folio_iter_next(&e, it);
+        if (rc == FOLIO_OK) mark->located = e->seq;
+        folio_iter_free(it);
+    }
     folio_db_close(db);
     return rc == FOLIO_ITEROVER ? 0 : EXIT_INTEGRITY;
 }
