@@ -69,6 +69,8 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     folio_db *db = calloc(1, sizeof *db);
     if (!db) return folio_error__set(FOLIO_ERROR, "open: out of memory");
     pthread_mutex_init(&db->write_lock, NULL);
+    pthread_mutex_init(&db->queue_lock, NULL);
+    pthread_cond_init(&db->queue_cond, NULL);
     db->scratch = malloc(FOLIO_EVENT_BYTES_MAX);
     db->proj_scratch = malloc(FOLIO_PROJ_SCRATCH_BYTES);
     db->cmd = folio_cmd__create();
@@ -94,6 +96,8 @@ void folio_db_close(folio_db *db) {
     if (!db) return;
     folio_store__close(db->store);
     pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->queue_lock);
+    pthread_cond_destroy(&db->queue_cond);
     free(db->scratch);
     free(db->proj_scratch);
     folio_cmd__free(db->cmd);

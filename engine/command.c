@@ -71,7 +71,9 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
     if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK;
     out->version = srec.version;
     out->seq = srec.head_seq;
-    if (rc == FOLIO_OK && id != 0) {
+    if (rc == FOLIO_OK && id != 0 && id == c->known_ref_id) {
+        memcpy(out->ref, c->known_ref, sizeof out->ref);
+    } else if (rc == FOLIO_OK && id != 0) {
         rc = folio_directory__get(card, &c->dir, id);
         if (rc == FOLIO_OK && card->ref.n <= FOLIO_REF_BYTES_MAX) {
             memcpy(out->ref, card->ref.s, card->ref.n);
@@ -152,6 +154,7 @@ static int run_txn(folio_txn *t, void *arg) {
     c->item_id = 0;
     c->doc[0] = '\0';
     c->existed = 0;
+    c->known_ref_id = 0;
     folio_projection__txn(&c->dir, t, "directory", NULL);
     memset(r->out, 0, sizeof *r->out);
     if ((rc = folio_log__read_head(&head, t)) < 0) return rc;

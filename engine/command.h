@@ -42,6 +42,10 @@ typedef struct folio_cmd {
     uint64_t item_id;
     char doc[FOLIO_DOC_BYTES_MAX + 1]; /* a document number written, for the result */
     struct folio_dir_rec *cards[FOLIO_CMD_CARDS];
+    /* The ref of customer known_ref_id, when the command read its card (refs never change):
+     * describing the result then needs no second read of the card. */
+    uint64_t known_ref_id;
+    char known_ref[FOLIO_REF_BYTES_MAX + 1];
     int existed;                       /* upsert/import found it already there */
 } folio_cmd;
 

@@ -2,7 +2,6 @@
  * engine/date.c - business dates: ISO 8601 calendar dates (YYYY-MM-DD) as days since
  * 1970-01-01, proleptic Gregorian. Business dates are separate from recorded_at.
  */
-#include <stdio.h>
 #include <time.h>
 
 #include "internal.h"
@@ -29,23 +28,40 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d) {
     *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
+/* Decimal value of n digits at p, or -1 if any is not a digit. */
+static int digits(const char *p, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
 int folio_date_parse(int32_t *days_out, const char *text) {
-    unsigned y, m, d;
-    char tail;
     if (!days_out || !text) return folio_error__set(FOLIO_EINVAL, "date: NULL argument");
-    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-' ||
-        sscanf(text, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3)
+    int y = -1, m = -1, d = -1;
+    if (strnlen(text, 11) == 10 && text[4] == '-' && text[7] == '-') {
+        y = digits(text, 4);
+        m = digits(text + 5, 2);
+        d = digits(text + 8, 2);
+    }
+    if (y < 0 || m < 0 || d < 0)
         return folio_error__set(FOLIO_EINVAL, "date '%s' is not YYYY-MM-DD", text);
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9'))
-            return folio_error__set(FOLIO_EINVAL, "date '%s' is not YYYY-MM-DD", text);
-    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1 ||
         d > mdays[m - 1] + (m == 2 && leap))
         return folio_error__set(FOLIO_EINVAL, "date '%s' does not exist (years 1900-9999)", text);
-    *days_out = (int32_t)days_from_civil(y, m, d);
+    *days_out = (int32_t)days_from_civil(y, (unsigned)m, (unsigned)d);
     return FOLIO_OK;
+}
+
+static void put_digits(char *p, unsigned v, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
 }
 
 void folio_date_format(char out[11], int32_t days) {
@@ -56,7 +72,12 @@ void folio_date_format(char out[11], int32_t days) {
     FOLIO_ASSERT(d >= 1 && d <= 31);
     /* years outside 0..9999 do not come from folio_date_parse; keep the text in 10 bytes */
     if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
-    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, m % 100u, d % 100u);
+    put_digits(out, (unsigned)y, 4);
+    out[4] = '-';
+    put_digits(out + 5, m, 2);
+    out[7] = '-';
+    put_digits(out + 8, d, 2);
+    out[10] = '\0';
 }
 
 int32_t folio_date_today(void) {

@@ -46,6 +46,11 @@ static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
         return folio_error__set(FOLIO_ECORRUPT, "%s has no currency on its card", ref);
     memcpy(d->cur, d->card->currency.s, 3);
     d->cur[3] = '\0';
+    if (d->card->ref.n <= FOLIO_REF_BYTES_MAX) {
+        memcpy(c->known_ref, d->card->ref.s, d->card->ref.n);
+        c->known_ref[d->card->ref.n] = '\0';
+        c->known_ref_id = id;
+    }
     d->balance = d->card->balance;
     return folio_cmd__target(c, id, ref);
 }

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-static _Thread_local char errmsg_buf[512];
+static _Thread_local char errmsg_buf[FOLIO_ERRMSG_BYTES];
 /* Where in folio's code the last corruption was detected ("frame.c:58"), for developers
  * (tests and debuggers); users see only the message. */
 static _Thread_local char where_buf[64];

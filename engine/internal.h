@@ -88,7 +88,10 @@ typedef struct {
     void *mdb;
     folio_store *store;
     int write;
-    int nested; /* a child of a batch's transaction: ending it does not release map_lock */
+    uint64_t writes; /* puts, deletes and drops attempted in it: a failure after the first
+                      * one leaves the transaction unusable for others (engine/log.c) */
+    struct folio_txn_cache *cache; /* a shared write transaction's head and projection
+                                    * states (engine/log.c); NULL: read them from the store */
 } folio_txn;
 typedef struct {
     void *mdb;
@@ -112,9 +115,6 @@ void folio_store__close(folio_store *s);
 int folio_store__read_begin(folio_txn *t, folio_store *s);
 void folio_store__read_end(folio_txn *t);
 int folio_store__write_begin(folio_txn *t, folio_store *s);
-/* A write transaction nested in `parent` (LMDB nested transactions): its changes become the
- * parent's on commit and vanish on abort. */
-int folio_store__nested_begin(folio_txn *t, folio_txn *parent);
 int folio_store__commit(folio_txn *t);
 void folio_store__abort(folio_txn *t);
 int folio_store__grow(folio_store *s);
@@ -205,11 +205,18 @@ typedef struct {
 #define FOLIO_STREAM_REC_BYTES 16u
 
 int folio_log__read_head(folio_head *out, folio_txn *t);
+/* Longest failure message kept per thread (folio_errmsg). */
+#define FOLIO_ERRMSG_BYTES 512u
 /* Internal success code: the write function wants its transaction aborted, not committed
  * (an idempotent repeat, or a command with nothing to change). */
 #define FOLIO__NOCOMMIT 1
 /* Run fn inside a write transaction under the handle's write lock, committing when it
- * returns FOLIO_OK; when the map fills up, grow it and run fn again from the start. */
+ * returns FOLIO_OK; when the map fills up, grow it and run fn again from the start.
+ * fn must do every check that can refuse it before its first write: its transaction is
+ * shared. Concurrent callers on one handle are folded into one transaction and one commit
+ * (group commit), and a batch's writes join the batch's transaction; a fn that fails after
+ * it began writing spoils the shared transaction (the others are then run alone, or the
+ * batch fails). */
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg);
 /* 1 when this thread is running a batch on db (folio_batch_run). */
 int folio_log__in_batch(const folio_db *db);
@@ -233,6 +240,22 @@ typedef struct {
     uint8_t dirty[FOLIO_PROJECTIONS_MAX];
     uint8_t *scratch; /* FOLIO_PROJ_SCRATCH_BYTES, lent to each apply (the handle's) */
 } folio_proj_states;
+/* The head and projection states of a write transaction shared by many writes (a batch or
+ * a group commit), read once, kept here as the writes change them, and written once before
+ * the commit (folio_log__flush), instead of read and rewritten by every write. */
+struct folio_txn_cache {
+    int loaded; /* head and states were read from the store */
+    int dirty;  /* and changed since */
+    folio_head head;
+    folio_proj_states states;
+};
+typedef struct folio_txn_cache folio_txn_cache;
+/* Write what t's cache holds that changed (head, projection states). Before every commit. */
+int folio_log__flush(folio_txn *t);
+/* Read head and projection states into t's cache if not yet there. */
+int folio_log__cache_load(folio_txn *t);
+int folio_projection__load_store(folio_proj_states *out, folio_txn *t);
+int folio_projection__save_store(folio_txn *t, folio_proj_states *s);
 int folio_projection__load(folio_proj_states *out, folio_txn *t);
 int folio_projection__save(folio_txn *t, folio_proj_states *s);
 /* Apply one event (seq = last folded + 1) to every up-to-date projection. */
@@ -268,6 +291,14 @@ struct folio_db {
     uint8_t *proj_scratch;      /* FOLIO_PROJ_SCRATCH_BYTES: records encoded by projections */
     struct folio_cmd *cmd;      /* the command being run (engine/command.c), under write_lock */
     folio_hasher *cmd_hasher;   /* request hash of a command, under write_lock */
+    /* Group commit (engine/log.c): writers queue here, the first becomes the leader and
+     * runs every queued write in one transaction. */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_cond;
+    struct folio_write_req *queue_head, *queue_tail;
+    int leading; /* a leader is running a group */
+    uint64_t groups_shared;  /* commits that carried more than one write (for tests) */
+    uint64_t groups_spoiled; /* groups thrown away and run one by one (for tests) */
     folio_progress_fn progress; /* folio_set_progress() */
     void *progress_payload;
     char *path;

@@ -15,6 +15,7 @@
  * back-pointer is the seq of its stream's previous event; recorded_at never decreases;
  * head.chain is the chain hash of event head.last_seq.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -24,7 +25,26 @@
 
 _Static_assert(FOLIO_HEAD_BYTES == 8 + FOLIO_HASH_BYTES + 8, "head record layout");
 
+static int read_head_store(folio_head *out, folio_txn *t);
+
 int folio_log__read_head(folio_head *out, folio_txn *t) {
+    if (!t->cache) return read_head_store(out, t);
+    int rc = folio_log__cache_load(t);
+    if (rc == FOLIO_OK) *out = t->cache->head;
+    return rc;
+}
+
+int folio_log__cache_load(folio_txn *t) {
+    folio_txn_cache *c = t->cache;
+    FOLIO_ASSERT(c != NULL);
+    if (c->loaded) return FOLIO_OK;
+    int rc = read_head_store(&c->head, t);
+    if (rc == FOLIO_OK) rc = folio_projection__load_store(&c->states, t);
+    if (rc == FOLIO_OK) c->loaded = 1;
+    return rc;
+}
+
+static int read_head_store(folio_head *out, folio_txn *t) {
     folio_val v;
     memset(out, 0, sizeof *out);
     int rc = folio_store__get(&v, t, FOLIO_DB_META, "head", 4);
@@ -40,12 +60,29 @@ int folio_log__read_head(folio_head *out, folio_txn *t) {
     return FOLIO_OK;
 }
 
-static int write_head(folio_txn *t, const folio_head *h) {
+static int write_head_store(folio_txn *t, const folio_head *h) {
     uint8_t buf[FOLIO_HEAD_BYTES];
     folio__put_le64(buf, h->last_seq);
     memcpy(buf + 8, h->chain, FOLIO_HASH_BYTES);
     folio__put_le64(buf + 8 + FOLIO_HASH_BYTES, (uint64_t)h->last_recorded_at_us);
     return folio_store__put(t, FOLIO_DB_META, "head", 4, buf, sizeof buf, 0);
+}
+
+static int write_head(folio_txn *t, const folio_head *h) {
+    if (!t->cache) return write_head_store(t, h);
+    FOLIO_ASSERT(t->cache->loaded);
+    t->cache->head = *h;
+    t->cache->dirty = 1;
+    return FOLIO_OK;
+}
+
+int folio_log__flush(folio_txn *t) {
+    folio_txn_cache *c = t->cache;
+    if (!c || !c->dirty) return FOLIO_OK;
+    int rc = write_head_store(t, &c->head);
+    if (rc == FOLIO_OK) rc = folio_projection__save_store(t, &c->states);
+    if (rc == FOLIO_OK) c->dirty = 0;
+    return rc;
 }
 
 int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream) {
@@ -332,36 +369,54 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
 static _Thread_local struct {
     folio_db *db;
     folio_txn *txn;
-    int map_full; /* a nested write found the map full: the batch must grow and run again */
+    int map_full; /* a write found the map full: the batch must grow and run again */
+    int spoiled;  /* a write failed after it began writing: the batch fails with this code */
+    char spoiled_msg[FOLIO_ERRMSG_BYTES];
 } active_batch;
 
-int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
+/* One queued write (group commit). Lives on its caller's stack until `done`. */
+typedef struct folio_write_req {
+    int (*fn)(folio_txn *t, void *arg);
+    void *arg;
     int rc;
-    if (active_batch.db == db) {
-        /* Inside a batch: one nested transaction, all or nothing, within the batch's. */
-        folio_txn child = {0};
-        rc = folio_store__nested_begin(&child, active_batch.txn);
-        if (rc < 0) return rc;
-        rc = fn(&child, arg);
-        if (rc == FOLIO_OK)
-            rc = folio_store__commit(&child);
-        else
-            folio_store__abort(&child);
-        if (rc == FOLIO__NOCOMMIT) rc = FOLIO_OK;
-        if (rc == FOLIO__EMAPFULL) {
-            active_batch.map_full = 1;
-            rc = folio_error__set(FOLIO_EFULL, "the map is full: the batch grows it and runs again");
-        }
+    int done;
+    struct folio_write_req *next;
+    char msg[FOLIO_ERRMSG_BYTES]; /* the failure message, set for the caller's thread */
+} folio_write_req;
+
+/* Writes one group folds into one transaction at most (each may append up to
+ * FOLIO_CMD_EVENTS_MAX events; the transaction stays small enough to commit quickly). */
+#define GROUP_WRITES_MAX 256u
+
+static void req_finish(folio_write_req *r, int rc) {
+    r->rc = rc;
+    r->msg[0] = '\0';
+    if (rc < 0) snprintf(r->msg, sizeof r->msg, "%s", folio_errmsg());
+}
+
+/* Write what the transaction's cache holds, then commit; on failure nothing is committed. */
+static int flush_commit(folio_txn *t) {
+    int rc = folio_log__flush(t);
+    if (rc < 0) {
+        folio_store__abort(t);
         return rc;
     }
-    pthread_mutex_lock(&db->write_lock);
+    return folio_store__commit(t);
+}
+
+/* Run one write alone in its own transaction, growing the map when it fills up. The caller
+ * holds the write lock. */
+static int write_alone(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
+    int rc;
     for (unsigned attempt = 0;; attempt++) {
         folio_txn t = {0};
+        folio_txn_cache cache = {0};
         rc = folio_store__write_begin(&t, db->store);
         if (rc < 0) break;
+        t.cache = &cache;
         rc = fn(&t, arg);
         if (rc == FOLIO_OK)
-            rc = folio_store__commit(&t);
+            rc = flush_commit(&t);
         else
             folio_store__abort(&t);
         if (rc == FOLIO__NOCOMMIT) rc = FOLIO_OK;
@@ -372,8 +427,137 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
         }
         if ((rc = folio_store__grow(db->store)) < 0) break;
     }
-    pthread_mutex_unlock(&db->write_lock);
     return rc;
+}
+
+/* Run a group of queued writes in one transaction with one commit. A write refused before
+ * it wrote leaves the transaction as it was; one that failed after it began writing spoils
+ * it: the transaction is thrown away and every write of the group runs alone. */
+static void write_group(folio_db *db, folio_write_req *group) {
+    pthread_mutex_lock(&db->write_lock);
+    if (!group->next) { /* a group of one: no sharing to protect */
+        req_finish(group, write_alone(db, group->fn, group->arg));
+        pthread_mutex_unlock(&db->write_lock);
+        return;
+    }
+    for (unsigned attempt = 0;; attempt++) {
+        folio_txn t = {0};
+        folio_txn_cache cache = {0};
+        int rc = folio_store__write_begin(&t, db->store), spoiled = 0, map_full = 0;
+        if (rc < 0) {
+            for (folio_write_req *r = group; r; r = r->next) req_finish(r, rc);
+            break;
+        }
+        t.cache = &cache;
+        for (folio_write_req *r = group; r; r = r->next) {
+            uint64_t before = t.writes;
+            int frc = r->fn(&t, r->arg);
+            if (frc == FOLIO__NOCOMMIT) {
+                FOLIO_ASSERT(t.writes == before);
+                frc = FOLIO_OK;
+            }
+            if (frc == FOLIO__EMAPFULL) {
+                map_full = 1;
+                break;
+            }
+            if (frc < 0 && t.writes != before) {
+                spoiled = 1;
+                break;
+            }
+            req_finish(r, frc);
+        }
+        if (!map_full && !spoiled) {
+            rc = t.writes ? flush_commit(&t) : FOLIO_OK;
+            if (rc == FOLIO_OK && t.writes) db->groups_shared++;
+            if (!t.writes) folio_store__abort(&t);
+            if (rc == FOLIO__EMAPFULL) {
+                map_full = 1;
+            } else {
+                if (rc < 0)
+                    for (folio_write_req *r = group; r; r = r->next)
+                        if (r->rc == FOLIO_OK) req_finish(r, rc);
+                break;
+            }
+        } else {
+            folio_store__abort(&t);
+        }
+        if (spoiled) {
+            db->groups_spoiled++;
+            for (folio_write_req *r = group; r; r = r->next)
+                req_finish(r, write_alone(db, r->fn, r->arg));
+            break;
+        }
+        rc = attempt + 1 >= FOLIO_GROW_RETRY_MAX
+                 ? folio_error__set(FOLIO_EFULL, "write: the map stayed full after growing")
+                 : folio_store__grow(db->store);
+        if (rc < 0) {
+            for (folio_write_req *r = group; r; r = r->next) req_finish(r, rc);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&db->write_lock);
+}
+
+/* A write inside this thread's batch: it joins the batch's transaction. */
+static int write_in_batch(int (*fn)(folio_txn *t, void *arg), void *arg) {
+    folio_txn *t = active_batch.txn;
+    if (active_batch.map_full)
+        return folio_error__set(FOLIO_EFULL, "the map is full: the batch grows it and runs again");
+    if (active_batch.spoiled)
+        return folio_error__set(FOLIO_ERROR, "batch: an earlier write failed after it began "
+                                             "writing (%s); nothing of the batch is committed",
+                                active_batch.spoiled_msg);
+    uint64_t before = t->writes;
+    int rc = fn(t, arg);
+    if (rc == FOLIO__NOCOMMIT) {
+        FOLIO_ASSERT(t->writes == before);
+        rc = FOLIO_OK;
+    }
+    if (rc == FOLIO__EMAPFULL) {
+        active_batch.map_full = 1;
+        return folio_error__set(FOLIO_EFULL, "the map is full: the batch grows it and runs again");
+    }
+    if (rc < 0 && t->writes != before) {
+        active_batch.spoiled = rc;
+        snprintf(active_batch.spoiled_msg, sizeof active_batch.spoiled_msg, "%s", folio_errmsg());
+    }
+    return rc;
+}
+
+int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
+    if (active_batch.db == db) return write_in_batch(fn, arg);
+    folio_write_req me = {fn, arg, 0, 0, NULL, {0}};
+    pthread_mutex_lock(&db->queue_lock);
+    if (db->queue_tail)
+        db->queue_tail->next = &me;
+    else
+        db->queue_head = &me;
+    db->queue_tail = &me;
+    while (!me.done && db->leading) pthread_cond_wait(&db->queue_cond, &db->queue_lock);
+    if (!me.done) {
+        /* Lead: take what is queued (this write first among them) and run it as one group. */
+        db->leading = 1;
+        while (!me.done) {
+            folio_write_req *group = db->queue_head, *last = group;
+            for (unsigned n = 1; n < GROUP_WRITES_MAX && last->next; n++) last = last->next;
+            db->queue_head = last->next;
+            if (!db->queue_head) db->queue_tail = NULL;
+            last->next = NULL;
+            pthread_mutex_unlock(&db->queue_lock);
+            write_group(db, group);
+            pthread_mutex_lock(&db->queue_lock);
+            for (folio_write_req *r = group, *next; r; r = next) {
+                next = r->next; /* r may be gone as soon as done is seen */
+                r->done = 1;
+            }
+            pthread_cond_broadcast(&db->queue_cond);
+        }
+        db->leading = 0;
+        pthread_cond_broadcast(&db->queue_cond);
+    }
+    pthread_mutex_unlock(&db->queue_lock);
+    if (me.rc < 0) return folio_error__set(me.rc, "%s", me.msg);
+    return me.rc;
 }
 
 int folio_log__in_batch(const folio_db *db) { return active_batch.db == db; }
@@ -385,17 +569,25 @@ int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg,
     pthread_mutex_lock(&db->write_lock);
     for (unsigned attempt = 0;; attempt++) {
         folio_txn t = {0};
+        folio_txn_cache cache = {0};
         rc = folio_store__write_begin(&t, db->store);
         if (rc < 0) break;
+        t.cache = &cache;
         active_batch.db = db;
         active_batch.txn = &t;
         active_batch.map_full = 0;
+        active_batch.spoiled = 0;
         rc = fn(db, arg);
         int map_full = active_batch.map_full;
         active_batch.db = NULL;
         active_batch.txn = NULL;
+        if (!map_full && active_batch.spoiled) {
+            folio_store__abort(&t);
+            rc = folio_error__set(active_batch.spoiled, "batch: %s", active_batch.spoiled_msg);
+            break;
+        }
         if (rc == FOLIO_OK && !map_full && !dry_run)
-            rc = folio_store__commit(&t);
+            rc = flush_commit(&t);
         else
             folio_store__abort(&t);
         if (rc == FOLIO__EMAPFULL) map_full = 1;

@@ -119,6 +119,29 @@ static void state_key(char *buf, size_t cap, unsigned i) {
 }
 
 int folio_projection__load(folio_proj_states *out, folio_txn *t) {
+    if (!t->cache) return folio_projection__load_store(out, t);
+    int rc = folio_log__cache_load(t);
+    if (rc < 0) return rc;
+    *out = t->cache->states;
+    return FOLIO_OK;
+}
+
+int folio_projection__save(folio_txn *t, folio_proj_states *s) {
+    if (!t->cache) return folio_projection__save_store(t, s);
+    FOLIO_ASSERT(t->cache->loaded);
+    folio_proj_states *c = &t->cache->states;
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        if (!s->dirty[i]) continue;
+        c->version[i] = s->version[i];
+        c->last_seq[i] = s->last_seq[i];
+        c->dirty[i] = 1;
+        s->dirty[i] = 0;
+        t->cache->dirty = 1;
+    }
+    return FOLIO_OK;
+}
+
+int folio_projection__load_store(folio_proj_states *out, folio_txn *t) {
     char key[64];
     memset(out, 0, sizeof *out);
     for (unsigned i = 0; i < folio_registry_count; i++) {
@@ -136,7 +159,7 @@ int folio_projection__load(folio_proj_states *out, folio_txn *t) {
     return FOLIO_OK;
 }
 
-int folio_projection__save(folio_txn *t, folio_proj_states *s) {
+int folio_projection__save_store(folio_txn *t, folio_proj_states *s) {
     char key[64];
     uint8_t val[STATE_BYTES];
     for (unsigned i = 0; i < folio_registry_count; i++) {

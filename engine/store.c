@@ -95,7 +95,7 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             t->mdb = txn;
             t->store = s;
             t->write = write;
-            t->nested = 0;
+            t->writes = 0;
             return FOLIO_OK;
         }
         pthread_rwlock_unlock(&s->map_lock);
@@ -117,24 +117,11 @@ void folio_store__read_end(folio_txn *t) {
     pthread_rwlock_unlock(&t->store->map_lock);
 }
 
-int folio_store__nested_begin(folio_txn *t, folio_txn *parent) {
-    MDB_txn *txn = NULL;
-    FOLIO_ASSERT(parent->mdb != NULL);
-    FOLIO_ASSERT(parent->write);
-    int mrc = mdb_txn_begin(parent->store->env, parent->mdb, 0, &txn);
-    if (mrc != MDB_SUCCESS) return xlate(mrc, "begin nested write");
-    t->mdb = txn;
-    t->store = parent->store;
-    t->write = 1;
-    t->nested = 1; /* the parent holds map_lock */
-    return FOLIO_OK;
-}
-
 int folio_store__commit(folio_txn *t) {
     FOLIO_ASSERT(t->mdb != NULL);
     int mrc = mdb_txn_commit(t->mdb);
     t->mdb = NULL;
-    if (!t->nested) pthread_rwlock_unlock(&t->store->map_lock);
+    pthread_rwlock_unlock(&t->store->map_lock);
     return xlate(mrc, "commit");
 }
 
@@ -142,7 +129,7 @@ void folio_store__abort(folio_txn *t) {
     if (t->mdb == NULL) return;
     mdb_txn_abort(t->mdb);
     t->mdb = NULL;
-    if (!t->nested) pthread_rwlock_unlock(&t->store->map_lock);
+    pthread_rwlock_unlock(&t->store->map_lock);
 }
 
 /* Double the map (up to FOLIO_MAP_BYTES_MAX). The caller holds no transaction. */
@@ -192,6 +179,7 @@ int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, c
                      size_t vlen, unsigned flags) {
     FOLIO_ASSERT(t->write);
     FOLIO_ASSERT(dbi < t->store->db_count);
+    t->writes++;
     if (inject_put_failure && --inject_put_failure == 0)
         return folio_error__set(FOLIO_ERROR, "put: injected failure");
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
@@ -204,6 +192,7 @@ int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, c
 
 int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
     FOLIO_ASSERT(t->write);
+    t->writes++;
     MDB_val k = {klen, (void *)key};
     return xlate(mdb_del(t->mdb, t->store->dbi[dbi], &k, NULL), "delete");
 }
@@ -211,6 +200,7 @@ int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
 /* Empty a sub-database (it stays open). */
 int folio_store__drop(folio_txn *t, unsigned dbi) {
     FOLIO_ASSERT(t->write);
+    t->writes++;
     return xlate(mdb_drop(t->mdb, t->store->dbi[dbi], 0), "drop");
 }
 

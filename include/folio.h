@@ -2,7 +2,10 @@
  * folio.h - the public API of folio, an embedded, event-sourced customer ledger.
  *
  * Thread safety: a folio_db may be shared by any number of threads; writes are serialised
- * inside the handle, reads run in parallel and never block the writer. Every other object
+ * inside the handle, reads run in parallel and never block the writer. Writes that arrive
+ * from several threads at once are folded into one transaction and one sync (group
+ * commit): each is still checked on its own, against the writes before it, and returns its
+ * own result and message. Every other object
  * (an iterator) belongs to the thread that created it. The error detail returned by
  * folio_errmsg() is per thread. No handle survives fork(): open the ledger again in the child.
  * One folio_db per ledger file per process (an LMDB rule): a second open of the same file
@@ -217,10 +220,13 @@ FOLIO_API int folio_append(folio_append_result *out, folio_db *db, const folio_b
 
 /**
  * Run `fn` as one durable batch: every write call `fn` makes on `db` from this thread (any
- * command, or folio_append) joins one write transaction as a nested transaction of its own:
- * a write that is refused leaves the batch and the other writes as they were, and the batch
- * is committed (one sync) when `fn` returns FOLIO_OK — or thrown away when `dry_run` is set or
- * `fn` returns an error. Queries inside `fn` do not see the batch's writes; writes do (a name
+ * command, or folio_append) joins one write transaction. A write is checked before it
+ * writes anything, so a write that is refused (a rule, an expectation, a bad argument)
+ * leaves the batch and the other writes as they were; the batch is committed (one sync) when
+ * `fn` returns FOLIO_OK — or thrown away when `dry_run` is set or `fn` returns an error. A
+ * write that fails after it began writing (a storage error, or a raw folio_append event
+ * that a read model refuses) spoils the batch: later writes in it fail, and the batch
+ * returns that error with nothing of it committed. Queries inside `fn` do not see the batch's writes; writes do (a name
  * taken earlier in the batch is taken). If the map fills up, the batch is thrown away, the map
  * grows and `fn` runs again from the start, so `fn` must be able to run twice (a return of
  * FOLIO__EMAPFULL never reaches the caller). Batches do not nest; the handle's other writers

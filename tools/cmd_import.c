@@ -212,7 +212,8 @@ static void clear_batch_results(importer *im) {
     im->batch_accepted = im->batch_rejected = im->batch_existing = 0;
 }
 
-/* One batch: every pending row as its own nested write (folio_batch_run runs this). */
+/* One batch: every pending row as its own write in the batch's transaction
+ * (folio_batch_run runs this). */
 static int run_rows(folio_db *db, void *arg) {
     importer *im = arg;
     folio_write_opts w = cli_write_opts(im->c);
