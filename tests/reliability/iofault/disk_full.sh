@@ -49,6 +49,7 @@ cleanup() {
     rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # so that the EXIT trap unmounts on a timeout too
 export FOLIO_ACTOR=iofault
 unset FOLIO_DB
 

@@ -19,6 +19,9 @@
  *   IOFAULT_STICKY=1     once a fault fired, every later counted call fails too (a dead disk)
  *   IOFAULT_AFTER=1      perform the faulted call first, then report the error (the data may
  *                        have reached the file although the caller is told it did not)
+ *   IOFAULT_SHORT=1      a faulted write writes only the first half of its bytes and returns
+ *                        that short count without an error, as a filling disk does; faulted
+ *                        syncs and truncates still fail with the errno
  *   IOFAULT_LOG=PATH     append "fault ..." when a fault fires and "total ..." at exit
  *   IOFAULT_TRACE=1      also append "call ..." for every counted call (to IOFAULT_LOG)
  * With none of the *_NTH variables set the shim only counts (use IOFAULT_LOG to read them).
@@ -51,7 +54,7 @@ static unsigned long nth_any, nth_write, nth_sync;
 static unsigned long count_any, count_write, count_sync;
 static unsigned long faults_fired;
 static int fault_errno = EIO;
-static int sticky, after, trace;
+static int sticky, after, trace, short_write;
 static const char *log_path;
 
 static unsigned long env_ulong(const char *name) {
@@ -73,6 +76,7 @@ static void configure(void) {
     sticky = env_ulong("IOFAULT_STICKY") == 1;
     after = env_ulong("IOFAULT_AFTER") == 1;
     trace = env_ulong("IOFAULT_TRACE") == 1;
+    short_write = env_ulong("IOFAULT_SHORT") == 1;
     const char *e = getenv("IOFAULT_ERRNO");
     if (e && strcmp(e, "ENOSPC") == 0) fault_errno = ENOSPC;
     else if (e && strcmp(e, "EDQUOT") == 0) fault_errno = EDQUOT;
@@ -134,8 +138,9 @@ static int should_fail(int klass, const char *fn, int fd) {
     if (faults_fired == 1 || fire) {
         char path[512] = "";
         if (fd >= 0) fd_path(path, sizeof path, fd);
-        log_line("fault call=%lu class=%s fn=%s fd=%d path=%s errno=%d after=%d\n", a,
-                 klass == CLASS_WRITE ? "write" : "sync", fn, fd, path, fault_errno, after);
+        log_line("fault call=%lu class=%s fn=%s fd=%d path=%s errno=%d after=%d short=%d\n", a,
+                 klass == CLASS_WRITE ? "write" : "sync", fn, fd, path, fault_errno, after,
+                 short_write);
     }
     return 1;
 }
@@ -165,39 +170,82 @@ __attribute__((destructor)) static void report_totals(void) {
         return call;                                                                          \
     } while (0)
 
+/* A faulted write with IOFAULT_SHORT=1: the call goes through with half the bytes (at least
+ * one) and returns what the real call returned; a 0- or 1-byte write fails instead. */
+#define WRITE_FAULTABLE(name, fd, n, call, half_call)                                          \
+    do {                                                                                      \
+        if (should_fail(CLASS_WRITE, name, fd)) {                                             \
+            if (short_write && (n) > 1) return half_call;                                     \
+            if (after) (void)(call);                                                          \
+            errno = fault_errno;                                                              \
+            return -1;                                                                        \
+        }                                                                                     \
+        return call;                                                                          \
+    } while (0)
+
+#define IOV_HALF_MAX 1024
+/* Copy the first half of the bytes of iov into half[]; returns the iovec count. */
+static int iov_half(struct iovec *half, const struct iovec *iov, int cnt) {
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++) total += iov[i].iov_len;
+    size_t want = total / 2, got = 0;
+    int k = 0;
+    for (int i = 0; i < cnt && k < IOV_HALF_MAX && got < want; i++) {
+        half[k] = iov[i];
+        if (half[k].iov_len > want - got) half[k].iov_len = want - got;
+        got += half[k].iov_len;
+        k++;
+    }
+    return k;
+}
+
+static size_t iov_bytes(const struct iovec *iov, int cnt) {
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++) total += iov[i].iov_len;
+    return total;
+}
+
 ssize_t write(int fd, const void *buf, size_t n) {
     REAL(ssize_t, "write", int, const void *, size_t);
-    FAULTABLE(CLASS_WRITE, "write", fd, real_fn(fd, buf, n));
+    WRITE_FAULTABLE("write", fd, n, real_fn(fd, buf, n), real_fn(fd, buf, n / 2));
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
     REAL(ssize_t, "pwrite", int, const void *, size_t, off_t);
-    FAULTABLE(CLASS_WRITE, "pwrite", fd, real_fn(fd, buf, n, off));
+    WRITE_FAULTABLE("pwrite", fd, n, real_fn(fd, buf, n, off), real_fn(fd, buf, n / 2, off));
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off) {
     REAL(ssize_t, "pwrite64", int, const void *, size_t, off64_t);
-    FAULTABLE(CLASS_WRITE, "pwrite64", fd, real_fn(fd, buf, n, off));
+    WRITE_FAULTABLE("pwrite64", fd, n, real_fn(fd, buf, n, off), real_fn(fd, buf, n / 2, off));
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt) {
     REAL(ssize_t, "writev", int, const struct iovec *, int);
-    FAULTABLE(CLASS_WRITE, "writev", fd, real_fn(fd, iov, cnt));
+    struct iovec half[IOV_HALF_MAX];
+    WRITE_FAULTABLE("writev", fd, iov_bytes(iov, cnt), real_fn(fd, iov, cnt),
+                    real_fn(fd, half, iov_half(half, iov, cnt)));
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
     REAL(ssize_t, "pwritev", int, const struct iovec *, int, off_t);
-    FAULTABLE(CLASS_WRITE, "pwritev", fd, real_fn(fd, iov, cnt, off));
+    struct iovec half[IOV_HALF_MAX];
+    WRITE_FAULTABLE("pwritev", fd, iov_bytes(iov, cnt), real_fn(fd, iov, cnt, off),
+                    real_fn(fd, half, iov_half(half, iov, cnt), off));
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off) {
     REAL(ssize_t, "pwritev64", int, const struct iovec *, int, off64_t);
-    FAULTABLE(CLASS_WRITE, "pwritev64", fd, real_fn(fd, iov, cnt, off));
+    struct iovec half[IOV_HALF_MAX];
+    WRITE_FAULTABLE("pwritev64", fd, iov_bytes(iov, cnt), real_fn(fd, iov, cnt, off),
+                    real_fn(fd, half, iov_half(half, iov, cnt), off));
 }
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags) {
     REAL(ssize_t, "pwritev2", int, const struct iovec *, int, off_t, int);
-    FAULTABLE(CLASS_WRITE, "pwritev2", fd, real_fn(fd, iov, cnt, off, flags));
+    struct iovec half[IOV_HALF_MAX];
+    WRITE_FAULTABLE("pwritev2", fd, iov_bytes(iov, cnt), real_fn(fd, iov, cnt, off, flags),
+                    real_fn(fd, half, iov_half(half, iov, cnt), off, flags));
 }
 
 int ftruncate(int fd, off_t len) {
