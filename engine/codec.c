@@ -146,7 +146,13 @@ static int check_value(const char **p, unsigned depth) {
     switch (mp_typeof(**p)) {
     case MP_NIL: mp_decode_nil(p); return FOLIO_OK;
     case MP_BOOL: mp_decode_bool(p); return FOLIO_OK;
-    case MP_UINT: mp_decode_uint(p); return FOLIO_OK;
+    case MP_UINT:
+        /* JSON readers (jansson, restore) stop at INT64_MAX: an event must survive its export */
+        if (mp_decode_uint(p) > (uint64_t)INT64_MAX)
+            return folio_error__set(FOLIO_EINVAL, "payload integer is larger than %lld (the "
+                                                  "largest an export can carry)",
+                                    (long long)INT64_MAX);
+        return FOLIO_OK;
     case MP_INT: mp_decode_int(p); return FOLIO_OK;
     case MP_BIN: mp_decode_bin(p, &len); return FOLIO_OK;
     case MP_STR:

@@ -11,6 +11,7 @@
  * Invariants: every live folio_txn holds map_lock shared; dbi[] is filled before use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct folio_store {
     ino_t ino;
     pid_t pid;        /* the process that opened it: a forked child may open the file again */
     uint32_t format;  /* the ledger's format version, as read at open */
+    unsigned write_txns; /* write transactions begun (under the handle's write lock) */
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
@@ -82,11 +84,20 @@ static int adopt_map_size(folio_store *s) {
     return xlate(mrc, "adopt map size");
 }
 
+#define READER_CHECK_EVERY 64u
+
 static int txn_begin(folio_txn *t, folio_store *s, int write) {
     FOLIO_ASSERT(t != NULL);
     FOLIO_ASSERT(s != NULL);
     if (write && s->read_only)
         return folio_error__set(FOLIO_EINVAL, "ledger was opened read-only");
+    /* A reader that crashed inside a transaction keeps its slot, and the pages it saw stay
+     * in use: the file would grow while this process writes. Clear such slots now and then
+     * (one pass over the reader table and a kill(pid, 0) per used slot). */
+    if (write && (++s->write_txns % READER_CHECK_EVERY) == 0) {
+        int dead = 0;
+        mdb_reader_check(s->env, &dead);
+    }
     for (unsigned attempt = 0; attempt < FOLIO_GROW_RETRY_MAX; attempt++) {
         MDB_txn *txn = NULL;
         pthread_rwlock_rdlock(&s->map_lock);
@@ -135,7 +146,8 @@ void folio_store__abort(folio_txn *t) {
 /* Double the map (up to FOLIO_MAP_BYTES_MAX). The caller holds no transaction. */
 int folio_store__grow(folio_store *s) {
     MDB_envinfo info;
-    int rc = FOLIO_OK;
+    int rc = FOLIO_OK, dead = 0;
+    mdb_reader_check(s->env, &dead); /* pages pinned by crashed readers may be all it needs */
     pthread_rwlock_wrlock(&s->map_lock);
     mdb_env_info(s->env, &info);
     uint64_t cur = info.me_mapsize;
@@ -429,6 +441,28 @@ static void registry_remove(folio_store *s) {
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* LMDB makes its lock file with ftruncate (a file with no blocks) and writes it through a
+ * shared mapping: on a full disk the first store into it is a SIGBUS, not an error. Give a
+ * new (or short) lock file its blocks first, so a full disk is an error (FOLIO_EFULL). A
+ * lock file that cannot be opened here is left to LMDB, which reports why. */
+#define LOCK_FILE_BYTES 8192 /* LMDB's lock file with its default 126 reader slots */
+static int reserve_lock_file(const char *path, unsigned mode) {
+    char lock_path[4200];
+    struct stat st;
+    snprintf(lock_path, sizeof lock_path, "%s-lock", path);
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+    if (fd < 0) return FOLIO_OK;
+    int err = 0;
+    if (fstat(fd, &st) == 0 && st.st_size < LOCK_FILE_BYTES)
+        err = posix_fallocate(fd, 0, LOCK_FILE_BYTES);
+    close(fd);
+    if (err == ENOSPC || err == EDQUOT || err == EIO)
+        return folio_error__set(FOLIO_EFULL, "open: no room for the lock file %s: disk full or "
+                                             "unwritable (%s)",
+                                lock_path, strerror(err));
+    return FOLIO_OK;
+}
+
 int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
                       int must_exist, unsigned perm_flags, int *created_out) {
     FOLIO_ASSERT(out != NULL);
@@ -488,6 +522,10 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     }
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only ? MDB_RDONLY : 0);
     int creating = stat(path, &st) != 0;
+    if ((rc = reserve_lock_file(path, (perm_flags & FOLIO_STORE_GROUP_READ) ? 0660 : 0600)) < 0) {
+        pthread_mutex_unlock(&registry_lock);
+        goto cleanup;
+    }
     mrc = mdb_env_open(s->env, path, flags, (perm_flags & FOLIO_STORE_GROUP_READ) ? 0660 : 0600);
     /* LMDB gives both files one mode: a group that reads needs the lock file writable (its
      * reader slots live there) but never the data file. */

@@ -84,6 +84,18 @@ Test(open, creates_a_missing_ledger_and_its_lock_file_with_mode_0600) {
     cr_assert_eq(dir_entries(tmpdb_dir), 2, "the ledger is exactly PATH and PATH-lock");
 }
 
+/* LMDB writes its lock file through a shared mapping: a lock file without blocks on a full
+ * disk would kill the process with SIGBUS at the first store. folio gives it its blocks. */
+Test(open, the_lock_file_has_its_blocks_allocated) {
+    const char *path = tmpdb_path("ledger.db");
+    tmpdb_close(tmpdb_open(path, NULL));
+    struct stat st;
+    cr_assert_eq(stat(tmpdb_strf("%s-lock", path), &st), 0);
+    cr_assert_geq(st.st_size, 8192);
+    cr_assert_geq((long long)st.st_blocks * 512, 8192, "allocated: %lld blocks",
+                  (long long)st.st_blocks);
+}
+
 Test(open, a_new_ledger_is_empty_and_verifies) {
     folio_db *db = tmpdb_open(tmpdb_ledger_path(), NULL);
     folio_stats st;

@@ -32,7 +32,7 @@ Test(payload, a_map_of_every_allowed_kind_is_accepted_and_stored_verbatim) {
         0xa1, 't', 0xc3,                          /* true */
         0xa1, 'f', 0xc2,                          /* false */
         0xa1, 'i', 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0, /* int64 min */
-        0xa1, 'u', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* uint64 max */
+        0xa1, 'u', 0xcf, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* INT64_MAX as uint64 */
         0xa1, 's', 0xa2, 0xc3, 0xa9,              /* "é" */
         0xa1, 'b', 0xc4, 0x02, 0x00, 0xff,        /* bin 00 ff */
         0xa1, 'a', 0x93, 0x01, 0xe0, 0x90,        /* [1, -32, []] */
@@ -50,7 +50,7 @@ Test(payload, a_map_of_every_allowed_kind_is_accepted_and_stored_verbatim) {
     cr_assert_eq(folio_payload_to_json(&json, got[0].payload, got[0].payload_bytes), FOLIO_OK);
     tmpdb_keep(json);
     cr_assert_str_eq(json, "{\"n\":null,\"t\":true,\"f\":false,\"i\":-9223372036854775808,"
-                           "\"u\":18446744073709551615,\"s\":\"\xc3\xa9\",\"b\":\"00ff\","
+                           "\"u\":9223372036854775807,\"s\":\"\xc3\xa9\",\"b\":\"00ff\","
                            "\"a\":[1,-32,[]],\"m\":{\"k\":{}},\"\":1}");
 }
 
@@ -103,6 +103,20 @@ Test(payload, map_keys_must_be_strings) {
     cr_assert_eq(append_raw(RAW(0x81, 0xc4, 0x01, 'a', 0x01)), FOLIO_EINVAL, "bin key");
     cr_assert_eq(append_raw(RAW(0x81, 0xc0, 0x01)), FOLIO_EINVAL, "nil key");
     cr_assert_eq(append_raw(RAW(0x81, 0x80, 0x01)), FOLIO_EINVAL, "map key");
+}
+
+/* An export carries payloads as JSON, and JSON readers stop at INT64_MAX: an event whose
+ * backup could not be restored is refused when it is written. */
+Test(payload, unsigned_integers_past_int64_max_are_refused) {
+    cr_assert_eq(append_raw(RAW(0x81, 0xa1, 'a', 0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0)), FOLIO_EINVAL,
+                 "2^63");
+    cr_assert(strstr(folio_errmsg(), "larger than"), "%s", folio_errmsg());
+    cr_assert_eq(append_raw(RAW(0x81, 0xa1, 'a', 0x91, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff)),
+                 FOLIO_EINVAL, "2^64-1 in an array");
+    cr_assert_eq(append_raw(RAW(0x81, 0xa1, 'a', 0xcf, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff)),
+                 FOLIO_OK, "INT64_MAX itself: %s", folio_errmsg());
 }
 
 Test(payload, ext_values_are_refused) {
