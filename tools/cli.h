@@ -97,7 +97,8 @@ typedef struct {
 /* Run fn(arg, mark) in a child process, so that a damaged page that kills the reader with a
  * signal cannot kill the CLI; *mark is shared with the child and copied back. Returns fn's
  * exit code; or -1 with *sig_out set when a fault signal (SEGV, BUS, ILL, FPE, ABRT, SYS)
- * killed it; any other signal kills the CLI too. The caller must not hold a folio handle. */
+ * killed it; any other signal kills the CLI too. The caller must not hold a folio handle.
+ * The child ends with exit(): atexit handlers run in it too. */
 int cli_contain(int *sig_out, int (*fn)(void *arg, cli_mark *mark), void *arg,
                 cli_mark *mark);
 

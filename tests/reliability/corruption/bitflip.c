@@ -19,6 +19,12 @@
  *   crash (verify)       `folio verify` killed by a signal or hung - must be 0
  *   crash (other)        check or a read command killed by a signal or hung - reported
  *   other error          check exits other than 0, 4 or 5 - reported
+ * A flip that leaves every answer identical is then given one write (`note`) followed by
+ * verify and check, since a damaged free list can make LMDB reuse a live page:
+ *   detected by a write  the note exits 4 or 5
+ *   LATENT               the note succeeds but verify or check then fail, or something
+ *                        crashes: damage the reads did not show, surfaced by a write - reported
+ *   harmless             otherwise
  * Exit 1 if a silent wrong answer or a verify crash happened.
  *
  * Usage: bitflip FOLIO_CLI SCRATCH_DIR
@@ -39,12 +45,12 @@
 
 enum {
     C_OPEN, C_VERIFY, C_CHECK, C_READ, C_HARMLESS, C_SILENT, C_CRASH_VERIFY, C_CRASH_OTHER,
-    C_OTHER, C_COUNT
+    C_OTHER, C_WRITE, C_LATENT, C_COUNT
 };
 static const char *const CLASS_NAME[C_COUNT] = {
     "detected by open", "detected by verify", "detected by check", "detected by a read",
     "harmless", "SILENT WRONG ANSWER", "crash (verify)", "crash (other command)",
-    "other error exit"};
+    "other error exit", "detected by a write", "LATENT (after a write)"};
 
 typedef struct {
     char *args[8];
@@ -230,13 +236,46 @@ int main(int argc, char **argv) {
             }
             run_free(&r);
         }
+        if (cls == C_HARMLESS) {
+            r = RUN(cli, 60, "--db", work, "--actor", "bitflip", "note", "K-0001", "after the flip");
+            if (r.status == 4 || r.status == 5) {
+                cls = C_WRITE;
+                snprintf(msg, sizeof msg, "note exit %d: %s", r.status, first_line(r.err, line, sizeof line));
+            } else if (r.status != 0) {
+                cls = C_LATENT;
+                snprintf(msg, sizeof msg, "note %s %d: %s", r.signal ? "killed by signal" : "exit",
+                         r.signal ? r.signal : r.status, first_line(r.err, line, sizeof line));
+            }
+            run_free(&r);
+            const char *after[] = {"verify", "check"};
+            for (int a = 0; a < 2 && cls == C_HARMLESS; a++) {
+                r = RUN(cli, 60, "--db", work, after[a]);
+                if (r.status != 0) {
+                    cls = C_LATENT;
+                    snprintf(msg, sizeof msg, "note ok, then %s %s %d: %s", after[a],
+                             r.signal ? "killed by signal" : "exit", r.signal ? r.signal : r.status,
+                             first_line(r.err, line, sizeof line));
+                }
+                run_free(&r);
+            }
+        }
         count[cls][anywhere]++;
-        if (verbose || (cls != C_HARMLESS && cls != C_VERIFY && cls != C_OPEN && cls != C_CHECK))
+        if (verbose || (cls != C_HARMLESS && cls != C_VERIFY && cls != C_OPEN && cls != C_CHECK &&
+                        cls != C_WRITE))
             printf("flip %llu (seed %llu): offset %llu (page %llu +%llu) bit %u, %s: %s -> %s\n",
                    (unsigned long long)i, (unsigned long long)seed, (unsigned long long)off,
                    (unsigned long long)(off / PAGE_BYTES), (unsigned long long)(off % PAGE_BYTES),
                    bit, anywhere ? "anywhere" : "event page", msg[0] ? msg : "all identical",
                    CLASS_NAME[cls]);
+        if ((i + 1) % 100 == 0 && only == UINT64_MAX) {
+            uint64_t det = 0, harmless = count[C_HARMLESS][0] + count[C_HARMLESS][1];
+            for (int c = C_OPEN; c <= C_READ; c++) det += count[c][0] + count[c][1];
+            det += count[C_WRITE][0] + count[C_WRITE][1];
+            printf("... %llu flips: %llu detected, %llu harmless, %llu other (%.0f s)\n",
+                   (unsigned long long)(i + 1), (unsigned long long)det,
+                   (unsigned long long)harmless, (unsigned long long)(i + 1 - det - harmless),
+                   now_s() - t1);
+        }
         fflush(stdout);
     }
     double secs = now_s() - t1;
