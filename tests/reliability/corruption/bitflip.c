@@ -32,6 +32,7 @@
  *   FOLIO_BITFLIP_FLIPS=K, FOLIO_BITFLIP_SEED=S (default: from the clock; always printed),
  *   FOLIO_BITFLIP_ONLY=I (replay only flip I of that seed), FOLIO_BITFLIP_VERBOSE=1.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,6 +109,34 @@ static const char *first_line(const char *s, char *buf, size_t cap) {
     return buf;
 }
 
+/* Remove the scratch directories a crashed `folio check` left beside the ledger (each holds
+ * a scratch ledger); returns how many there were. */
+static unsigned remove_check_leftovers(const char *dir) {
+    unsigned n = 0;
+    DIR *d = opendir(dir);
+    if (!d) fail("opendir %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, ".folio-check-", 13) != 0) continue;
+        char sub[4200], file[4500];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        DIR *s = opendir(sub);
+        if (s) {
+            struct dirent *f;
+            while ((f = readdir(s)) != NULL) {
+                if (strcmp(f->d_name, ".") == 0 || strcmp(f->d_name, "..") == 0) continue;
+                snprintf(file, sizeof file, "%s/%s", sub, f->d_name);
+                unlink(file);
+            }
+            closedir(s);
+        }
+        if (rmdir(sub)) fail("cannot remove %s: %s", sub, strerror(errno));
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) fail("usage: bitflip FOLIO_CLI SCRATCH_DIR");
     const char *cli = argv[1], *dir = argv[2];
@@ -170,6 +199,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     uint64_t count[C_COUNT][2] = {{0}}; /* [class][0: event page, 1: anywhere] */
+    unsigned leftovers = remove_check_leftovers(dir);
     double t1 = now_s();
     for (uint64_t i = 0; i < flips; i++) {
         if (only != UINT64_MAX && i != only) continue;
@@ -259,6 +289,12 @@ int main(int argc, char **argv) {
                 run_free(&r);
             }
         }
+        unsigned left = remove_check_leftovers(dir);
+        leftovers += left;
+        if (left) {
+            size_t n = strlen(msg);
+            snprintf(msg + n, sizeof msg - n, " (left %u .folio-check-* scratch dir)", left);
+        }
         count[cls][anywhere]++;
         if (verbose || (cls != C_HARMLESS && cls != C_VERIFY && cls != C_OPEN && cls != C_CHECK &&
                         cls != C_WRITE))
@@ -288,6 +324,9 @@ int main(int argc, char **argv) {
                (unsigned long long)count[c][1]);
     printf("%-24s %8llu %12llu %10llu\n", "total", (unsigned long long)(tot[0] + tot[1]),
            (unsigned long long)tot[0], (unsigned long long)tot[1]);
+    if (leftovers)
+        printf("%u scratch directories (.folio-check-*) were left behind by crashed checks\n",
+               leftovers);
     printf("%.1f s for the flips (%.0f ms per flip)\n", secs,
            tot[0] + tot[1] ? 1000.0 * secs / (double)(tot[0] + tot[1]) : 0.0);
 
