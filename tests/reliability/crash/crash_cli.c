@@ -2,10 +2,11 @@
  * tests/reliability/crash/crash_cli.c - SIGKILL `folio import customers` and `folio rebuild`
  * mid-way, run them again, and check that they finish the job (issue 7, crash).
  *
- * Usage: crash_cli FOLIO_CLI SCRATCH_DIR
+ * Usage: crash_cli FOLIO_CLI SCRATCH_DIR [reduced]
+ *   reduced               (the sanitizer build) quick mode imports 3000 rows, not 5000
  *   FOLIO_CRASH_SEED=N    replay a run (the seed is printed first)
  *   FOLIO_CRASH_POINTS=N  kill points for each of import and rebuild (default 5; long: 25)
- *   FOLIO_CRASH_ROWS=N    customers in the CSV file (default 5000; long: 20000)
+ *   FOLIO_CRASH_ROWS=N    customers in the CSV file (default 5000, reduced 3000; long: 20000)
  *
  * First the CSV file is imported and the ledger rebuilt once without a kill, to measure how
  * long each takes (T). Then, for each kill point:
@@ -186,8 +187,8 @@ static int kill_after(pid_t pid, int64_t delay_us, const char *what, const char 
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: crash_cli FOLIO_CLI SCRATCH_DIR\n");
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "reduced") == 0)) {
+        fprintf(stderr, "usage: crash_cli FOLIO_CLI SCRATCH_DIR [reduced]\n");
         return 2;
     }
     const char *folio = argv[1];
@@ -195,7 +196,7 @@ int main(int argc, char **argv) {
     crash_seed_init();
     int long_mode = crash_long_mode();
     uint32_t points = (uint32_t)crash_env_u64("FOLIO_CRASH_POINTS", long_mode ? 25 : 5);
-    rows = (uint32_t)crash_env_u64("FOLIO_CRASH_ROWS", long_mode ? 20000 : 5000);
+    rows = (uint32_t)crash_env_u64("FOLIO_CRASH_ROWS", long_mode ? 20000 : argc == 4 ? 3000 : 5000);
     if (rows < 10) crash_fail("FOLIO_CRASH_ROWS must be at least 10");
     printf("crash_rebuild_import: seed %" PRIu64 " (FOLIO_CRASH_SEED), %u kill points each, "
            "%u CSV rows, %s mode\n",

@@ -64,10 +64,11 @@ enum {
     C_PAY,
     C_ALLOC,
     C_REFUND,
+    C_MERGE,
     C_TYPES
 };
 static const char *const C_NAME[] = {"create", "status", "contact", "note", "invoice",
-                                     "credit-note", "payment", "allocate", "refund"};
+                                     "credit-note", "payment", "allocate", "refund", "merge"};
 
 typedef struct {
     uint32_t *v;
@@ -111,9 +112,9 @@ typedef struct {
     uint8_t from_kind;    /* allocate, refund: kind of the source document */
     uint16_t unit_len;    /* commands of the unit this one starts (0: not a start) */
     uint32_t unit_start;  /* first command of its unit */
-    uint32_t cust;
+    uint32_t cust;        /* merge: KEEP */
     uint32_t doc;         /* the new document (invoice, credit note, payment, refund) */
-    uint32_t from;        /* allocate, refund: the source document */
+    uint32_t from;        /* allocate, refund: the source document; merge: DELETE */
     uint32_t to[2];       /* payment explicit allocations; allocate: to[0] */
     int64_t to_amt[2];
     int64_t amount;
@@ -202,6 +203,36 @@ static void model_apply(model *m, const cmd *c) {
         m->d[c->from].open -= c->amount;
         m->c[c->cust].balance += c->amount;
         break;
+    case C_MERGE: {
+        /* DELETE's open documents move to KEEP, merged into KEEP's list in issue order */
+        mcust *keep = &m->c[c->cust], *del = &m->c[c->from];
+        u32vec merged = {0}, left = {0};
+        uint32_t a = 0, b = 0;
+        for (;;) {
+            while (b < del->docs.n && (m->d[del->docs.v[b]].kind == D_RF ||
+                                       m->d[del->docs.v[b]].open == 0))
+                vec_push(&left, del->docs.v[b++]);
+            int take_keep = a < keep->docs.n &&
+                            (b >= del->docs.n || keep->docs.v[a] < del->docs.v[b]);
+            if (take_keep) {
+                vec_push(&merged, keep->docs.v[a++]);
+            } else if (b < del->docs.n) {
+                m->d[del->docs.v[b]].cust = c->cust;
+                vec_push(&merged, del->docs.v[b++]);
+            } else {
+                break;
+            }
+        }
+        free(keep->docs.v);
+        free(del->docs.v);
+        keep->docs = merged;
+        del->docs = left;
+        keep->balance += del->balance;
+        del->balance = 0;
+        keep->contacts += del->contacts;
+        del->status = ST_DELETED;
+        break;
+    }
     default: crash_fail("plan: unknown command type %u", c->type);
     }
 }
@@ -284,6 +315,17 @@ static void choose(cmd *c, const model *m, crash_rng *r) {
             c->cust = k;
             c->status = ST_DELETED;
             c->events = 1;
+            return;
+        }
+        if (roll >= 31 && roll < 33) {
+            uint32_t del;
+            if ((k = pick_customer(m, r, ok_alive)) == UINT32_MAX) continue;
+            if ((del = pick_customer(m, r, ok_alive)) == UINT32_MAX || del == k) continue;
+            if (m->c[k].contacts + m->c[del].contacts > FOLIO_CONTACTS_MAX) continue;
+            c->type = C_MERGE;
+            c->cust = k;
+            c->from = del;
+            c->events = 3 + m->c[del].contacts;
             return;
         }
         if (roll < 33) {
@@ -414,6 +456,12 @@ static void cmd_types(const cmd *c, uint64_t counts[64]) {
         break;
     case C_ALLOC: counts[FOLIO_EV_ALLOCATION_MADE]++; break;
     case C_REFUND: counts[FOLIO_EV_REFUND_ISSUED]++; break;
+    case C_MERGE:
+        counts[FOLIO_EV_CUSTOMER_MERGED_INTO]++;
+        counts[FOLIO_EV_CUSTOMER_STATUS_CHANGED]++;
+        counts[FOLIO_EV_CUSTOMER_CONTACT_ADDED] += c->events - 3;
+        counts[FOLIO_EV_CUSTOMER_MERGED_FROM]++;
+        break;
     default: break;
     }
 }
@@ -423,7 +471,7 @@ static uint32_t cmd_first_type(const cmd *c) {
         FOLIO_EV_CUSTOMER_CREATED, FOLIO_EV_CUSTOMER_STATUS_CHANGED,
         FOLIO_EV_CUSTOMER_CONTACT_ADDED, FOLIO_EV_CUSTOMER_NOTE_ADDED,
         FOLIO_EV_INVOICE_ISSUED, FOLIO_EV_CREDIT_NOTE_ISSUED, FOLIO_EV_PAYMENT_RECEIVED,
-        FOLIO_EV_ALLOCATION_MADE, FOLIO_EV_REFUND_ISSUED};
+        FOLIO_EV_ALLOCATION_MADE, FOLIO_EV_REFUND_ISSUED, FOLIO_EV_CUSTOMER_MERGED_INTO};
     return t[c->type];
 }
 
@@ -495,6 +543,9 @@ static int exec_cmd(folio_write_result *res, folio_db *db, uint32_t i) {
         doc_name(to0, D_INV, c->to[0]);
         amount_text(a0, c->to_amt[0]);
         return folio_allocate(res, db, &w, ref, from, to0, a0, NULL, 0);
+    case C_MERGE:
+        ref_name(text, c->from);
+        return folio_customer_merge(res, db, &w, ref, text, 0, 0);
     case C_REFUND: {
         doc_name(from, c->from_kind, c->from);
         doc_name(doc, D_RF, c->doc);
@@ -827,7 +878,10 @@ static void checker_main(const check_args *a, int fd) {
     if (a->full) {
         for (uint32_t k = 0; k < m.nc; k++) check_customer(db, &m, k);
     } else {
-        for (uint32_t i = a->prev_acked; i < done; i++) check_customer(db, &m, plan.v[i].cust);
+        for (uint32_t i = a->prev_acked; i < done; i++) {
+            check_customer(db, &m, plan.v[i].cust);
+            if (plan.v[i].type == C_MERGE) check_customer(db, &m, plan.v[i].from);
+        }
         for (int t = 0; t < 10 && m.nc; t++)
             check_customer(db, &m, (uint32_t)rng_below(&r, m.nc));
     }
@@ -877,8 +931,11 @@ static void checker_main(const check_args *a, int fd) {
         free(s2.first_type);
         if (!landed) {
             for (uint32_t k = 0; k < len; k++) model_apply(&m, &plan.v[a->acked + k]);
-            for (uint32_t k = 0; k < len; k++)
-                check_customer(db, &m, plan.v[a->acked + k].cust);
+            for (uint32_t k = 0; k < len; k++) {
+                const cmd *c = &plan.v[a->acked + k];
+                check_customer(db, &m, c->cust);
+                if (c->type == C_MERGE) check_customer(db, &m, c->from);
+            }
         }
         char buf[1024];
         size_t n = 0;
@@ -1188,6 +1245,14 @@ int main(int argc, char **argv) {
            kills, acked_n, retried, landed_unacked, not_landed, in_call, kills - in_call,
            mode_count[0], mode_count[1], mode_count[2], resubmitted, cs.resubmitted, customers,
            documents, (double)(now_us() - t0) / 1e6, crash_seed);
+    uint32_t by_type[C_TYPES] = {0}, batches = 0;
+    for (uint32_t i = 0; i < acked_n; i++) {
+        by_type[plan.v[i].type]++;
+        batches += plan.v[i].unit_len > 1;
+    }
+    printf("crash_commands: acknowledged by type:");
+    for (int t = 0; t < C_TYPES; t++) printf(" %s=%u", C_NAME[t], by_type[t]);
+    printf("; units run as one batch: %u\n", batches);
     if (self_exits)
         printf("crash_commands: note: %u rounds reached the end of the plan before the kill\n",
                self_exits);
