@@ -25,7 +25,9 @@
  *   LATENT               the note succeeds but verify or check then fail, or something
  *                        crashes: damage the reads did not show, surfaced by a write - reported
  *   harmless             otherwise
- * Exit 1 if a silent wrong answer or a verify crash happened.
+ * A flip inside an event's frame bytes must make verify exit 4 naming that event's seq in
+ * "bad_seq" ("EVENT FLIP NOT NAMED" otherwise).
+ * Exit 1 if a silent wrong answer, a verify crash or an unnamed event flip happened.
  *
  * Usage: bitflip FOLIO_CLI SCRATCH_DIR
  * Environment: FOLIO_LONG=1 (1,000 flips on a larger ledger; default 150 flips);
@@ -46,12 +48,13 @@
 
 enum {
     C_OPEN, C_VERIFY, C_CHECK, C_READ, C_HARMLESS, C_SILENT, C_CRASH_VERIFY, C_CRASH_OTHER,
-    C_OTHER, C_WRITE, C_LATENT, C_COUNT
+    C_OTHER, C_WRITE, C_LATENT, C_MISNAMED, C_COUNT
 };
 static const char *const CLASS_NAME[C_COUNT] = {
     "detected by open", "detected by verify", "detected by check", "detected by a read",
     "harmless", "SILENT WRONG ANSWER", "crash (verify)", "crash (other command)",
-    "other error exit", "detected by a write", "LATENT (after a write)"};
+    "other error exit", "detected by a write", "LATENT (after a write)",
+    "EVENT FLIP NOT NAMED"};
 
 typedef struct {
     char *args[8];
@@ -200,6 +203,7 @@ int main(int argc, char **argv) {
 
     uint64_t count[C_COUNT][2] = {{0}}; /* [class][0: event page, 1: anywhere] */
     unsigned leftovers = remove_check_leftovers(dir);
+    uint64_t frame_flips = 0;
     double t1 = now_s();
     for (uint64_t i = 0; i < flips; i++) {
         if (only != UINT64_MAX && i != only) continue;
@@ -219,11 +223,26 @@ int main(int argc, char **argv) {
         copy_file(pristine, work);
         flip_bit(work, off, bit);
 
+        uint64_t in_seq = 0; /* the event whose frame holds the flipped byte */
+        for (uint64_t s = 0; s < m.events && !in_seq; s++)
+            if (off >= m.data_off[s] && off < m.data_off[s] + m.frame_len[s]) in_seq = s + 1;
+        if (in_seq) frame_flips++;
+
         int cls = C_HARMLESS;
         msg[0] = 0;
         char line[200];
         r = RUN(cli, 60, "--db", work, "--json", "verify");
-        if (r.signal || r.timeout) {
+        if (in_seq) {
+            const char *b = strstr(r.out, "\"bad_seq\":");
+            uint64_t named = b ? strtoull(b + 10, NULL, 10) : 0;
+            if (r.status != 4 || named != in_seq) {
+                cls = C_MISNAMED;
+                snprintf(msg, sizeof msg, "flip in the frame of seq %llu: verify exit %d, bad_seq %llu",
+                         (unsigned long long)in_seq, r.status, (unsigned long long)named);
+            }
+        }
+        if (cls == C_MISNAMED) { /* reported above */
+        } else if (r.signal || r.timeout) {
             cls = C_CRASH_VERIFY;
             snprintf(msg, sizeof msg, "verify %s %d", r.timeout ? "hung" : "killed by signal",
                      r.signal);
@@ -324,6 +343,9 @@ int main(int argc, char **argv) {
                (unsigned long long)count[c][1]);
     printf("%-24s %8llu %12llu %10llu\n", "total", (unsigned long long)(tot[0] + tot[1]),
            (unsigned long long)tot[0], (unsigned long long)tot[1]);
+    printf("%llu flips fell inside an event's frame; verify named the right seq for %llu\n",
+           (unsigned long long)frame_flips,
+           (unsigned long long)(frame_flips - count[C_MISNAMED][0] - count[C_MISNAMED][1]));
     if (leftovers)
         printf("%u scratch directories (.folio-check-*) were left behind by crashed checks\n",
                leftovers);
@@ -342,12 +364,20 @@ int main(int argc, char **argv) {
                 (unsigned long long)seed);
         bad = 1;
     }
+    if (count[C_MISNAMED][0] + count[C_MISNAMED][1]) {
+        fprintf(stderr, "FAIL: %llu flips inside an event were not named by seq (seed %llu)\n",
+                (unsigned long long)(count[C_MISNAMED][0] + count[C_MISNAMED][1]),
+                (unsigned long long)seed);
+        bad = 1;
+    }
     remove_ledger(work);
     log_map_free(&m);
     for (size_t i = 0; i < nprobes; i++) free(probes[i].out);
     free(probes);
     for (size_t i = 0; i < nrefs; i++) free(refs[i]);
     free(refs);
-    if (!bad) printf("PASS: no silent wrong answer, verify never crashed\n");
+    if (!bad)
+        printf("PASS: no silent wrong answer, verify never crashed, every flip inside an event "
+               "was named by its seq\n");
     return bad;
 }

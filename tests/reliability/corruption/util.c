@@ -202,9 +202,10 @@ void log_map_read(log_map *m, const char *path) {
     m->node_off = calloc(cap, sizeof *m->node_off);
     m->big = calloc(cap, 1);
     m->frame_len = calloc(cap, sizeof *m->frame_len);
+    m->data_off = calloc(cap, sizeof *m->data_off);
     size_t pcap = 1024, pn = 0;
     m->pages = malloc(pcap * sizeof *m->pages);
-    if (!m->node_off || !m->big || !m->frame_len || !m->pages) fail("out of memory");
+    if (!m->node_off || !m->big || !m->frame_len || !m->data_off || !m->pages) fail("out of memory");
     MDB_CHECK(mdb_cursor_open(txn, dbi, &cur));
     int rc;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -223,6 +224,7 @@ void log_map_read(log_map *m, const char *path) {
         memcpy(&flags, node + 4, 2);
         m->big[i] = (flags & 1) != 0; /* F_BIGDATA */
         m->frame_len[i] = (uint32_t)v.mv_size;
+        m->data_off[i] = (uint64_t)((const char *)v.mv_data - base);
         uint64_t first = (uint64_t)(node - base) / PAGE_BYTES;
         uint64_t last = (uint64_t)((const char *)v.mv_data + v.mv_size - 1 - base) / PAGE_BYTES;
         if (m->big[i]) { /* the leaf page, then the overflow pages */
@@ -251,6 +253,7 @@ void log_map_free(log_map *m) {
     free(m->node_off);
     free(m->big);
     free(m->frame_len);
+    free(m->data_off);
     free(m->pages);
     memset(m, 0, sizeof *m);
 }

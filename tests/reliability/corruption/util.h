@@ -51,6 +51,7 @@ typedef struct {
     uint64_t *node_off;  /* [seq - 1]: file offset of the leaf node (the key lies at +8) */
     uint8_t *big;        /* [seq - 1]: frame on overflow pages */
     uint32_t *frame_len; /* [seq - 1] */
+    uint64_t *data_off;  /* [seq - 1]: file offset of the frame's first byte */
     uint64_t *pages;     /* sorted, distinct page numbers holding event bytes */
     size_t page_count;
     uint64_t last_pgno;  /* LMDB's last used page */
