@@ -2,7 +2,8 @@
 # tests/reliability/iofault/run_faults.sh - I/O fault injection over representative commands
 # (issue 7, "I/O faults").
 #
-# Usage: run_faults.sh FOLIO_CLI IOFAULT_SHIM_SO      (FOLIO_LONG=1 for the long mode)
+# Usage: run_faults.sh FOLIO_CLI IOFAULT_SHIM_SO      (FOLIO_LONG=1 for the long mode;
+#        IOFAULT_ONLY=REGEX runs only the scenarios whose name matches)
 #
 # For each scenario (a command on a copy of a small prepared ledger) the command runs under
 # the LD_PRELOAD shim (iofault_shim.c) with IOFAULT_NTH = 1, 2, 3, ... on the same ledger until
@@ -27,7 +28,8 @@
 # bytes and returns the short count without an error, as a filling disk does).
 # Long mode adds: ENOSPC instead of EIO, a write-only and a sync-only counter (the same five
 # commands), eight more write commands, `rebuild`, a 2,500-row import (three batches,
-# three commits: whole batches may stay, the retry imports the rest exactly once), and
+# three commits: whole batches may stay, the retry imports the rest exactly once; once on
+# one ledger, once with every attempt on a fresh copy so that every call is faulted), and
 # `create` and `restore` on a ledger that does not exist yet (both fail today: a 0-byte file
 # or a stale PATH.restoring is left behind that blocks the retry; /tmp/findings/iofault.md).
 set -euo pipefail
@@ -124,9 +126,16 @@ build_base() {
 #   MODE-ENV: space-separated VAR=VALUE pairs for the shim; the counter variable is
 #   IOFAULT_NTH unless MODE-ENV names IOFAULT_WRITE_NTH or IOFAULT_SYNC_NTH as "COUNTER=..."
 #   (the value after = is ignored, N is filled in). "new" in NAME: start without a ledger.
+#   Environment: PREFIX_UNIT=K allows a failed attempt to leave whole multiples of K of the
+#   command's events (an import's committed batches); FRESH_EACH=1 starts every attempt
+#   from the prepared ledger instead of the previous attempt's.
 run_scenario() {
     local name=$1 mode=$2
     shift 2
+    # IOFAULT_ONLY=REGEX runs only the scenarios whose name matches (for debugging).
+    if [[ -n ${IOFAULT_ONLY:-} ]] && ! [[ $name =~ $IOFAULT_ONLY ]]; then
+        return
+    fi
     local dir=$WORK/$name
     mkdir -p "$dir"
     local db=$dir/ledger.db ref=$dir/ref.db
@@ -160,8 +169,24 @@ run_scenario() {
     ref_delta=$(wc -l <"$dir/ref.events")
 
     local n covered=0 done_n=0 fns="" msgs="" rc
+    local fresh_each=${FRESH_EACH:-0} base_count0=$base_count
+    if [[ $fresh_each == 1 ]]; then
+        cp "$dir/base.export" "$dir/base0.export"
+        cp "$dir/base.verify" "$dir/base0.verify"
+        cp "$dir/ref.events" "$dir/ref0.events"
+    fi
     for ((n = 1; n <= MAX_N; n++)); do
         rm -f "$dir/log"
+        if [[ $fresh_each == 1 ]]; then
+            # Every attempt on a fresh copy: the N-th call of the whole command is faulted,
+            # not the N-th call of what is left after earlier attempts committed some of it.
+            cp "$WORK/base.db" "$db"
+            rm -f "$db-lock"
+            cp "$dir/base0.export" "$dir/base.export"
+            cp "$dir/base0.verify" "$dir/base.verify"
+            cp "$dir/ref0.events" "$dir/ref.events"
+            base_count=$base_count0
+        fi
         rc=0
         env LD_PRELOAD="$SHIM" IOFAULT_LOG="$dir/log" "$counter=$n" "${extra[@]}" \
             "$FOLIO" --db "$db" "$@" >"$dir/out" 2>"$dir/err" || rc=$?
@@ -360,6 +385,7 @@ if [[ $LONG == 1 ]]; then
     run_scenario import_documents "" import documents "$WORK/docs.csv"
     # 1,000 rows per batch and commit, two events (created, currency_set) per row.
     PREFIX_UNIT=2000 run_scenario import_bulk "" import customers "$WORK/bulk.csv"
+    PREFIX_UNIT=2000 FRESH_EACH=1 run_scenario import_bulk_fresh "" import customers "$WORK/bulk.csv"
     run_scenario rebuild "" rebuild
     # Known to fail (/tmp/findings/iofault.md #1: a 0-byte file is left at fault 2; #4: a
     # failed restore leaves PATH.restoring, which blocks the retry): long mode only.
