@@ -20,8 +20,9 @@
  *   rebuild: on the measured ledger, `folio rebuild` is killed at a random moment in
  *            [0.05 T, 0.95 T]; a read-only query right after the kill is recorded (it may be
  *            refused while the projections are half rebuilt); then every other point reruns
- *            `folio rebuild` and the others run a write (`folio note`), whose read-write open
- *            resumes the rebuild; both must exit 0, `check` and `verify` exit 0, and every
+ *            `folio rebuild` and the others run a write (`folio note` with an idempotency
+ *            key), whose read-write open resumes the rebuild: that write is killed once at a
+ *            random moment and run again with its key; both must exit 0, `check` and `verify` exit 0, and every
  *            customer is as imported.
  * Ledger contents are read in fresh child processes through the public API (folio.h); the
  * parent never opens a ledger.
@@ -287,6 +288,7 @@ int main(int argc, char **argv) {
 
     /* rebuild */
     uint32_t rebuild_kills = 0, rebuild_ro_refused = 0, rebuild_finished_early = 0;
+    uint32_t resume_kills = 0;
     uint64_t notes = 0;
     for (uint32_t k = 0; k < points; k++) {
         int64_t window = t_rebuild, delay = 0;
@@ -308,9 +310,18 @@ int main(int argc, char **argv) {
             if (rc != 0) crash_fail("rebuild point %u: the rerun exited %d: %s", k, rc,
                                     crash_slurp(out));
         } else {
+            /* a write, whose open resumes the rebuild; the first try is killed too (inside
+             * that resume, or after it); the key makes the second one land exactly once */
+            char key[32];
             snprintf(note, sizeof note, "written after killed rebuild %u", k);
-            rc = crash_cli(folio, base, out, "--actor", "crash", "note", "M000000", note,
-                           (const char *)NULL);
+            snprintf(key, sizeof key, "note-%u", k);
+            char *nargv[] = {(char *)folio, (char *)"--db", base, (char *)"--actor",
+                             (char *)"crash", (char *)"--idempotency-key", key, (char *)"note",
+                             (char *)"M000000", note, NULL};
+            pid_t np = crash_spawn(nargv, out, 1);
+            resume_kills += kill_after(np, rng_range(&r, 0, t_rebuild), "note", out);
+            rc = crash_cli(folio, base, out, "--actor", "crash", "--idempotency-key", key, "note",
+                           "M000000", note, (const char *)NULL);
             if (rc != 0) crash_fail("rebuild point %u: a write after the kill exited %d: %s", k,
                                     rc, crash_slurp(out));
             notes++;
@@ -322,8 +333,9 @@ int main(int argc, char **argv) {
     printf("crash_rebuild_import: import kills=%u (mid-way: %u, run finished before the kill: "
            "%u) over %u kill points, all rerun to exactly %u customers; rebuild kills=%u "
            "(finished before the kill: %u; read-only query refused right after the kill: %u), "
-           "all finished by a rerun or a write; seed=%" PRIu64 "\n",
+           "all finished by a rerun or a write (%u of those writes killed once more); "
+           "seed=%" PRIu64 "\n",
            import_kills, import_midway, import_finished_early, points, rows, rebuild_kills,
-           rebuild_finished_early, rebuild_ro_refused, crash_seed);
+           rebuild_finished_early, rebuild_ro_refused, resume_kills, crash_seed);
     return 0;
 }

@@ -882,6 +882,13 @@ static void checker_main(const check_args *a, int fd) {
             check_customer(db, &m, plan.v[i].cust);
             if (plan.v[i].type == C_MERGE) check_customer(db, &m, plan.v[i].from);
         }
+        /* the customers of the unit in flight, as the commands before it left them when it
+         * did not land (half a payment would show as an allocation without its payment) */
+        for (uint32_t k = 0; k < len; k++) {
+            const cmd *c = &plan.v[a->acked + k];
+            if (c->cust < m.nc) check_customer(db, &m, c->cust);
+            if (c->type == C_MERGE) check_customer(db, &m, c->from);
+        }
         for (int t = 0; t < 10 && m.nc; t++)
             check_customer(db, &m, (uint32_t)rng_below(&r, m.nc));
     }
