@@ -27,7 +27,7 @@
 # idempotency key must append nothing more); IOFAULT_SHORT=1 (a faulted write writes half its
 # bytes and returns the short count without an error, as a filling disk does).
 # Long mode adds: ENOSPC instead of EIO, a write-only and a sync-only counter (the same five
-# commands), eight more write commands, `rebuild`, a 2,500-row import (three batches,
+# commands), eight more write commands, `rebuild`, `check` (its scratch ledger), a 2,500-row import (three batches,
 # three commits: whole batches may stay, the retry imports the rest exactly once; once on
 # one ledger, once with every attempt on a fresh copy so that every call is faulted), and
 # `create` and `restore` on a ledger that does not exist yet (both fail today: a 0-byte file
@@ -228,6 +228,13 @@ run_scenario() {
         if [[ -s $dir/out ]]; then
             fail "$what: a failed command printed on stdout: $(cat "$dir/out")"
         fi
+        # No scratch left behind by the failed process (check's scratch ledger).
+        local scratch
+        scratch=$(find "$dir" -maxdepth 1 -name '.folio-check-*' | head -3)
+        if [[ -n $scratch ]]; then
+            fail "$what: the failed command left scratch space behind: $scratch"
+            rm -rf "$dir"/.folio-check-*
+        fi
         local msg
         msg=$(head -1 "$dir/err")
         case "$msgs" in *"[$msg]"*) ;; *) msgs="$msgs [$msg]" ;; esac
@@ -387,6 +394,7 @@ if [[ $LONG == 1 ]]; then
     PREFIX_UNIT=2000 run_scenario import_bulk "" import customers "$WORK/bulk.csv"
     PREFIX_UNIT=2000 FRESH_EACH=1 run_scenario import_bulk_fresh "" import customers "$WORK/bulk.csv"
     run_scenario rebuild "" rebuild
+    run_scenario check "" check
     # Known to fail (/tmp/findings/iofault.md #1: a 0-byte file is left at fault 2; #4: a
     # failed restore leaves PATH.restoring, which blocks the retry): long mode only.
     run_scenario new_ledger_create "" create "First Customer" --idempotency-key iof-first
