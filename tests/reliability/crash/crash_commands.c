@@ -23,18 +23,20 @@
  * every command of the unit in one write (atomic). The parent SIGKILLs it: after a random
  * delay, or a random time after the j-th "B" (so the kill lands inside a call, usually in
  * its commit), or within the first 3 ms (inside the open). Then, in fresh processes:
- *   1. `folio verify` and `folio check` exit 0;
- *   2. a checker (a forked child that opens the ledger anew) scans the whole log and counts
- *      the events of every key: each acknowledged command has exactly its events, its last
- *      seq is the acknowledged seq; the unit in flight has all of its events or none (a
- *      batch: all of its commands or none); nothing after it is there; no event without a
- *      plan key; the stats per event type equal the plan's. It replays the model up to what
- *      landed and compares the customers the round touched (plus a random sample): status,
- *      balance, and the statement's open items (a payment with its allocations is there
- *      whole or not at all);
- *   3. the checker retries the unit in flight with its keys: it must replay (replayed = 1,
- *      same seq, nothing appended) when it had landed, and append exactly its events once
- *      when it had not; it resubmits a few acknowledged commands, which must replay;
+ *   1. a checker (a forked child that opens the ledger anew, read-only, so that nothing is
+ *      repaired before it looks) scans the whole log and counts the events of every key:
+ *      each acknowledged command has exactly its events, its last seq is the acknowledged
+ *      seq; the unit in flight has all of its events or none (a batch: all of its commands
+ *      or none); nothing after it is there; no event without a plan key; the stats per event
+ *      type equal the plan's. It replays the model up to what landed and compares the
+ *      customers the round touched, those of the unit in flight, and a random sample:
+ *      status, balance, and the statement's open items (a payment with its allocations is
+ *      there whole or not at all);
+ *   2. the checker, now read-write, retries the unit in flight with its keys: it must replay
+ *      (replayed = 1, same seq, nothing appended) when it had landed, and append exactly its
+ *      events once when it had not; it resubmits a few acknowledged commands, which must
+ *      replay and append nothing;
+ *   3. `folio verify` and `folio check` exit 0;
  *   4. the next round's writer shows that new writes are accepted.
  * At the end a writer runs 30 more units to completion, and a full check compares every
  * customer and resubmits every acknowledged command.
@@ -607,6 +609,14 @@ static int open_ledger(folio_db **db, const char *path, int must_exist) {
     return folio_db_open(db, path, &o);
 }
 
+/* A read-only open does not bring projections up to date: what it reads is what the crash
+ * left (a read-write open would first repair projections that lag the log). */
+static int open_read_only(folio_db **db, const char *path) {
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.read_only = 1;
+    return folio_db_open(db, path, &o);
+}
+
 /* The writer child: runs units from `start` until the plan ends. */
 static void writer_main(const char *path, uint32_t start, uint32_t end, int fd) {
     folio_db *db = NULL;
@@ -804,9 +814,10 @@ typedef struct {
  * unit in flight had landed before the kill, 0 if not, 2 if there was none). */
 static void checker_main(const check_args *a, int fd) {
     folio_db *db = NULL;
-    int rc = open_ledger(&db, a->path, 1);
+    int rc = open_read_only(&db, a->path);
     if (rc != FOLIO_OK)
-        crash_fail("checker: open after the kill: %s: %s", folio_strerror(rc), folio_errmsg());
+        crash_fail("checker: read-only open after the kill: %s: %s", folio_strerror(rc),
+                   folio_errmsg());
     scan_t s = {calloc(plan.n, sizeof(uint32_t)), calloc(plan.n, sizeof(uint64_t)),
                 calloc(plan.n, sizeof(uint32_t)), 0};
     if (!s.count || !s.last || !s.first_type) crash_fail("out of memory");
@@ -893,7 +904,11 @@ static void checker_main(const check_args *a, int fd) {
             check_customer(db, &m, (uint32_t)rng_below(&r, m.nc));
     }
 
-    /* 5. retry the unit in flight with its keys */
+    /* 5. retry the unit in flight with its keys (read-write from here on) */
+    folio_db_close(db);
+    db = NULL;
+    if ((rc = open_ledger(&db, a->path, 1)) != FOLIO_OK)
+        crash_fail("checker: open after the kill: %s: %s", folio_strerror(rc), folio_errmsg());
     if (len) {
         unit_run u;
         rc = exec_unit(&u, db, a->acked);
@@ -1188,11 +1203,16 @@ int main(int argc, char **argv) {
             kills++;
             mode_count[mode]++;
             in_call += rs.in_call;
+            if (kills % 100 == 0) {
+                printf("crash_commands: %u kills, %u commands acknowledged, %.1fs\n", kills,
+                       acked_n, (double)(now_us() - t0) / 1e6);
+                fflush(stdout);
+            }
         }
 
-        crash_verify_and_check(folio, path, out, "after a kill");
         check_state cs;
         run_checker(path, prev_acked, 0, &r, &cs);
+        crash_verify_and_check(folio, path, out, "after a kill and the retry");
         resubmitted += cs.resubmitted;
         if (cs.landed == 2) {
             no_flight++;
