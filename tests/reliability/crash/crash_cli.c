@@ -203,7 +203,8 @@ int main(int argc, char **argv) {
            "%u CSV rows, %s mode\n",
            crash_seed, points, rows, long_mode ? "long" : "quick");
     crash_rng r = {crash_seed};
-    mkdir(dir, 0700);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        crash_fail("mkdir %s: %s", dir, strerror(errno));
     char csv[4096], base[4096], imp[4096], out[4096], note[64];
     snprintf(csv, sizeof csv, "%s/customers.csv", dir);
     snprintf(base, sizeof base, "%s/base.db", dir);

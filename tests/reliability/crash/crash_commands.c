@@ -1111,7 +1111,8 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     char path[4096], out[4096];
-    mkdir(dir, 0700);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        crash_fail("mkdir %s: %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/commands.db", dir);
     snprintf(out, sizeof out, "%s/commands.out", dir);
     crash_remove_ledger(path);
