@@ -71,6 +71,7 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->queue_lock, NULL);
     pthread_cond_init(&db->queue_cond, NULL);
+    pthread_mutex_init(&db->spare_lock, NULL);
     db->scratch = malloc(FOLIO_EVENT_BYTES_MAX);
     db->proj_scratch = malloc(FOLIO_PROJ_SCRATCH_BYTES);
     db->cmd = folio_cmd__create();
@@ -98,6 +99,8 @@ void folio_db_close(folio_db *db) {
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->queue_lock);
     pthread_cond_destroy(&db->queue_cond);
+    folio_iter__release_spare(db);
+    pthread_mutex_destroy(&db->spare_lock);
     free(db->scratch);
     free(db->proj_scratch);
     folio_cmd__free(db->cmd);

@@ -278,6 +278,9 @@ int folio_projection__catch_up(folio_db *db);
 unsigned folio_projection__count(void);
 const char *folio_projection__name(unsigned index);
 
+/* Free the iterator the handle keeps for reuse (at close). */
+void folio_iter__release_spare(folio_db *db);
+
 /* Report progress every this many events (a power of two: cheap to test). */
 #define FOLIO_PROGRESS_EVERY 65536u
 /* Call the handle's progress callback, if any. */
@@ -299,6 +302,8 @@ struct folio_db {
     int leading; /* a leader is running a group */
     uint64_t groups_shared;  /* commits that carried more than one write (for tests) */
     uint64_t groups_spoiled; /* groups thrown away and run one by one (for tests) */
+    pthread_mutex_t spare_lock;
+    struct folio_iter *spare_iter; /* the last freed iterator, reused by the next (replay.c) */
     folio_progress_fn progress; /* folio_set_progress() */
     void *progress_payload;
     char *path;

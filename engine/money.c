@@ -11,10 +11,11 @@
 
 #include "internal.h"
 
-static const struct {
+typedef struct {
     char code[4];
     uint8_t exponent;
-} currencies[] = {
+} folio_currency;
+static const folio_currency currencies[] = {
     {"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"ANG", 2}, {"AOA", 2}, {"ARS", 2},
     {"AUD", 2}, {"AWG", 2}, {"AZN", 2}, {"BAM", 2}, {"BBD", 2}, {"BDT", 2}, {"BGN", 2},
     {"BHD", 3}, {"BIF", 0}, {"BMD", 2}, {"BND", 2}, {"BOB", 2}, {"BOV", 2}, {"BRL", 2},
@@ -42,15 +43,23 @@ static const struct {
 };
 #define CURRENCY_COUNT (sizeof currencies / sizeof currencies[0])
 
+static int code_cmp(const void *key, const void *elem) {
+    return memcmp(key, ((const folio_currency *)elem)->code, 3);
+}
+
 int folio_currency_exponent(unsigned *exponent_out, const char *code) {
     if (!exponent_out || !code) return folio_error__set(FOLIO_EINVAL, "currency: NULL argument");
+#ifndef NDEBUG
+    for (size_t i = 1; i < CURRENCY_COUNT; i++) /* bsearch needs the table in code order */
+        FOLIO_ASSERT(memcmp(currencies[i - 1].code, currencies[i].code, 3) < 0);
+#endif
     if (strlen(code) == 3) {
-        for (size_t i = 0; i < CURRENCY_COUNT; i++) {
-            if (memcmp(currencies[i].code, code, 3) == 0) {
-                *exponent_out = currencies[i].exponent;
-                FOLIO_ASSERT(*exponent_out <= 4);
-                return FOLIO_OK;
-            }
+        const folio_currency *c =
+            bsearch(code, currencies, CURRENCY_COUNT, sizeof currencies[0], code_cmp);
+        if (c) {
+            *exponent_out = c->exponent;
+            FOLIO_ASSERT(*exponent_out <= 4);
+            return FOLIO_OK;
         }
     }
     return folio_error__set(FOLIO_ENOTFOUND, "'%s' is not an ISO 4217 currency code", code);

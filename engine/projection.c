@@ -115,7 +115,11 @@ void folio_projection__txn(folio_proj_txn *out, folio_txn *t, const char *name,
 }
 
 static void state_key(char *buf, size_t cap, unsigned i) {
-    snprintf(buf, cap, "proj.%s", folio_registry[i]->name);
+    const char *name = folio_registry[i]->name;
+    size_t n = strlen(name);
+    FOLIO_ASSERT(n + 6 <= cap);
+    memcpy(buf, "proj.", 5);
+    memcpy(buf + 5, name, n + 1);
 }
 
 int folio_projection__load(folio_proj_states *out, folio_txn *t) {

@@ -8,6 +8,7 @@
  * Invariants: every returned event passed its frame checksum and envelope decode; a log
  * iterator returns dense seqs; a stream iterator returns versions 1, 2, ... of one stream.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -32,24 +33,46 @@ struct folio_iter {
     uint64_t returned; /* events returned so far */
     uint64_t prev_seq; /* seq of the last event returned (stream back-pointer check) */
     uint8_t *arena;
-    slot slots[FOLIO_ITER_BATCH_COUNT_MAX];
     unsigned slot_count, slot_pos;
     char *strbuf;
     folio_event cur;
     uint8_t cur_chain[FOLIO_HASH_BYTES];   /* chain hash of cur */
     uint8_t cur_request[FOLIO_HASH_BYTES]; /* request hash of cur (zeros: none) */
+    slot slots[FOLIO_ITER_BATCH_COUNT_MAX]; /* last: filled before use, never zeroed */
 };
 
+static void iter_destroy(folio_iter *it) {
+    if (!it) return;
+    free(it->seqs);
+    free(it->arena);
+    free(it->strbuf);
+    free(it);
+}
+
+/* An iterator's buffers are large (ARENA_BYTES + FOLIO_EVENT_BYTES_MAX): the handle keeps the
+ * last freed one and the next open reuses it, so a short history costs no mmap and no page
+ * faults. */
 static int iter_alloc(folio_iter **out, folio_db *db, int kind) {
-    folio_iter *it = calloc(1, sizeof *it);
-    if (it) {
+    pthread_mutex_lock(&db->spare_lock);
+    folio_iter *it = db->spare_iter;
+    db->spare_iter = NULL;
+    pthread_mutex_unlock(&db->spare_lock);
+    if (!it && (it = malloc(sizeof *it)) != NULL) {
         it->arena = malloc(ARENA_BYTES);
         it->strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
+        if (!it->arena || !it->strbuf) {
+            free(it->arena);
+            free(it->strbuf);
+            free(it);
+            it = NULL;
+        }
     }
-    if (!it || !it->arena || !it->strbuf) {
-        folio_iter_free(it);
-        return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
-    }
+    if (!it) return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
+    uint8_t *arena = it->arena;
+    char *strbuf = it->strbuf;
+    memset(it, 0, offsetof(folio_iter, slots));
+    it->arena = arena;
+    it->strbuf = strbuf;
     it->db = db;
     it->kind = kind;
     *out = it;
@@ -58,10 +81,21 @@ static int iter_alloc(folio_iter **out, folio_db *db, int kind) {
 
 void folio_iter_free(folio_iter *it) {
     if (!it) return;
+    folio_db *db = it->db;
     free(it->seqs);
-    free(it->arena);
-    free(it->strbuf);
-    free(it);
+    it->seqs = NULL;
+    pthread_mutex_lock(&db->spare_lock);
+    if (!db->spare_iter) {
+        db->spare_iter = it;
+        it = NULL;
+    }
+    pthread_mutex_unlock(&db->spare_lock);
+    iter_destroy(it);
+}
+
+void folio_iter__release_spare(folio_db *db) {
+    iter_destroy(db->spare_iter);
+    db->spare_iter = NULL;
 }
 
 int folio_log_open(folio_iter **out, folio_db *db, uint64_t from_seq, uint64_t to_seq) {

@@ -268,7 +268,7 @@ FOLIO_API int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream,
  */
 FOLIO_API int folio_iter_next(const folio_event **event_out, folio_iter *iter);
 
-/** Release an iterator. NULL is a no-op. */
+/** Release an iterator (before closing the handle it came from). NULL is a no-op. */
 FOLIO_API void folio_iter_free(folio_iter *iter);
 
 /** The chain hash of the event last returned by folio_iter_next(). */
