@@ -22,8 +22,9 @@
  *            refused while the projections are half rebuilt); then every other point reruns
  *            `folio rebuild` and the others run a write (`folio note` with an idempotency
  *            key), whose read-write open resumes the rebuild: that write is killed once at a
- *            random moment and run again with its key; both must exit 0, `check` and `verify` exit 0, and every
- *            customer is as imported.
+ *            random moment and run again with its key; both must exit 0, then `check` and
+ *            `verify` exit 0 and every customer is as imported (plus one note per write).
+ *            A run that finishes before its kill is started again with an earlier kill.
  * Ledger contents are read in fresh child processes through the public API (folio.h); the
  * parent never opens a ledger.
  */
