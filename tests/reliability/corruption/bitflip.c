@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
     uint64_t seed = env_u64("FOLIO_BITFLIP_SEED", (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20));
     uint64_t only = env_u64("FOLIO_BITFLIP_ONLY", UINT64_MAX);
     int verbose = getenv("FOLIO_BITFLIP_VERBOSE") != NULL;
-    unsigned customers = is_long ? 30 : 12, docs = is_long ? 15000 : 4000;
+    unsigned customers = is_long ? 30 : 6, docs = is_long ? 15000 : 2500;
     char pristine[4200], work[4200], msg[300];
     mkdir(dir, 0700);
     snprintf(pristine, sizeof pristine, "%s/pristine.db", dir);

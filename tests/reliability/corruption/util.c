@@ -322,7 +322,7 @@ char **build_ledger(const char *cli, const char *dir, const char *path, unsigned
         CLI_OK(cli, "--db", path, "--actor", "dave", "--reason", "paid in full", "pay", ref,
                "50.00", "--auto");
     }
-    if (customers >= 10) {
+    if (customers >= 6) {
         CLI_OK(cli, "--db", path, "--actor", "erin", "update", "K-0002", "--name",
                "Customer 2 Renamed", "--credit-limit", "2500.00");
         CLI_OK(cli, "--db", path, "--actor", "erin", "status", "K-0003", "hold");
@@ -332,8 +332,8 @@ char **build_ledger(const char *cli, const char *dir, const char *path, unsigned
             CLI_OK(cli, "--db", path, "--actor", "erin", "refund", "K-0001", "1.00", "--from",
                    ref2);
         }
-        CLI_OK(cli, "--db", path, "--actor", "erin", "merge", "--keep", "K-0005", "--delete",
-               "K-0009");
+        CLI_OK(cli, "--db", path, "--actor", "erin", "merge", "--keep", "K-0001", "--delete",
+               "K-0005"); /* both in EUR */
     }
     return refs;
 }
