@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <folio.h>
+#include <sanitizer/lsan_interface.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 int folio_cli_main(int argc, char **argv); /* tools/main.c compiled with -Dmain=... */
 
 static char fz_dir[512];
+static pid_t fz_owner; /* the process that made fz_dir: a forked child must not remove it */
 
 /* Stop the process with a clear message: a broken harness is not a finding. */
 static void fz_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -48,7 +50,7 @@ static void fz_remove_dir(void) {
                                         "ledger.db.restoring-lock", "input", "template.db",
                                         "template.db-lock", NULL};
     char p[600];
-    if (!fz_dir[0]) return;
+    if (!fz_dir[0] || getpid() != fz_owner) return;
     for (int i = 0; names[i]; i++) {
         fz_path(p, sizeof p, names[i]);
         unlink(p);
@@ -65,6 +67,7 @@ static void fz_scratch_init(const char *target, int enter) {
     int n = snprintf(fz_dir, sizeof fz_dir, "%s/folio-fuzz-%s.XXXXXX", base, target);
     if (n < 0 || (size_t)n >= sizeof fz_dir) fz_die("scratch path too long");
     if (!mkdtemp(fz_dir)) fz_die("mkdtemp %s: %s", fz_dir, strerror(errno));
+    fz_owner = getpid();
     atexit(fz_remove_dir);
     if (enter && chdir(fz_dir) != 0) fz_die("chdir %s: %s", fz_dir, strerror(errno));
     /* The CLI must not ask the password database for a name, nor read a terminal. */
@@ -112,6 +115,21 @@ static uint8_t *fz_read(const char *path, size_t *n_out) {
     fclose(f);
     *n_out = n;
     return buf;
+}
+
+/* `folio verify` scans in a forked child that ends with exit(). In a fuzz process that
+ * exit would reach libFuzzer's exit hook ("fuzz target exited": the child inherits the
+ * state of a running input) and this file's scratch cleanup. run.sh links every target with
+ * -Wl,--wrap=exit, so exit() comes here: in the process that made the scratch directory it
+ * is the real exit; in a forked child it does what exit() would for the child's result
+ * (flush stdio, LeakSanitizer's check, which dies on a leak) and then _exit. */
+void __real_exit(int status) __attribute__((noreturn));
+void __wrap_exit(int status) __attribute__((noreturn));
+void __wrap_exit(int status) {
+    if (fz_owner == 0 || getpid() == fz_owner) __real_exit(status);
+    fflush(NULL);
+    __lsan_do_leak_check();
+    _exit(status);
 }
 
 /* Run `folio ARGS...` in-process (NULL-terminated); returns its exit code. */

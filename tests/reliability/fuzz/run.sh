@@ -5,7 +5,8 @@
 #
 #   bash tests/reliability/fuzz/run.sh BUILD_DIR [TARGET...]
 #
-# Quick mode (default): 8 s per target (about 90 s in all with the build). Long mode, FOLIO_LONG=1: 60 s per target.
+# Quick mode (default): 8 s per target (about 90 s in all with the build). Long mode,
+# FOLIO_LONG=1: 60 s per target.
 # FUZZ_SECONDS overrides both. Limits: -rss_limit_mb=2048, -malloc_limit_mb=256 (a single
 # allocation of a gigabyte is a failure), -timeout=10 s per input. Any crash, sanitizer report,
 # leak, out-of-memory or timeout fails the run; libFuzzer saves the input under
@@ -108,7 +109,7 @@ csv_lib=-lcsv
 for t in "${all_targets[@]}"; do
     # shellcheck disable=SC2086
     "$CC" "${san[@]}" -fsanitize=fuzzer "$obj/fuzz_$t.o" "$build/libfolio_fuzz.a" \
-        $csv_lib $deps_libs -lpthread -lm -o "$build/bin/fuzz_$t"
+        $csv_lib $deps_libs -lpthread -lm -Wl,--wrap=exit -o "$build/bin/fuzz_$t"
 done
 echo "fuzz: built ${#all_targets[@]} targets in $(( $(date +%s) - start_build )) s with $CC"
 
