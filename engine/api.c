@@ -76,8 +76,9 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     db->proj_scratch = malloc(FOLIO_PROJ_SCRATCH_BYTES);
     db->cmd = folio_cmd__create();
     db->cmd_hasher = folio_hasher__create();
+    db->pcache = folio_pcache__create();
     db->path = strdup(path);
-    if (!db->scratch || !db->proj_scratch || !db->cmd || !db->cmd_hasher || !db->path) {
+    if (!db->scratch || !db->proj_scratch || !db->cmd || !db->cmd_hasher || !db->pcache || !db->path) {
         rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
         goto cleanup;
     }
@@ -105,6 +106,7 @@ void folio_db_close(folio_db *db) {
     free(db->proj_scratch);
     folio_cmd__free(db->cmd);
     folio_hasher__free(db->cmd_hasher);
+    folio_pcache__free(db->pcache);
     free(db->path);
     free(db);
 }

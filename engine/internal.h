@@ -243,13 +243,34 @@ typedef struct {
 /* The head and projection states of a write transaction shared by many writes (a batch or
  * a group commit), read once, kept here as the writes change them, and written once before
  * the commit (folio_log__flush), instead of read and rewritten by every write. */
+typedef struct folio_pcache folio_pcache;
 struct folio_txn_cache {
     int loaded; /* head and states were read from the store */
     int dirty;  /* and changed since */
     folio_head head;
     folio_proj_states states;
+    folio_pcache *pc; /* projection records (engine/pcache.c); NULL: straight to the store */
 };
 typedef struct folio_txn_cache folio_txn_cache;
+
+/* ---- the projection record cache of a write transaction (engine/pcache.c) ---- */
+folio_pcache *folio_pcache__create(void);
+void folio_pcache__free(folio_pcache *pc);
+/* Forget everything (a new transaction, or after a flush between events). */
+void folio_pcache__reset(folio_pcache *pc);
+/* As folio_store__get/put/del on projection sub-database dbi, through the cache. */
+int folio_pcache__get(folio_val *out, folio_pcache *pc, folio_txn *t, unsigned dbi,
+                      const void *key, size_t klen);
+int folio_pcache__put(folio_pcache *pc, unsigned dbi, const void *key, size_t klen,
+                      const void *val, size_t vlen);
+int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *key,
+                      size_t klen);
+/* Write the changed records to the store, in key order; they stay cached (clean). */
+int folio_pcache__flush(folio_pcache *pc, folio_txn *t);
+/* 1 when the cache holds more than its memory budget (flush and reset between events). */
+int folio_pcache__over_budget(const folio_pcache *pc);
+/* Tests: a small budget makes every transaction flush and reset between events. */
+void folio_pcache__set_budget(size_t bytes, size_t entries);
 /* Write what t's cache holds that changed (head, projection states). Before every commit. */
 int folio_log__flush(folio_txn *t);
 /* Read head and projection states into t's cache if not yet there. */
@@ -304,6 +325,7 @@ struct folio_db {
     uint64_t groups_spoiled; /* groups thrown away and run one by one (for tests) */
     pthread_mutex_t spare_lock;
     struct folio_iter *spare_iter; /* the last freed iterator, reused by the next (replay.c) */
+    folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
     folio_progress_fn progress; /* folio_set_progress() */
     void *progress_payload;
     char *path;

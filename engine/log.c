@@ -78,8 +78,10 @@ static int write_head(folio_txn *t, const folio_head *h) {
 
 int folio_log__flush(folio_txn *t) {
     folio_txn_cache *c = t->cache;
-    if (!c || !c->dirty) return FOLIO_OK;
-    int rc = write_head_store(t, &c->head);
+    if (!c) return FOLIO_OK;
+    int rc = folio_pcache__flush(c->pc, t);
+    if (rc < 0 || !c->dirty) return rc;
+    rc = write_head_store(t, &c->head);
     if (rc == FOLIO_OK) rc = folio_projection__save_store(t, &c->states);
     if (rc == FOLIO_OK) c->dirty = 0;
     return rc;
@@ -413,6 +415,8 @@ static int write_alone(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *a
         folio_txn_cache cache = {0};
         rc = folio_store__write_begin(&t, db->store);
         if (rc < 0) break;
+        folio_pcache__reset(db->pcache);
+        cache.pc = db->pcache;
         t.cache = &cache;
         rc = fn(&t, arg);
         if (rc == FOLIO_OK)
@@ -448,6 +452,8 @@ static void write_group(folio_db *db, folio_write_req *group) {
             for (folio_write_req *r = group; r; r = r->next) req_finish(r, rc);
             break;
         }
+        folio_pcache__reset(db->pcache);
+        cache.pc = db->pcache;
         t.cache = &cache;
         for (folio_write_req *r = group; r; r = r->next) {
             uint64_t before = t.writes;
@@ -572,6 +578,8 @@ int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg,
         folio_txn_cache cache = {0};
         rc = folio_store__write_begin(&t, db->store);
         if (rc < 0) break;
+        folio_pcache__reset(db->pcache);
+        cache.pc = db->pcache;
         t.cache = &cache;
         active_batch.db = db;
         active_batch.txn = &t;

@@ -28,10 +28,16 @@ const char *folio_projection__name(unsigned index) {
     return folio_registry[index]->name;
 }
 
+static folio_pcache *pcache_of(folio_proj_txn *txn) {
+    return txn->txn->cache ? txn->txn->cache->pc : NULL;
+}
+
 int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn *txn,
                     const void *key, size_t key_bytes) {
     folio_val v;
-    int rc = folio_store__get(&v, txn->txn, txn->dbi, key, key_bytes);
+    folio_pcache *pc = pcache_of(txn);
+    int rc = pc ? folio_pcache__get(&v, pc, txn->txn, txn->dbi, key, key_bytes)
+                : folio_store__get(&v, txn->txn, txn->dbi, key, key_bytes);
     if (rc < 0) return rc;
     *val_out = v.data;
     *val_bytes_out = v.size;
@@ -40,11 +46,19 @@ int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn 
 
 int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, const void *val,
                     size_t val_bytes) {
-    return folio_store__put(txn->txn, txn->dbi, key, key_bytes, val, val_bytes, 0);
+    folio_pcache *pc = pcache_of(txn);
+    if (!pc) return folio_store__put(txn->txn, txn->dbi, key, key_bytes, val, val_bytes, 0);
+    FOLIO_ASSERT(txn->txn->write);
+    txn->txn->writes++;
+    return folio_pcache__put(pc, txn->dbi, key, key_bytes, val, val_bytes);
 }
 
 int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes) {
-    return folio_store__del(txn->txn, txn->dbi, key, key_bytes);
+    folio_pcache *pc = pcache_of(txn);
+    if (!pc) return folio_store__del(txn->txn, txn->dbi, key, key_bytes);
+    FOLIO_ASSERT(txn->txn->write);
+    txn->txn->writes++;
+    return folio_pcache__del(pc, txn->txn, txn->dbi, key, key_bytes);
 }
 
 int folio_proj__fail(int rc, const char *fmt, ...) {
@@ -76,6 +90,8 @@ int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_byt
     folio_val k, v;
     int rc;
     if (!it->started) {
+        /* the cursor walks LMDB: the cached writes go there first */
+        if ((rc = folio_pcache__flush(pcache_of(it->txn), it->txn->txn)) < 0) return rc;
         rc = folio_store__cursor_open(&c, it->txn->txn, it->txn->dbi);
         if (rc < 0) return rc;
         it->cursor = c.mdb;
@@ -181,6 +197,12 @@ int folio_projection__save_store(folio_txn *t, folio_proj_states *s) {
 int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_event *e) {
     FOLIO_ASSERT(t->write);
     FOLIO_ASSERT(e->seq > 0);
+    folio_pcache *pc = t->cache ? t->cache->pc : NULL;
+    if (folio_pcache__over_budget(pc)) { /* between events: nothing points into it */
+        int rc = folio_pcache__flush(pc, t);
+        if (rc < 0) return rc;
+        folio_pcache__reset(pc);
+    }
     for (unsigned i = 0; i < folio_registry_count; i++) {
         const folio_projection *p = folio_registry[i];
         /* Behind (being rebuilt) or built by other code: catch-up folds this event later. */
@@ -212,12 +234,16 @@ int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_
  * projection has reached the head. */
 static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *done) {
     folio_txn t = {0};
+    folio_txn_cache cache = {0};
     folio_cursor c = {0};
     folio_proj_states s;
     folio_head head;
     int rc = FOLIO_OK;
     *done = 0;
     FOLIO_TRY(folio_store__write_begin(&t, db->store));
+    folio_pcache__reset(db->pcache);
+    cache.pc = db->pcache;
+    t.cache = &cache;
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
     s.scratch = db->proj_scratch;
@@ -270,6 +296,7 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
     *done = 1;
     for (unsigned i = 0; i < folio_registry_count; i++)
         if (s.last_seq[i] != head.last_seq) *done = 0;
+    FOLIO_TRY(folio_log__flush(&t));
     rc = folio_store__commit(&t);
 cleanup:
     folio_store__cursor_close(&c);
