@@ -463,6 +463,66 @@ static int reserve_lock_file(const char *path, unsigned mode) {
     return FOLIO_OK;
 }
 
+/* Make a new ledger at `path` all at once: build it complete (environment, sub-databases,
+ * format record, committed) under a private name, then link it into place. A failure on
+ * the way (disk full, I/O error, a kill) leaves nothing at `path`, and the next write starts
+ * afresh; a ledger another process linked there first wins and ours is thrown away.
+ * *made = 1 when ours is the one at `path`. */
+static int create_ledger_file(int *made, const char *path, unsigned perm_flags,
+                              unsigned db_count) {
+    char tmp[4200], tmp_lock[4300];
+    folio_store t = {0};
+    int rc = FOLIO_OK, mrc, created = 0;
+    unsigned mode = (perm_flags & FOLIO_STORE_GROUP_READ) ? 0640 : 0600;
+    *made = 0;
+    snprintf(tmp, sizeof tmp, "%s.new-%ld", path, (long)getpid());
+    snprintf(tmp_lock, sizeof tmp_lock, "%s-lock", tmp);
+    unlink(tmp); /* left by a killed creator that had our pid */
+    unlink(tmp_lock);
+    t.db_count = db_count;
+    if ((rc = reserve_lock_file(tmp, 0600)) < 0) goto cleanup;
+    if ((mrc = mdb_env_create(&t.env)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_maxdbs(t.env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
+        (mrc = mdb_env_open(t.env, tmp, MDB_NOSUBDIR | MDB_NOTLS, mode)) != MDB_SUCCESS) {
+        rc = xlate(mrc, "create");
+        goto cleanup;
+    }
+    if ((rc = open_dbs(&t, &created)) < 0) goto cleanup;
+    FOLIO_ASSERT(created);
+    mdb_env_close(t.env);
+    t.env = NULL;
+    if ((perm_flags & FOLIO_STORE_GROUP_READ) && chmod(tmp, 0640) != 0) { /* past the umask */
+        rc = folio_error__set(FOLIO_ERROR, "cannot set the mode of %s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    if (link(tmp, path) == 0) {
+        *made = 1;
+        /* the new name is durable once its directory is */
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir) slash[1] = '\0';
+        else if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    } else if (errno != EEXIST) {
+        rc = errno == ENOSPC || errno == EDQUOT || errno == EIO
+                 ? folio_error__set(FOLIO_EFULL, "create: disk full or unwritable (%s)",
+                                    strerror(errno))
+                 : folio_error__set(FOLIO_ERROR, "cannot create ledger %s: %s", path,
+                                    strerror(errno));
+    }
+cleanup:
+    if (t.env) mdb_env_close(t.env);
+    unlink(tmp);
+    unlink(tmp_lock);
+    return rc;
+}
+
 int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
                       int must_exist, unsigned perm_flags, int *created_out) {
     FOLIO_ASSERT(out != NULL);
@@ -508,10 +568,14 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
                 rc = folio_error__set(FOLIO_EINVAL, "ledger %s is already open in this process",
                                       path);
     }
+    int creating = 0;
+    if (rc == FOLIO_OK && stat(path, &st) != 0 && errno == ENOENT)
+        rc = create_ledger_file(&creating, path, perm_flags, s->db_count);
     if (rc < 0) {
         pthread_mutex_unlock(&registry_lock);
         goto cleanup;
     }
+    *created_out = creating;
 
     if ((mrc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxdbs(s->env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
@@ -521,7 +585,6 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
         goto cleanup;
     }
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only ? MDB_RDONLY : 0);
-    int creating = stat(path, &st) != 0;
     if ((rc = reserve_lock_file(path, (perm_flags & FOLIO_STORE_GROUP_READ) ? 0660 : 0600)) < 0) {
         pthread_mutex_unlock(&registry_lock);
         goto cleanup;
@@ -532,7 +595,7 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     char lock_path[4200];
     snprintf(lock_path, sizeof lock_path, "%s-lock", path);
     if (mrc == MDB_SUCCESS && creating && (perm_flags & FOLIO_STORE_GROUP_READ) &&
-        (chmod(path, 0640) != 0 || chmod(lock_path, 0660) != 0)) { /* past the umask */
+        chmod(lock_path, 0660) != 0) { /* past the umask */
         pthread_mutex_unlock(&registry_lock);
         rc = folio_error__set(FOLIO_ERROR, "cannot set the mode of %s: %s", path, strerror(errno));
         goto cleanup;
@@ -564,7 +627,9 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     FOLIO_TRY(check_not_truncated(s));
     int dead = 0;
     mdb_reader_check(s->env, &dead); /* clears slots of crashed readers */
-    FOLIO_TRY(open_dbs(s, created_out));
+    int fresh = 0;
+    FOLIO_TRY(open_dbs(s, &fresh)); /* an empty environment (an older folio's) is set up */
+    if (fresh) *created_out = 1;
     *out = s;
     return FOLIO_OK;
 

@@ -186,7 +186,9 @@ int cmd_restore(cli_ctx *c) {
     int rc = folio_db_open(&db, tmp, &create);
     if (rc < 0) {
         if (in != stdin) fclose(in);
-        return cli_fail(rc, NULL);
+        code = cli_fail(rc, NULL);
+        remove_ledger(tmp); /* this process made it (it did not exist): a retry must not trip */
+        return code;
     }
     static pending batch[RESTORE_BATCH];
     folio_restore_item items[RESTORE_BATCH];

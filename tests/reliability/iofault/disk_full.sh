@@ -16,10 +16,11 @@
 #     a copy (its replay needs scratch space, which a full disk does not have);
 #   - after the filler is deleted the failed command, retried with its key, succeeds, more
 #     writes succeed, and `verify` and `check` pass in place.
-# Long mode adds: round 2, no filler: the ledger grows until the tmpfs is full, then the
-# tmpfs is remounted bigger (-o remount,size=) and the writes continue; `check` in place on
-# the full disk and round 3, every command on a full disk whose lock file is missing (both
-# die of SIGBUS today: /tmp/findings/iofault.md #3, so they fail the long mode).
+# Then `check` in place on the full disk (its scratch ledger has no room: exit 5, nothing left
+# behind) and round 3, every command on a full disk whose lock file is missing (LMDB maps its
+# lock file: a lock file without blocks on a full disk was a SIGBUS before folio reserved them).
+# Long mode adds round 2, no filler: the ledger grows until the tmpfs is full, then the tmpfs
+# is remounted bigger (-o remount,size=) and the writes continue.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -213,9 +214,8 @@ FAILED_VISIBLE=0
 check_nothing_lost "$DB" "$ACKED1" "$FAILED1" "round 1, full disk"
 echo "  the failed command is visible $FAILED_VISIBLE time(s) (0 expected: it was not acknowledged)"
 check_on_copy "$DB" "round 1, full disk"
-# Known bug (/tmp/findings/iofault.md #3): check's scratch ledger gets a new lock file, which
-# LMDB maps and touches; on a full disk that is SIGBUS, not an error. Long mode only.
-if [[ $LONG == 1 ]]; then
+# check's scratch ledger gets a new lock file, which LMDB maps and touches.
+if true; then
     rc=0
     fo "$DB" check >"$SCRATCH/c.out" 2>&1 || rc=$?
     if [[ $rc != 0 ]]; then
@@ -270,8 +270,8 @@ if [[ $LONG == 1 ]]; then
     fi
 fi
 
-# ---- Round 3 (long mode; known bug #3): the lock file is missing on a full disk ----------
-if [[ $LONG == 1 ]]; then
+# ---- Round 3: the lock file is missing on a full disk ------------------------------------
+if true; then
     rm -f "$DB-lock"
     dd if=/dev/zero of="$MNT/filler" bs=4096 2>/dev/null || true
     echo "round 3: lock file removed, disk full again"
