@@ -8,6 +8,8 @@
  * first difference. The live ledger is only read.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,7 +18,7 @@
 #include "projection.h"
 
 /* Events folded into the scratch ledger per write transaction. */
-#define CHECK_BATCH_COUNT_MAX 4096u
+#define CHECK_BATCH_COUNT_MAX 65536u
 
 static int reset_states(folio_txn *t, void *arg) {
     (void)arg;
@@ -123,13 +125,21 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
     folio_iter *it = NULL;
     const folio_event *e;
     folio_txn t = {0};
+    folio_txn_cache cache;
     folio_proj_states s;
     uint8_t *buf = malloc(FOLIO_PROJ_SCRATCH_BYTES);
+    /* its own record cache: the handle's belongs to the handle's writers */
+    folio_pcache *pc = folio_pcache__create();
     uint64_t in_batch = 0, events = 0;
-    int rc = buf ? folio_log_open(&it, db, 1, to_seq) : folio_error__set(FOLIO_ERROR, "out of memory");
+    int rc = buf && pc ? folio_log_open(&it, db, 1, to_seq)
+                       : folio_error__set(FOLIO_ERROR, "out of memory");
     while (rc == FOLIO_OK) {
         if (!t.mdb) {
             if ((rc = folio_store__write_begin(&t, scratch)) < 0) break;
+            memset(&cache, 0, sizeof cache);
+            folio_pcache__reset(pc);
+            cache.pc = pc;
+            t.cache = &cache;
             if ((rc = folio_projection__load(&s, &t)) < 0) break;
             if (events == 0)
                 for (unsigned i = 0; i < folio_projection__count(); i++) {
@@ -152,7 +162,9 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
         if ((rc == FOLIO_OK && in_batch == CHECK_BATCH_COUNT_MAX) || rc == FOLIO_ITEROVER) {
             int end = rc == FOLIO_ITEROVER;
             rc = folio_projection__save(&t, &s);
+            if (rc == FOLIO_OK) rc = folio_log__flush(&t);
             if (rc == FOLIO_OK) rc = folio_store__commit(&t);
+            else folio_store__abort(&t);
             if (rc == FOLIO__EMAPFULL)
                 rc = folio_error__set(FOLIO_EFULL, "check: the scratch map is full");
             if (rc == FOLIO_OK && end) rc = FOLIO_ITEROVER;
@@ -160,6 +172,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
     }
     folio_store__abort(&t);
     folio_iter_free(it);
+    folio_pcache__free(pc);
     free(buf);
     *events_out = events;
     return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
@@ -173,8 +186,34 @@ static void remove_scratch(const char *dir, const char *path) {
     rmdir(dir);
 }
 
+/* Scratch directories of checks whose process is gone (killed, or a damaged page crashed
+ * it): ".folio-check-<pid>-XXXXXX" beside the ledger. Removed before a check makes its own. */
+static void remove_stale_scratch(const char *parent) {
+    DIR *d = opendir(parent);
+    struct dirent *de;
+    if (!d) return;
+    while ((de = readdir(d)) != NULL) {
+        long pid = 0;
+        char rest[64];
+        if (sscanf(de->d_name, ".folio-check-%ld-%63s", &pid, rest) != 2 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to see */
+        char dir[4600], file[4900];
+        snprintf(dir, sizeof dir, "%s/%s", parent, de->d_name);
+        DIR *sd = opendir(dir);
+        struct dirent *f;
+        while (sd && (f = readdir(sd)) != NULL) {
+            if (strncmp(f->d_name, "replay.db", 9) != 0) continue;
+            snprintf(file, sizeof file, "%s/%s", dir, f->d_name);
+            unlink(file);
+        }
+        if (sd) closedir(sd);
+        rmdir(dir);
+    }
+    closedir(d);
+}
+
 int folio_check(uint64_t *events_out, folio_db *db) {
-    char dir[4200], path[4300];
+    char dir[4300], path[4400];
     folio_store *scratch = NULL;
     folio_txn live = {0}, replay = {0};
     uint64_t events = 0;
@@ -183,10 +222,14 @@ int folio_check(uint64_t *events_out, folio_db *db) {
     if (events_out) *events_out = 0;
     /* Scratch space beside the ledger: the same disk, which has room for a ledger. */
     const char *slash = strrchr(db->path, '/');
+    char parent[4096];
     if (slash)
-        snprintf(dir, sizeof dir, "%.*s/.folio-check-XXXXXX", (int)(slash - db->path), db->path);
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - db->path), db->path);
     else
-        snprintf(dir, sizeof dir, ".folio-check-XXXXXX");
+        snprintf(parent, sizeof parent, ".");
+    if (!parent[0]) snprintf(parent, sizeof parent, "/");
+    remove_stale_scratch(parent);
+    snprintf(dir, sizeof dir, "%s/.folio-check-%ld-XXXXXX", parent, (long)getpid());
     if (!mkdtemp(dir)) return folio_error__set(FOLIO_ERROR, "check: cannot make scratch space beside the ledger");
     snprintf(path, sizeof path, "%s/replay.db", dir);
     /* The live projections must have folded every event before they can be compared. */

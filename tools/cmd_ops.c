@@ -1,5 +1,6 @@
 /*
- * tools/cmd_ops.c - operations on the whole ledger: rebuild, check.
+ * tools/cmd_ops.c - operations on the whole ledger: rebuild, check (contained like verify:
+ * a scan that dies from a signal is reported as corruption, exit 4).
  */
 #include "cli.h"
 
@@ -22,10 +23,13 @@ int cmd_rebuild(cli_ctx *c) {
     return code;
 }
 
-int cmd_check(cli_ctx *c) {
+/* The child of cmd_check (cli_contain): the replay and the comparison read every page of
+ * the ledger, and a damaged page can kill the reader with a signal. */
+static int check_scan(void *arg, cli_mark *mark) {
+    cli_ctx *c = arg;
     folio_db *db = NULL;
     uint64_t events = 0;
-    if (c->argc > 1) return cli_usage("check takes no arguments ('%s')", c->argv[1]);
+    (void)mark;
     int code = cli_open(&db, c, 0);
     if (code) return code;
     cli_progress_attach(db);
@@ -47,4 +51,23 @@ int cmd_check(cli_ctx *c) {
     }
     folio_db_close(db);
     return code;
+}
+
+int cmd_check(cli_ctx *c) {
+    if (c->argc > 1) return cli_usage("check takes no arguments ('%s')", c->argv[1]);
+    cli_mark mark = {0, 0, 0};
+    int sig = 0;
+    int code = cli_contain(&sig, check_scan, c, &mark);
+    if (!sig) return code;
+    char msg[120];
+    snprintf(msg, sizeof msg, "corruption: the scan crashed (signal %d); run verify to find "
+                              "the damaged event",
+             sig);
+    if (c->json) {
+        printf("{\"ok\":false,\"signal\":%d,\"error\":", sig);
+        cli_json_string(stdout, msg);
+        printf("}\n");
+    }
+    fprintf(stderr, "folio: check failed: %s\n", msg);
+    return EXIT_INTEGRITY;
 }

@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../engine/internal.h"
@@ -124,4 +126,28 @@ Test(check, rebuild_is_refused_inside_a_batch) {
     cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK, "%s", folio_errmsg());
     uint64_t events;
     cr_assert_eq(folio_check(&events, db), FOLIO_OK, "%s", folio_errmsg());
+}
+
+/* A check that was killed (or crashed on a damaged page) leaves its scratch directory
+ * behind: the next check removes those whose process is gone, and no other. */
+Test(check, removes_the_scratch_left_by_a_check_whose_process_died) {
+    pid_t dead = fork();
+    cr_assert_geq(dead, 0);
+    if (dead == 0) _exit(0);
+    cr_assert_eq(waitpid(dead, NULL, 0), dead);
+    char stale[200], alive[200], file[260];
+    snprintf(stale, sizeof stale, "%s/.folio-check-%ld-AbCdEf", dir, (long)dead);
+    snprintf(alive, sizeof alive, "%s/.folio-check-%ld-GhIjKl", dir, (long)getpid());
+    cr_assert_eq(mkdir(stale, 0700), 0);
+    cr_assert_eq(mkdir(alive, 0700), 0);
+    snprintf(file, sizeof file, "%s/replay.db", stale);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    uint64_t events;
+    cr_assert_eq(folio_check(&events, db), FOLIO_OK, "%s", folio_errmsg());
+    struct stat st;
+    cr_assert_neq(stat(stale, &st), 0, "the dead check's scratch is gone");
+    cr_assert_eq(stat(alive, &st), 0, "a live process's scratch is left alone");
+    rmdir(alive);
 }
