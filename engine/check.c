@@ -179,7 +179,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
 }
 
 static void remove_scratch(const char *dir, const char *path) {
-    char lock[4400];
+    char lock[4500];
     snprintf(lock, sizeof lock, "%s-lock", path);
     unlink(path);
     unlink(lock);

@@ -320,7 +320,9 @@ struct folio_db {
     pthread_mutex_t queue_lock;
     pthread_cond_t queue_cond;
     struct folio_write_req *queue_head, *queue_tail;
-    int leading; /* a leader is running a group */
+    int leading;         /* a leader is running a group */
+    unsigned queued;     /* writes in the queue */
+    unsigned last_group; /* writes the last group carried */
     uint64_t groups_shared;  /* commits that carried more than one write (for tests) */
     uint64_t groups_spoiled; /* groups thrown away and run one by one (for tests) */
     pthread_mutex_t spare_lock;

@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <time.h>
 
 #include "internal.h"
@@ -530,6 +531,26 @@ static int write_in_batch(int (*fn)(folio_txn *t, void *arg), void *arg) {
     return rc;
 }
 
+/* Called by a new leader holding queue_lock. Writers that just got their results back are
+ * about to send the next ones: when the last group was shared, give them a moment (at most
+ * GATHER_WAIT_US, ending as soon as as many are queued as the last group had) to join this
+ * one, instead of committing one write alone while they queue behind it. A lone writer
+ * (last group of one) never waits. */
+#define GATHER_WAIT_US 200
+static void gather(folio_db *db) {
+    if (db->last_group <= 1 || db->queued >= db->last_group) return;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        pthread_mutex_unlock(&db->queue_lock);
+        sched_yield();
+        pthread_mutex_lock(&db->queue_lock);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (db->queued < db->last_group &&
+             (now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 <
+                 GATHER_WAIT_US);
+}
+
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
     if (active_batch.db == db) return write_in_batch(fn, arg);
     folio_write_req me = {fn, arg, 0, 0, NULL, {0}};
@@ -539,13 +560,18 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
     else
         db->queue_head = &me;
     db->queue_tail = &me;
+    db->queued++;
     while (!me.done && db->leading) pthread_cond_wait(&db->queue_cond, &db->queue_lock);
     if (!me.done) {
         /* Lead: take what is queued (this write first among them) and run it as one group. */
         db->leading = 1;
         while (!me.done) {
+            gather(db);
             folio_write_req *group = db->queue_head, *last = group;
-            for (unsigned n = 1; n < GROUP_WRITES_MAX && last->next; n++) last = last->next;
+            unsigned n = 1;
+            for (; n < GROUP_WRITES_MAX && last->next; n++) last = last->next;
+            db->queued -= n;
+            db->last_group = n;
             db->queue_head = last->next;
             if (!db->queue_head) db->queue_tail = NULL;
             last->next = NULL;
