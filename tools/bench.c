@@ -80,6 +80,26 @@ static double pct(double *v, size_t n, double p) {
     return v[i];
 }
 
+/* The figures of one run: printed as one JSON object, and as a table when stdout is a
+ * terminal. `decimals` is how many the figure is printed with. */
+typedef struct {
+    const char *key;
+    double value;
+    int decimals;
+    const char *what; /* the table's wording */
+} metric;
+
+static void report(const metric *m, size_t n) {
+    printf("{");
+    for (size_t i = 0; i < n; i++)
+        printf("%s\"%s\":%.*f", i ? "," : "", m[i].key, m[i].decimals, m[i].value);
+    printf("}\n");
+    if (!isatty(STDOUT_FILENO)) return;
+    printf("\n%-44s %16s\n", "figure", "value");
+    for (size_t i = 0; i < n; i++)
+        printf("%-44s %16.*f\n", m[i].what, m[i].decimals, m[i].value);
+}
+
 static void die(const char *what) {
     fprintf(stderr, "folio-bench: %s: %s\n", what, folio_errmsg());
     exit(1);
@@ -175,16 +195,24 @@ static int engine_main(const char *dir, double scale) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
 
-    printf("{\"engine_w1_single_events\":%zu,\"w1_single_events_per_s\":%.0f,\"w1_single_p50_us\":%.1f,"
-           "\"w1_single_p99_us\":%.1f,\"w1_batch_events\":%zu,\"w1_batch_events_per_s\":%.0f,"
-           "\"w1_batch_device_bytes_per_event\":%.0f,\"w1_batch_write_bytes_per_event\":%.0f,"
-           "\"w2_verify_events_per_s\":%.0f,"
-           "\"w3_history_p50_us\":%.1f,\"w3_history_p99_us\":%.1f,"
-           "\"w3_history_events_per_s\":%.0f,\"disk_bytes_per_event\":%.1f,"
-           "\"peak_rss_kib\":%ld}\n",
-           n_single, single_rate, single_p50, single_p99, n_batch, batch_rate, dev_bytes, io_bytes,
-           verify_rate, pct(hl, 1000, 0.50), pct(hl, 1000, 0.99), hist_rate,
-           (double)st.file_bytes / (double)st.events, ru.ru_maxrss);
+    const metric m[] = {
+        {"engine_w1_single_events", (double)n_single, 0, "W1 single: events appended"},
+        {"w1_single_events_per_s", single_rate, 0, "W1 single durable appends/s"},
+        {"w1_single_p50_us", single_p50, 1, "W1 single p50 us"},
+        {"w1_single_p99_us", single_p99, 1, "W1 single p99 us"},
+        {"w1_batch_events", (double)n_batch, 0, "W1 batched: events appended"},
+        {"w1_batch_events_per_s", batch_rate, 0, "W1 batched appends/s (1,000 per commit)"},
+        {"w1_batch_device_bytes_per_event", dev_bytes, 0, "W1 batched device bytes/event"},
+        {"w1_batch_write_bytes_per_event", io_bytes, 0, "W1 batched /proc write_bytes/event"},
+        {"w2_verify_events_per_s", verify_rate, 0, "W2 verify events/s"},
+        {"w3_history_p50_us", pct(hl, 1000, 0.50), 1, "W3 history p50 us"},
+        {"w3_history_p99_us", pct(hl, 1000, 0.99), 1, "W3 history p99 us"},
+        {"w3_history_events_per_s", hist_rate, 0, "W3 history events/s"},
+        {"disk_bytes_per_event", (double)st.file_bytes / (double)st.events, 1,
+         "disk bytes/event"},
+        {"peak_rss_kib", (double)ru.ru_maxrss, 0, "peak RSS KiB"},
+    };
+    report(m, sizeof m / sizeof m[0]);
     for (int i = 0; i < PAYLOADS; i++) folio_free(payload[i]);
     free(ev);
     unlink(p1);
@@ -434,21 +462,31 @@ static int commands_main(const char *dir, double scale) {
     folio_db_close(db);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"scale\":%g,\"w1_single_events_per_s\":%.0f,\"w1_single_p50_us\":%.1f,"
-           "\"w1_single_p99_us\":%.1f,\"w1_batch_events_per_s\":%.0f,"
-           "\"w1_batch_device_bytes_per_event\":%.0f,\"w1_batch_write_bytes_per_event\":%.0f,"
-           "\"w1_batch_refused\":%llu,\"w2_verify_events_per_s\":%.0f,"
-           "\"w2_rebuild_events_per_s\":%.0f,\"w3_history_p50_us\":%.1f,"
-           "\"w3_history_p99_us\":%.1f,\"w3_history_events_per_s\":%.0f,"
-           "\"w4_statement_p50_us\":%.1f,\"w4_statement_p99_us\":%.1f,"
-           "\"w5_commands_per_s\":%.0f,\"w5_p50_us\":%.1f,\"w5_p99_us\":%.1f,"
-           "\"disk_bytes_per_event\":%.1f,\"peak_rss_kib\":%ld}\n",
-           scale, w1a_rate, w1a_p50, w1a_p99, w1b_rate, dev_bytes, io_bytes,
-           (unsigned long long)st.refused, verify_rate, rebuild_rate, pct(hl, 1000, 0.5),
-           pct(hl, 1000, 0.99), hist_secs > 0 ? (double)hist_events / hist_secs : 0,
-           pct(sl, 1000, 0.5), pct(sl, 1000, 0.99), (double)w5_commands / w5_secs,
-           all ? pct(w5lat, all, 0.5) : 0, all ? pct(w5lat, all, 0.99) : 0,
-           (double)fs.file_bytes / (double)fs.events, ru.ru_maxrss);
+    const metric m[] = {
+        {"scale", scale, 3, "scale"},
+        {"w1_single_events_per_s", w1a_rate, 0, "W1a single durable commands/s"},
+        {"w1_single_p50_us", w1a_p50, 1, "W1a p50 us"},
+        {"w1_single_p99_us", w1a_p99, 1, "W1a p99 us"},
+        {"w1_batch_events_per_s", w1b_rate, 0, "W1b commands/s (1,000 per commit)"},
+        {"w1_batch_device_bytes_per_event", dev_bytes, 0, "W1b device bytes/command"},
+        {"w1_batch_write_bytes_per_event", io_bytes, 0, "W1b /proc write_bytes/command"},
+        {"w1_batch_refused", (double)st.refused, 0, "W1b commands refused"},
+        {"w2_verify_events_per_s", verify_rate, 0, "W2 verify events/s"},
+        {"w2_rebuild_events_per_s", rebuild_rate, 0, "W2 rebuild events/s"},
+        {"w3_history_p50_us", pct(hl, 1000, 0.5), 1, "W3 history p50 us"},
+        {"w3_history_p99_us", pct(hl, 1000, 0.99), 1, "W3 history p99 us"},
+        {"w3_history_events_per_s", hist_secs > 0 ? (double)hist_events / hist_secs : 0, 0,
+         "W3 history events/s"},
+        {"w4_statement_p50_us", pct(sl, 1000, 0.5), 1, "W4 statement p50 us"},
+        {"w4_statement_p99_us", pct(sl, 1000, 0.99), 1, "W4 statement p99 us"},
+        {"w5_commands_per_s", (double)w5_commands / w5_secs, 0, "W5 8 threads, commands/s"},
+        {"w5_p50_us", all ? pct(w5lat, all, 0.5) : 0, 1, "W5 p50 us"},
+        {"w5_p99_us", all ? pct(w5lat, all, 0.99) : 0, 1, "W5 p99 us"},
+        {"disk_bytes_per_event", (double)fs.file_bytes / (double)fs.events, 1,
+         "disk bytes/event"},
+        {"peak_rss_kib", (double)ru.ru_maxrss, 0, "peak RSS KiB"},
+    };
+    report(m, sizeof m / sizeof m[0]);
     free(w5lat);
     free(st.z.cdf);
     unlink(p1);
