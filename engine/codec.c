@@ -647,16 +647,20 @@ static int mpw_write(void *data, const char *bytes, size_t n) {
     if (w->failed) return -1;
     if (n == 0) return 0; /* bytes may be NULL: nothing to copy */
     if (n > w->cap - w->len) {
-        if (w->fixed) {
+        if (w->fixed == 1) {
             w->failed = FOLIO_ELIMIT;
             return -1;
         }
         size_t cap = w->cap ? w->cap : 256;
         while (n > cap - w->len) cap *= 2;
-        uint8_t *nb = realloc(w->buf, cap);
+        uint8_t *nb = w->fixed == 2 ? malloc(cap) : realloc(w->buf, cap);
         if (!nb) {
             w->failed = FOLIO_ERROR;
             return -1;
+        }
+        if (w->fixed == 2) { /* leave the caller's buffer */
+            memcpy(nb, w->buf, w->len);
+            w->fixed = 0;
         }
         w->buf = nb;
         w->cap = cap;
@@ -677,12 +681,16 @@ void folio_mpw__init_fixed(folio_mpw *w, uint8_t *buf, size_t cap) {
     w->cap = cap;
     w->fixed = 1;
 }
+void folio_mpw__init_spill(folio_mpw *w, uint8_t *buf, size_t cap) {
+    folio_mpw__init_fixed(w, buf, cap);
+    w->fixed = 2;
+}
 void folio_mpw__reset(folio_mpw *w) {
     w->len = 0;
     w->failed = 0;
 }
 void folio_mpw__free(folio_mpw *w) {
-    if (!w->fixed) free(w->buf);
+    if (w->fixed == 0) free(w->buf);
     memset(w, 0, sizeof *w);
 }
 int folio_mpw__finish(const folio_mpw *w) {

@@ -147,8 +147,9 @@ static int resolve(folio_dir_rec *card, folio_cmd *c, const char *ref) {
     return FOLIO_OK;
 }
 
-static void request_init(folio_mpw *w, const char *command, uint32_t args) {
-    folio_mpw__init(w);
+static void request_init(folio_mpw *w, uint8_t buf[FOLIO_REQUEST_STACK_BYTES],
+                         const char *command, uint32_t args) {
+    folio_mpw__init_spill(w, buf, FOLIO_REQUEST_STACK_BYTES);
     folio_mpw__array(w, args + 1);
     folio_mpw__str(w, command);
 }
@@ -247,7 +248,8 @@ int folio_ledger_init(folio_write_result *out, folio_db *db, const folio_write_o
                                 "cash-sales or pending-orders-and-cash-sales",
                                 s->on_hold_policy);
     folio_mpw req;
-    request_init(&req, "init", 4);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "init", 4);
     folio_mpw__str(&req, s->base_currency);
     folio_mpw__str(&req, s->ref_prefix);
     folio_mpw__str(&req, s->credit_control);
@@ -411,7 +413,8 @@ int folio_customer_create(folio_write_result *out, folio_db *db, const folio_wri
                           const folio_customer_new *c) {
     if (!c) return folio_error__set(FOLIO_EINVAL, "create: no customer given");
     folio_mpw req;
-    request_init(&req, "create", 10);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "create", 10);
     folio_mpw__str(&req, c->name);
     folio_mpw__str(&req, c->type);
     folio_mpw__str(&req, c->status);
@@ -551,7 +554,8 @@ int folio_customer_update(folio_write_result *out, folio_db *db, const folio_wri
                           const char *ref, const folio_customer_changes *ch) {
     if (!ch) return folio_error__set(FOLIO_EINVAL, "update: no changes given");
     folio_mpw req;
-    request_init(&req, "update", 8);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "update", 8);
     folio_mpw__str(&req, ref);
     folio_mpw__str(&req, ch->name);
     folio_mpw__str(&req, ch->type);
@@ -601,7 +605,8 @@ int folio_customer_set_status(folio_write_result *out, folio_db *db, const folio
                                 "status '%s' is not prospect, active, hold, inactive or deleted",
                                 status ? status : "");
     folio_mpw req;
-    request_init(&req, "status", 2);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "status", 2);
     folio_mpw__str(&req, ref);
     folio_mpw__str(&req, status);
     cmd_args a = {ref, status, 0};
@@ -634,7 +639,8 @@ done:
 int folio_customer_set_owner(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                              const char *ref, const char *owner) {
     folio_mpw req;
-    request_init(&req, "own", 2);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "own", 2);
     folio_mpw__str(&req, ref);
     folio_mpw__str(&req, owner);
     cmd_args a = {ref, owner, 0};
@@ -687,7 +693,8 @@ int folio_contact_add(folio_write_result *out, folio_db *db, const folio_write_o
                       const char *ref, const folio_contact_new *ct) {
     if (!ct) return folio_error__set(FOLIO_EINVAL, "contact add: no contact given");
     folio_mpw req;
-    request_init(&req, "contact-add", 5);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "contact-add", 5);
     folio_mpw__str(&req, ref);
     folio_mpw__str(&req, ct->name);
     folio_mpw__str(&req, ct->email);
@@ -721,7 +728,8 @@ done:
 int folio_contact_remove(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                          const char *ref, uint64_t contact_id) {
     folio_mpw req;
-    request_init(&req, "contact-remove", 2);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "contact-remove", 2);
     folio_mpw__str(&req, ref);
     folio_mpw__u64(&req, contact_id);
     cmd_args a = {ref, NULL, contact_id};
@@ -750,7 +758,8 @@ int folio_note_add(folio_write_result *out, folio_db *db, const folio_write_opts
     while (*p && is_space(*p)) p++;
     if (!*p) return folio_error__set(FOLIO_EINVAL, "note is blank");
     folio_mpw req;
-    request_init(&req, "note", 2);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "note", 2);
     folio_mpw__str(&req, ref);
     folio_mpw__str(&req, text);
     cmd_args a = {ref, text, 0};
@@ -844,7 +853,8 @@ int folio_customer_merge(folio_write_result *out, folio_db *db, const folio_writ
                          const char *keep_ref, const char *delete_ref,
                          int has_delete_expected_version, uint64_t delete_expected_version) {
     folio_mpw req;
-    request_init(&req, "merge", 2); /* expectations are not part of the request */
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "merge", 2); /* expectations are not part of the request */
     folio_mpw__str(&req, keep_ref);
     folio_mpw__str(&req, delete_ref);
     merge_args a = {keep_ref, delete_ref, has_delete_expected_version, delete_expected_version};
@@ -919,7 +929,8 @@ int folio_customer_upsert(folio_write_result *out, folio_db *db, const folio_wri
         on_existing != FOLIO_ON_EXISTING_ERROR)
         return folio_error__set(FOLIO_EINVAL, "upsert: unknown on_existing %d", (int)on_existing);
     folio_mpw req;
-    request_init(&req, "upsert", 16);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    request_init(&req, req_buf, "upsert", 16);
     folio_mpw__str(&req, c->name);
     folio_mpw__str(&req, c->type);
     folio_mpw__str(&req, c->status);

@@ -427,7 +427,8 @@ static int run_document(folio_write_result *out, folio_db *db, const folio_write
                         const char *name, doc_args *a) {
     if (!a->doc) return folio_error__set(FOLIO_EINVAL, "%s: no document given", name);
     folio_mpw req;
-    folio_mpw__init(&req);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
     folio_mpw__array(&req, 9 + 2 * (uint32_t)a->apply_count);
     folio_mpw__str(&req, name);
     folio_mpw__u64(&req, (unsigned char)a->kind); /* import-document names its kind here */
@@ -543,7 +544,8 @@ int folio_allocate(folio_write_result *out, folio_db *db, const folio_write_opts
     if (to_invoice && auto_allocate)
         return folio_error__set(FOLIO_EINVAL, "allocate takes --to or --auto, not both");
     folio_mpw req;
-    folio_mpw__init(&req);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
     folio_mpw__array(&req, 7);
     folio_mpw__str(&req, "allocate");
     folio_mpw__str(&req, ref);
@@ -608,7 +610,8 @@ int folio_refund_issue(folio_write_result *out, folio_db *db, const folio_write_
                        const char *ref, const char *from_doc, const folio_document_new *d) {
     if (!d) return folio_error__set(FOLIO_EINVAL, "refund: no document given");
     folio_mpw req;
-    folio_mpw__init(&req);
+    uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
+    folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
     folio_mpw__array(&req, 6);
     folio_mpw__str(&req, "refund");
     folio_mpw__str(&req, ref);
@@ -759,8 +762,9 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
     for (;;) {
         folio_write_result wr;
         folio_mpw req;
+        uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
         uint64_t before = res.placed + res.released;
-        folio_mpw__init(&req);
+        folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
         folio_mpw__array(&req, 2);
         folio_mpw__str(&req, "credit-check");
         folio_mpw__i64(&req, a.as_of);

@@ -17,12 +17,18 @@
 typedef struct {
     uint8_t *buf;
     size_t len, cap;
-    int fixed; /* 1: buf is the caller's, never reallocated */
+    int fixed; /* 1: buf is the caller's, never reallocated; 2: the caller's until it is full,
+                  then copied to the heap (fixed becomes 0) */
     int failed;
 } folio_mpw;
 
 void folio_mpw__init(folio_mpw *w);                                 /* growable, empty */
 void folio_mpw__init_fixed(folio_mpw *w, uint8_t *buf, size_t cap); /* caller's buffer */
+/* Start in the caller's buffer (a stack array: no allocation for the usual small record)
+ * and move to the heap only if it grows past it. */
+void folio_mpw__init_spill(folio_mpw *w, uint8_t *buf, size_t cap);
+/* Stack bytes for the request encoding of a command: the usual request fits. */
+#define FOLIO_REQUEST_STACK_BYTES 1024u
 void folio_mpw__reset(folio_mpw *w);                                /* keep memory, len 0 */
 void folio_mpw__free(folio_mpw *w);
 /* FOLIO_OK, or FOLIO_ERROR (out of memory) / FOLIO_ELIMIT (fixed buffer full). */

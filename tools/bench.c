@@ -2,7 +2,7 @@
  * tools/bench.c - folio-bench: figures for folio through the public API, printed as one
  * JSON object.
  *
- *   folio-bench [--dir DIR] [--scale F] [--engine]
+ *   folio-bench [--dir DIR] [--scale F] [--engine] [--keep]
  *
  * Default: the command path of the performance issue (W1a single durable creations, W1b
  * creations and Zipf-distributed invoices and payments in durable batches of 1,000 commands,
@@ -98,6 +98,21 @@ static void report(const metric *m, size_t n) {
     printf("\n%-44s %16s\n", "figure", "value");
     for (size_t i = 0; i < n; i++)
         printf("%-44s %16.*f\n", m[i].what, m[i].decimals, m[i].value);
+}
+
+static int keep; /* --keep: leave the ledgers in DIR for inspection (mdb_stat, folio stats) */
+
+static void remove_ledgers(char *p1, char *p2) {
+    if (keep) {
+        fprintf(stderr, "folio-bench: kept %s and %s\n", p1, p2);
+        return;
+    }
+    unlink(p1);
+    unlink(p2);
+    strcat(p1, "-lock");
+    strcat(p2, "-lock");
+    unlink(p1);
+    unlink(p2);
 }
 
 static void die(const char *what) {
@@ -215,12 +230,7 @@ static int engine_main(const char *dir, double scale) {
     report(m, sizeof m / sizeof m[0]);
     for (int i = 0; i < PAYLOADS; i++) folio_free(payload[i]);
     free(ev);
-    unlink(p1);
-    unlink(p2);
-    strcat(p1, "-lock");
-    strcat(p2, "-lock");
-    unlink(p1);
-    unlink(p2);
+    remove_ledgers(p1, p2);
     return 0;
 }
 
@@ -489,12 +499,7 @@ static int commands_main(const char *dir, double scale) {
     report(m, sizeof m / sizeof m[0]);
     free(w5lat);
     free(st.z.cdf);
-    unlink(p1);
-    unlink(p2);
-    strcat(p1, "-lock");
-    strcat(p2, "-lock");
-    unlink(p1);
-    unlink(p2);
+    remove_ledgers(p1, p2);
     return 0;
 }
 
@@ -509,8 +514,10 @@ int main(int argc, char **argv) {
             scale = atof(argv[++i]);
         else if (strcmp(argv[i], "--engine") == 0)
             engine = 1;
+        else if (strcmp(argv[i], "--keep") == 0)
+            keep = 1;
         else {
-            fprintf(stderr, "usage: folio-bench [--dir DIR] [--scale F] [--engine]\n");
+            fprintf(stderr, "usage: folio-bench [--dir DIR] [--scale F] [--engine] [--keep]\n");
             return 2;
         }
     }
@@ -522,6 +529,6 @@ int main(int argc, char **argv) {
     }
     if (!dir || scale <= 0) return 2;
     int rc = engine ? engine_main(dir, scale) : commands_main(dir, scale);
-    if (made) rmdir(dir);
+    if (made && !keep) rmdir(dir);
     return rc;
 }

@@ -266,3 +266,25 @@ Test(customer_idempotency, an_upsert_of_an_existing_customer_honours_the_expecte
     cr_assert_eq(r.existed, 1);
     cr_assert_eq(r.version, a.version + 1);
 }
+
+/* A request larger than the stack buffer it is encoded in (a 3,000-byte note) moves to the
+ * heap whole: the repeat replays, and a note that differs only in its last byte is another
+ * request. */
+Test(customer_idempotency, a_long_request_is_hashed_whole) {
+    folio_write_result r, again;
+    folio_customer_new c = {.name = "Long Notes Ltd"};
+    folio_write_opts w0 = {.actor = "tester"};
+    cr_assert_eq(folio_customer_create(&r, tmpdb, &w0, &c), FOLIO_OK, "%s", folio_errmsg());
+    char *text = tmpdb_repeat('n', 3000);
+    folio_write_opts w = keyed("long-note");
+    cr_assert_eq(folio_note_add(&r, tmpdb, &w, "CUST-000001", text), FOLIO_OK, "%s",
+                 folio_errmsg());
+    uint64_t last = tmpdb_last_seq(tmpdb);
+    cr_assert_eq(folio_note_add(&again, tmpdb, &w, "CUST-000001", text), FOLIO_OK, "%s",
+                 folio_errmsg());
+    cr_assert(again.replayed);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), last);
+    text[2999] = 'm';
+    cr_assert_eq(folio_note_add(&again, tmpdb, &w, "CUST-000001", text), FOLIO_EEXISTS,
+                 "the last byte is part of the request: %s", folio_errmsg());
+}
