@@ -561,7 +561,10 @@ typedef struct folio_customer {
     uint64_t id;
     const char *ref, *name, *type, *status, *currency, *owner, *external_id;
     const char *credit_limit;       /* decimal string, NULL = no limit */
-    const char *balance;            /* decimal string: invoices - credits - payments + refunds */
+    const char *balance;            /* decimal string: invoices - credits - payments + refunds;
+                                       NULL while the customer has no currency (as known at a
+                                       seq between a creation's first event and its
+                                       customer.currency_set) */
     folio_address billing, shipping;
     const folio_contact *contacts;  /* contact_count of them, in id order */
     size_t contact_count;
@@ -578,7 +581,8 @@ typedef struct folio_customer {
 
 /**
  * The customer card. `at_seq` 0: now; otherwise as known at that seq (replayed from the
- * customer's events). A deleted or merged-away customer is FOLIO_ENOTFOUND, with a message
+ * customer's events): right after that event, which may be inside a command that wrote
+ * several (a creation is customer.created then customer.currency_set). A deleted or merged-away customer is FOLIO_ENOTFOUND, with a message
  * saying so ("CUST-000002 was deleted: merged into CUST-000001"), unless `include_deleted`.
  * @param[out] out release with folio_customer_free().
  * @return FOLIO_OK, FOLIO_ENOTFOUND, FOLIO_EINVAL.
