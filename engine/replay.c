@@ -135,6 +135,10 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
     if (!it->seqs) return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
     size_t keep = 0;
     uint64_t seq = rec.head_seq;
+    /* A stream that fits one batch (the usual customer) is copied into the arena during the
+     * walk, back to front, so the first batch needs no second lookup of each frame. */
+    int prefill = rec.version <= FOLIO_ITER_BATCH_COUNT_MAX;
+    size_t pre_bytes = 0;
     for (uint64_t version = rec.version; version >= 1; version--) {
         uint8_t key[8];
         folio_val v;
@@ -146,8 +150,18 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
                                  (unsigned long long)it->stream);
         if (rc < 0) return rc;
         if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) return rc;
-        if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version))
+        if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version)) {
+            if (prefill && v.size <= ARENA_BYTES - pre_bytes) {
+                pre_bytes += v.size;
+                size_t off = ARENA_BYTES - pre_bytes;
+                memcpy(it->arena + off, v.data, v.size);
+                it->slots[FOLIO_ITER_BATCH_COUNT_MAX - 1 - keep] =
+                    (slot){seq, (uint32_t)off, (uint32_t)v.size};
+            } else {
+                prefill = 0;
+            }
             it->seqs[keep++] = seq;
+        }
         if (version == 1) {
             if (f.prev_seq != 0)
                 return FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
@@ -166,6 +180,12 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
         it->seqs[keep - 1 - i] = tmp;
     }
     it->seq_count = keep;
+    if (prefill && keep > 0) { /* the slots, in version order, and nothing left to fetch */
+        memmove(it->slots, it->slots + FOLIO_ITER_BATCH_COUNT_MAX - keep, keep * sizeof(slot));
+        it->slot_count = (unsigned)keep;
+        it->slot_pos = 0;
+        it->seq_fetched = keep;
+    }
     if (keep == 0)
         return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events as of seq %llu",
                                 (unsigned long long)it->stream, (unsigned long long)at_seq);

@@ -207,6 +207,37 @@ Test(read, iterators_span_many_batches_of_large_events) {
     cr_assert_eq(tail[n - 1].seq, 520);
 }
 
+/* A stream of at most one batch is read during the back-pointer walk: with filters, and when
+ * its frames do not fit the iterator's buffer after all (then it is fetched again). */
+Test(read, short_streams_read_whole_during_the_walk_or_fall_back) {
+    char *filler = tmpdb_repeat('f', 3000);
+    folio_event batch[100];
+    for (unsigned i = 0; i < 200; i++) { /* stream 1: 100 x 3 KiB; stream 2: 100 small */
+        batch[i % 100] = i % 2 ? tmpdb_event(2, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"i\":%u}", i)
+                               : tmpdb_event(1, FOLIO_EV_CUSTOMER_NOTE_ADDED,
+                                             "{\"i\":%u,\"filler\":\"%s\"}", i, filler);
+        if (i % 100 == 99) tmpdb_append_batch(tmpdb, batch, 100, NULL);
+    }
+    size_t n = 0, m = 0;
+    folio_event *log = tmpdb_read_log(tmpdb, 0, 0, &n);
+    cr_assert_eq(n, 200);
+    for (uint64_t s = 1; s <= 2; s++) {
+        folio_event *st = tmpdb_read_stream(tmpdb, s, 0, 0, &m);
+        cr_assert_eq(m, 100, "stream %llu", (unsigned long long)s);
+        for (size_t i = 0; i < m; i++) {
+            cr_assert_eq(st[i].version, i + 1);
+            tmpdb_assert_event_eq(&st[i], &log[st[i].seq - 1]);
+        }
+        folio_event *part = tmpdb_read_stream(tmpdb, s, 60, 101, &m); /* both filters */
+        cr_assert_eq(tmpdb_read_stream(tmpdb, s, 40, 0, &n)[39].version, 40);
+        cr_assert_eq(n, 40, "max version 40");
+        /* stream 1 holds the odd seqs (51 of them up to 101), stream 2 the even ones (50) */
+        cr_assert_eq(m, s == 1 ? 51u : 50u, "stream %llu as known at seq 101: %zu",
+                     (unsigned long long)s, m);
+        for (size_t i = 0; i < m; i++) tmpdb_assert_event_eq(&part[i], &log[part[i].seq - 1]);
+    }
+}
+
 Test(read, iterators_outlive_later_appends_and_see_a_consistent_stream) {
     append_ten();
     folio_iter *it = NULL;
