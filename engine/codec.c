@@ -456,7 +456,41 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     if (n > 0) sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+static void put_json_escaped(sbuf *b, const char *s, size_t n);
+
+/* A string that is not valid UTF-8 (only bytes that never went through append: a caller's
+ * own payload, or a damaged frame): each bad byte becomes U+FFFD, so the JSON stays JSON. */
+static void put_json_string_repaired(sbuf *b, const char *s, size_t n) {
+    sbuf tmp = {NULL, 0, 0, 0};
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                              (utf8proc_ssize_t)(n - i), &cp);
+        if (k > 0) {
+            sb_put(&tmp, s + i, (size_t)k);
+            i += (size_t)k;
+        } else {
+            sb_put(&tmp, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    if (tmp.oom) {
+        b->oom = 1;
+    } else {
+        put_json_escaped(b, tmp.buf ? tmp.buf : "", tmp.len);
+    }
+    free(tmp.buf);
+}
+
 static void put_json_string(sbuf *b, const char *s, size_t n) {
+    if (!utf8_valid((const uint8_t *)s, n)) { /* (also true for NUL bytes: kept, escaped) */
+        put_json_string_repaired(b, s, n);
+        return;
+    }
+    put_json_escaped(b, s, n);
+}
+
+static void put_json_escaped(sbuf *b, const char *s, size_t n) {
     sb_put(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {

@@ -212,3 +212,17 @@ Test(payload, payload_to_json_refuses_bytes_that_are_not_msgpack) {
     tmpdb_keep(json);
     cr_assert_str_eq(json, "{}");
 }
+
+/* Bytes that never went through append (a caller's own payload) may hold invalid UTF-8: the
+ * JSON rendering stays valid JSON, each bad byte becoming U+FFFD; a NUL is escaped. */
+Test(payload, payload_to_json_repairs_invalid_utf8_and_escapes_nul) {
+    char *json = NULL;
+    cr_assert_eq(folio_payload_to_json(&json, RAW(0x81, 0xa2, 'i', 0x82, 0xa3, 'a', 0xff, 'b')),
+                 FOLIO_OK);
+    tmpdb_keep(json);
+    cr_assert_str_eq(json, "{\"i\xef\xbf\xbd\":\"a\xef\xbf\xbd" "b\"}");
+    cr_assert_eq(folio_payload_to_json(&json, RAW(0x81, 0xa1, 'k', 0xa3, 'a', 0x00, 'b')),
+                 FOLIO_OK);
+    tmpdb_keep(json);
+    cr_assert_str_eq(json, "{\"k\":\"a\\u0000b\"}");
+}
