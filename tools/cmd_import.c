@@ -25,6 +25,9 @@
 #define IMPORT_COLUMNS_MAX 32u
 #define IMPORT_ERRORS_KEPT 1000u /* errors listed; the rest are counted */
 #define CHUNK_BYTES (64u * 1024u)
+/* A row longer than this stops the import (an unterminated quote would otherwise make the
+ * rest of a hostile file one field, held in memory by the parser). */
+#define ROW_BYTES_MAX (1024u * 1024u)
 
 enum { KIND_CUSTOMERS, KIND_DOCUMENTS };
 
@@ -56,6 +59,7 @@ typedef struct {
     row cur;
     int in_row;
     uint64_t line, next_row_line, row_first_line; /* row_first_line: 0 = no row under way */
+    size_t row_bytes; /* bytes fed to the parser since the last row ended */
     int fatal;
     char fatal_msg[256];
     /* rows waiting for their batch */
@@ -153,6 +157,7 @@ static void on_row(int term, void *arg) {
     im->in_row = 0;
     im->row_first_line = 0;
     im->next_row_line = im->line + 1;
+    im->row_bytes = 0;
     if (im->fatal) {
         row_free(&im->cur);
         return;
@@ -369,6 +374,15 @@ int cmd_import(cli_ctx *c) {
          * and lines of spaces or tabs between rows are skipped by the parser). */
         if (!im->row_first_line && strspn(piece + off, " \t\r\n") < len - off)
             im->row_first_line = im->line;
+        im->row_bytes += len - off;
+        if (im->row_bytes > ROW_BYTES_MAX) {
+            snprintf(im->fatal_msg, sizeof im->fatal_msg,
+                     "line %llu: a row longer than %u bytes (an unterminated quote?): stopped",
+                     (unsigned long long)(im->row_first_line ? im->row_first_line : im->line),
+                     ROW_BYTES_MAX);
+            im->fatal = 1;
+            break;
+        }
         const char *bad = memchr(piece + off, '\0', len - off) ? "holds a NUL byte" : NULL;
         if (!bad && csv_parse(&p, piece + off, len - off, on_field, on_row_then_flush, im) != len - off)
             bad = csv_strerror(csv_error(&p));
@@ -391,6 +405,7 @@ int cmd_import(cli_ctx *c) {
             csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_EMPTY_IS_NULL);
             im->in_row = 0;
             im->row_first_line = 0;
+            im->row_bytes = 0;
             im->next_row_line = im->line + 1;
             if (im->pending >= IMPORT_BATCH_ROWS && im->flush_rc == FOLIO_OK) im->flush_rc = flush(im);
             if (!whole_line) { /* skip to the end of this physical line */

@@ -135,6 +135,29 @@ static void pending_free(pending *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* getline with a cap: a line longer than `max` bytes is not read whole (a hostile file with
+ * a line of gigabytes must not take the memory first). Returns the length, -1 at the end of
+ * the input, or -2 for a line past `max` (the rest of it left unread). */
+static ssize_t read_line(char **line, size_t *cap, FILE *in, size_t max) {
+    size_t len = 0;
+    int ch;
+    while ((ch = getc_unlocked(in)) != EOF) {
+        if (len + 2 > *cap) {
+            size_t ncap = *cap ? *cap * 2 : 4096;
+            char *nl = realloc(*line, ncap);
+            if (!nl) return -2;
+            *line = nl;
+            *cap = ncap;
+        }
+        (*line)[len++] = (char)ch;
+        if (ch == '\n') break;
+        if (len > max) return -2;
+    }
+    if (len == 0 && ch == EOF) return -1;
+    (*line)[len] = '\0';
+    return (ssize_t)len;
+}
+
 static void remove_ledger(const char *path) {
     char lock[4400];
     snprintf(lock, sizeof lock, "%s-lock", path);
@@ -197,11 +220,11 @@ int cmd_restore(cli_ctx *c) {
     char *line = NULL;
     ssize_t len;
     while (code == 0) {
-        len = getline(&line, &cap, in);
-        if (len >= 0) {
+        len = read_line(&line, &cap, in, LINE_BYTES_MAX);
+        if (len >= 0 || len == -2) {
             line_no++;
             const char *why = NULL;
-            if ((size_t)len > LINE_BYTES_MAX) {
+            if (len == -2) {
                 fprintf(stderr, "folio: restore: line %llu: longer than %u bytes\n",
                         (unsigned long long)line_no, LINE_BYTES_MAX);
                 code = EXIT_USAGE;

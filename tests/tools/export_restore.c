@@ -137,3 +137,14 @@ Test(export_restore, export_from_a_seq_starts_there) {
     cr_assert_eq(sh("$F export --from 10 | head -1 | grep -q '^{\"seq\":10,'"), 0);
     cr_assert_eq(sh("$F export --limit 3 2>/dev/null"), 2, "export takes --from only");
 }
+
+/* A line past the 1 MiB cap is refused without being read whole (a hostile file of one
+ * endless line must not take the memory first): the message names it, nothing is created. */
+Test(export_restore, an_endless_line_is_refused_at_the_cap) {
+    cr_assert_eq(sh("head -c 3000000 /dev/zero | tr '\\\\0' a > long.jsonl"), 0);
+    cr_assert_eq(sh("$F --db copy.db restore long.jsonl 2> err.txt"), 2);
+    char *err = slurp("err.txt");
+    cr_assert(strstr(err, "line 1: longer than 1048576 bytes") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
+}

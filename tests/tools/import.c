@@ -1238,3 +1238,19 @@ Test(import, error_messages_that_echo_bad_input_stay_valid) {
     cr_assert_eq(strncmp(r.err, "folio: line 2: ", 15), 0, "%s", r.err);
     cli_result_free(&r);
 }
+
+/* An unterminated quote would make the rest of a file one field that the parser holds in
+ * memory: a row past 1 MiB stops the import with a message naming where it began; the rows
+ * before it are in. */
+Test(import, a_row_longer_than_the_cap_stops_the_import) {
+    sbuf b = {0};
+    sb_add(&b, "name\nFirst Ltd\n\"");
+    for (int i = 0; i < 1100; i++) sb_add(&b, "%01024d", i);
+    sb_write(&b, "long.csv");
+    cli_result r = cli("import", "customers", "long.csv");
+    cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "line 3: a row longer than 1048576 bytes") != NULL, "%s", r.err);
+    cli_result_free(&r);
+    cr_assert_eq(customer_count(), 1, "the row before it was imported");
+    verify_and_check();
+}
