@@ -5,9 +5,8 @@
  *
  * LMDB writes meta page (txnid % 2) on every commit, so in a healthy file the two meta pages
  * hold consecutive txnids. Clearing the newest's highest set bit makes it the older one.
- * Expected: folio refuses the file at open (exit 4), e.g. because the meta pages' txnids are
- * not consecutive. Today it does not: this test FAILS, and is registered DISABLED until folio
- * checks the meta pages (see /tmp/findings/corruption.md at the time of writing).
+ * Expected, and done since: folio refuses the file at open (exit 4) because the meta pages'
+ * txnids are not consecutive (engine/store.c, check_meta_pair).
  *
  * Usage: meta_rollback FOLIO_CLI SCRATCH_DIR
  */
