@@ -525,7 +525,14 @@ static int create_ledger_file(int *made, const char *path, unsigned perm_flags,
         rc = folio_error__set(FOLIO_ERROR, "cannot set the mode of %s: %s", tmp, strerror(errno));
         goto cleanup;
     }
-    if (link(tmp, path) == 0) {
+    int linked = link(tmp, path) == 0;
+    if (!linked && (errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS)) {
+        /* a file system without hard links: rename, after one more look for a rival */
+        struct stat st;
+        if (stat(path, &st) != 0 && errno == ENOENT) linked = rename(tmp, path) == 0;
+        else errno = EEXIST;
+    }
+    if (linked) {
         *made = 1;
         /* the new name is durable once its directory is */
         char dir[4200];
