@@ -147,8 +147,10 @@ typedef struct {
     unsigned version;   /* FOLIO_OPEN_OPTS_VERSION */
     uint64_t map_bytes; /* initial map size; 0 = default. The map grows by itself when full. */
     int read_only;      /* 1: never writes; the ledger must exist (else FOLIO_ENOTFOUND).
-                           Projections built by an older folio are not rebuilt: queries that
-                           need them report FOLIO_EFORMAT until a read-write open. */
+                           Projections that are behind (built by an older folio, or a
+                           rebuild that was killed half-way) are not brought up to date:
+                           queries that need them report FOLIO_EFORMAT until a read-write
+                           open (which finishes the rebuild). */
     int must_exist;     /* 1: do not create a missing ledger (FOLIO_ENOTFOUND instead) */
     int group_read;     /* 1: a new ledger is created data 0640, lock 0660 so that a group can
                            read it (readers write their slot into the lock file); else both
@@ -166,8 +168,11 @@ typedef struct {
  * every projection up to date with the log. Stale reader slots of crashed processes are cleared.
  * @param[out] out   the handle; release with folio_db_close().
  * @param opts       NULL for defaults.
+ * A new ledger is built complete under a private name beside PATH and then linked into
+ * place, so a creation that fails (disk full, a kill) leaves nothing at PATH.
  * @return FOLIO_OK; FOLIO_ENOTFOUND (read-only open of a missing ledger; nothing created);
- *         FOLIO_EFORMAT (not a folio ledger, or a newer format); else FOLIO_ERROR.
+ *         FOLIO_EFORMAT (not a folio ledger, or a newer format); FOLIO_ECORRUPT (damaged:
+ *         truncated, or LMDB's meta pages disagree); FOLIO_EFULL; else FOLIO_ERROR.
  * Thread-safety: the returned handle may be shared by threads.
  */
 FOLIO_API int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts);
