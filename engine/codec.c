@@ -17,6 +17,7 @@
 #undef MP_SOURCE
 
 #include <jansson.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -511,6 +512,15 @@ static void put_json_escaped(sbuf *b, const char *s, size_t n) {
     sb_put(b, "\"", 1);
 }
 
+/* A float (only in bytes that never went through append): JSON has no NaN or infinity, so
+ * those are written as null. */
+static void put_json_number(sbuf *b, double v, int digits) {
+    if (isfinite(v))
+        sb_printf(b, "%.*g", digits, v);
+    else
+        sb_put(b, "null", 4);
+}
+
 static int to_json(sbuf *b, const char **p, unsigned depth) {
     if (depth > 2 * FOLIO_PAYLOAD_DEPTH_MAX)
         return folio_error__set(FOLIO_ECORRUPT, "payload nests too deep to render");
@@ -526,8 +536,8 @@ static int to_json(sbuf *b, const char **p, unsigned depth) {
         break;
     case MP_UINT: sb_printf(b, "%llu", (unsigned long long)mp_decode_uint(p)); break;
     case MP_INT: sb_printf(b, "%lld", (long long)mp_decode_int(p)); break;
-    case MP_FLOAT: sb_printf(b, "%.9g", (double)mp_decode_float(p)); break;
-    case MP_DOUBLE: sb_printf(b, "%.17g", mp_decode_double(p)); break;
+    case MP_FLOAT: put_json_number(b, (double)mp_decode_float(p), 9); break;
+    case MP_DOUBLE: put_json_number(b, mp_decode_double(p), 17); break;
     case MP_STR: s = mp_decode_str(p, &len); put_json_string(b, s, len); break;
     case MP_BIN:
         s = mp_decode_bin(p, &len);

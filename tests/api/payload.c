@@ -226,3 +226,19 @@ Test(payload, payload_to_json_repairs_invalid_utf8_and_escapes_nul) {
     tmpdb_keep(json);
     cr_assert_str_eq(json, "{\"k\":\"a\\u0000b\"}");
 }
+
+/* JSON has no NaN or infinity: a caller's own bytes holding them render as null, so the text
+ * stays JSON; finite floats render as numbers. */
+Test(payload, payload_to_json_writes_non_finite_floats_as_null) {
+    char *json = NULL;
+    cr_assert_eq(folio_payload_to_json(&json, RAW(0x82, 0xa1, 'n', 0xcb, 0x7f, 0xf8, 0, 0, 0, 0,
+                                                  0, 0, 0xa1, 'i', 0xca, 0x7f, 0x80, 0, 0)),
+                 FOLIO_OK);
+    tmpdb_keep(json);
+    cr_assert_str_eq(json, "{\"n\":null,\"i\":null}");
+    cr_assert_eq(folio_payload_to_json(&json, RAW(0x81, 0xa1, 'h', 0xcb, 0x3f, 0xf8, 0, 0, 0, 0,
+                                                  0, 0)),
+                 FOLIO_OK);
+    tmpdb_keep(json);
+    cr_assert_str_eq(json, "{\"h\":1.5}");
+}
