@@ -135,11 +135,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
                        : folio_error__set(FOLIO_ERROR, "out of memory");
     while (rc == FOLIO_OK) {
         if (!t.mdb) {
-            if ((rc = folio_store__write_begin(&t, scratch)) < 0) break;
-            memset(&cache, 0, sizeof cache);
-            folio_pcache__reset(pc);
-            cache.pc = pc;
-            t.cache = &cache;
+            if ((rc = folio_log__begin(&t, &cache, scratch, pc)) < 0) break;
             if ((rc = folio_projection__load(&s, &t)) < 0) break;
             if (events == 0)
                 for (unsigned i = 0; i < folio_projection__count(); i++) {

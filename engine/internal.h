@@ -271,6 +271,9 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t);
 int folio_pcache__over_budget(const folio_pcache *pc);
 /* Tests: a small budget makes every transaction flush and reset between events. */
 void folio_pcache__set_budget(size_t bytes, size_t entries);
+/* Begin a write transaction on store s with `cache` (head, projection states) and the record
+ * cache pc (emptied first) attached: the one way every write transaction starts. */
+int folio_log__begin(folio_txn *t, folio_txn_cache *cache, folio_store *s, folio_pcache *pc);
 /* Write what t's cache holds that changed (head, projection states). Before every commit. */
 int folio_log__flush(folio_txn *t);
 /* Read head and projection states into t's cache if not yet there. */

@@ -77,6 +77,17 @@ static int write_head(folio_txn *t, const folio_head *h) {
     return FOLIO_OK;
 }
 
+int folio_log__begin(folio_txn *t, folio_txn_cache *cache, folio_store *s, folio_pcache *pc) {
+    memset(t, 0, sizeof *t);
+    memset(cache, 0, sizeof *cache);
+    int rc = folio_store__write_begin(t, s);
+    if (rc < 0) return rc;
+    folio_pcache__reset(pc);
+    cache->pc = pc;
+    t->cache = cache;
+    return FOLIO_OK;
+}
+
 int folio_log__flush(folio_txn *t) {
     folio_txn_cache *c = t->cache;
     if (!c) return FOLIO_OK;
@@ -412,13 +423,9 @@ static int flush_commit(folio_txn *t) {
 static int write_alone(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
     int rc;
     for (unsigned attempt = 0;; attempt++) {
-        folio_txn t = {0};
-        folio_txn_cache cache = {0};
-        rc = folio_store__write_begin(&t, db->store);
-        if (rc < 0) break;
-        folio_pcache__reset(db->pcache);
-        cache.pc = db->pcache;
-        t.cache = &cache;
+        folio_txn t;
+        folio_txn_cache cache;
+        if ((rc = folio_log__begin(&t, &cache, db->store, db->pcache)) < 0) break;
         rc = fn(&t, arg);
         if (rc == FOLIO_OK)
             rc = flush_commit(&t);
@@ -446,16 +453,13 @@ static void write_group(folio_db *db, folio_write_req *group) {
         return;
     }
     for (unsigned attempt = 0;; attempt++) {
-        folio_txn t = {0};
-        folio_txn_cache cache = {0};
-        int rc = folio_store__write_begin(&t, db->store), spoiled = 0, map_full = 0;
+        folio_txn t;
+        folio_txn_cache cache;
+        int rc = folio_log__begin(&t, &cache, db->store, db->pcache), spoiled = 0, map_full = 0;
         if (rc < 0) {
             for (folio_write_req *r = group; r; r = r->next) req_finish(r, rc);
             break;
         }
-        folio_pcache__reset(db->pcache);
-        cache.pc = db->pcache;
-        t.cache = &cache;
         for (folio_write_req *r = group; r; r = r->next) {
             uint64_t before = t.writes;
             int frc = r->fn(&t, r->arg);
@@ -600,13 +604,9 @@ int folio_batch_run(folio_db *db, int (*fn)(folio_db *db, void *arg), void *arg,
     if (active_batch.db) return folio_error__set(FOLIO_EINVAL, "batch: batches do not nest");
     pthread_mutex_lock(&db->write_lock);
     for (unsigned attempt = 0;; attempt++) {
-        folio_txn t = {0};
-        folio_txn_cache cache = {0};
-        rc = folio_store__write_begin(&t, db->store);
-        if (rc < 0) break;
-        folio_pcache__reset(db->pcache);
-        cache.pc = db->pcache;
-        t.cache = &cache;
+        folio_txn t;
+        folio_txn_cache cache;
+        if ((rc = folio_log__begin(&t, &cache, db->store, db->pcache)) < 0) break;
         active_batch.db = db;
         active_batch.txn = &t;
         active_batch.map_full = 0;

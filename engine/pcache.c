@@ -42,6 +42,8 @@ struct folio_pcache {
     pc_chunk *spare;  /* chunks kept from the last reset */
     size_t arena_bytes;
     size_t dirty;
+    pc_entry **order; /* the dirty entries in key order, for a flush (kept: no allocation) */
+    size_t order_cap;
 };
 
 #define CHUNK_BYTES (1u << 20)
@@ -68,6 +70,7 @@ void folio_pcache__free(folio_pcache *pc) {
     if (!pc) return;
     free(pc->entries);
     free(pc->slots);
+    free(pc->order);
     free_chunks(pc->chunks);
     free_chunks(pc->spare);
     free(pc);
@@ -263,8 +266,15 @@ static int entry_cmp(const void *a, const void *b) {
 
 int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     if (!pc || !pc->dirty) return FOLIO_OK;
-    pc_entry **order = malloc(pc->dirty * sizeof *order);
-    if (!order) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
+    if (pc->dirty > pc->order_cap) {
+        size_t cap = pc->order_cap ? pc->order_cap : 1024;
+        while (cap < pc->dirty) cap *= 2;
+        pc_entry **o = realloc(pc->order, cap * sizeof *o);
+        if (!o) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
+        pc->order = o;
+        pc->order_cap = cap;
+    }
+    pc_entry **order = pc->order;
     size_t n = 0;
     for (size_t i = 0; i < pc->count; i++)
         if (pc->entries[i].state == PC_DIRTY || pc->entries[i].state == PC_DELETED)
@@ -284,7 +294,6 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
         }
     }
     if (rc == FOLIO_OK) pc->dirty = 0;
-    free(order);
     return rc;
 }
 

@@ -234,16 +234,13 @@ int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_
  * projection has reached the head. */
 static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *done) {
     folio_txn t = {0};
-    folio_txn_cache cache = {0};
+    folio_txn_cache cache;
     folio_cursor c = {0};
     folio_proj_states s;
     folio_head head;
     int rc = FOLIO_OK;
     *done = 0;
-    FOLIO_TRY(folio_store__write_begin(&t, db->store));
-    folio_pcache__reset(db->pcache);
-    cache.pc = db->pcache;
-    t.cache = &cache;
+    FOLIO_TRY(folio_log__begin(&t, &cache, db->store, db->pcache));
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
     s.scratch = db->proj_scratch;

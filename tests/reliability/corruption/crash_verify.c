@@ -1,6 +1,6 @@
 /*
- * tests/reliability/corruption/crash_verify.c - `folio verify` contains a scan that a damaged
- * LMDB page kills with a signal (issue 7, corruption).
+ * tests/reliability/corruption/crash_verify.c - `folio verify` and `folio check` contain a
+ * scan that a damaged LMDB page kills with a signal (issue 7, corruption).
  *
  * The damage: one leaf node of the log is made to say its value lives on an overflow page
  * (F_BIGDATA), that the page is LMDB's last one, and that the value is 65,536 bytes long.
@@ -11,8 +11,10 @@
  * from a signal (so without containment the CLI would crash and this test would fail);
  * (2) `folio verify` exits 4 with one stderr line "folio: verify failed: corruption: the
  * scan crashed (signal N) after seq S-1", where S is the damaged seq; (3) `--json` prints
- * {"ok":false,"events":S-1,"bad_seq":S,"signal":N,"error":...}; (4) the pristine copy still
- * verifies. What the other commands do on the damaged copy is printed (not asserted).
+ * {"ok":false,"events":S-1,"bad_seq":S,"signal":N,"error":...}; (3b) `folio check`, whose
+ * replay reads the same seq, exits 4 with one line saying its scan crashed; (4) the pristine
+ * copy still verifies. What the other commands do on the damaged copy is printed (not
+ * asserted).
  *
  * Usage: crash_verify FOLIO_CLI SCRATCH_DIR
  */
@@ -137,6 +139,16 @@ int main(int argc, char **argv) {
     if (strchr(r.out, '\n') != r.out + r.out_len - 1) fail("JSON is not one line: %s", r.out);
     printf("folio --json verify: exit 4, %s", r.out);
     json_decref(j);
+    run_free(&r);
+
+    /* (3b) check replays the same log: its crash is contained the same way */
+    r = RUN(cli, 60, "--db", damaged, "check");
+    if (r.signal) fail("folio check was killed by signal %d: not contained", r.signal);
+    if (r.status != 4) fail("folio check exited %d, expected 4; stderr: %s", r.status, r.err);
+    if (!strstr(r.err, "folio: check failed: corruption: the scan crashed") ||
+        strchr(r.err, '\n') != r.err + r.err_len - 1)
+        fail("folio check did not say, in one line, that its scan crashed: %s", r.err);
+    printf("folio check: exit 4, %s", r.err);
     run_free(&r);
 
     /* (4) the pristine copy verifies, through the same child process */

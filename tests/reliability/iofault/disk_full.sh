@@ -215,18 +215,16 @@ check_nothing_lost "$DB" "$ACKED1" "$FAILED1" "round 1, full disk"
 echo "  the failed command is visible $FAILED_VISIBLE time(s) (0 expected: it was not acknowledged)"
 check_on_copy "$DB" "round 1, full disk"
 # check's scratch ledger gets a new lock file, which LMDB maps and touches.
-if true; then
-    rc=0
-    fo "$DB" check >"$SCRATCH/c.out" 2>&1 || rc=$?
-    if [[ $rc != 0 ]]; then
-        LAST_ERR=$(cat "$SCRATCH/c.out")
-        check_failure_message "round 1, check in place on the full disk" "$rc"
-        echo "  check in place on the full disk: exit $rc: $LAST_ERR"
-    fi
-    leftover=$(find "$MNT" -maxdepth 1 -name '.folio-check-*' | wc -l)
-    [[ $leftover == 0 ]] || fail "round 1: check left $leftover scratch directories on the full disk"
-    find "$MNT" -maxdepth 1 -name '.folio-check-*' -exec rm -rf {} +
+rc=0
+fo "$DB" check >"$SCRATCH/c.out" 2>&1 || rc=$?
+if [[ $rc != 0 ]]; then
+    LAST_ERR=$(cat "$SCRATCH/c.out")
+    check_failure_message "round 1, check in place on the full disk" "$rc"
+    echo "  check in place on the full disk: exit $rc: $LAST_ERR"
 fi
+leftover=$(find "$MNT" -maxdepth 1 -name '.folio-check-*' | wc -l)
+[[ $leftover == 0 ]] || fail "round 1: check left $leftover scratch directories on the full disk"
+find "$MNT" -maxdepth 1 -name '.folio-check-*' -exec rm -rf {} +
 
 # Free the space: the failed command, retried with its key, and more writes succeed.
 rm -f "$MNT/filler"
@@ -271,24 +269,22 @@ if [[ $LONG == 1 ]]; then
 fi
 
 # ---- Round 3: the lock file is missing on a full disk ------------------------------------
-if true; then
-    rm -f "$DB-lock"
-    dd if=/dev/zero of="$MNT/filler" bs=4096 2>/dev/null || true
-    echo "round 3: lock file removed, disk full again"
-    for cmd in verify "show CUST-000001" "create Lockless"; do
-        rc=0
-        # shellcheck disable=SC2086
-        fo "$DB" $cmd >/dev/null 2>"$SCRATCH/err" || rc=$?
-        LAST_ERR=$(cat "$SCRATCH/err")
-        if [[ $rc -ge 128 ]]; then
-            fail "round 3: '$cmd' on a full disk without a lock file died of signal $((rc - 128))"
-        elif [[ $rc != 0 ]]; then
-            check_failure_message "round 3: '$cmd' on a full disk without a lock file" "$rc"
-        fi
-    done
-    rm -f "$MNT/filler"
-    verify_in_place "$DB" "round 3, space freed"
-fi
+rm -f "$DB-lock"
+dd if=/dev/zero of="$MNT/filler" bs=4096 2>/dev/null || true
+echo "round 3: lock file removed, disk full again"
+for cmd in verify "show CUST-000001" "create Lockless"; do
+    rc=0
+    # shellcheck disable=SC2086
+    fo "$DB" $cmd >/dev/null 2>"$SCRATCH/err" || rc=$?
+    LAST_ERR=$(cat "$SCRATCH/err")
+    if [[ $rc -ge 128 ]]; then
+        fail "round 3: '$cmd' on a full disk without a lock file died of signal $((rc - 128))"
+    elif [[ $rc != 0 ]]; then
+        check_failure_message "round 3: '$cmd' on a full disk without a lock file" "$rc"
+    fi
+done
+rm -f "$MNT/filler"
+verify_in_place "$DB" "round 3, space freed"
 
 echo "disk_full ($([[ $LONG == 1 ]] && echo long || echo quick) mode), $((SECONDS - START)) s"
 if [[ $FAILURES -gt 0 ]]; then
