@@ -14,7 +14,7 @@
 
 /* Events folded per write transaction while catching up: short transactions keep a
  * catch-up resumable (state is saved with each batch) and let readers reuse pages. */
-#define CATCH_UP_BATCH_COUNT_MAX 8192u
+#define CATCH_UP_BATCH_COUNT_MAX 65536u
 
 #define STATE_BYTES 12u
 
