@@ -47,6 +47,25 @@ static uint32_t be_n(const uint8_t *p, unsigned n) {
     return v;
 }
 
+/* For the type bytes 0xc0..0xdf: header bytes after the type byte, width of the length or
+ * count field in them, and kind (0 no body, 1 and 2 a body of that length, 3 an array of
+ * that many elements, 4 a map of that many pairs). */
+static const struct mp_head {
+    uint8_t extra, lenw, kind;
+} mp_heads[0x20] = {
+    [0x00] = {0, 0, 0}, [0x02] = {0, 0, 0}, [0x03] = {0, 0, 0},                  /* nil, bools */
+    [0x04] = {1, 1, 1}, [0x05] = {2, 2, 1}, [0x06] = {4, 4, 1},                  /* bin */
+    [0x07] = {2, 1, 2}, [0x08] = {3, 2, 2}, [0x09] = {5, 4, 2},                  /* ext */
+    [0x0a] = {4, 0, 0}, [0x0b] = {8, 0, 0},                                      /* float */
+    [0x0c] = {1, 0, 0}, [0x0d] = {2, 0, 0}, [0x0e] = {4, 0, 0}, [0x0f] = {8, 0, 0},
+    [0x10] = {1, 0, 0}, [0x11] = {2, 0, 0}, [0x12] = {4, 0, 0}, [0x13] = {8, 0, 0},
+    [0x14] = {2, 0, 0}, [0x15] = {3, 0, 0}, [0x16] = {5, 0, 0},                  /* fixext */
+    [0x17] = {9, 0, 0}, [0x18] = {17, 0, 0},
+    [0x19] = {1, 1, 1}, [0x1a] = {2, 2, 1}, [0x1b] = {4, 4, 1},                  /* str */
+    [0x1c] = {2, 2, 3}, [0x1d] = {4, 4, 3},                                      /* array */
+    [0x1e] = {2, 2, 4}, [0x1f] = {4, 4, 4},                                      /* map */
+};
+
 /*
  * True when [p, end) holds exactly one well-formed msgpack value. Iterative (no recursion),
  * and no container may claim more elements than there are bytes left, so a few hostile
@@ -70,20 +89,7 @@ static int msgpack_valid(const uint8_t *p, const uint8_t *end) {
         } else if (c <= 0xbf) {
             body = c & 0x1fu;
         } else {
-            /* header bytes after the type byte, width of a length/count field, kind */
-            static const struct { uint8_t extra, lenw, kind; } t[0x20] = {
-                [0x00] = {0, 0, 0}, [0x02] = {0, 0, 0}, [0x03] = {0, 0, 0},      /* nil, bools */
-                [0x04] = {1, 1, 1}, [0x05] = {2, 2, 1}, [0x06] = {4, 4, 1},      /* bin */
-                [0x07] = {2, 1, 2}, [0x08] = {3, 2, 2}, [0x09] = {5, 4, 2},      /* ext */
-                [0x0a] = {4, 0, 0}, [0x0b] = {8, 0, 0},                          /* float */
-                [0x0c] = {1, 0, 0}, [0x0d] = {2, 0, 0}, [0x0e] = {4, 0, 0}, [0x0f] = {8, 0, 0},
-                [0x10] = {1, 0, 0}, [0x11] = {2, 0, 0}, [0x12] = {4, 0, 0}, [0x13] = {8, 0, 0},
-                [0x14] = {2, 0, 0}, [0x15] = {3, 0, 0}, [0x16] = {5, 0, 0},      /* fixext */
-                [0x17] = {9, 0, 0}, [0x18] = {17, 0, 0},
-                [0x19] = {1, 1, 1}, [0x1a] = {2, 2, 1}, [0x1b] = {4, 4, 1},      /* str */
-                [0x1c] = {2, 2, 3}, [0x1d] = {4, 4, 3},                          /* array */
-                [0x1e] = {2, 2, 4}, [0x1f] = {4, 4, 4},                          /* map */
-            };
+            const struct mp_head *t = mp_heads;
             if (c == 0xc1) return 0; /* never used */
             head = 1u + t[c - 0xc0].extra;
             if (left < head) return 0;
@@ -102,6 +108,51 @@ static int msgpack_valid(const uint8_t *p, const uint8_t *end) {
         if (pending > (uint64_t)(end - p)) return 0; /* every element takes a byte at least */
     }
     return p == end;
+}
+
+/*
+ * The length of the one well-formed msgpack value that starts p[0, n), or 0 when there is
+ * none: the walk of msgpack_valid, stopping where the value ends instead of requiring it to
+ * end at n (msgpack_valid(p, p + n) == (msgpack_skip(p, n) == n); tests/engine/
+ * verify_scan.c compares them). Bytes after the value bound the element counts, which
+ * refuses nothing that parses: every element takes a byte. Offsets, not pointers, so that
+ * a length past the end is never added to a pointer. Fixstr and fixint, most of a payload,
+ * come first.
+ */
+static size_t msgpack_skip(const uint8_t *p, size_t n) {
+    uint64_t pending = 1;
+    size_t i = 0;
+    do {
+        if (i >= n) return 0;
+        const unsigned c = p[i];
+        pending--;
+        if (c >= 0xa0 && c <= 0xbf) {
+            i += 1u + (c & 0x1fu); /* fixstr */
+        } else if (c <= 0x7f || c >= 0xe0) {
+            i++; /* fixint */
+        } else if (c <= 0x9f) {
+            pending += c <= 0x8f ? 2u * (c & 0x0fu) : (c & 0x0fu); /* fixmap, fixarray */
+            i++;
+        } else {
+            if (c == 0xc1) return 0; /* never used */
+            const struct mp_head *t = &mp_heads[c - 0xc0];
+            const size_t head = 1u + t->extra;
+            if (n - i < head) return 0;
+            const uint64_t len = t->lenw ? be_n(p + i + 1, t->lenw) : 0;
+            if (t->kind == 3) {
+                pending += len;
+            } else if (t->kind == 4) {
+                pending += 2 * len;
+            } else if (n - i - head < len) {
+                return 0;
+            } else {
+                i += (size_t)len; /* a body (kinds 1 and 2); 0 for kind 0 */
+            }
+            i += head;
+        }
+        if (i > n || pending > n - i) return 0; /* every element takes a byte at least */
+    } while (pending > 0);
+    return i;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -395,6 +446,105 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
     if (request_hash_out && !((seen >> K_REQUEST) & 1))
         memset(request_hash_out, 0, FOLIO_HASH_BYTES);
     return FOLIO_OK;
+}
+
+/* A big-endian unsigned integer of n (1, 2, 4 or 8) bytes; the fixed widths written out,
+ * which compilers turn into one load and a byte swap. */
+static uint64_t be_n64(const uint8_t *p, unsigned n) {
+    switch (n) {
+    case 1: return p[0];
+    case 2: return (uint64_t)p[0] << 8 | p[1];
+    case 4: return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+    default:
+        FOLIO_ASSERT(n == 8);
+        return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+               (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+               (uint64_t)p[6] << 8 | p[7];
+    }
+}
+
+/*
+ * One pass over an envelope for a scan of many events (folio_verify): the bytes are checked
+ * as they are read, and nothing is copied. It accepts only the shapes folio writes (a
+ * fixmap with fixint keys 0-12, each at most once; integers as fixint or uint 8-64; strings
+ * as str; the request hash as bin 8 of 16 bytes) and refuses (returns 0, setting no
+ * error) everything else, damaged or merely unusual: the caller then runs
+ * folio_codec__decode_envelope, which accepts what a newer folio may write and names the
+ * defect of a damaged envelope. So an envelope this accepts is one the decoder accepts with
+ * the same fields; every check of the decoder is made here or is implied:
+ *   - exactly one msgpack value: each value is walked (the payload by msgpack_skip) and the
+ *     last one must end at env_bytes;
+ *   - a map, no repeated key, the required keys, the field types and ranges, strings
+ *     without NUL, a payload that is a map, a request hash of 16 bytes and only with an
+ *     idempotency key, the seq equal to `seq`, a version above 0;
+ *   - strings that fit the decoder's buffer: an envelope of at most FOLIO_EVENT_BYTES_MAX
+ *     bytes holds fewer string bytes plus terminators than that.
+ */
+int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
+                               size_t env_bytes, uint64_t seq) {
+    FOLIO_ASSERT(out != NULL);
+    FOLIO_ASSERT(env != NULL || env_bytes == 0);
+    const size_t n = env_bytes;
+    if (n == 0 || n > FOLIO_EVENT_BYTES_MAX || (env[0] & 0xf0u) != 0x80u) return 0;
+    const unsigned pairs = env[0] & 0x0fu;
+    uint64_t u[K_RECORDED + 1] = {0};
+    uint32_t seen = 0;
+    size_t i = 1;
+    for (unsigned k = 0; k < pairs; k++) {
+        if (n - i < 2) return 0; /* a key and a value take two bytes at least */
+        const unsigned key = env[i], c = env[i + 1];
+        if (key > K_REQUEST || ((seen >> key) & 1u)) return 0;
+        seen |= 1u << key;
+        i++;
+        if (key <= K_RECORDED) {
+            if (c <= 0x7f) {
+                u[key] = c;
+                i++;
+            } else if (c >= 0xcc && c <= 0xcf) {
+                const unsigned w = 1u << (c - 0xcc);
+                if (n - i - 1 < w) return 0;
+                u[key] = be_n64(env + i + 1, w);
+                i += 1u + w;
+            } else {
+                return 0;
+            }
+        } else if (key == K_PAYLOAD) {
+            if ((c & 0xf0u) != 0x80u && c != 0xde && c != 0xdf) return 0;
+            const size_t len = msgpack_skip(env + i, n - i);
+            if (len == 0) return 0;
+            i += len;
+        } else if (key == K_REQUEST) {
+            if (c != 0xc4 || n - i < 2u + FOLIO_HASH_BYTES || env[i + 1] != FOLIO_HASH_BYTES)
+                return 0;
+            i += 2u + FOLIO_HASH_BYTES;
+        } else { /* actor, reason, correlation, idempotency key */
+            size_t head, len;
+            if (c >= 0xa0 && c <= 0xbf) {
+                head = 1;
+                len = c & 0x1fu;
+            } else if (c >= 0xd9 && c <= 0xdb) {
+                head = 1u + (1u << (c - 0xd9));
+                if (n - i < head) return 0;
+                len = be_n(env + i + 1, (unsigned)head - 1u);
+            } else {
+                return 0;
+            }
+            if (n - i < head || n - i - head < len) return 0;
+            if (memchr(env + i + head, 0, len)) return 0;
+            i += head + len;
+        }
+    }
+    if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
+    if (u[K_SEQ] != seq || u[K_VERSION] == 0 || u[K_TYPE] > UINT32_MAX || u[K_SCHEMA] == 0 ||
+        u[K_SCHEMA] > UINT32_MAX || u[K_RECORDED] > INT64_MAX)
+        return 0;
+    if (((seen >> K_REQUEST) & 1u) && !((seen >> K_IDEM) & 1u)) return 0;
+    out->seq = u[K_SEQ];
+    out->stream = u[K_STREAM];
+    out->version = u[K_VERSION];
+    out->type = (uint32_t)u[K_TYPE];
+    out->recorded_at_us = (int64_t)u[K_RECORDED];
+    return 1;
 }
 
 /* Length-prefixed fields so that no two different requests feed the same bytes. */

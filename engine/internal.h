@@ -184,6 +184,18 @@ int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
 int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
                                  char *strbuf, size_t strbuf_cap, uint64_t seq,
                                  uint8_t request_hash_out[FOLIO_HASH_BYTES]);
+/* The fields of an envelope that folio_verify checks, read in place (nothing copied). */
+typedef struct {
+    uint64_t seq, stream, version;
+    uint32_t type;
+    int64_t recorded_at_us;
+} folio_envelope_fields;
+/* A one-pass fast path of folio_codec__decode_envelope for scans over many events (verify):
+ * returns 1, with *out, only for an envelope that folio_codec__decode_envelope(.., seq, ..)
+ * accepts with the same fields; 0, setting no error, for any other (damaged, or written in
+ * a shape folio does not write), which the caller must then give to the decoder. */
+int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
+                               size_t env_bytes, uint64_t seq);
 /* Feed the idempotency-relevant content of one event into a hasher. */
 void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
 
