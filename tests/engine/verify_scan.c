@@ -540,3 +540,80 @@ Test(verify_scan, mutated_envelopes_are_never_accepted_by_the_scan_alone) {
     cr_assert_gt(accepted, 100, "accepted %llu", (unsigned long long)accepted);
     cr_assert_gt(refused, 10000, "refused %llu", (unsigned long long)refused);
 }
+
+/* ---- the stream table: dense ids in an array, others hashed ---- */
+
+static void put_stream_record(uint64_t stream, uint64_t version, uint64_t seq) {
+    folio_txn t;
+    uint8_t key[8], rec[FOLIO_STREAM_REC_BYTES];
+    folio__put_be64(key, stream);
+    folio__put_le64(rec, version);
+    folio__put_le64(rec + 8, seq);
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_STREAMS, key, 8, rec, sizeof rec, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+}
+
+/* Streams met while few streams are known and far apart live in verify's hash table; the
+ * array of dense ids later grows over one of them (70,000, once 20,000 streams are known),
+ * which moves it into the array. Every stream's versions and back-pointers are still
+ * followed, and the stream index is compared with both. */
+Test(verify_scan, sparse_and_dense_stream_ids_are_all_followed, .timeout = 120) {
+    const uint64_t sparse[] = {70000, (uint64_t)1 << 40, UINT64_MAX};
+    const size_t nsparse = sizeof sparse / sizeof sparse[0];
+    const size_t dense = 20000, per_batch = 2000;
+    folio_event note = tmpdb_note(1, "n");
+    folio_event *batch = tmpdb_keep(calloc(per_batch, sizeof *batch));
+    for (size_t i = 0; i < nsparse; i++) {
+        note.stream = sparse[i];
+        tmpdb_append(tmpdb, &note);
+    }
+    for (size_t first = 1; first <= dense; first += per_batch) {
+        for (size_t i = 0; i < per_batch; i++) {
+            batch[i] = note;
+            batch[i].stream = first + i;
+        }
+        tmpdb_append_batch(tmpdb, batch, per_batch, NULL);
+    }
+    note.stream = 75000;
+    tmpdb_append(tmpdb, &note);
+    uint64_t second[3];
+    for (size_t i = 0; i < nsparse; i++) {
+        note.stream = sparse[i];
+        second[i] = tmpdb_append(tmpdb, &note);
+    }
+    const uint64_t events = nsparse + dense + 1 + nsparse;
+    folio_verify_report r;
+    cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(r.events, events);
+    cr_assert_eq(r.streams, nsparse + dense + 1);
+
+    /* A stream record off by one version, for a stream in the array and for one hashed. */
+    for (size_t i = 0; i < nsparse; i += 2) {
+        put_stream_record(sparse[i], 3, second[i]);
+        cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_ECORRUPT);
+        cr_assert_eq(r.bad_seq, second[i]);
+        char want[128];
+        snprintf(want, sizeof want, "stream index says stream %llu ends at version 3",
+                 (unsigned long long)sparse[i]);
+        cr_assert(strstr(folio_errmsg(), want) != NULL, "%s", folio_errmsg());
+        put_stream_record(sparse[i], 2, second[i]);
+        cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    }
+    /* A record for a stream the log does not have, in either range. */
+    const uint64_t absent[] = {19999 + 2, 80000, (uint64_t)1 << 41};
+    for (size_t i = 0; i < 3; i++) {
+        folio_txn t;
+        uint8_t key[8];
+        put_stream_record(absent[i], 1, 5);
+        cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_ECORRUPT);
+        cr_assert_eq(r.bad_seq, 5);
+        cr_assert(strstr(folio_errmsg(), "stream index says stream") != NULL, "%s",
+                  folio_errmsg());
+        folio__put_be64(key, absent[i]);
+        cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+        cr_assert_eq(folio_store__del(&t, FOLIO_DB_STREAMS, key, 8), FOLIO_OK);
+        cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    }
+    cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+}
