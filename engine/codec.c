@@ -120,39 +120,38 @@ static int msgpack_valid(const uint8_t *p, const uint8_t *end) {
  * come first.
  */
 static size_t msgpack_skip(const uint8_t *p, size_t n) {
-    uint64_t pending = 1;
+    uint64_t pending = 1; /* values still to walk, the one at p[i] included */
     size_t i = 0;
-    do {
-        if (i >= n) return 0;
-        const unsigned c = p[i];
-        pending--;
-        if (c >= 0xa0 && c <= 0xbf) {
+    if (n == 0) return 0;
+    for (;;) {
+        const unsigned c = p[i]; /* i < n */
+        if (c - 0xa0u < 0x20u) {
             i += 1u + (c & 0x1fu); /* fixstr */
         } else if (c <= 0x7f || c >= 0xe0) {
             i++; /* fixint */
         } else if (c <= 0x9f) {
             pending += c <= 0x8f ? 2u * (c & 0x0fu) : (c & 0x0fu); /* fixmap, fixarray */
             i++;
+            if (pending - 1 > n - i) return 0; /* every element takes a byte at least */
         } else {
             if (c == 0xc1) return 0; /* never used */
             const struct mp_head *t = &mp_heads[c - 0xc0];
             const size_t head = 1u + t->extra;
             if (n - i < head) return 0;
             const uint64_t len = t->lenw ? be_n(p + i + 1, t->lenw) : 0;
-            if (t->kind == 3) {
-                pending += len;
-            } else if (t->kind == 4) {
-                pending += 2 * len;
-            } else if (n - i - head < len) {
+            i += head;
+            if (t->kind >= 3) {
+                pending += t->kind == 4 ? 2 * len : len;
+                if (pending - 1 > n - i) return 0;
+            } else if (len > n - i) {
                 return 0;
             } else {
                 i += (size_t)len; /* a body (kinds 1 and 2); 0 for kind 0 */
             }
-            i += head;
         }
-        if (i > n || pending > n - i) return 0; /* every element takes a byte at least */
-    } while (pending > 0);
-    return i;
+        if (--pending == 0) return i <= n ? i : 0;
+        if (i >= n) return 0;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -480,6 +479,22 @@ static uint64_t be_n64(const uint8_t *p, unsigned n) {
  *   - strings that fit the decoder's buffer: an envelope of at most FOLIO_EVENT_BYTES_MAX
  *     bytes holds fewer string bytes plus terminators than that.
  */
+/* The unsigned integer at env[*i] (fixint or uint 8 to 64) into *out; 0 if there is none. */
+static inline int scan_uint(uint64_t *out, const uint8_t *env, size_t n, size_t *i) {
+    const unsigned c = env[*i]; /* *i < n */
+    if (c <= 0x7f) {
+        *out = c;
+        *i += 1;
+        return 1;
+    }
+    if (c < 0xcc || c > 0xcf) return 0;
+    const unsigned w = 1u << (c - 0xcc);
+    if (n - *i - 1 < w) return 0;
+    *out = be_n64(env + *i + 1, w);
+    *i += 1u + w;
+    return 1;
+}
+
 int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
                                size_t env_bytes, uint64_t seq) {
     FOLIO_ASSERT(out != NULL);
@@ -488,26 +503,24 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
     if (n == 0 || n > FOLIO_EVENT_BYTES_MAX || (env[0] & 0xf0u) != 0x80u) return 0;
     const unsigned pairs = env[0] & 0x0fu;
     uint64_t u[K_RECORDED + 1] = {0};
-    uint32_t seen = 0;
     size_t i = 1;
-    for (unsigned k = 0; k < pairs; k++) {
+    /* The integer fields, keys 0 to 6, come first and in order from folio's encoder; they
+     * are read here without the checks the loop below makes for a key in any order. */
+    unsigned k = 0;
+    while (k < pairs && k <= K_RECORDED && n - i >= 2 && env[i] == k) {
+        i++;
+        if (!scan_uint(&u[k], env, n, &i)) return 0;
+        k++;
+    }
+    uint32_t seen = (1u << k) - 1u;
+    for (; k < pairs; k++) {
         if (n - i < 2) return 0; /* a key and a value take two bytes at least */
         const unsigned key = env[i], c = env[i + 1];
         if (key > K_REQUEST || ((seen >> key) & 1u)) return 0;
         seen |= 1u << key;
         i++;
         if (key <= K_RECORDED) {
-            if (c <= 0x7f) {
-                u[key] = c;
-                i++;
-            } else if (c >= 0xcc && c <= 0xcf) {
-                const unsigned w = 1u << (c - 0xcc);
-                if (n - i - 1 < w) return 0;
-                u[key] = be_n64(env + i + 1, w);
-                i += 1u + w;
-            } else {
-                return 0;
-            }
+            if (!scan_uint(&u[key], env, n, &i)) return 0;
         } else if (key == K_PAYLOAD) {
             if ((c & 0xf0u) != 0x80u && c != 0xde && c != 0xdf) return 0;
             const size_t len = msgpack_skip(env + i, n - i);
@@ -519,7 +532,7 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
             i += 2u + FOLIO_HASH_BYTES;
         } else { /* actor, reason, correlation, idempotency key */
             size_t head, len;
-            if (c >= 0xa0 && c <= 0xbf) {
+            if (c - 0xa0u < 0x20u) {
                 head = 1;
                 len = c & 0x1fu;
             } else if (c >= 0xd9 && c <= 0xdb) {
@@ -529,7 +542,7 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
             } else {
                 return 0;
             }
-            if (n - i < head || n - i - head < len) return 0;
+            if (n - i - head < len) return 0; /* n - i >= head: checked above or head 1 */
             if (memchr(env + i + head, 0, len)) return 0;
             i += head + len;
         }

@@ -234,6 +234,10 @@ Test(verify_scan, malformed_msgpack_is_refused_with_the_decoders_message) {
     actor(&e);
     hx(&e, "0b 81 a4 74657874 dd 7fffffff"); /* an array 32 claiming 2^31-1 elements */
     assert_refused(&e, bad);
+    head7(&e, 9, &last);
+    actor(&e);
+    hx(&e, "0b 81 a4 74657874 a5 78"); /* the last string runs past the end */
+    assert_refused(&e, bad);
 }
 
 Test(verify_scan, envelope_field_defects_are_refused_with_the_decoders_message) {
@@ -616,4 +620,111 @@ Test(verify_scan, sparse_and_dense_stream_ids_are_all_followed, .timeout = 120) 
         cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
     }
     cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+}
+
+/* ---- random payloads of every msgpack type ---- */
+
+static void be(env_buf *e, uint64_t v, unsigned bytes) {
+    for (int i = (int)bytes - 1; i >= 0; i--) byte(e, (uint8_t)(v >> (8 * i)));
+}
+
+/* One random well-formed msgpack value (every type and width), at most `depth` deep; room
+ * is left in e for what the caller appends after it. */
+static void random_value(env_buf *e, unsigned depth) {
+    if (e->n > sizeof e->b - 160) {
+        byte(e, 0xc0);
+        return;
+    }
+    unsigned kind = (unsigned)(rnd() % (depth ? 14 : 10));
+    unsigned len = (unsigned)(rnd() % 6);
+    switch (kind) {
+    case 0: byte(e, (uint8_t)(rnd() % 0x80)); break;         /* positive fixint */
+    case 1: byte(e, (uint8_t)(0xe0 | (rnd() % 0x20))); break; /* negative fixint */
+    case 2: byte(e, (uint8_t[]){0xc0, 0xc2, 0xc3}[rnd() % 3]); break;
+    case 3: { /* int and uint 8-64, float 32/64 */
+        static const uint8_t t[] = {0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xca, 0xcb};
+        static const unsigned w[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8};
+        unsigned j = (unsigned)(rnd() % 10);
+        byte(e, t[j]);
+        be(e, rnd(), w[j]);
+        break;
+    }
+    case 4: /* fixstr */
+        byte(e, (uint8_t)(0xa0 | len));
+        for (unsigned i = 0; i < len; i++) byte(e, (uint8_t)('a' + rnd() % 26));
+        break;
+    case 5: case 6: { /* str 8/16/32, bin 8/16/32 */
+        static const uint8_t t[] = {0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6};
+        static const unsigned w[] = {1, 2, 4, 1, 2, 4};
+        unsigned j = (unsigned)(rnd() % 6);
+        byte(e, t[j]);
+        be(e, len, w[j]);
+        for (unsigned i = 0; i < len; i++) byte(e, (uint8_t)('a' + rnd() % 26));
+        break;
+    }
+    case 7: { /* fixext 1-16 */
+        static const uint8_t t[] = {0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+        unsigned j = (unsigned)(rnd() % 5);
+        byte(e, t[j]);
+        byte(e, 1); /* ext type */
+        for (unsigned i = 0; i < (1u << j); i++) byte(e, (uint8_t)rnd());
+        break;
+    }
+    case 8: case 9: { /* ext 8/16/32 */
+        static const uint8_t t[] = {0xc7, 0xc8, 0xc9};
+        static const unsigned w[] = {1, 2, 4};
+        unsigned j = (unsigned)(rnd() % 3);
+        byte(e, t[j]);
+        be(e, len, w[j]);
+        byte(e, 2);
+        for (unsigned i = 0; i < len; i++) byte(e, (uint8_t)rnd());
+        break;
+    }
+    case 10: case 11: { /* arrays: fix, 16, 32 */
+        unsigned j = (unsigned)(rnd() % 3), count = len % 4;
+        if (j == 0) byte(e, (uint8_t)(0x90 | count));
+        else byte(e, j == 1 ? 0xdc : 0xdd), be(e, count, j == 1 ? 2 : 4);
+        for (unsigned i = 0; i < count; i++) random_value(e, depth - 1);
+        break;
+    }
+    default: { /* maps: fix, 16, 32 */
+        unsigned j = (unsigned)(rnd() % 3), count = len % 4;
+        if (j == 0) byte(e, (uint8_t)(0x80 | count));
+        else byte(e, j == 1 ? 0xde : 0xdf), be(e, count, j == 1 ? 2 : 4);
+        for (unsigned i = 0; i < 2 * count; i++) random_value(e, depth - 1);
+        break;
+    }
+    }
+}
+
+/* Envelopes whose payload holds values of every type and width: the scan accepts every one
+ * (the payload walk knows each type), and on their mutations it never accepts what the
+ * decoder refuses. */
+Test(verify_scan, payloads_of_every_msgpack_type_are_walked_like_the_decoder) {
+    rng_state = 20261125u;
+    env_fields f = {4, 1, 2, FOLIO_EV_CUSTOMER_NOTE_ADDED, 1, 1795476597578483ull};
+    uint64_t refused = 0, accepted = 0;
+    for (unsigned iter = 0; iter < 20000; iter++) {
+        env_buf e;
+        head7(&e, 9, &f);
+        actor(&e);
+        byte(&e, 0x0b);
+        unsigned pairs = (unsigned)(rnd() % 4);
+        unsigned form = (unsigned)(rnd() % 3);
+        if (form == 0) byte(&e, (uint8_t)(0x80 | pairs));
+        else byte(&e, form == 1 ? 0xde : 0xdf), be(&e, pairs, form == 1 ? 2 : 4);
+        for (unsigned i = 0; i < 2 * pairs; i++) random_value(&e, 3);
+        uint64_t both = 0;
+        cr_assert_eq(compare(&e, 4, &both), 1, "seed 20261125, iteration %u: a valid payload "
+                                               "is scanned", iter);
+        for (unsigned m = 0; m < 4; m++) {
+            env_buf x = e;
+            size_t at = (size_t)(rnd() % x.n);
+            if (rnd() % 2) x.b[at] = (uint8_t)rnd();
+            else x.n = at;
+            accepted += (uint64_t)compare(&x, 4, &refused);
+        }
+    }
+    cr_assert_gt(refused, 1000, "refused %llu", (unsigned long long)refused);
+    cr_assert_gt(accepted, 1000, "accepted %llu", (unsigned long long)accepted);
 }
