@@ -35,7 +35,8 @@ typedef struct pc_chunk {
 struct folio_pcache {
     pc_entry *entries;
     size_t count, cap;
-    uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
+    uint64_t *slots; /* open addressing: entry index + 1 (low 32 bits, 0 = empty) and the
+                        hash's high 32 bits, so a probe rarely touches an entry it passes */
     size_t slot_cap; /* a power of two, at least twice count */
     pc_chunk *chunks; /* the current chunk first; the others are full */
     pc_chunk *spare;  /* chunks kept from the last reset */
@@ -77,10 +78,17 @@ void folio_pcache__free(folio_pcache *pc) {
 
 void folio_pcache__reset(folio_pcache *pc) {
     if (!pc) return;
+    if (pc->slot_cap > 65536 && pc->count < pc->slot_cap / 16) {
+        /* a rebuild grew the table: do not clear megabytes for every small transaction */
+        free(pc->slots);
+        pc->slots = NULL;
+        pc->slot_cap = 0;
+    } else if (pc->slots) {
+        memset(pc->slots, 0, pc->slot_cap * sizeof *pc->slots);
+    }
     pc->count = 0;
     pc->dirty = 0;
     pc->arena_bytes = 0;
-    if (pc->slots) memset(pc->slots, 0, pc->slot_cap * sizeof *pc->slots);
     /* keep one chunk of the usual size for the next transaction; give back the rest */
     pc_chunk *keep = NULL, *c = pc->chunks;
     while (c) {
@@ -132,9 +140,10 @@ static pc_entry *find(folio_pcache *pc, unsigned dbi, const void *key, size_t kl
                       uint64_t h) {
     if (!pc->slot_cap) return NULL;
     for (size_t i = h & (pc->slot_cap - 1);; i = (i + 1) & (pc->slot_cap - 1)) {
-        uint32_t s = pc->slots[i];
+        uint64_t s = pc->slots[i];
         if (!s) return NULL;
-        pc_entry *e = &pc->entries[s - 1];
+        if (s >> 32 != h >> 32) continue;
+        pc_entry *e = &pc->entries[(uint32_t)s - 1];
         if (e->hash == h && e->dbi == dbi && e->klen == klen && memcmp(e->key, key, klen) == 0)
             return e;
     }
@@ -142,12 +151,12 @@ static pc_entry *find(folio_pcache *pc, unsigned dbi, const void *key, size_t kl
 
 static int grow_slots(folio_pcache *pc) {
     size_t cap = pc->slot_cap ? pc->slot_cap * 2 : 4096;
-    uint32_t *slots = calloc(cap, sizeof *slots);
+    uint64_t *slots = calloc(cap, sizeof *slots);
     if (!slots) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
     for (size_t k = 0; k < pc->count; k++) {
         size_t i = pc->entries[k].hash & (cap - 1);
         while (slots[i]) i = (i + 1) & (cap - 1);
-        slots[i] = (uint32_t)(k + 1);
+        slots[i] = (pc->entries[k].hash >> 32 << 32) | (uint64_t)(k + 1);
     }
     free(pc->slots);
     pc->slots = slots;
@@ -175,7 +184,7 @@ static int insert(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *ke
                     .dbi = (uint16_t)dbi};
     size_t i = h & (pc->slot_cap - 1);
     while (pc->slots[i]) i = (i + 1) & (pc->slot_cap - 1);
-    pc->slots[i] = (uint32_t)(++pc->count);
+    pc->slots[i] = (h >> 32 << 32) | (uint64_t)(++pc->count);
     *out = e;
     return FOLIO_OK;
 }

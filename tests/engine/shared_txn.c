@@ -203,3 +203,36 @@ Test(shared_txn, a_cache_emptied_between_every_event_gives_the_same_projections)
     cr_assert_str_eq(c->balance, "170.00", "70 open on INV-A and 100 on INV-B moved in");
     folio_customer_free(c);
 }
+
+/* A transaction of tens of thousands of records grows the record cache's table; the small
+ * transactions after it give the table back (not clearing megabytes each) and still find
+ * their records. */
+static int many_creations(folio_db *db, void *arg) {
+    (void)arg;
+    char name[32];
+    for (int i = 0; i < 9000; i++) {
+        snprintf(name, sizeof name, "Bulk %05d", i);
+        int rc = create(db, name);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+Test(shared_txn, small_writes_after_a_large_transaction_find_their_records, .timeout = 120) {
+    cr_assert_eq(folio_batch_run(tmpdb, many_creations, NULL, 0), FOLIO_OK, "%s",
+                 folio_errmsg());
+    folio_write_result r;
+    folio_document_new inv = {.amount = "10.00", .date = "2026-01-01"};
+    for (int i = 0; i < 3; i++) { /* the first clears the large table, the next drop it */
+        cr_assert_eq(create(tmpdb, i == 0 ? "After 0" : i == 1 ? "After 1" : "After 2"),
+                     FOLIO_OK, "%s", folio_errmsg());
+        cr_assert_eq(folio_invoice_issue(&r, tmpdb, &W, "CUST-000001", &inv), FOLIO_OK, "%s",
+                     folio_errmsg());
+    }
+    int dup = create(tmpdb, "Bulk 04321");
+    cr_assert_eq(dup, FOLIO_ERULE, "a name of the large batch is taken: %s", folio_strerror(dup));
+    cr_assert(exists("Bulk 08999") && exists("After 2"));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, "CUST-000001"), "30.00");
+    uint64_t events;
+    cr_assert_eq(folio_check(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+}
