@@ -449,7 +449,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
 
 /* A big-endian unsigned integer of n (1, 2, 4 or 8) bytes; the fixed widths written out,
  * which compilers turn into one load and a byte swap. */
-static uint64_t be_n64(const uint8_t *p, unsigned n) {
+static inline uint64_t be_n64(const uint8_t *p, unsigned n) {
     switch (n) {
     case 1: return p[0];
     case 2: return (uint64_t)p[0] << 8 | p[1];
@@ -505,12 +505,25 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
     uint64_t u[K_RECORDED + 1] = {0};
     size_t i = 1;
     /* The integer fields, keys 0 to 6, come first and in order from folio's encoder; they
-     * are read here without the checks the loop below makes for a key in any order. */
+     * are read here without the checks the loop below makes for a key in any order, nor
+     * bound checks: there are bytes for all seven at their widest (10 bytes each), and the
+     * map has the nine pairs every envelope needs. Anything else is left to the loop. */
     unsigned k = 0;
-    while (k < pairs && k <= K_RECORDED && n - i >= 2 && env[i] == k) {
-        i++;
-        if (!scan_uint(&u[k], env, n, &i)) return 0;
-        k++;
+    if (pairs >= 9 && n > 1 + 10 * (K_RECORDED + 1) + 1) {
+        for (; k <= K_RECORDED && env[i] == k; k++) {
+            const unsigned c = env[i + 1];
+            if (c <= 0x7f) {
+                u[k] = c;
+                i += 2;
+            } else if (c - 0xccu < 4u) {
+                const unsigned w = 1u << (c - 0xcc);
+                u[k] = be_n64(env + i + 2, w);
+                i += 2u + w;
+            } else {
+                return 0;
+            }
+        }
+        FOLIO_DEBUG_ASSERT(i <= 1 + 10 * k);
     }
     uint32_t seen = (1u << k) - 1u;
     for (; k < pairs; k++) {

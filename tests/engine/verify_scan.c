@@ -414,6 +414,17 @@ Test(verify_scan, unusual_but_valid_envelopes_pass_verify) {
     hx(&e, "0c c5 0010 00112233445566778899aabbccddeeff"); /* the hash as bin 16 */
     assert_accepted(&e, 0);
 
+    /* The integer keys in another order, and a short envelope: scanned all the same. */
+    e.n = 0;
+    hx(&e, "89");
+    kstr(&e, 7, "t", 1);
+    ku64(&e, 6, last.recorded);
+    hx(&e, "05 01 04");
+    byte(&e, (uint8_t)last.type);
+    hx(&e, "03 02 02 01 01 04 00 01 0b 80");
+    cr_assert_lt(e.n, 40);
+    assert_accepted(&e, 1);
+
     /* Narrow encodings, str 8, every optional field, a nested payload: scanned. */
     e.n = 0;
     hx(&e, "8d 00 01 01 04 02 01 03 02");

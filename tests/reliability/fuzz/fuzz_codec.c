@@ -5,7 +5,9 @@
  * The target feeds E, as read from disk, through every decoder a stored event meets:
  *   - folio_frame__open on E taken as a raw frame (length, checksum, format checks);
  *   - E sealed into a frame (header + E, checksum and chain computed), which
- *     folio_frame__open must accept, then folio_codec__decode_envelope for seq s + 1;
+ *     folio_frame__open must accept, then folio_codec__decode_envelope for seq s + 1, and
+ *     verify's folio_codec__scan_envelope, which must accept nothing the decoder refuses
+ *     and read the same fields;
  *   - on a decoded event: folio_codec__check_payload, folio_payload_to_json (valid JSON
  *     whenever the payload passes the append checks; JSON -> msgpack -> JSON is stable;
  *     a float payload, which append refuses, renders NaN as `nan`: findings F4),
@@ -256,6 +258,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
                                       FOLIO_EVENT_BYTES_MAX, seq, req);
     CHECK(rc == FOLIO_OK || rc == FOLIO_ECORRUPT, "decode returned %d", rc);
+    /* verify's one-pass scan never accepts what the decoder refuses, nor reads other
+     * fields (it may leave an envelope to the decoder). */
+    folio_envelope_fields sf;
+    if (folio_codec__scan_envelope(&sf, f.envelope, f.envelope_bytes, seq)) {
+        CHECK(rc == FOLIO_OK, "the scan accepts an envelope the decoder refuses: %s",
+              folio_errmsg());
+        CHECK(sf.seq == e.seq && sf.stream == e.stream && sf.version == e.version &&
+                  sf.type == e.type && sf.recorded_at_us == e.recorded_at_us,
+              "the scan reads other fields than the decoder");
+    }
     if (rc != FOLIO_OK) return 0;
     CHECK(e.seq == seq && e.version > 0 && e.actor != NULL && e.payload != NULL,
           "decoded event lacks a required field");
