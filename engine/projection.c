@@ -70,6 +70,18 @@ int folio_proj__fail(int rc, const char *fmt, ...) {
     return folio_error__set(rc, "%s", msg);
 }
 
+int folio_proj__payload(folio_mpr *r, const folio_event *e) {
+    if (!e->payload || e->payload_bytes == 0)
+        return folio_proj__fail(FOLIO_EINVAL, "event without a payload");
+#ifndef NDEBUG
+    folio_mpr check;
+    FOLIO_ASSERT(folio_mpr__open(&check, e->payload, e->payload_bytes) == FOLIO_OK);
+#endif
+    r->p = e->payload;
+    r->end = (const char *)e->payload + e->payload_bytes;
+    return FOLIO_OK;
+}
+
 void folio_proj__scratch(uint8_t **buf_out, size_t *cap_out, folio_proj_txn *txn) {
     FOLIO_ASSERT(txn->scratch != NULL);
     *buf_out = txn->scratch;

@@ -37,6 +37,10 @@ int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes);
 
 /* Record why a fold refuses an event (becomes folio_errmsg()); returns rc. */
 int folio_proj__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Point r at an event's payload. Every event a fold sees had its payload validated once:
+ * when it was appended (folio_codec__check_payload) or read back (the envelope is validated
+ * whole), so the folds do not validate it again (debug builds assert it). */
+int folio_proj__payload(folio_mpr *r, const folio_event *e);
 
 /* A buffer owned by the engine for encoding a record inside apply (no heap in a fold).
  * Lifetime: until the next call on this txn that takes it. */

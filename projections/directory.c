@@ -371,7 +371,7 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
     *applies = 0;
     if (!tn || e->stream == 0) return FOLIO_OK;
     if (e->type != FOLIO_EV_CUSTOMER_CREATED && r->id == 0) return FOLIO_OK;
-    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+    if (folio_proj__payload(&p, e) < 0)
         return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
     if (r->id != 0 && r->deleted_seq != 0)
         return folio_proj__fail(FOLIO_EINVAL, "%s: customer %.*s is deleted", tn, (int)r->ref.n,
@@ -560,7 +560,7 @@ static int settings_apply(folio_proj_txn *t, const folio_event *e) {
     folio_mpr p;
     int rc = folio_directory__settings(&s, t);
     if (rc < 0) return rc;
-    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+    if (folio_proj__payload(&p, e) < 0)
         return folio_proj__fail(FOLIO_EINVAL, "ledger.configured: payload is not a map");
     struct { const char *key; char *dst; size_t cap; } f[] = {
         {"base_currency", s.base_currency, sizeof s.base_currency},

@@ -297,7 +297,7 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
         rc = folio_proj__get(&v, &vn, t, key, sizeof key);
         if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
         if (rc < 0) return rc;
-        if ((rc = folio_mpr__open(&p, e->payload, e->payload_bytes)) < 0 ||
+        if ((rc = folio_proj__payload(&p, e)) < 0 ||
             (rc = field(&c, &p, "currency", 1, tn)) < 0)
             return rc;
         if (c.n != 3) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is not 3 letters", tn);
@@ -310,7 +310,7 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
     rc = currency_of(cur, t, e->stream);
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* not a customer stream */
     if (rc < 0) return rc;
-    if (folio_mpr__open(&p, e->payload, e->payload_bytes) < 0)
+    if (folio_proj__payload(&p, e) < 0)
         return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
 
     switch (e->type) {
