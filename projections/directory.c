@@ -2,7 +2,7 @@
  * projections/directory.c - customer cards, their indexes, and the ledger settings.
  *
  * Keys (sub-database "proj.directory"):
- *   'c' + BE u64 id      -> card: msgpack map (encode/decode below)
+ *   'c' + BE u64 id      -> card: an 80-byte head, then a msgpack map (encode/decode below)
  *   'r' + ref            -> BE u64 id, for every ref ever created (refs are never reused)
  *   'n' + name           -> BE u64 id, for customers that are not deleted (names are unique
  *                           among them, by exact match)
