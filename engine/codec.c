@@ -2,7 +2,8 @@
  * engine/codec.c - the msgpack envelope of an event, payload validation, JSON conversion.
  * The only includer of msgpack.h (msgpack-c packs) and msgpuck.h (decodes without
  * allocating: msgpack-c's unpacker trusts container counts and would pre-allocate for them).
- * Every buffer is validated by msgpack_valid() below before msgpuck reads it. msgpuck is compiled header-only here
+ * Every buffer is validated by msgpack_valid() below before msgpuck reads it (verify's
+ * folio_codec__scan_envelope validates as it reads, without msgpuck). msgpuck is compiled header-only here
  * (MP_SOURCE) because Debian ships it as a non-PIC static archive.
  *
  * Envelope (docs/FORMAT.md#envelope): a msgpack map with small unsigned integer keys:

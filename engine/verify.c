@@ -43,7 +43,7 @@ typedef struct {
 } stream_table;
 
 #define DENSE_CAP_MIN 1024u
-#define DENSE_CAP_FREE 65536u /* the array may grow this far whatever the count (1 MiB) */
+#define DENSE_CAP_FREE 65536u /* ids below this go to the array whatever the count (2 MiB) */
 #define DENSE_PER_STREAM 4u   /* beyond that, at most this many entries per stream */
 
 static uint64_t mix(uint64_t x) {
@@ -170,17 +170,17 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
                                (unsigned long long)folio__get_be64(k.data));
             goto cleanup;
         }
+        /* LMDB fills a leaf page from its end down, so in a log written in key order the
+         * next frame lies just below this one: ask for its bytes now (a hint only: a
+         * prefetch never faults, and a wrong guess costs nothing but the hint). */
+        for (unsigned line = 1; line <= 6; line++)
+            __builtin_prefetch((const void *)((uintptr_t)v.data - 64u * line));
         /* The envelope is scanned first, so that the stream's entry can be fetched from
          * memory (a miss, in an order random over the streams) while the two hashes are
          * computed; the scan only reads, and its verdict is used after the frame checks,
          * so every defect is still named in the order of docs/INTEGRITY.md. It accepts what
          * folio writes; anything else (damage, or an envelope of a newer folio) goes
          * through the full decoder, which names the defect as every other read does. */
-        /* LMDB fills a leaf page from its end down, so in a log written in key order the
-         * next frame lies just below this one: ask for its bytes now (a hint only: a
-         * prefetch never faults, and a wrong guess costs nothing but the hint). */
-        for (unsigned line = 1; line <= 6; line++)
-            __builtin_prefetch((const void *)((uintptr_t)v.data - 64u * line));
         int scanned = v.size > FOLIO_FRAME_HEADER_BYTES && v.size <= FOLIO_EVENT_BYTES_MAX &&
                       folio_codec__scan_envelope(
                           &e, (const uint8_t *)v.data + FOLIO_FRAME_HEADER_BYTES,
