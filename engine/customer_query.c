@@ -1,10 +1,11 @@
 /*
  * engine/customer_query.c - reading the customer master: show (now, or as known at a seq),
  * find, list, the deleted-document lookup, history and its field-level changes.
- * Each query reads one snapshot, except show as known at a seq and history: they find the
- * customer's id in one read transaction and replay its stream in another (ids never change,
- * and the events up to a seq never change either); `at_seq` answers are replayed from
- * the customer's own events through the same fold the directory projection uses.
+ * Each query reads one snapshot (history too: it finds the id and walks the stream in one
+ * read transaction), except show as known at a seq: it finds the customer's id in one read
+ * transaction and replays its stream in another (ids never change, and the events up to a
+ * seq never change either); `at_seq` answers are replayed from the customer's own events
+ * through the same fold the directory projection uses.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ static int dir_begin(folio_txn *t, folio_proj_txn *dir, folio_db *db) {
     folio_head head;
     int rc = folio_store__read_begin(t, db->store);
     if (rc < 0) return rc;
+    FOLIO_ASSERT(t->cache == NULL || !t->cache->loaded);
     folio_projection__txn(dir, t, "directory", NULL);
     rc = folio_log__read_head(&head, t);
     for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
@@ -449,19 +451,28 @@ void folio_customer_list_free(folio_customer_list *l) {
  * history
  * ------------------------------------------------------------------------------------- */
 
+/* engine/replay.c; belongs in internal.h beside the other folio_stream__ helpers. */
+int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t stream,
+                          uint64_t max_version, uint64_t at_seq);
+
+/* One read transaction finds the id and walks the stream. It carries a head and projection
+ * state cache (no record cache: nothing is written), so the head that the directory check
+ * reads is not read again by the walk. */
 int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
-    folio_txn t = {0};
+    folio_txn_cache cache = {0};
+    folio_txn t = {.cache = &cache};
     folio_proj_txn dir;
     uint64_t id = 0;
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "history: NULL argument");
     *out = NULL;
     int rc = dir_begin(&t, &dir, db);
     if (rc < 0) return rc;
+    FOLIO_ASSERT(cache.loaded);
     rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
+    if (rc == FOLIO_ENOTFOUND) rc = folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
+    if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, id, 0, 0);
     folio_store__read_end(&t);
-    if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
-    if (rc < 0) return rc;
-    return folio_stream_open(out, db, id, 0, 0);
+    return rc;
 }
 
 /* Copy the value at r into w (any msgpack value). */

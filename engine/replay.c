@@ -4,7 +4,9 @@
  * FOLIO_ITER_BATCH_COUNT_MAX frames out of one short transaction, then decodes them one by
  * one. Frames are immutable once committed, so a batch read later sees the same bytes.
  * A stream iterator first follows the stream's back-pointers from its stream record to
- * list its seqs (8 bytes per event of the stream), then reads them in order.
+ * list its seqs (8 bytes per event of the stream), then reads them in order. Both read the
+ * log through one cursor per transaction (LMDB searches the cursor's own leaf page first).
+ * A stream of at most one batch is copied out during the walk itself.
  * Invariants: every returned event passed its frame checksum and envelope decode; a log
  * iterator returns dense seqs; a stream iterator returns versions 1, 2, ... of one stream.
  */
@@ -116,6 +118,21 @@ int folio_log_open(folio_iter **out, folio_db *db, uint64_t from_seq, uint64_t t
     return FOLIO_OK;
 }
 
+/* The frame of `seq`, through cursor c on the log: FOLIO_ENOTFOUND when the log has no such
+ * seq. A cursor, not a get: when the seq is on the leaf page the cursor is already on (a
+ * stream's events written close together, such as a creation and its currency, or a busy
+ * customer's documents), LMDB searches that page alone instead of descending from the root. */
+static int log_get(folio_val *v, folio_cursor *c, uint64_t seq) {
+    uint8_t key[8];
+    folio_val k;
+    folio__put_be64(key, seq);
+    int rc = folio_store__cursor_seek(c, key, sizeof key, &k, v);
+    if (rc == FOLIO_ITEROVER) return FOLIO_ENOTFOUND;
+    if (rc < 0) return rc;
+    if (k.size != sizeof key || folio__get_be64(k.data) != seq) return FOLIO_ENOTFOUND;
+    return FOLIO_OK;
+}
+
 /* Follow back-pointers from the stream's last event to its first, keeping the seqs that
  * pass the filters. The walk is bounded by the stream record's version. */
 static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, uint64_t at_seq) {
@@ -139,17 +156,16 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
      * walk, back to front, so the first batch needs no second lookup of each frame. */
     int prefill = rec.version <= FOLIO_ITER_BATCH_COUNT_MAX;
     size_t pre_bytes = 0;
+    folio_cursor c = {0};
+    if ((rc = folio_store__cursor_open(&c, t, FOLIO_DB_LOG)) < 0) return rc;
     for (uint64_t version = rec.version; version >= 1; version--) {
-        uint8_t key[8];
         folio_val v;
         folio_frame f;
-        folio__put_be64(key, seq);
-        rc = folio_store__get(&v, t, FOLIO_DB_LOG, key, sizeof key);
-        if (rc == FOLIO_ENOTFOUND)
-            return FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
-                                 (unsigned long long)it->stream);
-        if (rc < 0) return rc;
-        if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) return rc;
+        if ((rc = log_get(&v, &c, seq)) == FOLIO_ENOTFOUND)
+            rc = FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
+                               (unsigned long long)it->stream);
+        if (rc < 0) goto cleanup;
+        if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) goto cleanup;
         if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version)) {
             if (prefill && v.size <= ARENA_BYTES - pre_bytes) {
                 pre_bytes += v.size;
@@ -164,15 +180,19 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
         }
         if (version == 1) {
             if (f.prev_seq != 0)
-                return FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
-                                     (unsigned long long)it->stream);
+                rc = FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
+                                   (unsigned long long)it->stream);
             break;
         }
-        if (f.prev_seq == 0)
-            return FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
-                                 (unsigned long long)it->stream, (unsigned long long)version);
+        if (f.prev_seq == 0) {
+            rc = FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
+                               (unsigned long long)it->stream, (unsigned long long)version);
+            goto cleanup;
+        }
         seq = f.prev_seq;
     }
+    folio_store__cursor_close(&c);
+    if (rc < 0) return rc;
     /* Reverse into version order. */
     for (size_t i = 0; i < keep / 2; i++) {
         uint64_t tmp = it->seqs[i];
@@ -190,28 +210,41 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
         return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events as of seq %llu",
                                 (unsigned long long)it->stream, (unsigned long long)at_seq);
     return FOLIO_OK;
+cleanup:
+    folio_store__cursor_close(&c);
+    return rc;
 }
 
-int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t max_version,
-                      uint64_t at_seq) {
-    folio_txn t = {0};
+/* folio_stream_open inside the caller's read transaction t (history: the same transaction
+ * that found the customer's id). The iterator does not keep t. */
+int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t stream,
+                          uint64_t max_version, uint64_t at_seq) {
     folio_iter *it = NULL;
-    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stream_open: NULL argument");
+    FOLIO_ASSERT(out != NULL);
+    FOLIO_ASSERT(t->mdb != NULL);
     *out = NULL;
     int rc = iter_alloc(&it, db, ITER_STREAM);
     if (rc < 0) return rc;
     it->stream = stream;
-    rc = folio_store__read_begin(&t, db->store);
-    if (rc == FOLIO_OK) {
-        rc = collect_stream(it, &t, max_version, at_seq);
-        folio_store__read_end(&t);
-    }
+    rc = collect_stream(it, t, max_version, at_seq);
     if (rc < 0) {
         folio_iter_free(it);
         return rc;
     }
     *out = it;
     return FOLIO_OK;
+}
+
+int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t max_version,
+                      uint64_t at_seq) {
+    folio_txn t = {0};
+    if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stream_open: NULL argument");
+    *out = NULL;
+    int rc = folio_store__read_begin(&t, db->store);
+    if (rc < 0) return rc;
+    rc = folio_stream__open_in(out, db, &t, stream, max_version, at_seq);
+    folio_store__read_end(&t);
+    return rc;
 }
 
 /* Copy the next batch of frames into the arena under one read transaction. */
@@ -222,12 +255,14 @@ static int refill(folio_iter *it) {
     size_t used = 0;
     int rc = FOLIO_OK;
     it->slot_count = it->slot_pos = 0;
+    /* Past the end: no transaction (the last call of every history comes here). */
+    if (it->kind == ITER_LOG ? it->next_seq > it->to_seq : it->seq_fetched == it->seq_count)
+        return FOLIO_OK;
     FOLIO_TRY(folio_store__read_begin(&t, it->db->store));
+    FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
     if (it->kind == ITER_LOG) {
         uint8_t key[8];
-        if (it->next_seq > it->to_seq) goto cleanup;
         folio__put_be64(key, it->next_seq);
-        FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
         rc = folio_store__cursor_seek(&c, key, sizeof key, &k, &v);
         while (it->slot_count < FOLIO_ITER_BATCH_COUNT_MAX && it->next_seq <= it->to_seq) {
             if (rc == FOLIO_ITEROVER || (rc == FOLIO_OK && (k.size != 8 ||
@@ -251,9 +286,7 @@ static int refill(folio_iter *it) {
     } else {
         while (it->slot_count < FOLIO_ITER_BATCH_COUNT_MAX && it->seq_fetched < it->seq_count) {
             uint64_t seq = it->seqs[it->seq_fetched];
-            uint8_t key[8];
-            folio__put_be64(key, seq);
-            rc = folio_store__get(&v, &t, FOLIO_DB_LOG, key, sizeof key);
+            rc = log_get(&v, &c, seq);
             if (rc == FOLIO_ENOTFOUND) {
                 rc = FOLIO_CORRUPT(seq, "missing from the log");
                 goto cleanup;

@@ -1,0 +1,124 @@
+/*
+ * tests/engine/replay.c - reading one stream (engine/replay.c) and a customer's history
+ * (engine/customer_query.c): the back-pointer walk reads frames through a log cursor (a
+ * frame missing from the log is corruption, never its neighbour); a short stream's frames
+ * are opened once, during the walk, so an iterator reused by the handle must never return
+ * the frames of the stream it read before; history finds the id and walks the stream in one
+ * read transaction that sees every write before it.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
+#include "tmpdb.h"
+
+TestSuite(replay, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+static const folio_write_opts W = {.actor = "tester"};
+
+/* Remove the frame of `seq` from the log and nothing else, as damage would. */
+static void drop_frame(uint64_t seq) {
+    folio_txn t = {0};
+    uint8_t key[8];
+    folio__put_be64(key, seq);
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__del(&t, FOLIO_DB_LOG, key, sizeof key), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+}
+
+/* Every event of `got` (count n) is the log's event at its seq, versions 1..n. */
+static void assert_stream_is_log(const folio_event *got, size_t n, const folio_event *log) {
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(got[i].version, i + 1);
+        tmpdb_assert_event_eq(&got[i], &log[got[i].seq - 1]);
+    }
+}
+
+Test(replay, a_frame_missing_from_the_log_is_corruption_not_the_next_frame) {
+    /* seqs 1..6 on streams 1, 2, 1, 2, 1, 2; seq 3 (stream 1, version 2) goes missing: the
+     * cursor lands on seq 4 (stream 2), which must not be taken for it. */
+    for (unsigned i = 0; i < 6; i++) {
+        folio_event e = tmpdb_event(1 + i % 2, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"i\":%u}", i);
+        tmpdb_append(tmpdb, &e);
+    }
+    drop_frame(3);
+    folio_iter *it = NULL;
+    cr_assert_eq(folio_stream_open(&it, tmpdb, 1, 0, 0), FOLIO_ECORRUPT);
+    cr_assert_null(it);
+    cr_assert(strstr(folio_errmsg(), "seq 3") != NULL, "%s", folio_errmsg());
+    cr_assert(strstr(folio_errmsg(), "missing") != NULL, "%s", folio_errmsg());
+    size_t n = 0;
+    folio_event *st = tmpdb_read_stream(tmpdb, 2, 0, 0, &n);
+    cr_assert_eq(n, 3, "stream 2 does not use seq 3");
+    cr_assert_eq(st[2].seq, 6);
+}
+
+Test(replay, a_reused_iterator_never_returns_the_frames_of_the_stream_read_before) {
+    /* Stream 1 is short (read whole during its walk), stream 2 has 300 events (more than one
+     * batch: fetched again after the walk), and the log iterator reads by seq. Each read
+     * reuses the iterator the previous one freed. */
+    folio_event batch[100];
+    for (unsigned i = 0; i < 300; i++) {
+        batch[i % 100] = tmpdb_event(2, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"i\":%u}", i);
+        if (i % 100 == 99) tmpdb_append_batch(tmpdb, batch, 100, NULL);
+        if (i % 100 == 50) {
+            folio_event e = tmpdb_event(1, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"short\":%u}", i);
+            tmpdb_append(tmpdb, &e);
+        }
+    }
+    size_t n = 0, m = 0;
+    folio_event *log = tmpdb_read_log(tmpdb, 0, 0, &n);
+    cr_assert_eq(n, 303);
+    for (int round = 0; round < 2; round++) {
+        folio_event *s1 = tmpdb_read_stream(tmpdb, 1, 0, 0, &m);
+        cr_assert_eq(m, 3);
+        assert_stream_is_log(s1, m, log);
+        folio_event *again = tmpdb_read_log(tmpdb, 0, 0, &m);
+        cr_assert_eq(m, 303);
+        for (size_t i = 0; i < m; i++) tmpdb_assert_event_eq(&again[i], &log[i]);
+        folio_event *s2 = tmpdb_read_stream(tmpdb, 2, 0, 0, &m);
+        cr_assert_eq(m, 300);
+        assert_stream_is_log(s2, m, log);
+        folio_event *part = tmpdb_read_stream(tmpdb, 1, 2, 0, &m); /* a filtered short read */
+        cr_assert_eq(m, 2);
+        assert_stream_is_log(part, m, log);
+    }
+}
+
+/* The history of ref, checked against the log: versions 1..n. Returns n; *last is its last
+ * event, and *merged_into whether it has a customer.merged_into. */
+static size_t history_matches_log(const char *ref, const folio_event **last, int *merged_into) {
+    size_t n = 0, all = 0;
+    folio_event *h = tmpdb_history(tmpdb, ref, &n);
+    folio_event *log = tmpdb_read_log(tmpdb, 0, 0, &all);
+    cr_assert_gt(n, 0);
+    assert_stream_is_log(h, n, log);
+    *last = &h[n - 1];
+    *merged_into = 0;
+    for (size_t i = 0; i < n; i++) *merged_into |= h[i].type == FOLIO_EV_CUSTOMER_MERGED_INTO;
+    return n;
+}
+
+Test(replay, history_sees_every_write_before_it_on_the_same_handle_and_after_a_merge) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Keep Ltd"), r;
+    const folio_event *last = NULL;
+    int merged = 0;
+    size_t before = history_matches_log(a.ref, &last, &merged);
+    cr_assert_eq(last->seq, a.seq);
+    cr_assert_eq(folio_note_add(&r, tmpdb, &W, a.ref, "first note"), FOLIO_OK);
+    cr_assert_eq(history_matches_log(a.ref, &last, &merged), before + 1);
+    cr_assert_eq(last->seq, r.seq);
+    folio_write_result b = tmpdb_customer(tmpdb, "Gone Ltd");
+    cr_assert_eq(folio_note_add(&r, tmpdb, &W, b.ref, "a note on B"), FOLIO_OK);
+    size_t b_before = history_matches_log(b.ref, &last, &merged);
+    cr_assert_eq(folio_customer_merge(&r, tmpdb, &W, a.ref, b.ref, 0, 0), FOLIO_OK,
+                 "merge: %s", folio_errmsg());
+    cr_assert_eq(history_matches_log(a.ref, &last, &merged), before + 2);
+    cr_assert_eq(last->type, FOLIO_EV_CUSTOMER_MERGED_FROM);
+    /* the merged-away customer keeps its history, and it grew */
+    cr_assert_gt(history_matches_log(b.ref, &last, &merged), b_before);
+    cr_assert(merged);
+    cr_assert_eq(folio_note_add(&r, tmpdb, &W, a.ref, "after the merge"), FOLIO_OK);
+    cr_assert_eq(history_matches_log(a.ref, &last, &merged), before + 3);
+    cr_assert_eq(last->seq, r.seq);
+}
