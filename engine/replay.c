@@ -6,7 +6,8 @@
  * A stream iterator first follows the stream's back-pointers from its stream record to
  * list its seqs (8 bytes per event of the stream), then reads them in order. Both read the
  * log through one cursor per transaction (LMDB searches the cursor's own leaf page first).
- * A stream of at most one batch is copied out during the walk itself.
+ * A stream of at most one batch is copied out, and its frames opened (checksum checked),
+ * during the walk itself.
  * Invariants: every returned event passed its frame checksum and envelope decode; a log
  * iterator returns dense seqs; a stream iterator returns versions 1, 2, ... of one stream.
  */
@@ -40,7 +41,10 @@ struct folio_iter {
     folio_event cur;
     uint8_t cur_chain[FOLIO_HASH_BYTES];   /* chain hash of cur */
     uint8_t cur_request[FOLIO_HASH_BYTES]; /* request hash of cur (zeros: none) */
-    slot slots[FOLIO_ITER_BATCH_COUNT_MAX]; /* last: filled before use, never zeroed */
+    int opened; /* the slots came from the stream walk: `frames` holds them opened */
+    /* last: filled before use, never zeroed */
+    slot slots[FOLIO_ITER_BATCH_COUNT_MAX];
+    folio_frame frames[FOLIO_ITER_BATCH_COUNT_MAX]; /* slot i's frame, envelope in the arena */
 };
 
 static void iter_destroy(folio_iter *it) {
@@ -170,9 +174,12 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
             if (prefill && v.size <= ARENA_BYTES - pre_bytes) {
                 pre_bytes += v.size;
                 size_t off = ARENA_BYTES - pre_bytes;
+                size_t at = FOLIO_ITER_BATCH_COUNT_MAX - 1 - keep;
                 memcpy(it->arena + off, v.data, v.size);
-                it->slots[FOLIO_ITER_BATCH_COUNT_MAX - 1 - keep] =
-                    (slot){seq, (uint32_t)off, (uint32_t)v.size};
+                it->slots[at] = (slot){seq, (uint32_t)off, (uint32_t)v.size};
+                /* Opened (checksum checked) here: folio_iter_next does not hash it again. */
+                it->frames[at] = f;
+                it->frames[at].envelope = it->arena + off + (f.envelope - (const uint8_t *)v.data);
             } else {
                 prefill = 0;
             }
@@ -202,6 +209,9 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, ui
     it->seq_count = keep;
     if (prefill && keep > 0) { /* the slots, in version order, and nothing left to fetch */
         memmove(it->slots, it->slots + FOLIO_ITER_BATCH_COUNT_MAX - keep, keep * sizeof(slot));
+        memmove(it->frames, it->frames + FOLIO_ITER_BATCH_COUNT_MAX - keep,
+                keep * sizeof(folio_frame));
+        it->opened = 1;
         it->slot_count = (unsigned)keep;
         it->slot_pos = 0;
         it->seq_fetched = keep;
@@ -255,6 +265,7 @@ static int refill(folio_iter *it) {
     size_t used = 0;
     int rc = FOLIO_OK;
     it->slot_count = it->slot_pos = 0;
+    it->opened = 0;
     /* Past the end: no transaction (the last call of every history comes here). */
     if (it->kind == ITER_LOG ? it->next_seq > it->to_seq : it->seq_fetched == it->seq_count)
         return FOLIO_OK;
@@ -317,10 +328,17 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
         if (rc < 0) return rc;
         if (it->slot_count == 0) return FOLIO_ITEROVER;
     }
-    const slot *s = &it->slots[it->slot_pos++];
+    unsigned pos = it->slot_pos++;
+    const slot *s = &it->slots[pos];
     folio_frame f;
-    int rc = folio_frame__open(&f, it->arena + s->off, s->len, s->seq);
-    if (rc < 0) return rc;
+    int rc = FOLIO_OK;
+    if (it->opened) {
+        f = it->frames[pos];
+        FOLIO_ASSERT(f.envelope >= it->arena + s->off);
+        FOLIO_ASSERT(f.envelope + f.envelope_bytes == it->arena + s->off + s->len);
+    } else if ((rc = folio_frame__open(&f, it->arena + s->off, s->len, s->seq)) < 0) {
+        return rc;
+    }
     rc = folio_codec__decode_envelope(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
                                       FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request);
     memcpy(it->cur_chain, f.chain, FOLIO_HASH_BYTES);
