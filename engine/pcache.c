@@ -220,7 +220,7 @@ static int lookup(pc_entry **out, folio_pcache *pc, folio_txn *t, unsigned dbi, 
 
 int folio_pcache__get(folio_val *out, folio_pcache *pc, folio_txn *t, unsigned dbi,
                       const void *key, size_t klen) {
-    pc_entry *e;
+    pc_entry *e = NULL; /* set by lookup when it succeeds (gcc -O3 cannot tell) */
     int rc = lookup(&e, pc, t, dbi, key, klen);
     if (rc < 0) return rc;
     if (e->state == PC_ABSENT || e->state == PC_DELETED) return FOLIO_ENOTFOUND;
@@ -247,7 +247,7 @@ int folio_pcache__put(folio_pcache *pc, unsigned dbi, const void *key, size_t kl
 
 int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *key,
                       size_t klen) {
-    pc_entry *e;
+    pc_entry *e = NULL;
     int rc = lookup(&e, pc, t, dbi, key, klen);
     if (rc < 0) return rc;
     if (e->state == PC_ABSENT || e->state == PC_DELETED)
