@@ -70,6 +70,13 @@ int folio_proj__fail(int rc, const char *fmt, ...) {
     return folio_error__set(rc, "%s", msg);
 }
 
+int folio_proj__with(folio_proj_txn *t, const char *name,
+                     int (*fn)(folio_proj_txn *other, void *arg), void *arg) {
+    folio_proj_txn other;
+    folio_projection__txn(&other, t->txn, name, t->scratch);
+    return fn(&other, arg);
+}
+
 int folio_proj__payload(folio_mpr *r, const folio_event *e) {
     if (!e->payload || e->payload_bytes == 0)
         return folio_proj__fail(FOLIO_EINVAL, "event without a payload");

@@ -37,6 +37,9 @@ int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes);
 
 /* Record why a fold refuses an event (becomes folio_errmsg()); returns rc. */
 int folio_proj__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Call fn with the same transaction on another projection's records (to read them). */
+int folio_proj__with(folio_proj_txn *t, const char *name,
+                     int (*fn)(folio_proj_txn *other, void *arg), void *arg);
 /* Point r at an event's payload. Every event a fold sees had its payload validated once:
  * when it was appended (folio_codec__check_payload) or read back (the envelope is validated
  * whole), so the folds do not validate it again (debug builds assert it). */

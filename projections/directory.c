@@ -9,16 +9,19 @@
  *   'x' + external id    -> BE u64 id, for customers that are not deleted (unique among them)
  *   'd' + BE u64 seq     -> BE u64 id, deleted and merged-away customers by deletion seq
  *   's'                  -> settings: msgpack map of the four ledger settings
- * Invariants: a card exists for every stream with a customer.created; card.version equals
- * the stream's version; the 'n' index holds exactly the cards that are not deleted; every
- * card's ref is in the 'r' index.
+ * Invariants: a card exists for every stream with a customer.created; the 'n' index holds
+ * exactly the cards that are not deleted; every card's ref is in the 'r' index. The stored
+ * card's version, documents, balance and holds are 0: the receivables projection keeps them
+ * (folio_customer_sums, beside the customer's open items) and folio_directory__get reads
+ * them from there, so a document does not write the card.
  *
  * The fold refuses (FOLIO_EINVAL) an event that would break the card's own invariants: a
  * second customer.created, a duplicate ref, name or external id, a name, ref, external id or
  * owner longer than the limits, a status, type or currency that is not one of the known
  * values (and a first status other than prospect or active), a malformed payload, an old value
  * of customer.updated that does not match the card, a balance overflow, any event after
- * deletion. It does not
+ * deletion (the projection leaves documents to the receivables projection, which refuses a
+ * balance overflow, and refuses them itself only after deletion). It does not
  * enforce the commands' rules (the status table, rule 5, rule 8 ...): events appended
  * through the raw append API are trusted to have been checked by their writer.
  * Events of streams without a customer.created are ignored.
@@ -585,11 +588,11 @@ static int settings_apply(folio_proj_txn *t, const folio_event *e) {
     return folio_proj__put(t, "s", 1, buf, w.len);
 }
 
-/* Event types whose fold reads and changes only the card's head (encode_head), unless the
- * card is deleted (the refusal names the ref). */
-static int head_only(uint32_t type) {
+/* Event types that change nothing the directory stores: the receivables projection keeps
+ * what they add up to (folio_customer_sums), which the card shows. The directory only refuses
+ * them once the customer is deleted. */
+static int sums_only(uint32_t type) {
     switch (type) {
-    case FOLIO_EV_CUSTOMER_CURRENCY_SET:
     case FOLIO_EV_CUSTOMER_NOTE_ADDED:
     case FOLIO_EV_INVOICE_ISSUED:
     case FOLIO_EV_CREDIT_NOTE_ISSUED:
@@ -600,6 +603,14 @@ static int head_only(uint32_t type) {
     case FOLIO_EV_CREDIT_HOLD_RELEASED: return 1;
     default: return 0;
     }
+}
+
+/* The stored card leaves the fields the customer's sums hold at 0. */
+static void clear_sums(folio_dir_rec *r) {
+    r->version = 0;
+    r->documents = 0;
+    r->balance = 0;
+    r->credit_holds = 0;
 }
 
 /* Values read from LMDB are valid only until the next write in the transaction, so the
@@ -616,13 +627,17 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     key[0] = FOLIO_DIR_CARD;
     be64(key + 1, e->stream);
     rc = folio_proj__get(&cur, &cur_n, t, key, sizeof key);
-    if (rc == FOLIO_OK && head_only(e->type) && cur_n >= CARD_HEAD_BYTES &&
+    if (rc == FOLIO_OK && sums_only(e->type) && cur_n >= CARD_HEAD_BYTES &&
+        get_le64((const uint8_t *)cur + 40) == 0)
+        return FOLIO_OK; /* not deleted: nothing of the card changes */
+    if (rc == FOLIO_OK && e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET && cur_n >= CARD_HEAD_BYTES &&
         get_le64((const uint8_t *)cur + 40) == 0) {
-        /* not deleted: the fold of these types reads and writes only the head */
+        /* only the head changes: rewrite it, copy the map's bytes */
         if ((rc = decode_head(&rec, cur, cur_n)) < 0 ||
             (rc = folio_directory__fold(&rec, e, &applies)) < 0)
             return rc;
         if (!applies) return FOLIO_OK; /* a card without an id: ignored, as below */
+        clear_sums(&rec);
         folio_proj__scratch(&buf, &cap, t);
         if (cur_n > cap) return folio_proj__fail(FOLIO_ELIMIT, "customer card is too large");
         if ((rc = encode_head(buf, &rec)) < 0) return rc;
@@ -650,6 +665,7 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
 
     if ((rc = folio_directory__fold(&rec, e, &applies)) < 0) return rc;
     if (!applies) return FOLIO_OK;
+    clear_sums(&rec);
     folio_proj__scratch(&buf, &cap, t);
     if ((rc = folio_directory__encode(&n, buf, cap, &rec)) < 0) return rc;
 
@@ -687,15 +703,38 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
  * Queries
  * ------------------------------------------------------------------------------------- */
 
+struct sums_arg {
+    uint64_t id;
+    folio_customer_sums sums;
+};
+static int read_sums(folio_proj_txn *other, void *arg) {
+    struct sums_arg *a = arg;
+    return folio_receivables__sums(&a->sums, other, a->id);
+}
+
 int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id) {
     uint8_t key[9];
     const void *cur;
     size_t n;
+    struct sums_arg a = {0};
     key[0] = FOLIO_DIR_CARD;
     be64(key + 1, id);
     int rc = folio_proj__get(&cur, &n, t, key, sizeof key);
     if (rc < 0) return rc;
-    return folio_directory__decode(r, cur, n);
+    if ((rc = folio_directory__decode(r, cur, n)) < 0) return rc;
+    /* the fields a customer's documents and events add up to */
+    a.id = id;
+    rc = folio_proj__with(t, "receivables", read_sums, &a);
+    folio_customer_sums sums = a.sums;
+    if (rc == FOLIO_ENOTFOUND)
+        return folio_proj__fail(FOLIO_ECORRUPT, "customer %llu has a card but no sums",
+                                (unsigned long long)id);
+    if (rc < 0) return rc;
+    r->version = sums.version;
+    r->documents = sums.documents;
+    r->balance = sums.balance;
+    r->credit_holds = sums.holds;
+    return FOLIO_OK;
 }
 
 static int lookup(uint64_t *id, folio_proj_txn *t, char prefix, const char *s, size_t n) {
@@ -770,7 +809,7 @@ int folio_directory__any_customer(int *yes, folio_proj_txn *t) {
 
 const folio_projection folio_directory_projection = {
     .name = "directory",
-    .version = 3, /* 2: the external id index; 3: the card's fixed head */
+    .version = 4, /* 2: the external id index; 3: the card's fixed head; 4: sums moved out */
     .apply = directory_apply,
     .reset = NULL,
 };

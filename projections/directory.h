@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../engine/projection.h"
+#include "receivables.h"
 
 /* A string inside some buffer (a record, a payload): not NUL-terminated; s NULL = absent. */
 typedef struct {
@@ -44,9 +45,6 @@ typedef struct {
     folio_dstr name, email, phone, role;
 } folio_dcontact;
 
-/* Credit holds placed by credit control (bits); status "hold" is a hold of its own. */
-#define FOLIO_HOLD_CREDIT_LIMIT 1u
-#define FOLIO_HOLD_PAST_DUE 2u
 
 typedef struct folio_dir_rec {
     uint64_t id; /* 0: no customer (yet) */

@@ -5,19 +5,27 @@
  *   'i' + kind + doc        -> document: BE u64 customer, BE u64 seq, LE i64 amount,
  *                              LE i64 open, LE i32 date, LE i32 due (40 bytes)
  *   'o' + BE u64 customer + BE u64 seq -> kind + doc, for documents whose open amount is not 0
+ *   'o' + BE u64 customer + 8 x 0xff   -> the customer's sums (SUMS_BYTES, below): currency,
+ *                              stream version, documents, balance, credit holds. Keyed after
+ *                              the customer's open items, so a document that adds one
+ *                              rewrites the page that holds both.
  *   'n' + kind              -> LE u64 documents issued of that kind
- *   'c' + BE u64 customer   -> the customer's currency (3 bytes), to read amounts
  * Invariants: 0 <= open <= amount; the 'o' index holds exactly the documents with open != 0
- * under the customer that owns them; doc numbers are unique per kind.
- * Events of streams that have no currency (not customers) are ignored; an event that
- * contradicts the documents (a repeated doc number, an allocation larger than what is open,
- * a malformed payload) is refused, so raw appends cannot break the invariants.
+ * under the customer that owns them; doc numbers are unique per kind; a customer's balance
+ * is the sum of its open amounts (invoices and refunds positive, the others negative).
+ * Events of streams without customer.created are ignored; an event that contradicts the
+ * documents (a repeated doc number, an allocation larger than what is open, a document
+ * before the currency, a balance overflow, a malformed payload) is refused, so raw appends
+ * cannot break the invariants.
  */
 #include "receivables.h"
 
 #include <string.h>
 
 #define DOC_REC_BYTES 40u
+/* currency (3 bytes, zero until set), 1 byte 0, LE u64 version, LE u64 documents,
+ * LE i64 balance, LE u32 holds */
+#define SUMS_BYTES 32u
 
 static void be64(uint8_t *p, uint64_t v) {
     for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
@@ -151,6 +159,7 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
     while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
         folio_doc_rec d;
         const char *val = v;
+        if (kn == 17 && get_be64((const uint8_t *)k + 9) == UINT64_MAX) continue; /* the sums */
         if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
@@ -207,18 +216,46 @@ static int amount_of(int64_t *out, span s, const char *currency, const char *tn)
     return FOLIO_OK;
 }
 
-static int currency_of(char cur[4], folio_proj_txn *t, uint64_t customer) {
-    uint8_t key[9];
+static void sums_key(uint8_t key[17], uint64_t customer) {
+    key[0] = 'o';
+    be64(key + 1, customer);
+    memset(key + 9, 0xff, 8);
+}
+
+int folio_receivables__sums(folio_customer_sums *out, folio_proj_txn *t, uint64_t customer) {
+    uint8_t key[17];
     const void *v;
     size_t vn;
-    key[0] = 'c';
-    be64(key + 1, customer);
+    sums_key(key, customer);
     int rc = folio_proj__get(&v, &vn, t, key, sizeof key);
     if (rc < 0) return rc;
-    if (vn == 0) return FOLIO_ENOTFOUND; /* created, currency not yet set */
-    if (vn != 3) return folio_proj__fail(FOLIO_ECORRUPT, "currency record is malformed");
-    memcpy(cur, v, 3);
-    cur[3] = '\0';
+    const uint8_t *b = v;
+    if (vn != SUMS_BYTES || b[3] != 0 || (b[0] == 0) != (b[1] == 0) || (b[0] == 0) != (b[2] == 0))
+        return folio_proj__fail(FOLIO_ECORRUPT, "customer sums record is malformed");
+    memcpy(out->currency, b, 3);
+    out->currency[3] = '\0';
+    out->version = get_le64(b + 4);
+    out->documents = get_le64(b + 12);
+    out->balance = (int64_t)get_le64(b + 20);
+    out->holds = (uint32_t)b[28] | (uint32_t)b[29] << 8 | (uint32_t)b[30] << 16 |
+                 (uint32_t)b[31] << 24;
+    return FOLIO_OK;
+}
+
+static int put_sums(folio_proj_txn *t, uint64_t customer, const folio_customer_sums *s) {
+    uint8_t key[17], b[SUMS_BYTES] = {0};
+    sums_key(key, customer);
+    memcpy(b, s->currency, 3);
+    le64(b + 4, s->version);
+    le64(b + 12, s->documents);
+    le64(b + 20, (uint64_t)s->balance);
+    for (int i = 0; i < 4; i++) b[28 + i] = (uint8_t)(s->holds >> (8 * i));
+    return folio_proj__put(t, key, sizeof key, b, SUMS_BYTES);
+}
+
+static int sums_add(folio_customer_sums *s, int64_t delta, const char *tn) {
+    if (__builtin_add_overflow(s->balance, delta, &s->balance))
+        return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", tn);
     return FOLIO_OK;
 }
 
@@ -232,8 +269,8 @@ static int owned_doc(folio_doc_rec *d, folio_proj_txn *t, uint64_t customer, cha
     return rc;
 }
 
-static int issue(folio_proj_txn *t, const folio_event *e, const folio_mpr *p, char kind,
-                 const char *cur, const char *tn) {
+static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
+                 const folio_mpr *p, char kind, const char *cur, const char *tn) {
     span doc, date, due, amount;
     folio_doc_rec d, old;
     int rc;
@@ -264,6 +301,7 @@ static int issue(folio_proj_txn *t, const folio_event *e, const folio_mpr *p, ch
     if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
     le64(cval, count + 1);
     if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
+    *amount_out = d.amount;
     return put_doc(t, &d, 0, 0);
 }
 
@@ -277,50 +315,27 @@ static int reduce(folio_proj_txn *t, folio_doc_rec *d, int64_t amount, const cha
     return put_doc(t, d, old, d->customer);
 }
 
-static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
-    const char *tn = folio_event_type_name(e->type);
-    char cur[4];
-    folio_mpr p;
+/* The document events: their open items and what they add to the sums. */
+static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const folio_event *e,
+                          const folio_mpr *pp, const char *tn) {
+    const char *cur = sums->currency;
+    folio_mpr p = *pp;
+    int64_t v = 0;
     int rc;
-    if (!tn || e->stream == 0) return FOLIO_OK;
-    if (e->type == FOLIO_EV_CUSTOMER_CREATED || e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET) {
-        /* A customer stream: created records it (no currency yet), currency_set completes it.
-         * Streams without customer.created are not customers and are ignored, as the
-         * directory ignores them. */
-        span c = {"", 0};
-        uint8_t key[9];
-        const void *v;
-        size_t vn;
-        key[0] = 'c';
-        be64(key + 1, e->stream);
-        if (e->type == FOLIO_EV_CUSTOMER_CREATED) return folio_proj__put(t, key, sizeof key, "", 0);
-        rc = folio_proj__get(&v, &vn, t, key, sizeof key);
-        if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
-        if (rc < 0) return rc;
-        if ((rc = folio_proj__payload(&p, e)) < 0 ||
-            (rc = field(&c, &p, "currency", 1, tn)) < 0)
-            return rc;
-        if (c.n != 3) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is not 3 letters", tn);
-        return folio_proj__put(t, key, sizeof key, c.s, 3);
-    }
-    if (e->type != FOLIO_EV_INVOICE_ISSUED && e->type != FOLIO_EV_CREDIT_NOTE_ISSUED &&
-        e->type != FOLIO_EV_PAYMENT_RECEIVED && e->type != FOLIO_EV_REFUND_ISSUED &&
-        e->type != FOLIO_EV_ALLOCATION_MADE && e->type != FOLIO_EV_CUSTOMER_MERGED_FROM)
-        return FOLIO_OK;
-    rc = currency_of(cur, t, e->stream);
-    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* not a customer stream */
-    if (rc < 0) return rc;
-    if (folio_proj__payload(&p, e) < 0)
-        return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
-
     switch (e->type) {
-    case FOLIO_EV_INVOICE_ISSUED: return issue(t, e, &p, FOLIO_DOC_INVOICE, cur, tn);
-    case FOLIO_EV_CREDIT_NOTE_ISSUED: return issue(t, e, &p, FOLIO_DOC_CREDIT_NOTE, cur, tn);
-    case FOLIO_EV_PAYMENT_RECEIVED: return issue(t, e, &p, FOLIO_DOC_PAYMENT, cur, tn);
+    case FOLIO_EV_INVOICE_ISSUED:
+    case FOLIO_EV_CREDIT_NOTE_ISSUED:
+    case FOLIO_EV_PAYMENT_RECEIVED: {
+        char kind = e->type == FOLIO_EV_INVOICE_ISSUED       ? FOLIO_DOC_INVOICE
+                    : e->type == FOLIO_EV_CREDIT_NOTE_ISSUED ? FOLIO_DOC_CREDIT_NOTE
+                                                             : FOLIO_DOC_PAYMENT;
+        if ((rc = issue(&v, t, e, &p, kind, cur, tn)) < 0) return rc;
+        sums->documents++;
+        return sums_add(sums, kind == FOLIO_DOC_INVOICE ? v : -v, tn);
+    }
     case FOLIO_EV_REFUND_ISSUED: {
         span from, from_kind, amount;
         folio_doc_rec src;
-        int64_t v;
         if ((rc = field(&from, &p, "from", 1, tn)) < 0 ||
             (rc = field(&from_kind, &p, "from_kind", 1, tn)) < 0 ||
             (rc = field(&amount, &p, "amount", 1, tn)) < 0 ||
@@ -330,14 +345,15 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
         if (k != FOLIO_DOC_PAYMENT && k != FOLIO_DOC_CREDIT_NOTE)
             return folio_proj__fail(FOLIO_EINVAL, "%s: refunds come from a payment or credit note", tn);
         if ((rc = owned_doc(&src, t, e->stream, k, from, tn)) < 0 ||
-            (rc = reduce(t, &src, v, tn)) < 0)
+            (rc = reduce(t, &src, v, tn)) < 0 ||
+            (rc = issue(&v, t, e, &p, FOLIO_DOC_REFUND, cur, tn)) < 0)
             return rc;
-        return issue(t, e, &p, FOLIO_DOC_REFUND, cur, tn);
+        sums->documents++;
+        return sums_add(sums, v, tn);
     }
     case FOLIO_EV_ALLOCATION_MADE: {
         span from, from_kind, to, amount;
         folio_doc_rec src, inv;
-        int64_t v;
         if ((rc = field(&from, &p, "from", 1, tn)) < 0 ||
             (rc = field(&from_kind, &p, "from_kind", 1, tn)) < 0 ||
             (rc = field(&to, &p, "to", 1, tn)) < 0 || (rc = field(&amount, &p, "amount", 1, tn)) < 0 ||
@@ -350,40 +366,124 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
             (rc = owned_doc(&inv, t, e->stream, FOLIO_DOC_INVOICE, to, tn)) < 0 ||
             (rc = reduce(t, &src, v, tn)) < 0 || (rc = reduce(t, &inv, v, tn)) < 0)
             return rc;
-        return FOLIO_OK;
+        return FOLIO_OK; /* the balance does not change */
     }
-    case FOLIO_EV_CUSTOMER_MERGED_FROM: {
-        folio_mpr list, one;
-        uint32_t n = 0;
-        uint64_t source = 0;
-        if (folio_mpr__find(&one, &p, "source_id") != FOLIO_OK || folio_mpr__u64(&one, &source) < 0)
-            return folio_proj__fail(FOLIO_EINVAL, "%s without source_id", tn);
-        if (folio_mpr__find(&list, &p, "documents") != FOLIO_OK ||
-            folio_mpr__array(&list, &n) != FOLIO_OK)
-            return folio_proj__fail(FOLIO_EINVAL, "%s without a documents list", tn);
-        for (uint32_t i = 0; i < n; i++) {
-            span kind, doc;
-            folio_doc_rec d;
-            one = list;
-            folio_mpr__skip(&list);
-            if ((rc = field(&kind, &one, "kind", 1, tn)) < 0 || (rc = field(&doc, &one, "doc", 1, tn)) < 0)
-                return rc;
-            char k = folio_doc_kind_parse(kind.s, kind.n);
-            if (!k || (rc = owned_doc(&d, t, source, k, doc, tn)) < 0)
-                return rc < 0 ? rc : folio_proj__fail(FOLIO_EINVAL, "%s: unknown kind", tn);
-            uint64_t old_customer = d.customer;
-            d.customer = e->stream;
-            if ((rc = put_doc(t, &d, d.open, old_customer)) < 0) return rc;
-        }
-        return FOLIO_OK;
+    default: return folio_proj__fail(FOLIO_ERROR, "%s is not a document event", tn);
     }
-    default: return FOLIO_OK;
+}
+
+/* customer.merged_from: the source's open documents move here, with their balance. */
+static int apply_merged_from(folio_customer_sums *sums, folio_proj_txn *t, const folio_event *e,
+                             const folio_mpr *p, const char *tn) {
+    folio_mpr list, one;
+    uint32_t n = 0;
+    uint64_t source = 0;
+    span moved;
+    int64_t delta = 0;
+    int rc;
+    if (folio_mpr__find(&one, p, "source_id") != FOLIO_OK || folio_mpr__u64(&one, &source) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s without source_id", tn);
+    if ((rc = field(&moved, p, "balance", 0, tn)) < 0) return rc;
+    if (moved.s) {
+        char buf[FOLIO_MONEY_TEXT_MAX + 8];
+        if (!sums->currency[0] || moved.n >= sizeof buf)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: balance without a currency", tn);
+        memcpy(buf, moved.s, moved.n);
+        buf[moved.n] = '\0';
+        if (folio_money_parse(&delta, buf, sums->currency) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: amount '%s' is not valid in %s", tn, buf,
+                                    sums->currency);
+        if ((rc = sums_add(sums, delta, tn)) < 0) return rc;
     }
+    if (folio_mpr__find(&list, p, "documents") != FOLIO_OK ||
+        folio_mpr__array(&list, &n) != FOLIO_OK)
+        return folio_proj__fail(FOLIO_EINVAL, "%s without a documents list", tn);
+    sums->documents += n;
+    if (n > 0 && !sums->currency[0])
+        return folio_proj__fail(FOLIO_EINVAL, "%s: documents without a currency", tn);
+    for (uint32_t i = 0; i < n; i++) {
+        span kind, doc;
+        folio_doc_rec d;
+        one = list;
+        folio_mpr__skip(&list);
+        if ((rc = field(&kind, &one, "kind", 1, tn)) < 0 || (rc = field(&doc, &one, "doc", 1, tn)) < 0)
+            return rc;
+        char k = folio_doc_kind_parse(kind.s, kind.n);
+        if (!k || (rc = owned_doc(&d, t, source, k, doc, tn)) < 0)
+            return rc < 0 ? rc : folio_proj__fail(FOLIO_EINVAL, "%s: unknown kind", tn);
+        uint64_t old_customer = d.customer;
+        d.customer = e->stream;
+        if ((rc = put_doc(t, &d, d.open, old_customer)) < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
+    const char *tn = folio_event_type_name(e->type);
+    folio_customer_sums sums;
+    folio_mpr p;
+    int rc;
+    if (!tn || e->stream == 0) return FOLIO_OK;
+    if (e->type == FOLIO_EV_CUSTOMER_CREATED) {
+        /* A customer stream. Streams without customer.created are not customers and are
+         * ignored, as the directory ignores them. */
+        memset(&sums, 0, sizeof sums);
+        sums.version = e->version;
+        return put_sums(t, e->stream, &sums);
+    }
+    rc = folio_receivables__sums(&sums, t, e->stream);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* not a customer stream */
+    if (rc < 0) return rc;
+    if ((rc = folio_proj__payload(&p, e)) < 0) return rc;
+    sums.version = e->version;
+    switch (e->type) {
+    case FOLIO_EV_CUSTOMER_CURRENCY_SET: {
+        span c;
+        if ((rc = field(&c, &p, "currency", 1, tn)) < 0) return rc;
+        if (c.n != 3 || !c.s[0] || !c.s[1] || !c.s[2])
+            return folio_proj__fail(FOLIO_EINVAL, "%s: currency is not 3 letters", tn);
+        if (sums.currency[0]) return folio_proj__fail(FOLIO_EINVAL, "%s: currency is already set", tn);
+        memcpy(sums.currency, c.s, 3);
+        break;
+    }
+    case FOLIO_EV_INVOICE_ISSUED:
+    case FOLIO_EV_CREDIT_NOTE_ISSUED:
+    case FOLIO_EV_PAYMENT_RECEIVED:
+    case FOLIO_EV_REFUND_ISSUED:
+    case FOLIO_EV_ALLOCATION_MADE:
+        if (!sums.currency[0])
+            return folio_proj__fail(FOLIO_EINVAL, "%s: the customer has no currency yet", tn);
+        if ((rc = apply_document(&sums, t, e, &p, tn)) < 0) return rc;
+        break;
+    case FOLIO_EV_CUSTOMER_MERGED_INTO:
+        sums.balance = 0; /* its open items and balance move to the KEEP side */
+        break;
+    case FOLIO_EV_CUSTOMER_MERGED_FROM:
+        if ((rc = apply_merged_from(&sums, t, e, &p, tn)) < 0) return rc;
+        break;
+    case FOLIO_EV_CREDIT_HOLD_PLACED:
+    case FOLIO_EV_CREDIT_HOLD_RELEASED: {
+        span rule;
+        uint32_t bit;
+        if ((rc = field(&rule, &p, "rule", 1, tn)) < 0) return rc;
+        if (rule.n == 12 && memcmp(rule.s, "credit_limit", 12) == 0) bit = FOLIO_HOLD_CREDIT_LIMIT;
+        else if (rule.n == 8 && memcmp(rule.s, "past_due", 8) == 0) bit = FOLIO_HOLD_PAST_DUE;
+        else return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
+        if (e->type == FOLIO_EV_CREDIT_HOLD_PLACED)
+            sums.holds |= bit;
+        else
+            sums.holds &= ~bit;
+        break;
+    }
+    default: /* the customer master's own events: only the version */
+        break;
+    }
+    return put_sums(t, e->stream, &sums);
 }
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 1,
+    .version = 2, /* 2: the customer sums, after the open items */
     .apply = receivables_apply,
     .reset = NULL,
 };

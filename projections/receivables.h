@@ -39,6 +39,23 @@ int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind);
 int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
                                   int (*visit)(const folio_doc_rec *d, void *arg), void *arg);
 
+/* Credit holds placed by credit control (bits); status "hold" is a hold of its own. */
+#define FOLIO_HOLD_CREDIT_LIMIT 1u
+#define FOLIO_HOLD_PAST_DUE 2u
+
+/* What a customer's documents and events add up to, kept next to its open items so that a
+ * document rewrites one page of them (docs/FORMAT.md). The card shows these fields. */
+typedef struct {
+    char currency[4];   /* "" until customer.currency_set */
+    uint64_t version;   /* the customer stream's version */
+    uint64_t documents; /* financial documents counted (merges add the moved ones) */
+    int64_t balance;    /* minor units: invoices - credit notes - payments + refunds */
+    uint32_t holds;     /* credit holds placed by credit control (FOLIO_HOLD_* bits) */
+} folio_customer_sums;
+
+/* FOLIO_ENOTFOUND for a stream that is not a customer's. */
+int folio_receivables__sums(folio_customer_sums *out, folio_proj_txn *t, uint64_t customer);
+
 extern const folio_projection folio_receivables_projection;
 
 #endif

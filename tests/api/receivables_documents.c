@@ -762,3 +762,36 @@ Test(receivables_documents, an_import_key_is_bound_to_the_document_kind) {
                   folio_document_import(&again, tmpdb, &w, "credit_note", a, &d));
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "10.00");
 }
+
+/* Events appended through the raw API skip the commands' rules, but the read models still
+ * refuse what would break their invariants, and then nothing is written. */
+Test(receivables_documents, raw_document_events_that_break_the_read_models_are_refused) {
+    uint64_t seq;
+    folio_event raw = tmpdb_event(50, FOLIO_EV_CUSTOMER_CREATED,
+                                  "{\"ref\":\"RAW-1\",\"name\":\"Raw\",\"type\":\"business\","
+                                  "\"status\":\"active\"}");
+    tmpdb_append(tmpdb, &raw);
+    folio_event inv = tmpdb_event(50, FOLIO_EV_INVOICE_ISSUED,
+                                  "{\"doc\":\"R-1\",\"date\":\"2026-01-01\",\"amount\":\"5.00\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "currency", folio_event_append(&seq, tmpdb, &inv));
+
+    const char *ref = tmpdb_account(tmpdb, "Big", "USD", NULL);
+    uint64_t id = tmpdb_card(tmpdb, ref)->id;
+    tmpdb_invoice(tmpdb, id, "BIG-1", USD_MAX);
+    folio_event more = tmpdb_event(id, FOLIO_EV_INVOICE_ISSUED,
+                                   "{\"doc\":\"BIG-2\",\"date\":\"2026-01-01\",\"amount\":\"0.01\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "overflow", folio_event_append(&seq, tmpdb, &more));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, ref), USD_MAX);
+    cr_assert_eq(tmpdb_card(tmpdb, ref)->documents, 1);
+
+    const char *gone = tmpdb_account(tmpdb, "Gone", "USD", NULL);
+    uint64_t gone_id = tmpdb_card(tmpdb, gone)->id;
+    tmpdb_set_status(tmpdb, gone, "deleted");
+    folio_event late = tmpdb_event(gone_id, FOLIO_EV_PAYMENT_RECEIVED,
+                                   "{\"doc\":\"L-1\",\"date\":\"2026-01-01\",\"amount\":\"1.00\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "deleted", folio_event_append(&seq, tmpdb, &late));
+    folio_event hold = tmpdb_event(gone_id, FOLIO_EV_CREDIT_HOLD_PLACED, "{\"rule\":\"past_due\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "deleted", folio_event_append(&seq, tmpdb, &hold));
+    uint64_t events;
+    TMPDB_OK(folio_check(&events, tmpdb));
+}

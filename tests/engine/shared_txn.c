@@ -114,7 +114,8 @@ static void *write_some(void *arg) {
     char name[64];
     for (unsigned i = 0; i < ROUNDS; i++) {
         if (w->index == 0 && i % 5 == 4) {
-            folio_event bad = tmpdb_event(1, FOLIO_EV_INVOICE_ISSUED, "{\"doc\":\"X-%u\"}", i);
+            folio_event bad = tmpdb_event(1, FOLIO_EV_INVOICE_ISSUED,
+                                          "{\"doc\":\"X-%u\",\"date\":\"2026-01-01\"}", i);
             uint64_t seq;
             if (folio_event_append(&seq, tmpdb, &bad) == FOLIO_OK) continue; /* counted below */
             w->failed++;
