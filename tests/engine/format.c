@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string.h>
+#include <xxhash.h>
+
 #include "../../engine/internal.h"
 
 static char dir[64], path[128];
@@ -107,4 +110,27 @@ Test(format, a_projection_built_by_other_code_is_rebuilt_on_a_read_write_open) {
     cr_assert_eq(s.type_counts[FOLIO_EV_CUSTOMER_NOTE_ADDED], 10);
     cr_assert_eq(s.events, 10);
     folio_db_close(db);
+}
+
+/* The chain hash is XXH3-128(previous chain hash || frame[16, len)), in canonical bytes
+ * (docs/FORMAT.md), whichever way frame.c computes it: one call over a copy for frames up to
+ * 1 KiB, the streaming state past that. */
+Test(format, the_chain_hash_is_xxh3_128_of_the_previous_hash_and_the_frame_after_it) {
+    static const size_t sizes[] = {FOLIO_FRAME_HEADER_BYTES + 1, 500, 1024, 1025, 70000};
+    uint8_t prev[FOLIO_HASH_BYTES];
+    for (unsigned i = 0; i < FOLIO_HASH_BYTES; i++) prev[i] = (uint8_t)(i * 37 + 1);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint8_t *frame = malloc(n), *joined = malloc(n), got[FOLIO_HASH_BYTES];
+        cr_assert(frame && joined);
+        for (size_t i = 0; i < n; i++) frame[i] = (uint8_t)(i * 131 + k);
+        memcpy(joined, prev, FOLIO_HASH_BYTES);
+        memcpy(joined + FOLIO_HASH_BYTES, frame + 16, n - 16);
+        XXH128_canonical_t want;
+        XXH128_canonicalFromHash(&want, XXH3_128bits(joined, n));
+        folio_frame__chain(got, prev, frame, n);
+        cr_assert_arr_eq(got, want.digest, FOLIO_HASH_BYTES, "frame of %zu bytes", n);
+        free(frame);
+        free(joined);
+    }
 }
