@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "folio.h"
 #include "limits.h"
 
@@ -45,41 +46,6 @@ int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *f
 void folio_error__clear(void);
 const char *folio_error__where(void); /* source location of the last corruption found */
 #define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
-
-/* ---- fixed-width encodings ---- */
-static inline void folio__put_be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-/* The readers spell every byte out: compilers turn that into one load (and a byte swap),
- * which they do not do for the loop (verify reads three of these per event). */
-static inline uint64_t folio__get_be64(const uint8_t *p) {
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
-           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-           (uint64_t)p[6] << 8 | (uint64_t)p[7];
-}
-static inline void folio__put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-static inline uint64_t folio__get_le64(const uint8_t *p) {
-    return (uint64_t)p[7] << 56 | (uint64_t)p[6] << 48 | (uint64_t)p[5] << 40 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[3] << 24 | (uint64_t)p[2] << 16 |
-           (uint64_t)p[1] << 8 | (uint64_t)p[0];
-}
-static inline void folio__put_le32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-static inline uint32_t folio__get_le32(const uint8_t *p) {
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | (uint32_t)p[0];
-}
 
 /* ---- storage (engine/store.c, the only includer of lmdb.h) ---- */
 typedef struct folio_store folio_store;

@@ -15,15 +15,7 @@ static void type_key(uint8_t key[4], uint32_t type) {
     key[3] = (uint8_t)type;
 }
 
-static uint64_t get_le64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
 
-static void put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
-}
 
 static int counts_apply(folio_proj_txn *txn, const folio_event *event) {
     uint8_t key[4], val[8];
@@ -33,12 +25,12 @@ static int counts_apply(folio_proj_txn *txn, const folio_event *event) {
     type_key(key, event->type);
     int rc = folio_proj__get(&cur, &cur_bytes, txn, key, sizeof key);
     if (rc == FOLIO_OK && cur_bytes == 8)
-        n = get_le64(cur);
+        n = folio__get_le64(cur);
     else if (rc == FOLIO_OK)
         return folio_proj__fail(FOLIO_ECORRUPT, "projection 'counts' holds a malformed count");
     else if (rc != FOLIO_ENOTFOUND)
         return rc;
-    put_le64(val, n + 1);
+    folio__put_le64(val, n + 1);
     return folio_proj__put(txn, key, sizeof key, val, sizeof val);
 }
 
@@ -54,7 +46,7 @@ int folio_counts__get(uint64_t *counts, unsigned n, folio_proj_txn *txn) {
         if (rc < 0) return rc;
         if (cur_bytes != 8)
             return folio_proj__fail(FOLIO_ECORRUPT, "projection 'counts' holds a malformed count");
-        counts[type] = get_le64(cur);
+        counts[type] = folio__get_le64(cur);
     }
     return FOLIO_OK;
 }

@@ -34,55 +34,29 @@
 const char *const folio_addr_field_names[FOLIO_ADDR_FIELDS] = {"street", "city", "region",
                                                                "postcode", "country"};
 
-static void be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-static uint64_t get_be64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-    return v;
-}
-
-
 /* ---------------------------------------------------------------------------------------
  * Card encoding
  * ------------------------------------------------------------------------------------- */
 
-
-/* The card is a fixed head of the fields every event may change, then a msgpack map of the
- * rest (docs/FORMAT.md). Events that change only the head (documents, allocations, notes,
- * holds, the currency) rewrite the head and copy the map's bytes as they are. */
+/* The card is a fixed head (ids, seqs, the currency, and the sums a replayed card carries),
+ * then a msgpack map of the rest (docs/FORMAT.md): a currency_set rewrites the head and
+ * copies the map's bytes as they are. */
 #define CARD_HEAD_BYTES 80u
 
-/* One load or store each (the byte loops cost ~60 instructions per card field). */
-static void le64(uint8_t *p, uint64_t v) {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    memcpy(p, &v, 8);
-}
-static uint64_t get_le64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
 
 static int encode_head(uint8_t *h, const folio_dir_rec *r) {
     if (r->currency.s && r->currency.n != 3)
         return folio_proj__fail(FOLIO_EINVAL, "a card's currency must be 3 letters");
-    le64(h, r->id);
-    le64(h + 8, r->version);
-    le64(h + 16, r->created_seq);
-    le64(h + 24, r->next_contact);
-    le64(h + 32, r->documents);
-    le64(h + 40, r->deleted_seq);
-    le64(h + 48, (uint64_t)r->deleted_at_us);
-    le64(h + 56, r->merged_into);
-    le64(h + 64, (uint64_t)r->balance);
-    for (int i = 0; i < 4; i++) h[72 + i] = (uint8_t)(r->credit_holds >> (8 * i));
+    folio__put_le64(h, r->id);
+    folio__put_le64(h + 8, r->version);
+    folio__put_le64(h + 16, r->created_seq);
+    folio__put_le64(h + 24, r->next_contact);
+    folio__put_le64(h + 32, r->documents);
+    folio__put_le64(h + 40, r->deleted_seq);
+    folio__put_le64(h + 48, (uint64_t)r->deleted_at_us);
+    folio__put_le64(h + 56, r->merged_into);
+    folio__put_le64(h + 64, (uint64_t)r->balance);
+    folio__put_le32(h + 72, r->credit_holds);
     memset(h + 76, 0, 4);
     if (r->currency.s) {
         memmove(h + 76, r->currency.s, 3); /* may be these very bytes */
@@ -96,17 +70,16 @@ static int decode_head(folio_dir_rec *r, const uint8_t *h, size_t n) {
     memset(r, 0, offsetof(folio_dir_rec, contacts));
     if (n < CARD_HEAD_BYTES || (h[79] != 0 && h[79] != 3))
         return folio_proj__fail(FOLIO_ECORRUPT, "customer card is malformed");
-    r->id = get_le64(h);
-    r->version = get_le64(h + 8);
-    r->created_seq = get_le64(h + 16);
-    r->next_contact = get_le64(h + 24);
-    r->documents = get_le64(h + 32);
-    r->deleted_seq = get_le64(h + 40);
-    r->deleted_at_us = (int64_t)get_le64(h + 48);
-    r->merged_into = get_le64(h + 56);
-    r->balance = (int64_t)get_le64(h + 64);
-    r->credit_holds = (uint32_t)h[72] | (uint32_t)h[73] << 8 | (uint32_t)h[74] << 16 |
-                      (uint32_t)h[75] << 24;
+    r->id = folio__get_le64(h);
+    r->version = folio__get_le64(h + 8);
+    r->created_seq = folio__get_le64(h + 16);
+    r->next_contact = folio__get_le64(h + 24);
+    r->documents = folio__get_le64(h + 32);
+    r->deleted_seq = folio__get_le64(h + 40);
+    r->deleted_at_us = (int64_t)folio__get_le64(h + 48);
+    r->merged_into = folio__get_le64(h + 56);
+    r->balance = (int64_t)folio__get_le64(h + 64);
+    r->credit_holds = folio__get_le32(h + 72);
     if (h[79] == 3) r->currency = (folio_dstr){(const char *)h + 76, 3};
     return FOLIO_OK;
 }
@@ -544,9 +517,9 @@ static int index_put_new(folio_proj_txn *t, char prefix, folio_dstr s, uint64_t 
     rc = folio_proj__get(&cur, &cur_n, t, key, klen);
     if (rc == FOLIO_OK)
         return folio_proj__fail(FOLIO_EINVAL, "%s '%.*s' is already used by customer %llu", what,
-                                (int)s.n, s.s, (unsigned long long)(cur_n == 8 ? get_be64(cur) : 0));
+                                (int)s.n, s.s, (unsigned long long)(cur_n == 8 ? folio__get_be64(cur) : 0));
     if (rc != FOLIO_ENOTFOUND) return rc;
-    be64(val, id);
+    folio__put_be64(val, id);
     return folio_proj__put(t, key, klen, val, sizeof val);
 }
 
@@ -625,13 +598,13 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     int rc, applies;
     if (e->type == FOLIO_EV_LEDGER_CONFIGURED) return settings_apply(t, e);
     key[0] = FOLIO_DIR_CARD;
-    be64(key + 1, e->stream);
+    folio__put_be64(key + 1, e->stream);
     rc = folio_proj__get(&cur, &cur_n, t, key, sizeof key);
     if (rc == FOLIO_OK && sums_only(e->type) && cur_n >= CARD_HEAD_BYTES &&
-        get_le64((const uint8_t *)cur + 40) == 0)
+        folio__get_le64((const uint8_t *)cur + 40) == 0)
         return FOLIO_OK; /* not deleted: nothing of the card changes */
     if (rc == FOLIO_OK && e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET && cur_n >= CARD_HEAD_BYTES &&
-        get_le64((const uint8_t *)cur + 40) == 0) {
+        folio__get_le64((const uint8_t *)cur + 40) == 0) {
         /* only the head changes: rewrite it, copy the map's bytes */
         if ((rc = decode_head(&rec, cur, cur_n)) < 0 ||
             (rc = folio_directory__fold(&rec, e, &applies)) < 0)
@@ -691,8 +664,8 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
             uint8_t dkey[9], val[8];
             if ((rc = index_del(t, FOLIO_DIR_NAME, old)) < 0) return rc;
             dkey[0] = FOLIO_DIR_DELETED;
-            be64(dkey + 1, rec.deleted_seq);
-            be64(val, rec.id);
+            folio__put_be64(dkey + 1, rec.deleted_seq);
+            folio__put_be64(val, rec.id);
             if ((rc = folio_proj__put(t, dkey, sizeof dkey, val, sizeof val)) < 0) return rc;
         }
     }
@@ -718,7 +691,7 @@ int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id) {
     size_t n;
     struct sums_arg a = {0};
     key[0] = FOLIO_DIR_CARD;
-    be64(key + 1, id);
+    folio__put_be64(key + 1, id);
     int rc = folio_proj__get(&cur, &n, t, key, sizeof key);
     if (rc < 0) return rc;
     if ((rc = folio_directory__decode(r, cur, n)) < 0) return rc;
@@ -748,7 +721,7 @@ static int lookup(uint64_t *id, folio_proj_txn *t, char prefix, const char *s, s
     if (rc == FOLIO_OK) rc = folio_proj__get(&cur, &cur_n, t, key, klen);
     if (rc < 0) return rc;
     if (cur_n != 8) return folio_proj__fail(FOLIO_ECORRUPT, "directory index value is malformed");
-    *id = get_be64(cur);
+    *id = folio__get_be64(cur);
     return FOLIO_OK;
 }
 

@@ -27,22 +27,6 @@
  * LE i64 balance, LE u32 holds */
 #define SUMS_BYTES 32u
 
-static void be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-static uint64_t get_be64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-    return v;
-}
-static void le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
-}
-static uint64_t get_le64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
 
 const char *folio_doc_kind_name(char kind) {
     switch (kind) {
@@ -79,12 +63,12 @@ static void decode_doc(folio_doc_rec *d, char kind, const char *doc, size_t n, c
     d->kind = kind;
     memcpy(d->doc, doc, n);
     d->doc[n] = '\0';
-    d->customer = get_be64(v);
-    d->seq = get_be64(v + 8);
-    d->amount = (int64_t)get_le64(v + 16);
-    d->open = (int64_t)get_le64(v + 24);
-    d->date = (int32_t)(uint32_t)get_le64(v + 32);
-    d->due = (int32_t)(uint32_t)(get_le64(v + 32) >> 32);
+    d->customer = folio__get_be64(v);
+    d->seq = folio__get_be64(v + 8);
+    d->amount = (int64_t)folio__get_le64(v + 16);
+    d->open = (int64_t)folio__get_le64(v + 24);
+    d->date = (int32_t)(uint32_t)folio__get_le64(v + 32);
+    d->due = (int32_t)(uint32_t)(folio__get_le64(v + 32) >> 32);
 }
 
 int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
@@ -111,21 +95,21 @@ static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
     size_t klen = 0, n = strlen(d->doc);
     int rc = doc_key(key, &klen, d->kind, d->doc, n);
     if (rc < 0) return rc;
-    be64(val, d->customer);
-    be64(val + 8, d->seq);
-    le64(val + 16, (uint64_t)d->amount);
-    le64(val + 24, (uint64_t)d->open);
-    le64(val + 32, (uint64_t)(uint32_t)d->date | ((uint64_t)(uint32_t)d->due << 32));
+    folio__put_be64(val, d->customer);
+    folio__put_be64(val + 8, d->seq);
+    folio__put_le64(val + 16, (uint64_t)d->amount);
+    folio__put_le64(val + 24, (uint64_t)d->open);
+    folio__put_le64(val + 32, (uint64_t)(uint32_t)d->date | ((uint64_t)(uint32_t)d->due << 32));
     if ((rc = folio_proj__put(t, key, klen, val, sizeof val)) < 0) return rc;
     okey[0] = 'o';
     if (old_open != 0) {
-        be64(okey + 1, old_customer);
-        be64(okey + 9, d->seq);
+        folio__put_be64(okey + 1, old_customer);
+        folio__put_be64(okey + 9, d->seq);
         if ((rc = folio_proj__del(t, okey, sizeof okey)) < 0) return rc;
     }
     if (d->open != 0) {
-        be64(okey + 1, d->customer);
-        be64(okey + 9, d->seq);
+        folio__put_be64(okey + 1, d->customer);
+        folio__put_be64(okey + 9, d->seq);
         oval[0] = (uint8_t)d->kind;
         memcpy(oval + 1, d->doc, n);
         if ((rc = folio_proj__put(t, okey, sizeof okey, oval, 1 + n)) < 0) return rc;
@@ -142,7 +126,7 @@ int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind) {
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
     if (rc < 0) return rc;
     if (vn != 8) return folio_proj__fail(FOLIO_ECORRUPT, "document count is malformed");
-    *out = get_le64(v);
+    *out = folio__get_le64(v);
     return FOLIO_OK;
 }
 
@@ -154,12 +138,12 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
     size_t kn, vn;
     int rc;
     prefix[0] = 'o';
-    be64(prefix + 1, customer);
+    folio__put_be64(prefix + 1, customer);
     folio_proj__iter_init(&it, t, prefix, sizeof prefix);
     while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
         folio_doc_rec d;
         const char *val = v;
-        if (kn == 17 && get_be64((const uint8_t *)k + 9) == UINT64_MAX) continue; /* the sums */
+        if (kn == 17 && folio__get_be64((const uint8_t *)k + 9) == UINT64_MAX) continue; /* the sums */
         if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
@@ -218,7 +202,7 @@ static int amount_of(int64_t *out, span s, const char *currency, const char *tn)
 
 static void sums_key(uint8_t key[17], uint64_t customer) {
     key[0] = 'o';
-    be64(key + 1, customer);
+    folio__put_be64(key + 1, customer);
     memset(key + 9, 0xff, 8);
 }
 
@@ -234,11 +218,10 @@ int folio_receivables__sums(folio_customer_sums *out, folio_proj_txn *t, uint64_
         return folio_proj__fail(FOLIO_ECORRUPT, "customer sums record is malformed");
     memcpy(out->currency, b, 3);
     out->currency[3] = '\0';
-    out->version = get_le64(b + 4);
-    out->documents = get_le64(b + 12);
-    out->balance = (int64_t)get_le64(b + 20);
-    out->holds = (uint32_t)b[28] | (uint32_t)b[29] << 8 | (uint32_t)b[30] << 16 |
-                 (uint32_t)b[31] << 24;
+    out->version = folio__get_le64(b + 4);
+    out->documents = folio__get_le64(b + 12);
+    out->balance = (int64_t)folio__get_le64(b + 20);
+    out->holds = folio__get_le32(b + 28);
     return FOLIO_OK;
 }
 
@@ -246,10 +229,10 @@ static int put_sums(folio_proj_txn *t, uint64_t customer, const folio_customer_s
     uint8_t key[17], b[SUMS_BYTES] = {0};
     sums_key(key, customer);
     memcpy(b, s->currency, 3);
-    le64(b + 4, s->version);
-    le64(b + 12, s->documents);
-    le64(b + 20, (uint64_t)s->balance);
-    for (int i = 0; i < 4; i++) b[28 + i] = (uint8_t)(s->holds >> (8 * i));
+    folio__put_le64(b + 4, s->version);
+    folio__put_le64(b + 12, s->documents);
+    folio__put_le64(b + 20, (uint64_t)s->balance);
+    folio__put_le32(b + 28, s->holds);
     return folio_proj__put(t, key, sizeof key, b, SUMS_BYTES);
 }
 
@@ -299,7 +282,7 @@ static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
     uint64_t count;
     uint8_t ckey[2] = {'n', (uint8_t)kind}, cval[8];
     if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
-    le64(cval, count + 1);
+    folio__put_le64(cval, count + 1);
     if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
     *amount_out = d.amount;
     return put_doc(t, &d, 0, 0);
