@@ -142,6 +142,7 @@ int folio_stats_get(folio_stats *out, folio_db *db) {
     memcpy(out->head, head.chain, FOLIO_HASH_BYTES);
     out->last_recorded_at_us = head.last_recorded_at_us;
     out->file_bytes = folio_store__file_bytes(db->store);
+    if ((rc = folio_store__used_bytes(&out->used_bytes, &t)) < 0) goto cleanup;
     out->map_bytes = folio_store__map_bytes(db->store);
 cleanup:
     if (t.mdb) folio_store__read_end(&t);

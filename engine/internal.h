@@ -101,6 +101,8 @@ uint64_t folio_store__map_bytes(folio_store *s);
 /* Test hook: make the nth next put of this thread fail (0 = off). */
 void folio_store__inject_put_failure(uint64_t nth);
 uint64_t folio_store__file_bytes(folio_store *s);
+/* Bytes of the pages in use (the pages LMDB has handed out, less its free-page list). */
+int folio_store__used_bytes(uint64_t *out, folio_txn *t);
 int folio_store__read_only(const folio_store *s);
 uint32_t folio_store__format(const folio_store *s); /* the ledger file's format version */
 

@@ -277,6 +277,32 @@ uint64_t folio_store__file_bytes(folio_store *s) {
     return stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+int folio_store__used_bytes(uint64_t *out, folio_txn *t) {
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    uint64_t free_pages = 0;
+    int rc = mdb_env_info(t->store->env, &info);
+    if (rc == 0) rc = mdb_env_stat(t->store->env, &st);
+    if (rc == 0) rc = mdb_cursor_open(t->mdb, 0, &c); /* LMDB's free-page list: dbi 0 */
+    while (rc == 0 && (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+        /* a value is a list of page numbers, its first word their count */
+        if (v.mv_size < sizeof(size_t)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        size_t n;
+        memcpy(&n, v.mv_data, sizeof n);
+        free_pages += n;
+    }
+    if (c) mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return xlate(rc, "free-page list");
+    uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+    *out = (pages > free_pages ? pages - free_pages : 0) * st.ms_psize;
+    return FOLIO_OK;
+}
+
 int folio_store__read_only(const folio_store *s) { return s->read_only; }
 uint32_t folio_store__format(const folio_store *s) { return s->format; }
 

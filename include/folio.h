@@ -763,6 +763,10 @@ typedef struct {
     uint8_t head[FOLIO_HASH_BYTES];  /* chain hash of the last event */
     int64_t last_recorded_at_us;     /* 0 when empty */
     uint64_t file_bytes;             /* size of the ledger file */
+    uint64_t used_bytes;             /* its pages in use: the file less LMDB's free pages
+                                        (a rebuild frees the old projections' pages, which
+                                        later writes are given first; read beside the
+                                        snapshot, exact when no writer is busy) */
     uint64_t map_bytes;              /* current map size */
     uint64_t type_counts[64];        /* events per type id (ids >= 64 are not counted) */
 } folio_stats;

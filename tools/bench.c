@@ -225,6 +225,8 @@ static int engine_main(const char *dir, double scale) {
         {"w3_history_events_per_s", hist_rate, 0, "W3 history events/s"},
         {"disk_bytes_per_event", (double)st.file_bytes / (double)st.events, 1,
          "disk bytes/event"},
+        {"disk_used_bytes_per_event", (double)st.used_bytes / (double)st.events, 1,
+         "disk bytes in use/event"},
         {"peak_rss_kib", (double)ru.ru_maxrss, 0, "peak RSS KiB"},
     };
     report(m, sizeof m / sizeof m[0]);
@@ -494,6 +496,8 @@ static int commands_main(const char *dir, double scale) {
         {"w5_p99_us", all ? pct(w5lat, all, 0.99) : 0, 1, "W5 p99 us"},
         {"disk_bytes_per_event", (double)fs.file_bytes / (double)fs.events, 1,
          "disk bytes/event"},
+        {"disk_used_bytes_per_event", (double)fs.used_bytes / (double)fs.events, 1,
+         "disk bytes in use/event (less free pages)"},
         {"peak_rss_kib", (double)ru.ru_maxrss, 0, "peak RSS KiB"},
     };
     report(m, sizeof m / sizeof m[0]);

@@ -23,8 +23,9 @@ int cmd_stats(cli_ctx *c) {
             printf("\"%s\"", when);
         else
             printf("null");
-        printf(",\"file_bytes\":%llu,\"map_bytes\":%llu,\"types\":{",
-               (unsigned long long)s.file_bytes, (unsigned long long)s.map_bytes);
+        printf(",\"file_bytes\":%llu,\"used_bytes\":%llu,\"map_bytes\":%llu,\"types\":{",
+               (unsigned long long)s.file_bytes, (unsigned long long)s.used_bytes,
+               (unsigned long long)s.map_bytes);
         int first = 1;
         for (uint32_t t = 0; t < 64; t++) {
             if (!s.type_counts[t]) continue;
@@ -44,6 +45,8 @@ int cmd_stats(cli_ctx *c) {
     printf("head          %s\n", hex);
     printf("last recorded %s\n", when);
     printf("file bytes    %llu\n", (unsigned long long)s.file_bytes);
+    printf("used bytes    %llu (the rest: free pages, given to later writes first)\n",
+           (unsigned long long)s.used_bytes);
     printf("map bytes     %llu\n", (unsigned long long)s.map_bytes);
     for (uint32_t t = 0; t < 64; t++) {
         if (!s.type_counts[t]) continue;

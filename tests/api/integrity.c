@@ -338,3 +338,27 @@ Test(integrity, stats_count_events_streams_and_types_as_appended) {
     cr_assert_eq(memcmp(again.type_counts, st.type_counts, sizeof st.type_counts), 0);
     cr_assert_eq(again.events, st.events);
 }
+
+/* used_bytes is the file less LMDB's free pages: a rebuild leaves the old projections' pages
+ * free (the file keeps its size). */
+Test(integrity, stats_report_the_bytes_in_use_apart_from_free_pages) {
+    folio_stats st;
+    for (int i = 0; i < 300; i++) tmpdb_customer(tmpdb, tmpdb_strf("Customer %03d", i));
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_gt(st.used_bytes, 0);
+    cr_assert_leq(st.used_bytes, st.file_bytes);
+    cr_assert_eq(st.used_bytes % 4096, 0);
+    uint64_t events;
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    folio_stats after;
+    cr_assert_eq(folio_stats_get(&after, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_geq(after.file_bytes, st.file_bytes);
+    cr_assert_lt(after.used_bytes + 8 * 4096, after.file_bytes,
+                 "a rebuild frees the old projections' pages: used %llu of %llu",
+                 (unsigned long long)after.used_bytes, (unsigned long long)after.file_bytes);
+    for (int i = 0; i < 20; i++) tmpdb_customer(tmpdb, tmpdb_strf("Later %02d", i));
+    folio_stats later;
+    cr_assert_eq(folio_stats_get(&later, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_gt(later.used_bytes, after.used_bytes);
+    cr_assert_leq(later.used_bytes, later.file_bytes);
+}
