@@ -112,8 +112,9 @@ void folio_customer_free(folio_customer *c) { free(c); }
  * show / find
  * ------------------------------------------------------------------------------------- */
 
-/* Begin a read of the directory: FOLIO_EFORMAT when it is not up to date with the log (a
- * read-only open of a ledger written by an older folio). */
+/* Begin a read of the directory: FOLIO_EFORMAT when it, or the receivables projection that
+ * holds the cards' sums, is not up to date with the log (a read-only open of a ledger
+ * written by an older folio). */
 static int dir_begin(folio_txn *t, folio_proj_txn *dir, folio_db *db) {
     folio_head head;
     int rc = folio_store__read_begin(t, db->store);
@@ -122,7 +123,8 @@ static int dir_begin(folio_txn *t, folio_proj_txn *dir, folio_db *db) {
     folio_projection__txn(dir, t, "directory", NULL);
     rc = folio_log__read_head(&head, t);
     for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
-        if (strcmp(folio_projection__name(i), "directory") == 0)
+        if (strcmp(folio_projection__name(i), "directory") == 0 ||
+            strcmp(folio_projection__name(i), "receivables") == 0)
             rc = folio_projection__check_current(t, i, head.last_seq);
     if (rc < 0) folio_store__read_end(t);
     return rc;

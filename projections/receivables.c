@@ -355,28 +355,35 @@ static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const fo
     }
 }
 
-/* customer.merged_from: the source's open documents move here, with their balance. */
+/* What a document adds to its customer's balance while it is open. */
+static int64_t signed_open(const folio_doc_rec *d) {
+    return d->kind == FOLIO_DOC_INVOICE || d->kind == FOLIO_DOC_REFUND ? d->open : -d->open;
+}
+
+/* customer.merged_from: the source's documents listed move here, and with them the balance
+ * their open amounts make, which must be the balance the payload names. */
 static int apply_merged_from(folio_customer_sums *sums, folio_proj_txn *t, const folio_event *e,
                              const folio_mpr *p, const char *tn) {
     folio_mpr list, one;
     uint32_t n = 0;
     uint64_t source = 0;
-    span moved;
-    int64_t delta = 0;
+    span named;
+    int64_t named_balance = 0, moved = 0;
     int rc;
     if (folio_mpr__find(&one, p, "source_id") != FOLIO_OK || folio_mpr__u64(&one, &source) < 0)
         return folio_proj__fail(FOLIO_EINVAL, "%s without source_id", tn);
-    if ((rc = field(&moved, p, "balance", 0, tn)) < 0) return rc;
-    if (moved.s) {
+    if (source == e->stream)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: a customer cannot be merged into itself", tn);
+    if ((rc = field(&named, p, "balance", 0, tn)) < 0) return rc;
+    if (named.s) {
         char buf[FOLIO_MONEY_TEXT_MAX + 8];
-        if (!sums->currency[0] || moved.n >= sizeof buf)
+        if (!sums->currency[0] || named.n >= sizeof buf)
             return folio_proj__fail(FOLIO_EINVAL, "%s: balance without a currency", tn);
-        memcpy(buf, moved.s, moved.n);
-        buf[moved.n] = '\0';
-        if (folio_money_parse(&delta, buf, sums->currency) < 0)
+        memcpy(buf, named.s, named.n);
+        buf[named.n] = '\0';
+        if (folio_money_parse(&named_balance, buf, sums->currency) < 0)
             return folio_proj__fail(FOLIO_EINVAL, "%s: amount '%s' is not valid in %s", tn, buf,
                                     sums->currency);
-        if ((rc = sums_add(sums, delta, tn)) < 0) return rc;
     }
     if (folio_mpr__find(&list, p, "documents") != FOLIO_OK ||
         folio_mpr__array(&list, &n) != FOLIO_OK)
@@ -394,11 +401,26 @@ static int apply_merged_from(folio_customer_sums *sums, folio_proj_txn *t, const
         char k = folio_doc_kind_parse(kind.s, kind.n);
         if (!k || (rc = owned_doc(&d, t, source, k, doc, tn)) < 0)
             return rc < 0 ? rc : folio_proj__fail(FOLIO_EINVAL, "%s: unknown kind", tn);
+        if (__builtin_add_overflow(moved, signed_open(&d), &moved))
+            return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", tn);
         uint64_t old_customer = d.customer;
         d.customer = e->stream;
         if ((rc = put_doc(t, &d, d.open, old_customer)) < 0) return rc;
     }
-    return FOLIO_OK;
+    if (moved != named_balance)
+        return folio_proj__fail(FOLIO_EINVAL,
+                                "%s: the balance named is not what the documents moved leave open",
+                                tn);
+    if (n > 0) { /* the balance leaves the source with its documents */
+        folio_customer_sums from;
+        if ((rc = folio_receivables__sums(&from, t, source)) < 0) return rc;
+        if (memcmp(from.currency, sums->currency, 4) != 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: the customers' currencies differ", tn);
+        if (__builtin_sub_overflow(from.balance, moved, &from.balance))
+            return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", tn);
+        if ((rc = put_sums(t, source, &from)) < 0) return rc;
+    }
+    return sums_add(sums, moved, tn);
 }
 
 static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
@@ -438,9 +460,8 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
             return folio_proj__fail(FOLIO_EINVAL, "%s: the customer has no currency yet", tn);
         if ((rc = apply_document(&sums, t, e, &p, tn)) < 0) return rc;
         break;
-    case FOLIO_EV_CUSTOMER_MERGED_INTO:
-        sums.balance = 0; /* its open items and balance move to the KEEP side */
-        break;
+    /* customer.merged_into changes only the version: the balance leaves with the documents,
+     * at the KEEP side's customer.merged_from (the command writes it next) */
     case FOLIO_EV_CUSTOMER_MERGED_FROM:
         if ((rc = apply_merged_from(&sums, t, e, &p, tn)) < 0) return rc;
         break;

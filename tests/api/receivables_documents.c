@@ -792,6 +792,35 @@ Test(receivables_documents, raw_document_events_that_break_the_read_models_are_r
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "deleted", folio_event_append(&seq, tmpdb, &late));
     folio_event hold = tmpdb_event(gone_id, FOLIO_EV_CREDIT_HOLD_PLACED, "{\"rule\":\"past_due\"}");
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "deleted", folio_event_append(&seq, tmpdb, &hold));
+
+    /* A merge moves documents with the balance they leave open, never a balance of its own. */
+    const char *keep = tmpdb_account(tmpdb, "Keep", "USD", NULL);
+    const char *src = tmpdb_account(tmpdb, "Source", "USD", NULL);
+    uint64_t keep_id = tmpdb_card(tmpdb, keep)->id, src_id = tmpdb_card(tmpdb, src)->id;
+    tmpdb_invoice(tmpdb, keep_id, "K-1", "50.00");
+    tmpdb_invoice(tmpdb, src_id, "S-1", "20.00");
+    folio_event self = tmpdb_event(keep_id, FOLIO_EV_CUSTOMER_MERGED_FROM,
+                                   "{\"source_id\":%llu,\"documents\":[{\"kind\":\"invoice\","
+                                   "\"doc\":\"K-1\"}],\"balance\":\"50.00\"}",
+                                   (unsigned long long)keep_id);
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "itself", folio_event_append(&seq, tmpdb, &self));
+    folio_event empty = tmpdb_event(keep_id, FOLIO_EV_CUSTOMER_MERGED_FROM,
+                                    "{\"source_id\":%llu,\"documents\":[],\"balance\":\"999.00\"}",
+                                    (unsigned long long)src_id);
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "balance", folio_event_append(&seq, tmpdb, &empty));
+    folio_event wrong = tmpdb_event(keep_id, FOLIO_EV_CUSTOMER_MERGED_FROM,
+                                    "{\"source_id\":%llu,\"documents\":[{\"kind\":\"invoice\","
+                                    "\"doc\":\"S-1\"}],\"balance\":\"25.00\"}",
+                                    (unsigned long long)src_id);
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "balance", folio_event_append(&seq, tmpdb, &wrong));
+    folio_event right = tmpdb_event(keep_id, FOLIO_EV_CUSTOMER_MERGED_FROM,
+                                    "{\"source_id\":%llu,\"documents\":[{\"kind\":\"invoice\","
+                                    "\"doc\":\"S-1\"}],\"balance\":\"20.00\"}",
+                                    (unsigned long long)src_id);
+    tmpdb_append(tmpdb, &right);
+    cr_assert_str_eq(tmpdb_balance(tmpdb, keep), "70.00");
+    cr_assert_eq(tmpdb_card(tmpdb, keep)->documents, 2);
+    cr_assert_str_eq(tmpdb_balance(tmpdb, src), "0.00", "the balance left with the document");
     uint64_t events;
     TMPDB_OK(folio_check(&events, tmpdb));
 }

@@ -112,6 +112,44 @@ Test(format, a_projection_built_by_other_code_is_rebuilt_on_a_read_write_open) {
     folio_db_close(db);
 }
 
+/* A card's sums live in proj.receivables: a read-only handle whose receivables projection
+ * is behind (written by an older folio) must say so, not read stale or missing sums. */
+Test(format, card_reads_refuse_a_receivables_projection_that_is_behind) {
+    folio_db *db = NULL;
+    folio_write_result r;
+    folio_write_opts w = {.actor = "tester"};
+    folio_customer_new c = {.name = "Alpha", .status = "active", .currency = "USD"};
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    cr_assert_eq(folio_customer_create(&r, db, &w, &c), FOLIO_OK, "%s", folio_errmsg());
+    folio_txn t = {0};
+    uint8_t state[12];
+    folio__put_le32(state, 1); /* receivables version 1: no sums */
+    folio__put_le64(state + 4, 2);
+    unsigned rdb = FOLIO_DB_PROJ0;
+    while (strcmp(folio_projection__name(rdb - FOLIO_DB_PROJ0), "receivables") != 0) rdb++;
+    cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "proj.receivables", 16, state, 12, 0),
+                 FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, rdb), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_db_close(db);
+
+    folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+    ro.read_only = 1;
+    folio_customer *k = NULL;
+    cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_OK);
+    cr_assert_eq(folio_customer_get(&k, db, "CUST-000001", 0, 0), FOLIO_EFORMAT, "%s",
+                 folio_errmsg());
+    cr_assert_eq(folio_customer_find(&k, db, "Alpha"), FOLIO_EFORMAT, "%s", folio_errmsg());
+    folio_db_close(db);
+
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK); /* catches up */
+    cr_assert_eq(folio_customer_find(&k, db, "Alpha"), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(k->version, 2);
+    folio_customer_free(k);
+    folio_db_close(db);
+}
+
 /* The chain hash is XXH3-128(previous chain hash || frame[16, len)), in canonical bytes
  * (docs/FORMAT.md), whichever way frame.c computes it: one call over a copy for frames up to
  * 1 KiB, the streaming state past that. */
