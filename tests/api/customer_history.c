@@ -522,9 +522,9 @@ static void expect_stored_equals_replayed(const char *ref, const char *after) {
     cr_assert_str_eq(card_sig(live), card_sig(replayed), "after %s", after);
 }
 
-/* The stored card is rewritten two ways: whole for customer-master events, only its fixed
- * head for documents, allocations, notes, holds and the currency (docs/FORMAT.md). Both must
- * give the card that replaying the customer's events gives. */
+/* A card read joins the stored card (customer-master events) and the customer's sums that
+ * the receivables projection keeps (documents, allocations, notes, holds: docs/FORMAT.md).
+ * Together they must give the card that replaying the customer's events gives. */
 Test(customer_history, the_stored_card_equals_the_replayed_card_after_every_kind_of_event) {
     folio_write_result r;
     folio_write_opts w = tmpdb_w();
@@ -563,9 +563,16 @@ Test(customer_history, the_stored_card_equals_the_replayed_card_after_every_kind
     TMPDB_OK(folio_credit_check(&cc, tmpdb, &w, "2026-01-01"));
     cr_assert_eq(cc.released, 1);
     expect_stored_equals_replayed(ref, "a hold released");
+    const char *other = tmpdb_account(tmpdb, "Other", "EUR", NULL);
+    tmpdb_issue_invoice(tmpdb, other, "30.00", "2026-01-05", NULL);
+    tmpdb_receive_payment(tmpdb, other, "10.00", "2026-01-06", 0);
+    TMPDB_OK(folio_customer_merge(&r, tmpdb, &w, ref, other, 0, 0));
+    expect_stored_equals_replayed(ref, "a merge, on the kept side");
+    expect_stored_equals_replayed(other, "a merge, on the merged-away side");
+    cr_assert_str_eq(tmpdb_card_at(tmpdb, other, 0, 1)->balance, "0.00");
     folio_customer *now = tmpdb_card(tmpdb, ref);
-    cr_assert_str_eq(now->balance, "175.00"); /* 250 - 100 - 15 + 40: allocating moves nothing */
-    cr_assert_eq(now->documents, 4);
+    cr_assert_str_eq(now->balance, "195.00"); /* 250 - 100 - 15 + 40 + (30 - 10) merged in */
+    cr_assert_eq(now->documents, 6); /* 4, and the 2 open documents moved */
     cr_assert_str_eq(now->name, "Acme Ltd");
     cr_assert_str_eq(now->billing.city, "York");
     cr_assert_eq(now->contact_count, 1);
