@@ -27,7 +27,6 @@
  * LE i64 balance, LE u32 holds */
 #define SUMS_BYTES 32u
 
-
 const char *folio_doc_kind_name(char kind) {
     switch (kind) {
     case FOLIO_DOC_INVOICE: return "invoice";
@@ -143,7 +142,8 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
     while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
         folio_doc_rec d;
         const char *val = v;
-        if (kn == 17 && folio__get_be64((const uint8_t *)k + 9) == UINT64_MAX) continue; /* the sums */
+        if (kn == 17 && folio__get_be64((const uint8_t *)k + 9) == UINT64_MAX)
+            continue; /* the customer's sums, after its open items */
         if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
