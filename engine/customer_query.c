@@ -453,10 +453,6 @@ void folio_customer_list_free(folio_customer_list *l) {
  * history
  * ------------------------------------------------------------------------------------- */
 
-/* engine/replay.c; belongs in internal.h beside the other folio_stream__ helpers. */
-int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t stream,
-                          uint64_t max_version, uint64_t at_seq);
-
 /* One read transaction finds the id and walks the stream. It carries a head and projection
  * state cache (no record cache: nothing is written), so the head that the directory check
  * reads is not read again by the walk. */
