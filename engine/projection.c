@@ -236,12 +236,30 @@ int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_
 }
 
 int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_seq) {
-    folio_proj_states s;
+    uint32_t version = 0;
+    uint64_t last_seq = 0;
     FOLIO_ASSERT(index < folio_registry_count);
-    int rc = folio_projection__load(&s, t);
-    if (rc < 0) return rc;
-    if (s.version[index] == folio_registry[index]->version && s.last_seq[index] == head_seq)
-        return FOLIO_OK;
+    if (t->cache) {
+        folio_proj_states s;
+        int rc = folio_projection__load(&s, t);
+        if (rc < 0) return rc;
+        version = s.version[index];
+        last_seq = s.last_seq[index];
+    } else { /* a read: this projection's state only (queries check one or two) */
+        char key[64];
+        folio_val v;
+        state_key(key, sizeof key, index);
+        int rc = folio_store__get(&v, t, FOLIO_DB_META, key, strlen(key));
+        if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+        if (rc == FOLIO_OK && v.size != STATE_BYTES)
+            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key,
+                                    v.size);
+        if (rc == FOLIO_OK) {
+            version = folio__get_le32(v.data);
+            last_seq = folio__get_le64((const uint8_t *)v.data + 4);
+        }
+    }
+    if (version == folio_registry[index]->version && last_seq == head_seq) return FOLIO_OK;
     return folio_error__set(FOLIO_EFORMAT,
                             "projection '%s' is out of date; open the ledger for writing once "
                             "(any write command) to rebuild it",
