@@ -475,15 +475,9 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
     case FOLIO_EV_CREDIT_HOLD_PLACED:
     case FOLIO_EV_CREDIT_HOLD_RELEASED: {
         folio_dstr rule;
-        uint32_t bit;
         if ((rc = pl_str(&rule, &p, "rule", 1, tn)) < 0) return rc;
-        if (folio_dstr_is(rule, "credit_limit")) bit = FOLIO_HOLD_CREDIT_LIMIT;
-        else if (folio_dstr_is(rule, "past_due")) bit = FOLIO_HOLD_PAST_DUE;
-        else return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
-        if (e->type == FOLIO_EV_CREDIT_HOLD_PLACED)
-            r->credit_holds |= bit;
-        else
-            r->credit_holds &= ~bit;
+        if (folio_hold_apply(&r->credit_holds, e->type, rule.s, rule.n) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
         break;
     }
     default: /* notes, allocations: the card only counts the version */

@@ -298,6 +298,18 @@ static int reduce(folio_proj_txn *t, folio_doc_rec *d, int64_t amount, const cha
     return put_doc(t, d, old, d->customer);
 }
 
+int folio_hold_apply(uint32_t *holds, uint32_t event_type, const char *rule, size_t n) {
+    uint32_t bit;
+    if (n == 12 && memcmp(rule, "credit_limit", 12) == 0) bit = FOLIO_HOLD_CREDIT_LIMIT;
+    else if (n == 8 && memcmp(rule, "past_due", 8) == 0) bit = FOLIO_HOLD_PAST_DUE;
+    else return FOLIO_EINVAL;
+    if (event_type == FOLIO_EV_CREDIT_HOLD_PLACED)
+        *holds |= bit;
+    else
+        *holds &= ~bit;
+    return FOLIO_OK;
+}
+
 /* The document events: their open items and what they add to the sums. */
 static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const folio_event *e,
                           const folio_mpr *pp, const char *tn) {
@@ -468,15 +480,9 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
     case FOLIO_EV_CREDIT_HOLD_PLACED:
     case FOLIO_EV_CREDIT_HOLD_RELEASED: {
         span rule;
-        uint32_t bit;
         if ((rc = field(&rule, &p, "rule", 1, tn)) < 0) return rc;
-        if (rule.n == 12 && memcmp(rule.s, "credit_limit", 12) == 0) bit = FOLIO_HOLD_CREDIT_LIMIT;
-        else if (rule.n == 8 && memcmp(rule.s, "past_due", 8) == 0) bit = FOLIO_HOLD_PAST_DUE;
-        else return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
-        if (e->type == FOLIO_EV_CREDIT_HOLD_PLACED)
-            sums.holds |= bit;
-        else
-            sums.holds &= ~bit;
+        if (folio_hold_apply(&sums.holds, e->type, rule.s, rule.n) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: unknown rule", tn);
         break;
     }
     default: /* the customer master's own events: only the version */

@@ -43,6 +43,10 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
 #define FOLIO_HOLD_CREDIT_LIMIT 1u
 #define FOLIO_HOLD_PAST_DUE 2u
 
+/* The hold bits after a credit_hold event naming `rule` (n bytes); FOLIO_EINVAL for an
+ * unknown rule. The receivables fold and the card's replay (directory.c) share it. */
+int folio_hold_apply(uint32_t *holds, uint32_t event_type, const char *rule, size_t n);
+
 /* What a customer's documents and events add up to, kept next to its open items so that a
  * document rewrites one page of them (docs/FORMAT.md). The card shows these fields. */
 typedef struct {
