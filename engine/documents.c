@@ -226,8 +226,7 @@ static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_
             return folio_error__set(FOLIO_EINVAL, "the due date %s is before the date", in->due);
     }
     if ((rc = choose_doc(out_doc, d, a->kind, in->doc)) < 0) return rc;
-    int credit = a->kind == FOLIO_DOC_CREDIT_NOTE || a->kind == FOLIO_DOC_PAYMENT;
-    if ((rc = add_balance(d, credit ? -amount : amount)) < 0) return rc;
+    if ((rc = add_balance(d, folio_doc_signed(a->kind, amount))) < 0) return rc;
     folio_mpw *p = folio_cmd__stage(c, d->card->id, a->type);
     folio_mpw__map(p, a->kind == FOLIO_DOC_INVOICE ? 4 : 3);
     folio_mpw__kstr(p, "doc", out_doc);

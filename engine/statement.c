@@ -209,7 +209,7 @@ int folio_statement_get(folio_statement **out, folio_db *db, const char *ref, co
         const st_item *it = &items.v[i];
         FOLIO_ASSERT(it->open >= 0);
         if (it->open == 0) continue;
-        int64_t signed_open = it->kind == FOLIO_DOC_INVOICE ? it->open : -it->open;
+        int64_t signed_open = folio_doc_signed(it->kind, it->open);
         int64_t overdue = it->kind == FOLIO_DOC_INVOICE ? (int64_t)as_of_days - it->due : 0;
         if ((rc = add(&total, signed_open)) < 0 || (rc = add(&aging[bucket(overdue)], signed_open)) < 0)
             goto cleanup;

@@ -467,8 +467,8 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
             (rc = amount(&v, text, r->currency, tn)) < 0)
             return rc;
         if (v <= 0) return folio_proj__fail(FOLIO_EINVAL, "%s: amount must be positive", tn);
-        int credit = e->type == FOLIO_EV_CREDIT_NOTE_ISSUED || e->type == FOLIO_EV_PAYMENT_RECEIVED;
-        if ((rc = balance_add(r, credit ? -v : v, tn)) < 0) return rc;
+        if ((rc = balance_add(r, folio_doc_signed(folio_doc_kind_of(e->type), v), tn)) < 0)
+            return rc;
         r->documents++;
         break;
     }
@@ -594,11 +594,11 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     key[0] = FOLIO_DIR_CARD;
     folio__put_be64(key + 1, e->stream);
     rc = folio_proj__get(&cur, &cur_n, t, key, sizeof key);
-    if (rc == FOLIO_OK && sums_only(e->type) && cur_n >= CARD_HEAD_BYTES &&
-        folio__get_le64((const uint8_t *)cur + 40) == 0)
-        return FOLIO_OK; /* not deleted: nothing of the card changes */
-    if (rc == FOLIO_OK && e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET && cur_n >= CARD_HEAD_BYTES &&
-        folio__get_le64((const uint8_t *)cur + 40) == 0) {
+    /* a card that is not deleted (head field 40: the deletion seq) */
+    const int live = rc == FOLIO_OK && cur_n >= CARD_HEAD_BYTES &&
+                     folio__get_le64((const uint8_t *)cur + 40) == 0;
+    if (live && sums_only(e->type)) return FOLIO_OK; /* nothing of the card changes */
+    if (live && e->type == FOLIO_EV_CUSTOMER_CURRENCY_SET) {
         /* only the head changes: rewrite it, copy the map's bytes */
         if ((rc = decode_head(&rec, cur, cur_n)) < 0 ||
             (rc = folio_directory__fold(&rec, e, &applies)) < 0)

@@ -27,6 +27,16 @@
  * LE i64 balance, LE u32 holds */
 #define SUMS_BYTES 32u
 
+char folio_doc_kind_of(uint32_t event_type) {
+    switch (event_type) {
+    case FOLIO_EV_INVOICE_ISSUED: return FOLIO_DOC_INVOICE;
+    case FOLIO_EV_CREDIT_NOTE_ISSUED: return FOLIO_DOC_CREDIT_NOTE;
+    case FOLIO_EV_PAYMENT_RECEIVED: return FOLIO_DOC_PAYMENT;
+    case FOLIO_EV_REFUND_ISSUED: return FOLIO_DOC_REFUND;
+    default: return 0;
+    }
+}
+
 const char *folio_doc_kind_name(char kind) {
     switch (kind) {
     case FOLIO_DOC_INVOICE: return "invoice";
@@ -321,12 +331,10 @@ static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const fo
     case FOLIO_EV_INVOICE_ISSUED:
     case FOLIO_EV_CREDIT_NOTE_ISSUED:
     case FOLIO_EV_PAYMENT_RECEIVED: {
-        char kind = e->type == FOLIO_EV_INVOICE_ISSUED       ? FOLIO_DOC_INVOICE
-                    : e->type == FOLIO_EV_CREDIT_NOTE_ISSUED ? FOLIO_DOC_CREDIT_NOTE
-                                                             : FOLIO_DOC_PAYMENT;
+        char kind = folio_doc_kind_of(e->type);
         if ((rc = issue(&v, t, e, &p, kind, cur, tn)) < 0) return rc;
         sums->documents++;
-        return sums_add(sums, kind == FOLIO_DOC_INVOICE ? v : -v, tn);
+        return sums_add(sums, folio_doc_signed(kind, v), tn);
     }
     case FOLIO_EV_REFUND_ISSUED: {
         span from, from_kind, amount;
@@ -344,7 +352,7 @@ static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const fo
             (rc = issue(&v, t, e, &p, FOLIO_DOC_REFUND, cur, tn)) < 0)
             return rc;
         sums->documents++;
-        return sums_add(sums, v, tn);
+        return sums_add(sums, folio_doc_signed(FOLIO_DOC_REFUND, v), tn);
     }
     case FOLIO_EV_ALLOCATION_MADE: {
         span from, from_kind, to, amount;
@@ -365,11 +373,6 @@ static int apply_document(folio_customer_sums *sums, folio_proj_txn *t, const fo
     }
     default: return folio_proj__fail(FOLIO_ERROR, "%s is not a document event", tn);
     }
-}
-
-/* What a document adds to its customer's balance while it is open. */
-static int64_t signed_open(const folio_doc_rec *d) {
-    return d->kind == FOLIO_DOC_INVOICE || d->kind == FOLIO_DOC_REFUND ? d->open : -d->open;
 }
 
 /* customer.merged_from: the source's documents listed move here, and with them the balance
@@ -413,7 +416,7 @@ static int apply_merged_from(folio_customer_sums *sums, folio_proj_txn *t, const
         char k = folio_doc_kind_parse(kind.s, kind.n);
         if (!k || (rc = owned_doc(&d, t, source, k, doc, tn)) < 0)
             return rc < 0 ? rc : folio_proj__fail(FOLIO_EINVAL, "%s: unknown kind", tn);
-        if (__builtin_add_overflow(moved, signed_open(&d), &moved))
+        if (__builtin_add_overflow(moved, folio_doc_signed(d.kind, d.open), &moved))
             return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", tn);
         uint64_t old_customer = d.customer;
         d.customer = e->stream;

@@ -15,6 +15,14 @@
 #define FOLIO_DOC_PAYMENT 'P'
 #define FOLIO_DOC_REFUND 'R'
 
+/* What a document of `kind` adds to its customer's balance: invoices and refunds add their
+ * amount (or open amount), credit notes and payments take it off. */
+static inline int64_t folio_doc_signed(char kind, int64_t amount) {
+    return kind == FOLIO_DOC_INVOICE || kind == FOLIO_DOC_REFUND ? amount : -amount;
+}
+/* The kind a document event issues (invoice.issued ... refund.issued), or 0. */
+char folio_doc_kind_of(uint32_t event_type);
+
 /* The payload name of a kind ("invoice", "credit_note", "payment", "refund"), or NULL. */
 const char *folio_doc_kind_name(char kind);
 /* The kind of a payload name, or 0. */
