@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -32,6 +33,12 @@ struct folio_store {
     pid_t pid;        /* the process that opened it: a forked child may open the file again */
     uint32_t format;  /* the ledger's format version, as read at open */
     unsigned write_txns; /* write transactions begun (under the handle's write lock) */
+    /* The write transaction in progress (NULL: none), and the cursors its users closed, one
+     * per sub-database, kept for the next user: LMDB allocates a cursor on every open, and
+     * a write allocates nothing per command once warm (tests/alloc). Only the thread that
+     * holds LMDB's write lock touches `idle`; readers only compare `write_mdb`. */
+    _Atomic(MDB_txn *) write_mdb;
+    MDB_cursor *idle[FOLIO_DBS_MAX];
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
@@ -107,6 +114,7 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             t->store = s;
             t->write = write;
             t->writes = 0;
+            if (write) atomic_store_explicit(&s->write_mdb, txn, memory_order_relaxed);
             return FOLIO_OK;
         }
         pthread_rwlock_unlock(&s->map_lock);
@@ -128,8 +136,18 @@ void folio_store__read_end(folio_txn *t) {
     pthread_rwlock_unlock(&t->store->map_lock);
 }
 
+/* Before a write transaction ends: close the cursors kept for it. */
+static void write_end(folio_store *s) {
+    for (unsigned i = 0; i < FOLIO_DBS_MAX; i++) {
+        if (s->idle[i]) mdb_cursor_close(s->idle[i]);
+        s->idle[i] = NULL;
+    }
+    atomic_store_explicit(&s->write_mdb, NULL, memory_order_relaxed);
+}
+
 int folio_store__commit(folio_txn *t) {
     FOLIO_ASSERT(t->mdb != NULL);
+    if (t->write) write_end(t->store);
     int mrc = mdb_txn_commit(t->mdb);
     t->mdb = NULL;
     pthread_rwlock_unlock(&t->store->map_lock);
@@ -138,6 +156,7 @@ int folio_store__commit(folio_txn *t) {
 
 void folio_store__abort(folio_txn *t) {
     if (t->mdb == NULL) return;
+    if (t->write) write_end(t->store);
     mdb_txn_abort(t->mdb);
     t->mdb = NULL;
     pthread_rwlock_unlock(&t->store->map_lock);
@@ -228,14 +247,33 @@ int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi) {
     MDB_cursor *cur = NULL;
     c->mdb = NULL;
     if (t->store->absent[dbi]) return absent_db(dbi);
+    if (t->write && t->store->idle[dbi]) { /* positioned by its user's first seek or last */
+        FOLIO_ASSERT(t->mdb == atomic_load_explicit(&t->store->write_mdb, memory_order_relaxed));
+        c->mdb = t->store->idle[dbi];
+        t->store->idle[dbi] = NULL;
+        return FOLIO_OK;
+    }
     int rc = xlate(mdb_cursor_open(t->mdb, t->store->dbi[dbi], &cur), "cursor");
     c->mdb = cur;
     return rc;
 }
 
 void folio_store__cursor_close(folio_cursor *c) {
-    if (c->mdb) mdb_cursor_close(c->mdb);
+    MDB_cursor *cur = c->mdb;
     c->mdb = NULL;
+    if (!cur) return;
+    MDB_txn *txn = mdb_cursor_txn(cur);
+    folio_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
+    if (txn == atomic_load_explicit(&s->write_mdb, memory_order_relaxed)) {
+        MDB_dbi dbi = mdb_cursor_dbi(cur);
+        for (unsigned i = 0; i < s->db_count; i++) {
+            if (s->dbi[i] == dbi && !s->idle[i]) {
+                s->idle[i] = cur;
+                return;
+            }
+        }
+    }
+    mdb_cursor_close(cur);
 }
 
 static int cursor_get(folio_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op, folio_val *ko,
@@ -641,6 +679,7 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     *created_out = creating;
 
     if ((mrc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
+        (mrc = mdb_env_set_userctx(s->env, s)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxdbs(s->env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_mapsize(s->env, (size_t)map_bytes)) != MDB_SUCCESS) {
         pthread_mutex_unlock(&registry_lock);
