@@ -104,6 +104,7 @@ void folio_db_close(folio_db *db) {
     pthread_mutex_destroy(&db->spare_lock);
     free(db->scratch);
     free(db->proj_scratch);
+    free(db->open_invoices);
     folio_cmd__free(db->cmd);
     folio_hasher__free(db->cmd_hasher);
     folio_pcache__free(db->pcache);

@@ -251,6 +251,31 @@ typedef struct {
     size_t count, cap;
 } inv_list;
 
+/* A command's list starts from the buffer the handle kept from the last one (commands run
+ * under the write lock), so a write allocates nothing once warm (tests/alloc); a buffer
+ * grown past OPEN_INVOICES_KEEP items (a customer with thousands open) is given back. */
+#define OPEN_INVOICES_KEEP 4096u
+
+static void inv_list_take(inv_list *l, folio_db *db) {
+    l->items = db->open_invoices;
+    l->cap = db->open_invoices_cap;
+    l->count = 0;
+    db->open_invoices = NULL;
+    db->open_invoices_cap = 0;
+}
+
+static void inv_list_give_back(inv_list *l, folio_db *db) {
+    if (l->cap > OPEN_INVOICES_KEEP) {
+        free(l->items);
+        l->items = NULL;
+        l->cap = 0;
+    }
+    FOLIO_ASSERT(db->open_invoices == NULL);
+    db->open_invoices = l->items;
+    db->open_invoices_cap = l->cap;
+    l->items = NULL;
+}
+
 static int collect_invoice(const folio_doc_rec *r, void *arg) {
     inv_list *l = arg;
     if (r->kind != FOLIO_DOC_INVOICE || r->open <= 0) return FOLIO_OK;
@@ -358,10 +383,11 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
 static int document_fn(folio_cmd *c, void *arg) {
     const doc_args *a = arg;
     doc_ctx d;
-    inv_list invs = {0};
+    inv_list invs;
     int64_t amount;
     int32_t date;
     char doc[FOLIO_DOC_BYTES_MAX + 1];
+    inv_list_take(&invs, c->db);
     int rc = load(&d, c, a->ref);
     if (rc < 0) goto done;
     if (a->import) {
@@ -418,7 +444,7 @@ static int document_fn(folio_cmd *c, void *arg) {
     }
     rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
 done:
-    free(invs.items);
+    inv_list_give_back(&invs, c->db);
     return rc;
 }
 
@@ -507,9 +533,10 @@ static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
 static int allocate_fn(folio_cmd *c, void *arg) {
     const doc_args *a = arg;
     doc_ctx d;
-    inv_list invs = {0};
+    inv_list invs;
     folio_doc_rec src;
     int32_t date;
+    inv_list_take(&invs, c->db);
     int rc = load(&d, c, a->ref);
     if (rc < 0) goto done;
     if (!a->from_doc) {
@@ -531,7 +558,7 @@ static int allocate_fn(folio_cmd *c, void *arg) {
     if (rc == FOLIO_OK && c->count == 0)
         rc = folio_error__set(FOLIO_ERULE, "%s has no open invoice to allocate to", a->ref);
 done:
-    free(invs.items);
+    inv_list_give_back(&invs, c->db);
     return rc;
 }
 

@@ -315,6 +315,8 @@ struct folio_db {
     pthread_mutex_t spare_lock;
     struct folio_iter *spare_iter; /* the last freed iterator, reused by the next (replay.c) */
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
+    void *open_invoices;           /* a command's list of open invoices (engine/documents.c), */
+    size_t open_invoices_cap;      /* kept for the next command, under write_lock */
     folio_progress_fn progress; /* folio_set_progress() */
     void *progress_payload;
     char *path;

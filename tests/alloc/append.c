@@ -93,8 +93,9 @@ static int document(folio_db *db, workload *wl) {
     folio_write_result r;
     folio_document_new d = {.amount = "10.00", .date = "2026-01-02", .due = "2026-02-01"};
     const char *ref = wl->refs[(wl->next * 7) % CUSTOMERS];
+    /* invoices, and payments that settle the oldest open invoices (--auto walks them) */
     int rc = wl->next % 3 ? folio_invoice_issue(&r, db, &w, ref, &d)
-                          : folio_payment_receive(&r, db, &w, ref, &d, NULL, 0, 0);
+                          : folio_payment_receive(&r, db, &w, ref, &d, NULL, 0, 1);
     wl->next++;
     return rc;
 }
