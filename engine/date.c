@@ -57,13 +57,6 @@ int folio_date_parse(int32_t *days_out, const char *text) {
     return FOLIO_OK;
 }
 
-static void put_digits(char *p, unsigned v, int n) {
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
 void folio_date_format(char out[11], int32_t days) {
     int y;
     unsigned m, d;
@@ -72,11 +65,11 @@ void folio_date_format(char out[11], int32_t days) {
     FOLIO_ASSERT(d >= 1 && d <= 31);
     /* years outside 0..9999 do not come from folio_date_parse; keep the text in 10 bytes */
     if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
-    put_digits(out, (unsigned)y, 4);
+    folio__put_decimal(out, (unsigned)y, 4);
     out[4] = '-';
-    put_digits(out + 5, m, 2);
+    folio__put_decimal(out + 5, m, 2);
     out[7] = '-';
-    put_digits(out + 8, d, 2);
+    folio__put_decimal(out + 8, d, 2);
     out[10] = '\0';
 }
 

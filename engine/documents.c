@@ -91,16 +91,22 @@ static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, 
             return folio_error__set(FOLIO_ERULE, "%s %s already exists (rule 10)",
                                     folio_doc_kind_name(kind), given);
         if (rc != FOLIO_ENOTFOUND) return rc;
-        snprintf(out, FOLIO_DOC_BYTES_MAX + 1, "%s", given);
+        size_t given_bytes = strlen(given);
+        FOLIO_ASSERT(given_bytes <= FOLIO_DOC_BYTES_MAX); /* check_doc_text */
+        memcpy(out, given, given_bytes + 1);
         return FOLIO_OK;
     }
     uint64_t n;
     if ((rc = folio_receivables__count(&n, &d->rec, kind)) < 0) return rc;
+    const char *prefix = doc_prefix(kind);
+    size_t prefix_bytes = strlen(prefix);
+    FOLIO_ASSERT(prefix_bytes + 20 <= FOLIO_DOC_BYTES_MAX);
+    memcpy(out, prefix, prefix_bytes);
     for (uint64_t tries = 0;; tries++) {
         if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free document number");
-        snprintf(out, FOLIO_DOC_BYTES_MAX + 1, "%s%06llu", doc_prefix(kind),
-                 (unsigned long long)++n);
-        rc = folio_receivables__get(&existing, &d->rec, kind, out, strlen(out));
+        size_t bytes = prefix_bytes + folio__put_decimal(out + prefix_bytes, ++n, 6);
+        out[bytes] = '\0';
+        rc = folio_receivables__get(&existing, &d->rec, kind, out, bytes);
         if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
         if (rc < 0) return rc;
     }
@@ -434,7 +440,7 @@ static int document_fn(folio_cmd *c, void *arg) {
         }
     }
     if ((rc = stage_document(c, &d, a, doc, &amount, &date)) < 0) goto done;
-    snprintf(c->doc, sizeof c->doc, "%s", doc);
+    memcpy(c->doc, doc, strlen(doc) + 1); /* both FOLIO_DOC_BYTES_MAX + 1 */
     if (a->kind == FOLIO_DOC_PAYMENT && (a->apply_count || a->auto_allocate)) {
         int64_t left = amount;
         if ((rc = folio_receivables__open_items(&d.rec, d.card->id, collect_invoice, &invs)) < 0 ||
@@ -626,7 +632,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
     folio_mpw__kstr(p, "from_kind", folio_doc_kind_name(src.kind));
     put_date(p, "date", date);
     put_money(p, "amount", amount, d.cur);
-    snprintf(c->doc, sizeof c->doc, "%s", doc);
+    memcpy(c->doc, doc, strlen(doc) + 1); /* both FOLIO_DOC_BYTES_MAX + 1 */
     rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
 done:
     return rc;

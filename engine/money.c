@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -123,14 +124,18 @@ int folio_money_format(char *out, size_t cap, int64_t minor, const char *currenc
     uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
     uint64_t scale = 1;
     for (unsigned i = 0; i < exp; i++) scale *= 10;
-    int n;
-    if (exp == 0)
-        n = snprintf(out, cap, "%s%llu", minor < 0 ? "-" : "", (unsigned long long)mag);
-    else
-        n = snprintf(out, cap, "%s%llu.%0*llu", minor < 0 ? "-" : "",
-                     (unsigned long long)(mag / scale), (int)exp,
-                     (unsigned long long)(mag % scale));
-    if (n < 0 || (size_t)n >= cap)
+    char text[1 + 20 + 1 + 20]; /* sign, units, point, fraction (exp < 20) */
+    size_t n = 0;
+    FOLIO_ASSERT(exp < 20);
+    if (minor < 0) text[n++] = '-';
+    n += folio__put_decimal(text + n, mag / scale, 1);
+    if (exp > 0) {
+        text[n++] = '.';
+        n += folio__put_decimal(text + n, mag % scale, exp);
+    }
+    if (n >= cap)
         return folio_error__set(FOLIO_EINVAL, "format: buffer of %zu bytes is too small", cap);
+    memcpy(out, text, n);
+    out[n] = '\0';
     return FOLIO_OK;
 }

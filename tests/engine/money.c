@@ -85,6 +85,9 @@ Test(money, formats_with_the_currency_fraction_digits) {
         cr_assert_str_eq(out, t[i].s);
     }
     cr_assert_eq(folio_money_format(out, 4, 123450, "USD"), FOLIO_EINVAL);
+    cr_assert_eq(folio_money_format(out, 7, 123450, "USD"), FOLIO_EINVAL); /* no room for NUL */
+    cr_assert_eq(folio_money_format(out, 8, 123450, "USD"), FOLIO_OK);
+    cr_assert_str_eq(out, "1234.50");
 }
 
 Test(money, format_then_parse_round_trips) {
