@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -36,8 +35,8 @@ struct folio_store {
     /* The write transaction in progress (NULL: none), and the cursors its users closed, one
      * per sub-database, kept for the next user: LMDB allocates a cursor on every open, and
      * a write allocates nothing per command once warm (tests/alloc). Only the thread that
-     * holds LMDB's write lock touches `idle`; readers only compare `write_mdb`. */
-    _Atomic(MDB_txn *) write_mdb;
+     * began the write transaction touches them (LMDB's rule for write transactions). */
+    MDB_txn *write_mdb;
     MDB_cursor *idle[FOLIO_DBS_MAX];
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
@@ -52,6 +51,9 @@ static folio_store *registry_head;
  * would (tests/engine: atomicity under an injected failure). Zero in production. */
 static _Thread_local uint64_t inject_put_failure;
 void folio_store__inject_put_failure(uint64_t nth) { inject_put_failure = nth; }
+
+/* The store whose write transaction this thread began (NULL: none). */
+static _Thread_local folio_store *writing;
 
 static const char *const core_names[] = {"meta", "log", "streams", "idem"};
 static void db_name(char *buf, size_t cap, unsigned i);
@@ -114,7 +116,10 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             t->store = s;
             t->write = write;
             t->writes = 0;
-            if (write) atomic_store_explicit(&s->write_mdb, txn, memory_order_relaxed);
+            if (write) {
+                s->write_mdb = txn;
+                writing = s;
+            }
             return FOLIO_OK;
         }
         pthread_rwlock_unlock(&s->map_lock);
@@ -142,7 +147,8 @@ static void write_end(folio_store *s) {
         if (s->idle[i]) mdb_cursor_close(s->idle[i]);
         s->idle[i] = NULL;
     }
-    atomic_store_explicit(&s->write_mdb, NULL, memory_order_relaxed);
+    s->write_mdb = NULL;
+    if (writing == s) writing = NULL;
 }
 
 int folio_store__commit(folio_txn *t) {
@@ -248,7 +254,7 @@ int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi) {
     c->mdb = NULL;
     if (t->store->absent[dbi]) return absent_db(dbi);
     if (t->write && t->store->idle[dbi]) { /* positioned by its user's first seek or last */
-        FOLIO_ASSERT(t->mdb == atomic_load_explicit(&t->store->write_mdb, memory_order_relaxed));
+        FOLIO_ASSERT(t->mdb == t->store->write_mdb);
         c->mdb = t->store->idle[dbi];
         t->store->idle[dbi] = NULL;
         return FOLIO_OK;
@@ -262,9 +268,8 @@ void folio_store__cursor_close(folio_cursor *c) {
     MDB_cursor *cur = c->mdb;
     c->mdb = NULL;
     if (!cur) return;
-    MDB_txn *txn = mdb_cursor_txn(cur);
-    folio_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
-    if (txn == atomic_load_explicit(&s->write_mdb, memory_order_relaxed)) {
+    folio_store *s = writing; /* the cursor's transaction may have ended: not read */
+    if (s && mdb_cursor_txn(cur) == s->write_mdb) {
         MDB_dbi dbi = mdb_cursor_dbi(cur);
         for (unsigned i = 0; i < s->db_count; i++) {
             if (s->dbi[i] == dbi && !s->idle[i]) {
@@ -679,7 +684,6 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     *created_out = creating;
 
     if ((mrc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
-        (mrc = mdb_env_set_userctx(s->env, s)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxdbs(s->env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_mapsize(s->env, (size_t)map_bytes)) != MDB_SUCCESS) {
         pthread_mutex_unlock(&registry_lock);
