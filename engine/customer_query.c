@@ -453,22 +453,27 @@ void folio_customer_list_free(folio_customer_list *l) {
  * history
  * ------------------------------------------------------------------------------------- */
 
-/* One read transaction finds the id and walks the stream. It carries a head and projection
- * state cache (no record cache: nothing is written), so the head that the directory check
- * reads is not read again by the walk. */
+/* One read transaction finds the id and walks the stream. History reads the directory (the
+ * ref) and the log, so it checks the directory projection alone (docs/API.md: only
+ * folio_customer_get checks every projection, and a card read the receivables too), and
+ * reads the log head once, for that check and the walk: two reads of "meta", not four. */
 int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
-    folio_txn_cache cache = {0};
-    folio_txn t = {.cache = &cache};
+    folio_txn t = {0};
     folio_proj_txn dir;
+    folio_head head;
     uint64_t id = 0;
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "history: NULL argument");
     *out = NULL;
-    int rc = dir_begin(&t, &dir, db);
+    int rc = folio_store__read_begin(&t, db->store);
     if (rc < 0) return rc;
-    FOLIO_ASSERT(cache.loaded);
-    rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
+    folio_projection__txn(&dir, &t, "directory", NULL);
+    rc = folio_log__read_head(&head, &t);
+    for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
+        if (strcmp(folio_projection__name(i), "directory") == 0)
+            rc = folio_projection__check_current(&t, i, head.last_seq);
+    if (rc == FOLIO_OK) rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
     if (rc == FOLIO_ENOTFOUND) rc = folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
-    if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, id, 0, 0);
+    if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, &head, id, 0, 0);
     folio_store__read_end(&t);
     return rc;
 }

@@ -284,10 +284,10 @@ const char *folio_projection__name(unsigned index);
 
 /* Free the iterator the handle keeps for reuse (at close). */
 void folio_iter__release_spare(folio_db *db);
-/* folio_stream_open inside the caller's read transaction t (engine/replay.c); the iterator
- * does not keep t. */
-int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t stream,
-                          uint64_t max_version, uint64_t at_seq);
+/* folio_stream_open inside the caller's read transaction t, whose log head the caller read
+ * in t (engine/replay.c); the iterator does not keep t. */
+int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, const folio_head *head,
+                          uint64_t stream, uint64_t max_version, uint64_t at_seq);
 
 /* Report progress every this many events (a power of two: cheap to test). */
 #define FOLIO_PROGRESS_EVERY 65536u

@@ -138,18 +138,17 @@ static int log_get(folio_val *v, folio_cursor *c, uint64_t seq) {
 }
 
 /* Follow back-pointers from the stream's last event to its first, keeping the seqs that
- * pass the filters. The walk is bounded by the stream record's version. */
-static int collect_stream(folio_iter *it, folio_txn *t, uint64_t max_version, uint64_t at_seq) {
+ * pass the filters; t's log head has last seq `last_seq`. The walk is bounded by the stream
+ * record's version. */
+static int collect_stream(folio_iter *it, folio_txn *t, uint64_t last_seq, uint64_t max_version,
+                          uint64_t at_seq) {
     folio_stream_rec rec;
-    folio_head head;
-    int rc = folio_log__read_head(&head, t);
-    if (rc < 0) return rc;
-    rc = folio_log__read_stream(&rec, t, it->stream);
+    int rc = folio_log__read_stream(&rec, t, it->stream);
     if (rc == FOLIO_ENOTFOUND)
         return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events",
                                 (unsigned long long)it->stream);
     if (rc < 0) return rc;
-    if (rec.version == 0 || rec.version > head.last_seq || rec.head_seq > head.last_seq)
+    if (rec.version == 0 || rec.version > last_seq || rec.head_seq > last_seq)
         return folio_error__set(FOLIO_ECORRUPT, "stream %llu record is inconsistent with the log",
                                 (unsigned long long)it->stream);
     it->seqs = malloc(rec.version * sizeof *it->seqs);
@@ -225,10 +224,11 @@ cleanup:
     return rc;
 }
 
-/* folio_stream_open inside the caller's read transaction t (history: the same transaction
- * that found the customer's id). The iterator does not keep t. */
-int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t stream,
-                          uint64_t max_version, uint64_t at_seq) {
+/* folio_stream_open inside the caller's read transaction t, whose log head the caller has
+ * read (history: the same transaction that found the customer's id, and its head). The
+ * iterator does not keep t. */
+int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, const folio_head *head,
+                          uint64_t stream, uint64_t max_version, uint64_t at_seq) {
     folio_iter *it = NULL;
     FOLIO_ASSERT(out != NULL);
     FOLIO_ASSERT(t->mdb != NULL);
@@ -236,7 +236,7 @@ int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t
     int rc = iter_alloc(&it, db, ITER_STREAM);
     if (rc < 0) return rc;
     it->stream = stream;
-    rc = collect_stream(it, t, max_version, at_seq);
+    rc = collect_stream(it, t, head->last_seq, max_version, at_seq);
     if (rc < 0) {
         folio_iter_free(it);
         return rc;
@@ -248,11 +248,13 @@ int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, uint64_t
 int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t max_version,
                       uint64_t at_seq) {
     folio_txn t = {0};
+    folio_head head;
     if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stream_open: NULL argument");
     *out = NULL;
     int rc = folio_store__read_begin(&t, db->store);
     if (rc < 0) return rc;
-    rc = folio_stream__open_in(out, db, &t, stream, max_version, at_seq);
+    rc = folio_log__read_head(&head, &t);
+    if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, &head, stream, max_version, at_seq);
     folio_store__read_end(&t);
     return rc;
 }
