@@ -4,10 +4,13 @@
  * FOLIO_ITER_BATCH_COUNT_MAX frames out of one short transaction, then decodes them one by
  * one. Frames are immutable once committed, so a batch read later sees the same bytes.
  * A stream iterator first follows the stream's back-pointers from its stream record to
- * list its seqs (8 bytes per event of the stream), then reads them in order. Both read the
- * log through one cursor per transaction (LMDB searches the cursor's own leaf page first).
+ * list its seqs (8 bytes per event of a stream longer than one batch), then reads them in
+ * order. Both read the log through one cursor per transaction (LMDB searches the cursor's
+ * own leaf page first).
  * A stream of at most one batch is copied out, and its frames opened (checksum checked),
- * during the walk itself.
+ * in the walk's transaction; its walk follows the back-pointers first and opens the frames
+ * after it (their bytes were fetched meanwhile), reporting what opening each frame as it
+ * was found would have reported.
  * Invariants: every returned event passed its frame checksum and envelope decode; a log
  * iterator returns dense seqs; a stream iterator returns versions 1, 2, ... of one stream.
  */
@@ -137,12 +140,175 @@ static int log_get(folio_val *v, folio_cursor *c, uint64_t seq) {
     return FOLIO_OK;
 }
 
-/* Follow back-pointers from the stream's last event to its first, keeping the seqs that
- * pass the filters; t's log head has last seq `last_seq`. The walk is bounded by the stream
- * record's version. */
+/* The back-pointer of a frame that has not been opened yet: the last 8 bytes of its header
+ * (docs/FORMAT.md#frame, engine/frame.c). Only a hint until folio_frame__open has checked
+ * the frame. */
+static uint64_t prev_seq_unchecked(const uint8_t *frame) {
+    return folio__get_le64(frame + FOLIO_FRAME_HEADER_BYTES - 8);
+}
+
+/* The walk of a stream of at most one batch (the usual customer). It follows back-pointers
+ * without opening the frames, asks the CPU for the rest of each frame's bytes as soon as
+ * the frame is found, and opens (checksums) them after the walk: the cache misses of a
+ * frame's bytes then overlap the next frame's lookup instead of stalling the walk between
+ * lookups. A back-pointer is thus followed before its frame is checked, so when the walk
+ * fails at step k, frames 0..k are opened first, in walk order, and the first of them that
+ * fails is the answer: the same answer as opening each frame when it was found.
+ * Leaves the i-th frame from the newest in it->slots[i] (seq, length) and it->frames[i]
+ * (opened, pointing into the map: valid until t ends); rec->version of them. */
+static int walk_short(folio_iter *it, folio_cursor *c, const folio_stream_rec *rec) {
+    const uint8_t *at[FOLIO_ITER_BATCH_COUNT_MAX];
+    uint64_t seq = rec->head_seq;
+    size_t k = 0;
+    folio_val bad = {NULL, 0}; /* the frame of `seq`, when its length alone is wrong */
+    int bad_length = 0;
+    int rc = FOLIO_OK;
+    FOLIO_ASSERT(rec->version >= 1);
+    FOLIO_ASSERT(rec->version <= FOLIO_ITER_BATCH_COUNT_MAX);
+    for (uint64_t version = rec->version; version >= 1; version--) {
+        folio_val v;
+        if ((rc = log_get(&v, c, seq)) == FOLIO_ENOTFOUND)
+            rc = FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
+                               (unsigned long long)it->stream);
+        if (rc < 0) break;
+        if (v.size <= FOLIO_FRAME_HEADER_BYTES || v.size > FOLIO_EVENT_BYTES_MAX) {
+            bad = v; /* folio_frame__open names it, after the frames before it */
+            bad_length = 1;
+            rc = FOLIO_ECORRUPT;
+            break;
+        }
+        const uint8_t *frame = v.data;
+        for (const uint8_t *line = frame + 64 - ((uintptr_t)frame & 63); line < frame + v.size;
+             line += 64)
+            __builtin_prefetch(line);
+        at[k] = frame;
+        it->slots[k++] = (slot){seq, 0, (uint32_t)v.size};
+        uint64_t prev = prev_seq_unchecked(frame);
+        if (version == 1) {
+            if (prev != 0)
+                rc = FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
+                                   (unsigned long long)it->stream);
+            break;
+        }
+        if (prev == 0) {
+            rc = FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
+                               (unsigned long long)it->stream, (unsigned long long)version);
+            break;
+        }
+        if (prev >= seq) { /* as folio_frame__open says it, if nothing before it fails */
+            rc = FOLIO_CORRUPT(seq, "stream back-pointer %llu does not point backwards",
+                               (unsigned long long)prev);
+            break;
+        }
+        seq = prev;
+    }
+    for (size_t i = 0; i < k; i++) {
+        int orc = folio_frame__open(&it->frames[i], at[i], it->slots[i].len, it->slots[i].seq);
+        if (orc < 0) return orc;
+    }
+    if (bad_length) {
+        folio_frame f;
+        return folio_frame__open(&f, bad.data, bad.size, seq);
+    }
+    if (rc == FOLIO_OK) FOLIO_ASSERT(k == rec->version);
+    return rc;
+}
+
+/* Keep the frames of a short stream's walk (n of them, newest first) that pass the filters,
+ * in version order, and copy them into the arena, so that folio_iter_next reads them
+ * without another transaction. When they do not fit, their seqs are kept instead and
+ * refill fetches them in batches. */
+static int keep_short(folio_iter *it, size_t n, uint64_t max_version, uint64_t at_seq) {
+    size_t keep = 0, bytes = 0;
+    FOLIO_ASSERT(n >= 1);
+    FOLIO_ASSERT(n <= FOLIO_ITER_BATCH_COUNT_MAX);
+    for (size_t i = 0; i < n; i++) { /* the i-th from the newest is version n - i */
+        if ((at_seq != 0 && it->slots[i].seq > at_seq) || (max_version != 0 && n - i > max_version))
+            continue;
+        it->slots[keep] = it->slots[i];
+        it->frames[keep] = it->frames[i];
+        bytes += it->slots[keep].len;
+        keep++;
+    }
+    for (size_t i = 0; i < keep / 2; i++) { /* into version order */
+        slot s = it->slots[i];
+        folio_frame f = it->frames[i];
+        it->slots[i] = it->slots[keep - 1 - i];
+        it->frames[i] = it->frames[keep - 1 - i];
+        it->slots[keep - 1 - i] = s;
+        it->frames[keep - 1 - i] = f;
+    }
+    it->seq_count = keep;
+    if (bytes > ARENA_BYTES) {
+        if (!(it->seqs = malloc(keep * sizeof *it->seqs)))
+            return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
+        for (size_t i = 0; i < keep; i++) it->seqs[i] = it->slots[i].seq;
+        return FOLIO_OK;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < keep; i++) {
+        folio_frame *f = &it->frames[i];
+        const uint8_t *frame = f->envelope - FOLIO_FRAME_HEADER_BYTES;
+        memcpy(it->arena + off, frame, it->slots[i].len);
+        f->envelope = it->arena + off + FOLIO_FRAME_HEADER_BYTES;
+        it->slots[i].off = (uint32_t)off;
+        off += it->slots[i].len;
+    }
+    FOLIO_ASSERT(off == bytes);
+    it->opened = 1;
+    it->slot_count = (unsigned)keep;
+    it->slot_pos = 0;
+    it->seq_fetched = keep;
+    return FOLIO_OK;
+}
+
+/* The walk of a longer stream: follow back-pointers from its last event to its first,
+ * opening each frame, and keep the seqs that pass the filters, in version order. */
+static int walk_long(folio_iter *it, folio_cursor *c, const folio_stream_rec *rec,
+                     uint64_t max_version, uint64_t at_seq) {
+    size_t keep = 0;
+    uint64_t seq = rec->head_seq;
+    int rc = FOLIO_OK;
+    FOLIO_ASSERT(rec->version > FOLIO_ITER_BATCH_COUNT_MAX);
+    FOLIO_ASSERT(it->seqs == NULL);
+    if (!(it->seqs = malloc(rec->version * sizeof *it->seqs)))
+        return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
+    for (uint64_t version = rec->version; version >= 1; version--) {
+        folio_val v;
+        folio_frame f;
+        if ((rc = log_get(&v, c, seq)) == FOLIO_ENOTFOUND)
+            rc = FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
+                               (unsigned long long)it->stream);
+        if (rc < 0) return rc;
+        if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) return rc;
+        if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version))
+            it->seqs[keep++] = seq;
+        if (version == 1) {
+            if (f.prev_seq != 0)
+                return FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
+                                     (unsigned long long)it->stream);
+            break;
+        }
+        if (f.prev_seq == 0)
+            return FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
+                                 (unsigned long long)it->stream, (unsigned long long)version);
+        seq = f.prev_seq;
+    }
+    for (size_t i = 0; i < keep / 2; i++) { /* into version order */
+        uint64_t tmp = it->seqs[i];
+        it->seqs[i] = it->seqs[keep - 1 - i];
+        it->seqs[keep - 1 - i] = tmp;
+    }
+    it->seq_count = keep;
+    return FOLIO_OK;
+}
+
+/* Find the stream's seqs (and, for a short stream, its frames) in t, whose log head has
+ * last seq `last_seq`. The walk is bounded by the stream record's version. */
 static int collect_stream(folio_iter *it, folio_txn *t, uint64_t last_seq, uint64_t max_version,
                           uint64_t at_seq) {
     folio_stream_rec rec;
+    folio_cursor c = {0};
     int rc = folio_log__read_stream(&rec, t, it->stream);
     if (rc == FOLIO_ENOTFOUND)
         return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events",
@@ -151,77 +317,20 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t last_seq, uint6
     if (rec.version == 0 || rec.version > last_seq || rec.head_seq > last_seq)
         return folio_error__set(FOLIO_ECORRUPT, "stream %llu record is inconsistent with the log",
                                 (unsigned long long)it->stream);
-    it->seqs = malloc(rec.version * sizeof *it->seqs);
-    if (!it->seqs) return folio_error__set(FOLIO_ERROR, "iterator: out of memory");
-    size_t keep = 0;
-    uint64_t seq = rec.head_seq;
-    /* A stream that fits one batch (the usual customer) is copied into the arena during the
-     * walk, back to front, so the first batch needs no second lookup of each frame. */
-    int prefill = rec.version <= FOLIO_ITER_BATCH_COUNT_MAX;
-    size_t pre_bytes = 0;
-    folio_cursor c = {0};
     if ((rc = folio_store__cursor_open(&c, t, FOLIO_DB_LOG)) < 0) return rc;
-    for (uint64_t version = rec.version; version >= 1; version--) {
-        folio_val v;
-        folio_frame f;
-        if ((rc = log_get(&v, &c, seq)) == FOLIO_ENOTFOUND)
-            rc = FOLIO_CORRUPT(seq, "event of stream %llu is missing from the log",
-                               (unsigned long long)it->stream);
-        if (rc < 0) goto cleanup;
-        if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) goto cleanup;
-        if ((at_seq == 0 || seq <= at_seq) && (max_version == 0 || version <= max_version)) {
-            if (prefill && v.size <= ARENA_BYTES - pre_bytes) {
-                pre_bytes += v.size;
-                size_t off = ARENA_BYTES - pre_bytes;
-                size_t at = FOLIO_ITER_BATCH_COUNT_MAX - 1 - keep;
-                memcpy(it->arena + off, v.data, v.size);
-                it->slots[at] = (slot){seq, (uint32_t)off, (uint32_t)v.size};
-                /* Opened (checksum checked) here: folio_iter_next does not hash it again. */
-                it->frames[at] = f;
-                it->frames[at].envelope = it->arena + off + (f.envelope - (const uint8_t *)v.data);
-            } else {
-                prefill = 0;
-            }
-            it->seqs[keep++] = seq;
-        }
-        if (version == 1) {
-            if (f.prev_seq != 0)
-                rc = FOLIO_CORRUPT(seq, "first event of stream %llu has a back-pointer",
-                                   (unsigned long long)it->stream);
-            break;
-        }
-        if (f.prev_seq == 0) {
-            rc = FOLIO_CORRUPT(seq, "stream %llu back-pointers end at version %llu",
-                               (unsigned long long)it->stream, (unsigned long long)version);
-            goto cleanup;
-        }
-        seq = f.prev_seq;
+    if (rec.version <= FOLIO_ITER_BATCH_COUNT_MAX) {
+        rc = walk_short(it, &c, &rec);
+        folio_store__cursor_close(&c);
+        if (rc == FOLIO_OK) rc = keep_short(it, (size_t)rec.version, max_version, at_seq);
+    } else {
+        rc = walk_long(it, &c, &rec, max_version, at_seq);
+        folio_store__cursor_close(&c);
     }
-    folio_store__cursor_close(&c);
     if (rc < 0) return rc;
-    /* Reverse into version order. */
-    for (size_t i = 0; i < keep / 2; i++) {
-        uint64_t tmp = it->seqs[i];
-        it->seqs[i] = it->seqs[keep - 1 - i];
-        it->seqs[keep - 1 - i] = tmp;
-    }
-    it->seq_count = keep;
-    if (prefill && keep > 0) { /* the slots, in version order, and nothing left to fetch */
-        memmove(it->slots, it->slots + FOLIO_ITER_BATCH_COUNT_MAX - keep, keep * sizeof(slot));
-        memmove(it->frames, it->frames + FOLIO_ITER_BATCH_COUNT_MAX - keep,
-                keep * sizeof(folio_frame));
-        it->opened = 1;
-        it->slot_count = (unsigned)keep;
-        it->slot_pos = 0;
-        it->seq_fetched = keep;
-    }
-    if (keep == 0)
+    if (it->seq_count == 0)
         return folio_error__set(FOLIO_ENOTFOUND, "stream %llu has no events as of seq %llu",
                                 (unsigned long long)it->stream, (unsigned long long)at_seq);
     return FOLIO_OK;
-cleanup:
-    folio_store__cursor_close(&c);
-    return rc;
 }
 
 /* folio_stream_open inside the caller's read transaction t, whose log head the caller has

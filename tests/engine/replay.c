@@ -27,6 +27,22 @@ static void drop_frame(uint64_t seq) {
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
 }
 
+/* Overwrite the back-pointer of the frame of `seq` with `prev` and leave its checksum as it
+ * was, as damage would. */
+static void damage_back_pointer(uint64_t seq, uint64_t prev) {
+    folio_txn t = {0};
+    folio_val v;
+    uint8_t key[8], frame[FOLIO_EVENT_BYTES_MAX];
+    folio__put_be64(key, seq);
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_LOG, key, sizeof key), FOLIO_OK);
+    cr_assert_leq(v.size, sizeof frame);
+    memcpy(frame, v.data, v.size);
+    folio__put_le64(frame + FOLIO_FRAME_HEADER_BYTES - 8, prev);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_LOG, key, sizeof key, frame, v.size, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+}
+
 /* Every event of `got` (count n) is the log's event at its seq, versions 1..n. */
 static void assert_stream_is_log(const folio_event *got, size_t n, const folio_event *log) {
     for (size_t i = 0; i < n; i++) {
@@ -52,6 +68,39 @@ Test(replay, a_frame_missing_from_the_log_is_corruption_not_the_next_frame) {
     folio_event *st = tmpdb_read_stream(tmpdb, 2, 0, 0, &n);
     cr_assert_eq(n, 3, "stream 2 does not use seq 3");
     cr_assert_eq(st[2].seq, 6);
+}
+
+Test(replay, a_damaged_back_pointer_is_its_frames_checksum_wherever_it_leads) {
+    /* seqs 1..6 on streams 1, 2, 1, 2, 1, 2 (shifted per case). A short stream's walk follows a back-pointer
+     * before its frame's checksum is checked: whatever a damaged one leads to (its end, a
+     * frame of another stream, itself, a frame that is gone), the answer is the damaged
+     * frame's checksum, as if each frame were checked when found. */
+    static const struct { uint64_t seq, prev; int drop; } cases[] = {
+        {5, 0, 0},  /* the walk would stop: "back-pointers end at version 3" */
+        {5, 4, 0},  /* stream 2's version 2, then its version 1: a walk of 3 "good" frames */
+        {5, 5, 0},  /* itself: "does not point backwards" */
+        {5, 2, 1},  /* a frame that is gone: "missing from the log" */
+        {3, 0, 0},  /* the middle frame; the newest (seq 5) is sound */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        /* case c: streams 2c+1 and 2c+2, seqs 6c+1..6c+6 */
+        uint64_t base = 6 * c, stream = 2 * c + 1;
+        for (unsigned i = 0; i < 6; i++) {
+            folio_event e = tmpdb_event(stream + i % 2, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"i\":%u}", i);
+            cr_assert_eq(tmpdb_append(tmpdb, &e), base + i + 1);
+        }
+        uint64_t seq = base + cases[c].seq, prev = cases[c].prev ? base + cases[c].prev : 0;
+        damage_back_pointer(seq, prev);
+        if (cases[c].drop) drop_frame(prev);
+        folio_iter *it = NULL;
+        cr_assert_eq(folio_stream_open(&it, tmpdb, stream, 0, 0), FOLIO_ECORRUPT, "case %zu", c);
+        cr_assert_null(it);
+        char want[32];
+        snprintf(want, sizeof want, "seq %llu:", (unsigned long long)seq);
+        cr_assert(strstr(folio_errmsg(), want) != NULL, "case %zu: %s", c, folio_errmsg());
+        cr_assert(strstr(folio_errmsg(), "checksum mismatch") != NULL, "case %zu: %s", c,
+                  folio_errmsg());
+    }
 }
 
 Test(replay, a_reused_iterator_never_returns_the_frames_of_the_stream_read_before) {
