@@ -247,10 +247,21 @@ int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *
                       size_t klen);
 /* Write the changed records to the store, in key order; they stay cached (clean). */
 int folio_pcache__flush(folio_pcache *pc, folio_txn *t);
-/* 1 when the cache holds more than its memory budget (flush and reset between events). */
+/* 1 when the cache holds more than its memory budget (flush and reset between events;
+ * in bulk mode, end the catch-up transaction). */
 int folio_pcache__over_budget(const folio_pcache *pc);
-/* Tests: a small budget makes every transaction flush and reset between events. */
-void folio_pcache__set_budget(size_t bytes, size_t entries);
+/* Bulk mode until the next reset (a projection catch-up): the bulk budget, and a flush
+ * puts keys past a tree's last key with MDB_APPEND. */
+void folio_pcache__bulk(folio_pcache *pc);
+/* Note that tree dbi is empty, if it is, so that a key of it not cached is known absent
+ * without a lookup until the next reset. Before the cache holds any record of dbi. */
+int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
+/* Tests: keys this cache's flushes put with MDB_APPEND (all its life). */
+size_t folio_pcache__appends(const folio_pcache *pc);
+/* Tests: a small budget makes every transaction flush and reset between events, a small
+ * bulk budget makes a catch-up commit after every few events. */
+void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,
+                              size_t bulk_entries);
 /* Begin a write transaction on store s with `cache` (head, projection states) and the record
  * cache pc (emptied first) attached: the one way every write transaction starts. */
 int folio_log__begin(folio_txn *t, folio_txn_cache *cache, folio_store *s, folio_pcache *pc);

@@ -10,6 +10,9 @@
  * dirty = not yet written there, absent = not in LMDB, deleted = to be deleted there);
  * values live in the arena until the cache is reset, so a pointer handed out by get stays
  * valid until that key is written or the cache is reset (only between events).
+ * Bulk mode (a projection catch-up, until the next reset): a larger budget at which the
+ * catch-up commits, flushes that append keys past a tree's last key, and "fresh" trees
+ * (empty when the cache began): every record of one is cached, so a miss is absent.
  */
 #include <stdlib.h>
 
@@ -21,10 +24,12 @@ typedef struct {
     uint64_t hash;
     const uint8_t *key;
     const uint8_t *val;
-    uint32_t klen, vlen;
-    uint16_t dbi;
+    uint32_t vlen;
+    uint16_t klen; /* at most KEY_BYTES_MAX */
+    uint8_t dbi;
     uint8_t state;
 } pc_entry;
+_Static_assert(sizeof(pc_entry) == 32, "an entry is half a cache line");
 
 typedef struct pc_chunk {
     struct pc_chunk *next;
@@ -44,16 +49,35 @@ struct folio_pcache {
     size_t dirty;
     struct pc_sortkey *order; /* the dirty entries in key order, for a flush (kept) */
     size_t order_cap;
+    /* Bulk mode (a projection catch-up, folio_pcache__bulk): the bulk budget, and a flush
+     * puts keys past a tree's last key with MDB_APPEND. Off again at reset. */
+    int bulk;
+    /* Bit dbi set: that tree was empty when this cache began and every record of it is
+     * here, so a key not cached is absent without asking LMDB. Cleared at reset. */
+    uint32_t fresh;
+    size_t appends; /* keys this cache put with MDB_APPEND (tests read it) */
 };
+_Static_assert(FOLIO_DBS_MAX <= 32, "the fresh set is a 32-bit mask of dbis");
+_Static_assert(FOLIO_DBS_MAX <= 256, "an entry's dbi is a byte");
 
 #define CHUNK_BYTES (1u << 20)
+#define KEY_BYTES_MAX 511u /* LMDB's largest key (its default build) */
+/* A catch-up's budget, all of the cache counted (footprint): a catch-up ends its write
+ * transaction there (engine/projection.c). The 1.25M-event benchmark ledger's projections
+ * (2.5M records) take ~330 MiB, so its rebuild writes each tree once, in key order. */
+#define BULK_BUDGET_BYTES (512u << 20)
+#define BULK_BUDGET_ENTRIES (16u << 20)
 /* Past this the cache is written out and emptied between two events: memory stays bounded
  * whatever the transaction's size. */
 static size_t budget_bytes = 64u << 20, budget_entries = 1u << 20;
+static size_t bulk_budget_bytes = BULK_BUDGET_BYTES, bulk_budget_entries = BULK_BUDGET_ENTRIES;
 
-void folio_pcache__set_budget(size_t bytes, size_t entries) {
+void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,
+                              size_t bulk_entries) {
     budget_bytes = bytes;
     budget_entries = entries;
+    bulk_budget_bytes = bulk_bytes;
+    bulk_budget_entries = bulk_entries;
 }
 
 folio_pcache *folio_pcache__create(void) { return calloc(1, sizeof(folio_pcache)); }
@@ -78,7 +102,14 @@ void folio_pcache__free(folio_pcache *pc) {
 
 void folio_pcache__reset(folio_pcache *pc) {
     if (!pc) return;
-    if (pc->slot_cap > 65536 && pc->count < pc->slot_cap / 16) {
+    if (pc->bulk) { /* a catch-up's arrays, sized for its budget: give them back */
+        free(pc->entries);
+        free(pc->order);
+        pc->entries = NULL;
+        pc->order = NULL;
+        pc->cap = pc->order_cap = 0;
+    }
+    if (pc->bulk || (pc->slot_cap > 65536 && pc->count < pc->slot_cap / 16)) {
         /* a rebuild grew the table: do not clear megabytes for every small transaction */
         free(pc->slots);
         pc->slots = NULL;
@@ -89,6 +120,8 @@ void folio_pcache__reset(folio_pcache *pc) {
     pc->count = 0;
     pc->dirty = 0;
     pc->arena_bytes = 0;
+    pc->bulk = 0;
+    pc->fresh = 0;
     /* keep one chunk of the usual size for the next transaction; give back the rest */
     pc_chunk *keep = NULL, *c = pc->chunks;
     while (c) {
@@ -106,12 +139,32 @@ void folio_pcache__reset(folio_pcache *pc) {
     pc->chunks = NULL;
 }
 
+/* Mix 64 bits (murmur3's finaliser): every input bit reaches the low bits (the slot) and
+ * the high 32 (the slot's tag). */
+static inline uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+/* A key's hash, eight bytes at a time (FNV-1a, a byte at a time, took ~80 instructions for
+ * a 17-byte key, and a rebuild hashes several keys per event). */
 static uint64_t hash_key(unsigned dbi, const void *key, size_t n) {
-    /* FNV-1a over the dbi and the key: keys are short, and the table only needs spread */
-    uint64_t h = 1469598103934665603ull ^ dbi;
     const uint8_t *p = key;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
+    uint64_t h = 0x9e3779b97f4a7c15ull * (dbi + 1) + n;
+    if (n < 8) {
+        uint64_t w = 0;
+        for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
+        return mix64(h ^ w);
+    }
+    const uint8_t *last = p + n - 8; /* the last word overlaps the one before it */
+    for (; p < last; p += 8) {
+        h = (h ^ folio__get_le64(p)) * 0x9fb21c651e98df25ull;
+        h ^= h >> 32;
+    }
+    return mix64(h ^ folio__get_le64(last));
 }
 
 static void *arena_alloc(folio_pcache *pc, size_t n) {
@@ -168,9 +221,12 @@ static int grow_slots(folio_pcache *pc) {
 static int insert(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *key, size_t klen,
                   uint64_t h) {
     int rc;
+    if (klen > KEY_BYTES_MAX)
+        return folio_error__set(FOLIO_EINVAL, "projection key of %zu bytes (at most %u)", klen,
+                                KEY_BYTES_MAX);
     if ((pc->count + 1) * 2 > pc->slot_cap && (rc = grow_slots(pc)) < 0) return rc;
-    if (pc->count == pc->cap) {
-        size_t cap = pc->cap ? pc->cap * 2 : 4096;
+    if (pc->count == pc->cap) { /* by half: a large array grows in place (mremap) */
+        size_t cap = pc->cap ? pc->cap + pc->cap / 2 : 4096;
         pc_entry *e = realloc(pc->entries, cap * sizeof *e);
         if (!e) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
         pc->entries = e;
@@ -180,8 +236,7 @@ static int insert(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *ke
     if (!k) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
     memcpy(k, key, klen);
     pc_entry *e = &pc->entries[pc->count];
-    *e = (pc_entry){.hash = h, .key = k, .klen = (uint32_t)klen,
-                    .dbi = (uint16_t)dbi};
+    *e = (pc_entry){.hash = h, .key = k, .klen = (uint16_t)klen, .dbi = (uint8_t)dbi};
     size_t i = h & (pc->slot_cap - 1);
     while (pc->slots[i]) i = (i + 1) & (pc->slot_cap - 1);
     pc->slots[i] = (h >> 32 << 32) | (uint64_t)(++pc->count);
@@ -189,13 +244,18 @@ static int insert(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *ke
     return FOLIO_OK;
 }
 
-/* The entry for a key, reading it from LMDB into the cache the first time. */
+/* The entry for a key, reading it from LMDB into the cache the first time. *out is NULL
+ * for a key of a fresh tree that is not cached (absent; not worth an entry). */
 static int lookup(pc_entry **out, folio_pcache *pc, folio_txn *t, unsigned dbi, const void *key,
                   size_t klen) {
     uint64_t h = hash_key(dbi, key, klen);
     pc_entry *e = find(pc, dbi, key, klen, h);
     if (e) {
         *out = e;
+        return FOLIO_OK;
+    }
+    if (pc->fresh & (1u << dbi)) { /* every record of this tree is cached: absent */
+        *out = NULL;
         return FOLIO_OK;
     }
     folio_val v;
@@ -223,7 +283,7 @@ int folio_pcache__get(folio_val *out, folio_pcache *pc, folio_txn *t, unsigned d
     pc_entry *e = NULL; /* set by lookup when it succeeds (gcc -O3 cannot tell) */
     int rc = lookup(&e, pc, t, dbi, key, klen);
     if (rc < 0) return rc;
-    if (e->state == PC_ABSENT || e->state == PC_DELETED) return FOLIO_ENOTFOUND;
+    if (!e || e->state == PC_ABSENT || e->state == PC_DELETED) return FOLIO_ENOTFOUND;
     out->data = e->val;
     out->size = e->vlen;
     return FOLIO_OK;
@@ -235,9 +295,13 @@ int folio_pcache__put(folio_pcache *pc, unsigned dbi, const void *key, size_t kl
     pc_entry *e = find(pc, dbi, key, klen, h);
     int rc;
     if (!e && (rc = insert(&e, pc, dbi, key, klen, h)) < 0) return rc;
-    uint8_t *copy = arena_alloc(pc, vlen ? vlen : 1);
-    if (!copy) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
-    memcpy(copy, val, vlen);
+    /* A value no longer than the one cached takes its place (a pointer from get is valid
+     * only until its key is written): a busy customer's sums, rewritten by each of its
+     * documents, do not fill the arena with old copies. val may point into the old one. */
+    uint8_t *copy = e->val && vlen <= e->vlen ? (uint8_t *)e->val : NULL;
+    if (!copy && !(copy = arena_alloc(pc, vlen ? vlen : 1)))
+        return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
+    memmove(copy, val, vlen);
     if (e->state != PC_DIRTY && e->state != PC_DELETED) pc->dirty++;
     e->val = copy;
     e->vlen = (uint32_t)vlen;
@@ -250,7 +314,7 @@ int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *
     pc_entry *e = NULL;
     int rc = lookup(&e, pc, t, dbi, key, klen);
     if (rc < 0) return rc;
-    if (e->state == PC_ABSENT || e->state == PC_DELETED)
+    if (!e || e->state == PC_ABSENT || e->state == PC_DELETED)
         return folio_error__set(FOLIO_ENOTFOUND, "delete: no such key");
     if (e->state == PC_CLEAN) pc->dirty++;
     e->state = PC_DELETED;
@@ -289,11 +353,99 @@ static int sortkey_cmp(const void *a, const void *b) {
     return x->e->klen < y->e->klen ? -1 : x->e->klen > y->e->klen;
 }
 
+static inline int sortkey_less(const pc_sortkey *x, const pc_sortkey *y) {
+    if (x->w[0] != y->w[0]) return x->w[0] < y->w[0];
+    if (x->w[1] != y->w[1]) return x->w[1] < y->w[1];
+    if (x->w[2] != y->w[2]) return x->w[2] < y->w[2];
+    return sortkey_cmp(x, y) < 0;
+}
+
+static inline void sortkey_swap(pc_sortkey *a, pc_sortkey *b) {
+    pc_sortkey t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Sort a flush's keys: quicksort (median of three, Hoare partition) with the comparison
+ * inlined, insertion sort below 16 keys, and qsort past `depth` levels, so never worse than
+ * n log n. Three times fewer instructions than qsort's merge sort through a function
+ * pointer on a rebuild's millions of keys. The keys are distinct. */
+static void sort_keys(pc_sortkey *a, size_t n, unsigned depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            qsort(a, n, sizeof *a, sortkey_cmp);
+            return;
+        }
+        size_t m = n / 2;
+        if (sortkey_less(&a[m], &a[0])) sortkey_swap(&a[m], &a[0]);
+        if (sortkey_less(&a[n - 1], &a[0])) sortkey_swap(&a[n - 1], &a[0]);
+        if (sortkey_less(&a[n - 1], &a[m])) sortkey_swap(&a[n - 1], &a[m]);
+        /* a[0] <= pivot <= a[n - 1] stop both scans; the pivot at m < n - 1 makes the
+         * first scan from the left stop at or before m, so both parts are non-empty */
+        pc_sortkey pivot = a[m];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (sortkey_less(&a[i], &pivot)) i++;
+            while (sortkey_less(&pivot, &a[j])) j--;
+            if (i >= j) break;
+            sortkey_swap(&a[i], &a[j]);
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j + 1, n): recurse into the smaller part, loop on the other */
+        size_t left = j + 1;
+        FOLIO_ASSERT(left > 0 && left < n);
+        if (left < n - left) {
+            sort_keys(a, left, depth);
+            a += left;
+            n -= left;
+        } else {
+            sort_keys(a + left, n - left, depth);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        pc_sortkey x = a[i];
+        size_t j = i;
+        for (; j > 0 && sortkey_less(&x, &a[j - 1]); j--) a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+/* LMDB's default key order: bytes, then length. */
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c) return c;
+    return an < bn ? -1 : an > bn;
+}
+
+/* The last key of tree dbi, copied (a write may move LMDB's copy); *empty = 1 and no key
+ * when the tree is empty. */
+static int last_key(uint8_t *buf, size_t *bytes, int *empty, folio_txn *t, unsigned dbi) {
+    folio_cursor c = {0};
+    folio_val k, v;
+    int rc = folio_store__cursor_open(&c, t, dbi);
+    if (rc == FOLIO_OK) rc = folio_store__cursor_last(&c, &k, &v);
+    *empty = rc == FOLIO_ITEROVER;
+    *bytes = 0;
+    if (rc == FOLIO_OK) {
+        FOLIO_ASSERT(k.size <= KEY_BYTES_MAX);
+        memcpy(buf, k.data, k.size);
+        *bytes = k.size;
+    }
+    folio_store__cursor_close(&c);
+    return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
+}
+
+/* Write the dirty entries in key order. In bulk mode a tree's keys past its last key go
+ * with MDB_APPEND (LMDB goes to the last leaf instead of searching the tree by key, and
+ * fills each page before it starts the next); a rebuild into an emptied tree appends all
+ * of them. */
 int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     if (!pc || !pc->dirty) return FOLIO_OK;
     if (pc->dirty > pc->order_cap) {
-        size_t cap = pc->order_cap ? pc->order_cap : 1024;
-        while (cap < pc->dirty) cap *= 2;
+        size_t cap = pc->order_cap + pc->order_cap / 2;
+        if (cap < pc->dirty) cap = pc->dirty;
         pc_sortkey *o = realloc(pc->order, cap * sizeof *o);
         if (!o) return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
         pc->order = o;
@@ -305,13 +457,28 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
         if (pc->entries[i].state == PC_DIRTY || pc->entries[i].state == PC_DELETED)
             sortkey_make(&order[n++], &pc->entries[i]);
     FOLIO_ASSERT(n == pc->dirty);
-    qsort(order, n, sizeof *order, sortkey_cmp);
+    sort_keys(order, n, 2 * (unsigned)(64 - __builtin_clzll(n | 1)));
     int rc = FOLIO_OK;
+    unsigned dbi = FOLIO_DBS_MAX;
+    int append = 0; /* the keys from here on of this dbi sort after its tree's last key */
+    uint8_t last[KEY_BYTES_MAX];
+    size_t last_bytes = 0;
     for (size_t i = 0; i < n && rc == FOLIO_OK; i++) {
         pc_entry *e = order[i].e;
+        if (e->dbi != dbi) {
+            dbi = e->dbi;
+            append = 0;
+            if (pc->bulk) rc = last_key(last, &last_bytes, &append, t, dbi);
+            if (rc < 0) break;
+        }
+        if (pc->bulk && !append) append = key_cmp(e->key, e->klen, last, last_bytes) > 0;
         if (e->state == PC_DIRTY) {
-            rc = folio_store__put(t, e->dbi, e->key, e->klen, e->val, e->vlen, 0);
+            rc = folio_store__put(t, e->dbi, e->key, e->klen, e->val, e->vlen,
+                                  append ? FOLIO_PUT_APPEND : 0);
             if (rc == FOLIO_OK) e->state = PC_CLEAN;
+            pc->appends += append;
+        } else if (append) { /* past the tree's last key: not there */
+            e->state = PC_ABSENT;
         } else {
             rc = folio_store__del(t, e->dbi, e->key, e->klen);
             if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK; /* written and deleted in this txn */
@@ -322,6 +489,33 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     return rc;
 }
 
+/* What the cache takes: its arena, entries and table, and the sort array a flush of every
+ * entry would take. */
+static size_t footprint(const folio_pcache *pc) {
+    return pc->arena_bytes + pc->cap * sizeof(pc_entry) + pc->slot_cap * sizeof(uint64_t) +
+           pc->count * sizeof(pc_sortkey);
+}
+
 int folio_pcache__over_budget(const folio_pcache *pc) {
+    if (pc && pc->bulk)
+        return footprint(pc) > bulk_budget_bytes || pc->count > bulk_budget_entries;
     return pc && (pc->arena_bytes > budget_bytes || pc->count > budget_entries);
+}
+
+size_t folio_pcache__appends(const folio_pcache *pc) { return pc->appends; }
+
+void folio_pcache__bulk(folio_pcache *pc) {
+    FOLIO_ASSERT(pc != NULL);
+    pc->bulk = 1;
+}
+
+int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi) {
+    uint64_t entries = 0;
+    FOLIO_ASSERT(pc != NULL);
+    FOLIO_ASSERT(dbi < FOLIO_DBS_MAX);
+    for (size_t i = 0; i < pc->count; i++) FOLIO_ASSERT(pc->entries[i].dbi != dbi);
+    int rc = folio_store__entries(&entries, t, dbi);
+    if (rc < 0) return rc;
+    if (entries == 0) pc->fresh |= 1u << dbi;
+    return FOLIO_OK;
 }

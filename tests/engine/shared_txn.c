@@ -189,7 +189,7 @@ static int mixed_batch(folio_db *db, void *arg) {
 }
 
 Test(shared_txn, a_cache_emptied_between_every_event_gives_the_same_projections) {
-    folio_pcache__set_budget(0, 0);
+    folio_pcache__set_budget(0, 0, 0, 0);
     cr_assert_eq(folio_batch_run(tmpdb, mixed_batch, NULL, 0), FOLIO_OK, "%s", folio_errmsg());
     folio_write_result r;
     cr_assert_eq(folio_customer_merge(&r, tmpdb, &W, "CUST-000001", "CUST-000002", 0, 0),

@@ -1,0 +1,290 @@
+/*
+ * tests/engine/rebuild_bulk.c - a catch-up (rebuild) folds through the record cache in bulk
+ * mode: its write transactions end at the cache's bulk budget, a tree emptied for it is
+ * known to hold only what the fold put (no lookups in LMDB), and its flush appends the keys
+ * past each tree's last key in key order (full pages). The trees come out as a replay of the
+ * log makes them (check), the drops commit before the fold so the file does not grow, and a
+ * rebuild that fails part-way has saved the transactions before the failure.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
+#include "../../engine/projection.h"
+#include "tmpdb.h"
+
+TestSuite(rebuild_bulk, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+static const folio_write_opts W = {.actor = "tester"};
+
+/* customers customers, each with docs invoices and a payment, in batches of 500 commands. */
+typedef struct {
+    int customers, docs;
+} ledger_shape;
+
+static int fill(folio_db *db, void *arg) {
+    const ledger_shape *sh = arg;
+    folio_write_result r;
+    char name[32], ref[32];
+    for (int i = 0; i < sh->customers; i++) {
+        snprintf(name, sizeof name, "Customer %05d", i);
+        folio_customer_new c = {.name = name, .status = "active", .currency = "EUR"};
+        int rc = folio_customer_create(&r, db, &W, &c);
+        if (rc < 0) return rc;
+    }
+    for (int d = 0; d < sh->docs; d++) {
+        for (int i = 0; i < sh->customers; i++) {
+            folio_document_new inv = {.amount = "10.00", .date = "2026-01-05"};
+            snprintf(ref, sizeof ref, "CUST-%06d", (i * 7919 + d) % sh->customers + 1);
+            int rc = folio_invoice_issue(&r, db, &W, ref, &inv);
+            if (rc < 0) return rc;
+        }
+    }
+    return FOLIO_OK;
+}
+
+static void make_ledger(int customers, int docs) {
+    ledger_shape sh = {customers, docs};
+    cr_assert_eq(folio_batch_run(tmpdb, fill, &sh, 0), FOLIO_OK, "%s", folio_errmsg());
+}
+
+static unsigned dbi_of(const char *name) {
+    for (unsigned i = 0; i < folio_projection__count(); i++)
+        if (strcmp(folio_projection__name(i), name) == 0) return FOLIO_DB_PROJ0 + i;
+    cr_assert_fail("no projection %s", name);
+    return 0;
+}
+
+static void check_ok(void) {
+    uint64_t events;
+    cr_assert_eq(folio_check(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    folio_stats st;
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(events, st.events);
+}
+
+/* The rebuilt trees hold what a replay makes, in full pages: the pages in use shrink (the
+ * incremental folds split pages in the middle and leave them about half full), and every
+ * record of the emptied trees was appended. */
+Test(rebuild_bulk, a_rebuild_appends_full_pages_that_check_as_a_replay, .timeout = 120) {
+    make_ledger(400, 10);
+    check_ok();
+    uint64_t events;
+    folio_stats before, after;
+    cr_assert_eq(folio_stats_get(&before, tmpdb), FOLIO_OK);
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(events, before.events);
+    uint64_t records = 0;
+    folio_txn t = {0};
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    for (unsigned i = 0; i < folio_projection__count(); i++) {
+        uint64_t n = 0;
+        cr_assert_eq(folio_store__entries(&n, &t, FOLIO_DB_PROJ0 + i), FOLIO_OK);
+        records += n;
+    }
+    folio_store__read_end(&t);
+    cr_assert_eq(folio_pcache__appends(tmpdb->pcache), records,
+                 "%zu of %llu records appended", folio_pcache__appends(tmpdb->pcache),
+                 (unsigned long long)records);
+    check_ok();
+    cr_assert_eq(folio_stats_get(&after, tmpdb), FOLIO_OK);
+    /* the log and the streams did not change: all of the difference is the projections */
+    cr_assert_lt(after.used_bytes, before.used_bytes - 40 * 4096,
+                 "used bytes %llu before the rebuild, %llu after: the rebuilt trees are not "
+                 "denser",
+                 (unsigned long long)before.used_bytes, (unsigned long long)after.used_bytes);
+    /* the ledger still takes writes in the middle of its full pages */
+    folio_write_result r;
+    folio_document_new inv = {.amount = "5.00", .date = "2026-02-01"};
+    for (int i = 1; i <= 400; i += 3)
+        cr_assert_eq(folio_invoice_issue(&r, tmpdb, &W, tmpdb_strf("CUST-%06d", i), &inv),
+                     FOLIO_OK, "%s", folio_errmsg());
+    check_ok();
+}
+
+/* The drops commit before the fold, and one more transaction passes before it takes pages:
+ * the fold reuses the old trees' pages instead of growing the file. */
+Test(rebuild_bulk, a_rebuild_reuses_the_pages_of_the_trees_it_drops, .timeout = 120) {
+    make_ledger(400, 10);
+    uint64_t events;
+    folio_stats st0, st1, st2;
+    cr_assert_eq(folio_stats_get(&st0, tmpdb), FOLIO_OK);
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(folio_stats_get(&st1, tmpdb), FOLIO_OK);
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(folio_stats_get(&st2, tmpdb), FOLIO_OK);
+    /* a page or two for LMDB's free list at most; the trees take ~100 pages */
+    cr_assert_leq(st1.file_bytes, st0.file_bytes + 4 * 4096,
+                  "the file grew from %llu to %llu bytes", (unsigned long long)st0.file_bytes,
+                  (unsigned long long)st1.file_bytes);
+    cr_assert_leq(st2.file_bytes, st0.file_bytes + 4 * 4096,
+                  "the file grew from %llu to %llu bytes", (unsigned long long)st0.file_bytes,
+                  (unsigned long long)st2.file_bytes);
+    check_ok();
+}
+
+/* With a small bulk budget a rebuild commits many transactions (each after the cache
+ * passed the budget): the later ones find the trees not empty, look records up in LMDB and
+ * put keys in the middle; the result is the same. A failure part-way leaves the
+ * transactions before it committed, and the next open finishes the job. */
+Test(rebuild_bulk, a_small_budget_commits_as_it_goes_and_a_failed_rebuild_resumes,
+     .timeout = 120) {
+    make_ledger(200, 6);
+    folio_stats st;
+    cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK);
+    folio_pcache__set_budget(64u << 20, 1u << 20, 256u << 10, 1u << 20);
+    folio_store__inject_put_failure(2000); /* inside the fold, past a few budgets */
+    uint64_t events;
+    int rc = folio_rebuild(&events, tmpdb);
+    folio_store__inject_put_failure(0);
+    cr_assert_eq(rc, FOLIO_ERROR, "the injected failure should stop the rebuild: %s",
+                 folio_errmsg());
+    folio_txn t = {0};
+    folio_proj_states s;
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_projection__load_store(&s, &t), FOLIO_OK);
+    folio_store__read_end(&t);
+    for (unsigned i = 0; i < folio_projection__count(); i++) {
+        cr_assert_eq(s.version[i], folio_registry[i]->version);
+        cr_assert_gt(s.last_seq[i], 0, "projection %s saved nothing before the failure",
+                     folio_projection__name(i));
+        cr_assert_lt(s.last_seq[i], st.events);
+    }
+    tmpdb_reopen(); /* catches up from where it stopped */
+    check_ok();
+}
+
+/* A tree claimed fresh (empty when the cache began) is answered from the cache alone: a
+ * record put into LMDB behind the cache's back is not seen. A tree that is not empty is
+ * not claimed, and its records are found. Both until the cache is reset. */
+Test(rebuild_bulk, only_an_empty_tree_is_claimed_fresh_and_then_not_looked_up) {
+    unsigned rec = dbi_of("receivables"), dir = dbi_of("directory");
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_val v;
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, rec), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, dir, "zz", 2, "old", 3, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache__bulk(pc);
+    cr_assert_eq(folio_pcache__claim_fresh(pc, &t, rec), FOLIO_OK);
+    cr_assert_eq(folio_pcache__claim_fresh(pc, &t, dir), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, rec, "behind", 6, "x", 1, 0), FOLIO_OK);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, rec, "behind", 6), FOLIO_ENOTFOUND,
+                 "a fresh tree's record not cached is absent without a lookup");
+    cr_assert_eq(folio_pcache__del(pc, &t, rec, "behind", 6), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, dir, "zz", 2), FOLIO_OK,
+                 "a tree that was not empty is looked up");
+    cr_assert_eq(v.size, 3);
+    cr_assert_eq(memcmp(v.data, "old", 3), 0);
+    cr_assert_eq(folio_pcache__put(pc, rec, "new", 3, "y", 1), FOLIO_OK);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, rec, "new", 3), FOLIO_OK);
+    folio_store__abort(&t);
+
+    folio_pcache__reset(pc); /* a new cache forgets the claim */
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, rec, "behind", 6, "x", 1, 0), FOLIO_OK);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, rec, "behind", 6), FOLIO_OK);
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
+
+/* A bulk flush appends the keys past a tree's last key and puts the others in the middle;
+ * deletes of keys past it (put and deleted in the cache) reach nothing. Many keys in random
+ * order with long shared prefixes (ties past the sort's 23-byte prefix) come out sorted:
+ * an append out of order would fail. */
+Test(rebuild_bulk, a_bulk_flush_appends_past_the_last_key_and_puts_the_rest, .timeout = 60) {
+    unsigned rec = dbi_of("receivables");
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, rec), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, rec, "k-0000500", 9, "mid", 3, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, rec, "k-0001000", 9, "end", 3, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+
+    enum { N = 20000 };
+    folio_pcache *pc = folio_pcache__create();
+    char key[64];
+    unsigned seed = 12345;
+    size_t past = 0; /* distinct keys put that sort after "k-0001000" */
+    static uint8_t seen[4 * N];
+    memset(seen, 0, sizeof seen);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache__bulk(pc);
+    for (unsigned i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 8) % (4 * N);
+        past += !seen[k] && (!(k & 1) || k / 2 > 1000);
+        seen[k] = 1;
+        /* short keys around the two stored ones, and long ones sharing 30 bytes */
+        int n = (k & 1) ? snprintf(key, sizeof key, "k-%07u", k / 2)
+                        : snprintf(key, sizeof key, "long-shared-prefix-of-30-bytes%07u", k);
+        cr_assert_eq(folio_pcache__put(pc, rec, key, (size_t)n, key, (size_t)n), FOLIO_OK,
+                     "%s", folio_errmsg());
+    }
+    cr_assert_eq(folio_pcache__put(pc, rec, "zz-deleted", 10, "d", 1), FOLIO_OK);
+    cr_assert_eq(folio_pcache__del(pc, &t, rec, "zz-deleted", 10), FOLIO_OK);
+    cr_assert_eq(folio_pcache__flush(pc, &t), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(folio_pcache__appends(pc), past, "%zu keys appended, %zu are past the last",
+                 folio_pcache__appends(pc), past);
+    cr_assert_lt(past, (size_t)N, "some keys go in the middle");
+
+    folio_cursor c = {0};
+    folio_val k, v, prev = {0};
+    size_t count = 0, shared = 0;
+    cr_assert_eq(folio_store__cursor_open(&c, &t, rec), FOLIO_OK);
+    for (int rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v), count++) {
+        if (prev.data) {
+            size_t m = prev.size < k.size ? prev.size : k.size;
+            int cmp = memcmp(prev.data, k.data, m);
+            cr_assert(cmp < 0 || (cmp == 0 && prev.size < k.size), "keys out of order");
+        }
+        if (k.size == 9 && memcmp(k.data, "k-0000500", 9) == 0) {
+            shared++; /* the stored one, unless the cache put it too */
+        } else if (k.size == 9 && memcmp(k.data, "k-0001000", 9) == 0) {
+            shared++;
+        } else {
+            cr_assert_eq(v.size, k.size);
+            cr_assert_eq(memcmp(v.data, k.data, k.size), 0);
+        }
+        cr_assert(k.size != 10 || memcmp(k.data, "zz-deleted", 10) != 0);
+        prev = k;
+    }
+    folio_store__cursor_close(&c);
+    cr_assert_eq(shared, 2);
+    uint64_t entries = 0;
+    cr_assert_eq(folio_store__entries(&entries, &t, rec), FOLIO_OK);
+    cr_assert_eq(entries, count);
+    cr_assert_gt(count, N / 2);
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
+
+/* A rebuild whose transactions outgrow the map (a ledger opened with a small map) grows it
+ * and tries again until it has committed: it does not stop at a commit that failed. */
+Test(rebuild_bulk, a_rebuild_that_fills_the_map_grows_it_and_finishes, .timeout = 120) {
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.map_bytes = 256u << 10;
+    tmpdb_close(tmpdb);
+    const char *p = tmpdb_path("small.db");
+    tmpdb = tmpdb_open(p, &o);
+    make_ledger(300, 8);
+    for (int i = 0; i < 3; i++) {
+        uint64_t events;
+        tmpdb_close(tmpdb);
+        tmpdb = tmpdb_open(p, &o); /* the map back to its small size */
+        cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+        folio_stats st;
+        cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK, "rebuild %d: %s", i,
+                     folio_errmsg());
+    }
+    check_ok();
+}
