@@ -2,7 +2,8 @@
  * tests/alloc/append.c - the append path allocates nothing per command once warm (the
  * performance issue's rule): a batch of 1,000 documents makes no more heap allocations than
  * a batch of 10, and single durable commands make none outside LMDB's own per-transaction
- * lists.
+ * lists. The history of a customer with a few events (engine/replay.c) makes none outside
+ * LMDB either.
  *
  * This executable replaces malloc, calloc and realloc with counting wrappers around glibc's
  * (__libc_malloc and friends), so it is built only without sanitizers, whose allocator would
@@ -151,6 +152,32 @@ Test(alloc, a_single_command_allocates_nothing_outside_lmdb) {
     cr_assert_eq(outside, 0, "100 warm single documents made %zu allocations outside LMDB "
                              "(%zu in all)",
                  outside, n);
+}
+
+Test(alloc, a_short_history_allocates_nothing_outside_lmdb) {
+    workload wl = {0};
+    customers(&wl);
+    for (int i = 0; i < 600; i++) TMPDB_OK(document(tmpdb, &wl)); /* ~3 documents each */
+    const folio_event *e;
+    size_t outside = 0, events = 0;
+    for (int round = 0; round < 2; round++) { /* round 0 warms the handle's iterator */
+        start();
+        for (int i = 0; i < CUSTOMERS; i++) {
+            folio_iter *it = NULL;
+            int rc = folio_history_open(&it, tmpdb, wl.refs[i]);
+            while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) events++;
+            folio_iter_free(it);
+            if (rc != FOLIO_ITEROVER) {
+                stop(NULL);
+                cr_assert_fail("history %s: %s", wl.refs[i], folio_errmsg());
+            }
+        }
+        size_t n = stop(&outside);
+        if (round == 1)
+            cr_assert_eq(outside, 0, "200 warm histories (%zu events) made %zu allocations "
+                                     "outside LMDB (%zu in all)",
+                         events, outside, n);
+    }
 }
 
 Test(alloc, the_counter_sees_an_allocation) { /* the wrappers are the ones called */
