@@ -288,3 +288,39 @@ Test(rebuild_bulk, a_rebuild_that_fills_the_map_grows_it_and_finishes, .timeout 
     }
     check_ok();
 }
+
+/* Lines of /proc/self/smaps "VmFlags:" that carry "hg" (madvise(MADV_HUGEPAGE)). */
+static int huge_page_hinted_mappings(void) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " hg")) n++;
+    fclose(f);
+    return n;
+}
+
+/* A bulk cache's large blocks (its table, entries and arena chunks of many megabytes) ask
+ * for transparent huge pages: a rebuild probes them at random. */
+Test(rebuild_bulk, a_bulk_cache_asks_for_huge_pages_for_its_large_blocks) {
+    if (huge_page_hinted_mappings() < 0) cr_skip_test("no /proc/self/smaps");
+    unsigned rec = dbi_of("receivables");
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    int before = huge_page_hinted_mappings();
+    folio_pcache__bulk(pc);
+    uint8_t key[17] = {'o'}, val[40] = {0};
+    for (uint64_t i = 0; i < 300000; i++) {
+        folio__put_be64(key + 1, i % 1000);
+        folio__put_be64(key + 9, i);
+        cr_assert_eq(folio_pcache__put(pc, rec, key, sizeof key, val, sizeof val), FOLIO_OK);
+    }
+    int after = huge_page_hinted_mappings();
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+    cr_assert_gt(after, before, "no mapping of the cache asked for huge pages (%d, %d)", before,
+                 after);
+}
