@@ -488,6 +488,12 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     size_t last_bytes = 0;
     for (size_t i = 0; i < n && rc == FOLIO_OK; i++) {
         pc_entry *e = order[i].e;
+        /* key order is not the entries' order: ask for the entries and values ahead */
+        if (i + 16 < n) __builtin_prefetch(order[i + 16].e);
+        if (i + 8 < n) {
+            __builtin_prefetch(order[i + 8].e->key);
+            __builtin_prefetch(order[i + 8].e->val);
+        }
         if (e->dbi != dbi) {
             dbi = e->dbi;
             append = 0;
