@@ -288,35 +288,25 @@ Test(verify_scan, envelope_field_defects_are_refused_with_the_decoders_message) 
     payload(&e);
     assert_refused(&e, "stream is not an unsigned integer");
 
-    f = last;
-    f.seq = 5;
-    standard(&e, &f);
-    assert_refused(&e, "envelope says seq 5");
-
-    f = last;
-    f.version = 0;
-    standard(&e, &f);
-    assert_refused(&e, "version 0");
-
-    f = last;
-    f.type = (uint64_t)UINT32_MAX + 1;
-    standard(&e, &f);
-    assert_refused(&e, "type out of range");
-
-    f = last;
-    f.schema = 0;
-    standard(&e, &f);
-    assert_refused(&e, "schema out of range");
-
-    f = last;
-    f.schema = (uint64_t)UINT32_MAX + 1;
-    standard(&e, &f);
-    assert_refused(&e, "schema out of range");
-
-    f = last;
-    f.recorded = (uint64_t)INT64_MAX + 1;
-    standard(&e, &f);
-    assert_refused(&e, "recorded_at out of range");
+    /* one field of the last event's envelope out of range at a time */
+    const struct {
+        uint64_t *field;
+        uint64_t value;
+        const char *needle;
+    } bad[] = {
+        {&f.seq, 5, "envelope says seq 5"},
+        {&f.version, 0, "version 0"},
+        {&f.type, (uint64_t)UINT32_MAX + 1, "type out of range"},
+        {&f.schema, 0, "schema out of range"},
+        {&f.schema, (uint64_t)UINT32_MAX + 1, "schema out of range"},
+        {&f.recorded, (uint64_t)INT64_MAX + 1, "recorded_at out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = last;
+        *bad[i].field = bad[i].value;
+        standard(&e, &f);
+        assert_refused(&e, bad[i].needle);
+    }
 
     head7(&e, 9, &last);
     actor(&e);
