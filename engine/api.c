@@ -133,11 +133,11 @@ int folio_stats_get(folio_stats *out, folio_db *db) {
     memset(out, 0, sizeof *out);
     FOLIO_TRY(folio_store__read_begin(&t, db->store));
     FOLIO_TRY(folio_log__read_head(&head, &t));
-    FOLIO_TRY(folio_store__entries(&out->streams, &t, FOLIO_DB_STREAMS));
     FOLIO_TRY(folio_projection__check_current(&t, 0, head.last_seq));
-    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0, NULL};
+    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0, NULL, 0};
     FOLIO_ASSERT(folio_registry[0] == &folio_counts_projection);
     if ((rc = folio_counts__get(out->type_counts, 64, &pt)) < 0) goto cleanup;
+    if ((rc = folio_counts__streams(&out->streams, &pt)) < 0) goto cleanup;
     out->format = folio_store__format(db->store);
     out->events = head.last_seq;
     memcpy(out->head, head.chain, FOLIO_HASH_BYTES);

@@ -66,16 +66,28 @@ static void key_text(char *out, size_t cap, const folio_val *k) {
     out[o] = '\0';
 }
 
-static int compare_projection(folio_txn *live, folio_txn *replay, unsigned i) {
+/* Step a cursor on "streams" to the next per-stream record with this tag (tag 0: a
+ * projection's own sub-database, every key). */
+static int skip_others(int rc, folio_cursor *c, uint8_t tag, folio_val *k, folio_val *v) {
+    while (tag && rc == FOLIO_OK &&
+           !(k->size > FOLIO_PROJ_STREAM_KEY_BYTES && ((const uint8_t *)k->data)[8] == tag))
+        rc = folio_store__cursor_next(c, k, v);
+    return rc;
+}
+
+/* Compare projection i's records in dbi (its own sub-database, or "streams" with its tag)
+ * between the live ledger and the replay. */
+static int compare_records(folio_txn *live, folio_txn *replay, unsigned i, unsigned dbi,
+                           uint8_t tag) {
     folio_cursor a = {0}, b = {0};
     folio_val ka, va, kb, vb;
     char key[160];
     const char *name = folio_projection__name(i);
-    int rc = folio_store__cursor_open(&a, live, FOLIO_DB_PROJ0 + i);
-    if (rc == FOLIO_OK) rc = folio_store__cursor_open(&b, replay, FOLIO_DB_PROJ0 + i);
+    int rc = folio_store__cursor_open(&a, live, dbi);
+    if (rc == FOLIO_OK) rc = folio_store__cursor_open(&b, replay, dbi);
     if (rc < 0) goto cleanup;
-    int ra = folio_store__cursor_seek(&a, NULL, 0, &ka, &va);
-    int rb = folio_store__cursor_seek(&b, NULL, 0, &kb, &vb);
+    int ra = skip_others(folio_store__cursor_seek(&a, NULL, 0, &ka, &va), &a, tag, &ka, &va);
+    int rb = skip_others(folio_store__cursor_seek(&b, NULL, 0, &kb, &vb), &b, tag, &kb, &vb);
     for (uint64_t n = 0;; n++) {
         if (ra < 0 && ra != FOLIO_ITEROVER) { rc = ra; break; }
         if (rb < 0 && rb != FOLIO_ITEROVER) { rc = rb; break; }
@@ -111,12 +123,19 @@ static int compare_projection(folio_txn *live, folio_txn *replay, unsigned i) {
                                   name, key);
             break;
         }
-        ra = folio_store__cursor_next(&a, &ka, &va);
-        rb = folio_store__cursor_next(&b, &kb, &vb);
+        ra = skip_others(folio_store__cursor_next(&a, &ka, &va), &a, tag, &ka, &va);
+        rb = skip_others(folio_store__cursor_next(&b, &kb, &vb), &b, tag, &kb, &vb);
     }
 cleanup:
     folio_store__cursor_close(&a);
     folio_store__cursor_close(&b);
+    return rc;
+}
+
+static int compare_projection(folio_txn *live, folio_txn *replay, unsigned i) {
+    int rc = compare_records(live, replay, i, FOLIO_DB_PROJ0 + i, 0);
+    uint8_t tag = folio_registry[i]->stream_tag;
+    if (rc == FOLIO_OK && tag) rc = compare_records(live, replay, i, FOLIO_DB_STREAMS, tag);
     return rc;
 }
 

@@ -283,7 +283,9 @@ static int max_stream(uint64_t *out, folio_txn *t) {
     *out = 0;
     if (rc == FOLIO_ITEROVER) return FOLIO_OK;
     if (rc < 0) return rc;
-    if (k.size != 8) return folio_error__set(FOLIO_ECORRUPT, "stream index key is malformed");
+    /* the last stream's record, or the last of its projections' records after it */
+    if (k.size != 8 && k.size <= FOLIO_PROJ_STREAM_KEY_BYTES)
+        return folio_error__set(FOLIO_ECORRUPT, "stream index key is malformed");
     *out = folio__get_be64(k.data);
     return FOLIO_OK;
 }

@@ -50,7 +50,7 @@ const char *folio_error__where(void); /* source location of the last corruption 
 /* ---- storage (engine/store.c, the only includer of lmdb.h) ---- */
 typedef struct folio_store folio_store;
 /* A transaction or cursor lives on its user's stack; `mdb` is LMDB's handle (opaque here). */
-typedef struct {
+typedef struct folio_txn {
     void *mdb;
     folio_store *store;
     int write;
@@ -67,9 +67,10 @@ typedef struct {
     size_t size;
 } folio_val;
 
-/* Sub-database ids; names in store.c. Projections follow FOLIO_DB_PROJ0. */
+/* Sub-database ids; names in store.c. Projections follow FOLIO_DB_PROJ0. "scratch" is empty
+ * between transactions (engine/log.c uses it inside one). */
 enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM = 3,
-       FOLIO_DB_PROJ0 = 4 };
+       FOLIO_DB_SCRATCH = 4, FOLIO_DB_PROJ0 = 5 };
 
 #define FOLIO_PUT_APPEND 1u /* key sorts after every existing key (MDB_APPEND) */
 
@@ -97,6 +98,7 @@ int folio_store__cursor_seek(folio_cursor *c, const void *key, size_t klen, foli
                              folio_val *v);
 int folio_store__cursor_next(folio_cursor *c, folio_val *k, folio_val *v);
 int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v);
+int folio_store__cursor_prev(folio_cursor *c, folio_val *k, folio_val *v);
 uint64_t folio_store__map_bytes(folio_store *s);
 /* Test hook: make the nth next put of this thread fail (0 = off). */
 void folio_store__inject_put_failure(uint64_t nth);
@@ -211,6 +213,21 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
                           const folio_event *events, size_t n, const char *key,
                           const uint8_t hash[FOLIO_HASH_BYTES]);
 int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream);
+/* A walk over the stream records of "streams" in stream order, past the projections'
+ * per-stream records that sort after each (key stream + tag + suffix). */
+typedef struct {
+    folio_cursor c;
+    int started;
+    int walked;      /* a stream record was returned */
+    uint64_t stream; /* the last stream walked */
+} folio_stream_walk;
+/* FOLIO_OK with the next stream and its record, FOLIO_ITEROVER after the last, or
+ * FOLIO_ECORRUPT for a key or value of neither shape, or per-stream records of a stream
+ * without a record or with a tag no projection has. Close with folio_store__cursor_close(&w->c). */
+int folio_log__walk_streams(folio_stream_walk *w, folio_txn *t, uint64_t *stream,
+                            folio_stream_rec *rec);
+/* Delete every per-stream record with this tag (a projection being rebuilt). */
+int folio_log__drop_stream_records(folio_txn *t, uint8_t tag);
 
 /* Per projection: the code version that built it and the last seq it folded (meta key
  * "proj.<name>"). Loaded once per write transaction, saved at its end. */
@@ -278,15 +295,12 @@ int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_
 /* FOLIO_OK when projection `index` has folded the log up to head_seq with the current code;
  * else FOLIO_EFORMAT with a message saying how to bring it up to date. */
 int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_seq);
-/* Give a projection module access to its sub-database inside transaction t. */
-struct folio_proj_txn {
-    folio_txn *txn;
-    unsigned dbi;
-    uint8_t *scratch;
-};
 /* A projection's view of transaction t (for queries and commands); scratch may be NULL. */
+struct folio_proj_txn;
 void folio_projection__txn(struct folio_proj_txn *out, folio_txn *t, const char *name,
                            uint8_t *scratch);
+/* 1 when a registered projection keeps per-stream records under this tag. */
+int folio_projection__tag_known(uint8_t tag);
 /* Bring every projection up to the head: rebuild those of an older code version, fold the
  * events they have not yet seen. Runs its own write transactions. */
 int folio_projection__catch_up(folio_db *db);

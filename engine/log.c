@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sched.h>
 #include <time.h>
 
@@ -112,6 +113,91 @@ int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream)
     out->version = folio__get_le64(v.data);
     out->head_seq = folio__get_le64((const uint8_t *)v.data + 8);
     return FOLIO_OK;
+}
+
+int folio_log__walk_streams(folio_stream_walk *w, folio_txn *t, uint64_t *stream,
+                            folio_stream_rec *rec) {
+    folio_val k, v;
+    int rc;
+    if (!w->started) {
+        memset(w, 0, sizeof *w);
+        if ((rc = folio_store__cursor_open(&w->c, t, FOLIO_DB_STREAMS)) < 0) return rc;
+        w->started = 1;
+        rc = folio_store__cursor_seek(&w->c, NULL, 0, &k, &v);
+    } else {
+        rc = folio_store__cursor_next(&w->c, &k, &v);
+    }
+    /* Per-stream records follow their stream's record, grouped by tag: jump past each
+     * group (its first key checked) to the next group or the next stream. */
+    for (unsigned n = 0; rc == FOLIO_OK && k.size != 8; n++) {
+        FOLIO_ASSERT(n <= FOLIO_PROJECTIONS_MAX); /* one seek per tag, then a record */
+        const uint8_t *kb = k.data;
+        uint64_t of = k.size >= 8 ? folio__get_be64(kb) : 0;
+        if (k.size < 10 || !folio_projection__tag_known(kb[8]))
+            return folio_error__set(FOLIO_ECORRUPT, "stream index holds a malformed key");
+        if (!w->walked || w->stream != of)
+            return folio_error__set(FOLIO_ECORRUPT,
+                                    "stream index holds records of stream %llu, which has no "
+                                    "stream record", (unsigned long long)of);
+        uint8_t next[9];
+        size_t next_bytes = 9;
+        memcpy(next, kb, 9);
+        if (kb[8] < 0xff) {
+            next[8]++; /* past this tag's group: the next tag's, or the next stream */
+        } else if (of < UINT64_MAX) {
+            folio__put_be64(next, of + 1);
+            next_bytes = 8;
+        } else {
+            return FOLIO_ITEROVER;
+        }
+        rc = folio_store__cursor_seek(&w->c, next, next_bytes, &k, &v);
+    }
+    if (rc < 0) return rc;
+    if (v.size != FOLIO_STREAM_REC_BYTES)
+        return folio_error__set(FOLIO_ECORRUPT, "stream index holds a malformed record");
+    w->stream = *stream = folio__get_be64(k.data);
+    w->walked = 1;
+    rec->version = folio__get_le64(v.data);
+    rec->head_seq = folio__get_le64((const uint8_t *)v.data + 8);
+    return FOLIO_OK;
+}
+
+/* Copy the records of "from" into the emptied "to" in key order (appends: full pages),
+ * all of them or all but those with this tag after the stream id. */
+static int copy_streams(folio_txn *t, unsigned from, unsigned to, uint8_t skip_tag) {
+    folio_cursor c = {0};
+    folio_val k, v;
+    int rc = folio_store__cursor_open(&c, t, from);
+    if (rc == FOLIO_OK) rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v);
+    while (rc == FOLIO_OK) {
+        if (!(skip_tag && k.size > 8 && ((const uint8_t *)k.data)[8] == skip_tag) &&
+            (rc = folio_store__put(t, to, k.data, k.size, v.data, v.size, FOLIO_PUT_APPEND)) < 0)
+            break;
+        rc = folio_store__cursor_next(&c, &k, &v);
+    }
+    folio_store__cursor_close(&c);
+    return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
+}
+
+/* Deleting the records one by one would rewrite every page of "streams" in this
+ * transaction, from new pages (the old ones are free only after it): a rebuild would grow
+ * the file by the size of the tree. Instead what stays (the stream records, and other
+ * projections' records) goes to "scratch" and back, and "streams" is emptied in between:
+ * new pages only for what stays, and the tree comes back in full pages. */
+int folio_log__drop_stream_records(folio_txn *t, uint8_t tag) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(folio_projection__tag_known(tag));
+    uint64_t kept = 0, back = 0;
+    int rc = folio_store__entries(&kept, t, FOLIO_DB_SCRATCH);
+    if (rc < 0) return rc;
+    FOLIO_ASSERT(kept == 0); /* empty between transactions */
+    if ((rc = copy_streams(t, FOLIO_DB_STREAMS, FOLIO_DB_SCRATCH, tag)) < 0) return rc;
+    if ((rc = folio_store__drop(t, FOLIO_DB_STREAMS)) < 0) return rc;
+    if ((rc = copy_streams(t, FOLIO_DB_SCRATCH, FOLIO_DB_STREAMS, 0)) < 0) return rc;
+    if ((rc = folio_store__entries(&kept, t, FOLIO_DB_SCRATCH)) < 0) return rc;
+    if ((rc = folio_store__entries(&back, t, FOLIO_DB_STREAMS)) < 0) return rc;
+    FOLIO_ASSERT(back == kept);
+    return folio_store__drop(t, FOLIO_DB_SCRATCH);
 }
 
 static int write_stream(folio_txn *t, uint64_t stream, const folio_stream_rec *r) {

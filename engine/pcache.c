@@ -347,7 +347,7 @@ int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *
 
 /* A flush sorts copies of each dirty key's first 23 bytes with its dbi, so almost every
  * comparison stays inside the sorted array (keys here are 9 to ~70 bytes and share long
- * prefixes: 'o' + customer + seq, 'i' + kind + "INV-..."; comparing through the entries
+ * prefixes: customer + 'r' + ~seq, 'i' + kind + "INV-..."; comparing through the entries
  * and their keys in the arena missed the cache twice per comparison on a large flush). */
 typedef struct pc_sortkey {
     uint64_t w[3]; /* dbi (8 bits), then key bytes 0..22, big-endian, zero-padded */

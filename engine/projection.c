@@ -37,8 +37,34 @@ static folio_pcache *pcache_of(folio_proj_txn *txn) {
     return txn->txn->cache ? txn->txn->cache->pc : NULL;
 }
 
+void folio_proj__streams(folio_proj_txn *out, folio_proj_txn *txn) {
+    FOLIO_ASSERT(txn->dbi >= FOLIO_DB_PROJ0);
+    FOLIO_ASSERT(txn->dbi - FOLIO_DB_PROJ0 < folio_registry_count);
+    const folio_projection *p = folio_registry[txn->dbi - FOLIO_DB_PROJ0];
+    FOLIO_ASSERT(p->stream_tag != 0);
+    *out = *txn;
+    out->dbi = FOLIO_DB_STREAMS;
+    out->stream_tag = p->stream_tag;
+}
+
+void folio_proj__stream_key(uint8_t key[FOLIO_PROJ_STREAM_KEY_BYTES], const folio_proj_txn *txn,
+                            uint64_t stream) {
+    FOLIO_ASSERT(txn->dbi == FOLIO_DB_STREAMS);
+    FOLIO_ASSERT(txn->stream_tag != 0);
+    folio__put_be64(key, stream);
+    key[8] = txn->stream_tag;
+}
+
+/* A per-stream view reaches only its projection's keys: stream + tag + suffix. */
+static void check_key(const folio_proj_txn *txn, const void *key, size_t key_bytes) {
+    if (txn->dbi != FOLIO_DB_STREAMS) return;
+    FOLIO_ASSERT(key_bytes > FOLIO_PROJ_STREAM_KEY_BYTES);
+    FOLIO_ASSERT(((const uint8_t *)key)[8] == txn->stream_tag);
+}
+
 int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn *txn,
                     const void *key, size_t key_bytes) {
+    check_key(txn, key, key_bytes);
     folio_val v;
     folio_pcache *pc = pcache_of(txn);
     int rc = pc ? folio_pcache__get(&v, pc, txn->txn, txn->dbi, key, key_bytes)
@@ -51,6 +77,7 @@ int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn 
 
 int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, const void *val,
                     size_t val_bytes) {
+    check_key(txn, key, key_bytes);
     folio_pcache *pc = pcache_of(txn);
     if (!pc) return folio_store__put(txn->txn, txn->dbi, key, key_bytes, val, val_bytes, 0);
     FOLIO_ASSERT(txn->txn->write);
@@ -59,6 +86,7 @@ int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, cons
 }
 
 int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes) {
+    check_key(txn, key, key_bytes);
     folio_pcache *pc = pcache_of(txn);
     if (!pc) return folio_store__del(txn->txn, txn->dbi, key, key_bytes);
     FOLIO_ASSERT(txn->txn->write);
@@ -102,10 +130,39 @@ void folio_proj__scratch(uint8_t **buf_out, size_t *cap_out, folio_proj_txn *txn
 
 void folio_proj__iter_init(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
                            size_t prefix_bytes) {
+    if (txn->dbi == FOLIO_DB_STREAMS) { /* within one stream's records of this projection */
+        FOLIO_ASSERT(prefix_bytes >= FOLIO_PROJ_STREAM_KEY_BYTES);
+        FOLIO_ASSERT(((const uint8_t *)prefix)[8] == txn->stream_tag);
+    }
     memset(it, 0, sizeof *it);
     it->txn = txn;
     it->prefix = prefix;
     it->prefix_bytes = prefix_bytes;
+}
+
+void folio_proj__iter_init_reverse(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
+                                   size_t prefix_bytes) {
+    FOLIO_ASSERT(prefix_bytes > 0);
+    FOLIO_ASSERT(prefix_bytes <= FOLIO_PROJ_PREFIX_BYTES_MAX);
+    folio_proj__iter_init(it, txn, prefix, prefix_bytes);
+    it->reverse = 1;
+}
+
+/* Position a reverse walk on the last key with the prefix: the first key past every key
+ * with it is the prefix with its last byte below 0xff raised by one, shortened. */
+static int seek_last_of(folio_cursor *c, const uint8_t *prefix, size_t n, folio_val *k,
+                        folio_val *v) {
+    uint8_t end[FOLIO_PROJ_PREFIX_BYTES_MAX];
+    memcpy(end, prefix, n);
+    while (n > 0 && end[n - 1] == 0xff) n--;
+    int rc = FOLIO_ITEROVER;
+    if (n > 0) {
+        end[n - 1]++;
+        rc = folio_store__cursor_seek(c, end, n, k, v);
+    }
+    if (rc == FOLIO_ITEROVER) return folio_store__cursor_last(c, k, v);
+    if (rc < 0) return rc;
+    return folio_store__cursor_prev(c, k, v);
 }
 
 int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_bytes,
@@ -120,10 +177,13 @@ int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_byt
         if (rc < 0) return rc;
         it->cursor = c.mdb;
         it->started = 1;
-        rc = folio_store__cursor_seek(&c, it->prefix_bytes ? it->prefix : NULL, it->prefix_bytes,
-                                      &k, &v);
+        if (it->reverse)
+            rc = seek_last_of(&c, it->prefix, it->prefix_bytes, &k, &v);
+        else
+            rc = folio_store__cursor_seek(&c, it->prefix_bytes ? it->prefix : NULL,
+                                          it->prefix_bytes, &k, &v);
     } else {
-        rc = folio_store__cursor_next(&c, &k, &v);
+        rc = it->reverse ? folio_store__cursor_prev(&c, &k, &v) : folio_store__cursor_next(&c, &k, &v);
     }
     if (rc < 0) return rc;
     if (k.size < it->prefix_bytes || memcmp(k.data, it->prefix, it->prefix_bytes) != 0)
@@ -148,10 +208,17 @@ void folio_projection__txn(folio_proj_txn *out, folio_txn *t, const char *name,
             out->txn = t;
             out->dbi = FOLIO_DB_PROJ0 + i;
             out->scratch = scratch;
+            out->stream_tag = 0;
             return;
         }
     }
     FOLIO_ASSERT(!"projection is registered");
+}
+
+int folio_projection__tag_known(uint8_t tag) {
+    for (unsigned i = 0; i < folio_registry_count; i++)
+        if (tag != 0 && folio_registry[i]->stream_tag == tag) return 1;
+    return 0;
 }
 
 static void state_key(char *buf, size_t cap, unsigned i) {
@@ -231,7 +298,7 @@ int folio_projection__apply_all(folio_txn *t, folio_proj_states *s, const folio_
         const folio_projection *p = folio_registry[i];
         /* Behind (being rebuilt) or built by other code: catch-up folds this event later. */
         if (s->version[i] != p->version || s->last_seq[i] != e->seq - 1) continue;
-        folio_proj_txn pt = {t, FOLIO_DB_PROJ0 + i, s->scratch};
+        folio_proj_txn pt = {t, FOLIO_DB_PROJ0 + i, s->scratch, 0};
         int rc = p->apply(&pt, e);
         if (rc < 0) return rc;
         s->last_seq[i] = e->seq;
@@ -293,7 +360,8 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
         const folio_projection *p = folio_registry[i];
         if (s.version[i] != p->version) {
             FOLIO_TRY(folio_store__drop(&t, FOLIO_DB_PROJ0 + i));
-            folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + i, db->proj_scratch};
+            if (p->stream_tag) FOLIO_TRY(folio_log__drop_stream_records(&t, p->stream_tag));
+            folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + i, db->proj_scratch, 0};
             if (p->reset) FOLIO_TRY(p->reset(&pt));
             s.version[i] = p->version;
             s.last_seq[i] = 0;

@@ -1,7 +1,9 @@
 /*
  * engine/projection.h - the whole contract between the engine and a read model.
- * A projection owns sub-database "proj.<name>" and nothing else; it sees keys and values,
- * never LMDB or msgpack. `apply` is a pure fold: no clock, randomness, globals or heap.
+ * A projection owns sub-database "proj.<name>" and, when it has a stream tag, the records
+ * keyed stream + tag + suffix in the engine's "streams" (next to each stream's head record,
+ * so an event rewrites one page for both); nothing else. It sees keys and values, never
+ * LMDB or msgpack. `apply` is a pure fold: no clock, randomness, globals or heap.
  * It runs inside the append's write transaction, so log and projections never disagree.
  * The engine records, per projection, the code version that built it and the last seq it
  * folded (meta key "proj.<name>"): it applies each event exactly once, and rebuilds a
@@ -17,7 +19,14 @@
 #include "folio.h"
 #include "mp.h"
 
-typedef struct folio_proj_txn folio_proj_txn;
+/* A projection's view of a transaction. The fields are the engine's: a projection only
+ * declares one, for folio_proj__streams to fill. */
+typedef struct folio_proj_txn {
+    struct folio_txn *txn;
+    unsigned dbi;
+    uint8_t *scratch;
+    uint8_t stream_tag; /* dbi is "streams": the projection's tag (keys are checked) */
+} folio_proj_txn;
 
 typedef struct folio_projection {
     const char *name; /* owns sub-database "proj.<name>" */
@@ -26,6 +35,9 @@ typedef struct folio_projection {
     int (*apply)(folio_proj_txn *txn, const folio_event *event);
     /* Called on an emptied sub-database before a rebuild; may be NULL. */
     int (*reset)(folio_proj_txn *txn);
+    /* Non-zero: the byte after the stream id in the keys of this projection's per-stream
+     * records (folio_proj__streams). A rebuild deletes them with the sub-database. */
+    uint8_t stream_tag;
 } folio_projection;
 
 /* Read a value of this projection. Lifetime: until the transaction ends or the key is
@@ -35,6 +47,16 @@ int folio_proj__get(const void **val_out, size_t *val_bytes_out, folio_proj_txn 
 int folio_proj__put(folio_proj_txn *txn, const void *key, size_t key_bytes, const void *val,
                     size_t val_bytes);
 int folio_proj__del(folio_proj_txn *txn, const void *key, size_t key_bytes);
+
+/* A view of the same transaction on this projection's per-stream records in "streams":
+ * get, put, del and iterate as on its own sub-database, with keys BE u64 stream + the
+ * projection's stream_tag + suffix (at least one byte), for a stream that has events (its
+ * head record, key BE u64 stream, sorts just before them). */
+void folio_proj__streams(folio_proj_txn *out, folio_proj_txn *txn);
+/* The first FOLIO_PROJ_STREAM_KEY_BYTES bytes of a per-stream key: stream id and tag. */
+#define FOLIO_PROJ_STREAM_KEY_BYTES 9u
+void folio_proj__stream_key(uint8_t key[FOLIO_PROJ_STREAM_KEY_BYTES], const folio_proj_txn *txn,
+                            uint64_t stream);
 
 /* Record why a fold refuses an event (becomes folio_errmsg()); returns rc. */
 int folio_proj__fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,15 +74,20 @@ void folio_proj__scratch(uint8_t **buf_out, size_t *cap_out, folio_proj_txn *txn
 #define FOLIO_PROJ_SCRATCH_BYTES (512u * 1024u)
 
 /* Walk this projection's keys that start with `prefix`, in key order. */
+#define FOLIO_PROJ_PREFIX_BYTES_MAX 64u
 typedef struct {
     folio_proj_txn *txn;
     void *cursor;
     const uint8_t *prefix;
     size_t prefix_bytes;
     int started;
+    int reverse;
 } folio_proj_iter;
 void folio_proj__iter_init(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
                            size_t prefix_bytes);
+/* The same walk in reverse key order (the last key with the prefix first); prefix_bytes > 0. */
+void folio_proj__iter_init_reverse(folio_proj_iter *it, folio_proj_txn *txn, const void *prefix,
+                                   size_t prefix_bytes);
 /* FOLIO_OK with the next key/value, FOLIO_ITEROVER past the prefix, or an error. */
 int folio_proj__iter_next(folio_proj_iter *it, const void **key, size_t *key_bytes,
                           const void **val, size_t *val_bytes);

@@ -1,7 +1,7 @@
 /*
  * engine/store.c - the LMDB environment: open, transactions, map growth, error translation.
  * The only includer of lmdb.h. One environment in one file (MDB_NOSUBDIR), mode 0600.
- * Sub-databases: "meta", "log", "streams", "idem" and "proj.<name>" per projection
+ * Sub-databases: "meta", "log", "streams", "idem", "scratch" and "proj.<name>" per projection
  * (docs/FORMAT.md). MDB_WRITEMAP is never used: a full disk must fail a write, not SIGBUS.
  *
  * Map growth: mdb_env_set_mapsize() needs no live transaction in this process, so every
@@ -55,7 +55,7 @@ void folio_store__inject_put_failure(uint64_t nth) { inject_put_failure = nth; }
 /* The store whose write transaction this thread began (NULL: none). */
 static _Thread_local folio_store *writing;
 
-static const char *const core_names[] = {"meta", "log", "streams", "idem"};
+static const char *const core_names[] = {"meta", "log", "streams", "idem", "scratch"};
 static void db_name(char *buf, size_t cap, unsigned i);
 
 /* Translate an LMDB or errno code into a folio code with a message naming the operation. */
@@ -309,6 +309,11 @@ int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v) {
     return cursor_get(c, &mk, &mv, MDB_LAST, k, v);
 }
 
+int folio_store__cursor_prev(folio_cursor *c, folio_val *k, folio_val *v) {
+    MDB_val mk, mv;
+    return cursor_get(c, &mk, &mv, MDB_PREV, k, v);
+}
+
 uint64_t folio_store__map_bytes(folio_store *s) {
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
@@ -351,6 +356,7 @@ uint32_t folio_store__format(const folio_store *s) { return s->format; }
 
 /* Names of the sub-databases in dbi order: the core ones, then "proj.<name>". */
 static void db_name(char *buf, size_t cap, unsigned i) {
+    _Static_assert(sizeof core_names / sizeof core_names[0] == FOLIO_DB_PROJ0, "core names");
     if (i < FOLIO_DB_PROJ0)
         snprintf(buf, cap, "%s", core_names[i]);
     else
@@ -413,13 +419,13 @@ static int open_dbs(folio_store *s, int *created_out) {
         need_write = 0;
         for (unsigned i = 0; i < s->db_count; i++) {
             db_name(name, sizeof name, i);
-            unsigned flags = (write && (fresh || i >= FOLIO_DB_PROJ0)) ? MDB_CREATE : 0;
+            unsigned flags = (write && (fresh || i >= FOLIO_DB_SCRATCH)) ? MDB_CREATE : 0;
             mrc = mdb_dbi_open(txn, name, flags, &s->dbi[i]);
-            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0 && !write && !s->read_only) {
+            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_SCRATCH && !write && !s->read_only) {
                 need_write = 1;
                 break;
             }
-            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_PROJ0 && s->read_only) {
+            if (mrc == MDB_NOTFOUND && i >= FOLIO_DB_SCRATCH && s->read_only) {
                 s->absent[i] = 1; /* queries that need it report FOLIO_EFORMAT */
                 continue;
             }

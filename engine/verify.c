@@ -262,19 +262,12 @@ static int check_head(folio_verify_report *r, folio_txn *t, int64_t last_recorde
 }
 
 static int check_streams(folio_verify_report *r, folio_txn *t, stream_table *tab) {
-    folio_cursor c = {0};
-    folio_val k, v;
-    uint64_t records = 0;
+    folio_stream_walk w = {0};
+    folio_stream_rec rec;
+    uint64_t records = 0, stream;
     int rc = FOLIO_OK;
-    FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_STREAMS));
-    for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
-         rc = folio_store__cursor_next(&c, &k, &v)) {
-        if (k.size != 8 || v.size != FOLIO_STREAM_REC_BYTES) {
-            rc = folio_error__set(FOLIO_ECORRUPT, "stream index holds a malformed record");
-            goto cleanup;
-        }
-        uint64_t stream = folio__get_be64(k.data);
-        uint64_t version = folio__get_le64(v.data), seq = folio__get_le64((const uint8_t *)v.data + 8);
+    while ((rc = folio_log__walk_streams(&w, t, &stream, &rec)) == FOLIO_OK) {
+        uint64_t version = rec.version, seq = rec.head_seq;
         const stream_pos *s = table_lookup(tab, stream);
         if (!s || s->version != version || s->seq != seq) {
             r->bad_seq = s ? s->seq : seq;
@@ -296,7 +289,7 @@ static int check_streams(folio_verify_report *r, folio_txn *t, stream_table *tab
     }
     r->streams = records;
 cleanup:
-    folio_store__cursor_close(&c);
+    folio_store__cursor_close(&w.c);
     return rc;
 }
 

@@ -1,16 +1,19 @@
 /*
  * projections/receivables.c - documents and their open amounts (receivables.h).
  *
- * Keys (sub-database "proj.receivables"):
+ * Keys in sub-database "proj.receivables":
  *   'i' + kind + doc        -> document: BE u64 customer, BE u64 seq, LE i64 amount,
  *                              LE i64 open, LE i32 date, LE i32 due (40 bytes)
- *   'o' + BE u64 customer + BE u64 seq -> kind + doc, for documents whose open amount is not 0
- *   'o' + BE u64 customer + 8 x 0xff   -> the customer's sums (SUMS_BYTES, below): currency,
- *                              stream version, documents, balance, credit holds. Keyed after
- *                              the customer's open items, so a document that adds one
- *                              rewrites the page that holds both.
  *   'n' + kind              -> LE u64 documents issued of that kind
- * Invariants: 0 <= open <= amount; the 'o' index holds exactly the documents with open != 0
+ * Per-stream records in "streams" (tag 'r', engine/projection.h), right after the
+ * customer's stream record: first the sums, then the open items newest first, so that a
+ * document rewrites one page for its stream record, the sums and its open item, however
+ * many open items the customer has:
+ *   BE u64 customer + 'r' + 8 x 0x00     -> the customer's sums (SUMS_BYTES, below): currency,
+ *                              stream version, documents, balance, credit holds;
+ *   BE u64 customer + 'r' + BE u64 ~seq  -> kind + doc, for documents whose open amount is
+ *                              not 0 (~seq: the bits of seq inverted, so newest first).
+ * Invariants: 0 <= open <= amount; the open-item index holds exactly the documents with open != 0
  * under the customer that owns them; doc numbers are unique per kind; a customer's balance
  * is the sum of its open amounts (invoices and refunds positive, the others negative).
  * Events of streams without customer.created are ignored; an event that contradicts the
@@ -97,11 +100,25 @@ int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, con
     return FOLIO_OK;
 }
 
-/* Write a document record and keep the 'o' index in step with its open amount. */
+/* Per-stream keys: customer + tag, then BE u64 ~seq (an open item; seq UINT64_MAX, never
+ * an event's, gives the sums' 8 x 0x00). */
+#define OPEN_KEY_BYTES (FOLIO_PROJ_STREAM_KEY_BYTES + 8u)
+#define SUMS_SEQ UINT64_MAX
+
+static void open_key(uint8_t key[OPEN_KEY_BYTES], const folio_proj_txn *st, uint64_t customer,
+                     uint64_t seq) {
+    folio_proj__stream_key(key, st, customer);
+    folio__put_be64(key + FOLIO_PROJ_STREAM_KEY_BYTES, ~seq);
+}
+
+/* Write a document record and keep the open-item index in step with its open amount. */
 static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
                    uint64_t old_customer) {
-    uint8_t key[2 + FOLIO_DOC_BYTES_MAX], val[DOC_REC_BYTES], okey[17], oval[1 + FOLIO_DOC_BYTES_MAX];
+    uint8_t key[2 + FOLIO_DOC_BYTES_MAX], val[DOC_REC_BYTES], okey[OPEN_KEY_BYTES],
+        oval[1 + FOLIO_DOC_BYTES_MAX];
     size_t klen = 0, n = strlen(d->doc);
+    folio_proj_txn st;
+    folio_proj__streams(&st, t);
     int rc = doc_key(key, &klen, d->kind, d->doc, n);
     if (rc < 0) return rc;
     folio__put_be64(val, d->customer);
@@ -110,18 +127,15 @@ static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
     folio__put_le64(val + 24, (uint64_t)d->open);
     folio__put_le64(val + 32, (uint64_t)(uint32_t)d->date | ((uint64_t)(uint32_t)d->due << 32));
     if ((rc = folio_proj__put(t, key, klen, val, sizeof val)) < 0) return rc;
-    okey[0] = 'o';
     if (old_open != 0) {
-        folio__put_be64(okey + 1, old_customer);
-        folio__put_be64(okey + 9, d->seq);
-        if ((rc = folio_proj__del(t, okey, sizeof okey)) < 0) return rc;
+        open_key(okey, &st, old_customer, d->seq);
+        if ((rc = folio_proj__del(&st, okey, sizeof okey)) < 0) return rc;
     }
     if (d->open != 0) {
-        folio__put_be64(okey + 1, d->customer);
-        folio__put_be64(okey + 9, d->seq);
+        open_key(okey, &st, d->customer, d->seq);
         oval[0] = (uint8_t)d->kind;
         memcpy(oval + 1, d->doc, n);
-        if ((rc = folio_proj__put(t, okey, sizeof okey, oval, 1 + n)) < 0) return rc;
+        if ((rc = folio_proj__put(&st, okey, sizeof okey, oval, 1 + n)) < 0) return rc;
     }
     return FOLIO_OK;
 }
@@ -141,19 +155,24 @@ int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind) {
 
 int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
                                   int (*visit)(const folio_doc_rec *d, void *arg), void *arg) {
-    uint8_t prefix[9];
+    uint8_t prefix[FOLIO_PROJ_STREAM_KEY_BYTES];
     folio_proj_iter it;
+    folio_proj_txn st;
     const void *k, *v;
     size_t kn, vn;
     int rc;
-    prefix[0] = 'o';
-    folio__put_be64(prefix + 1, customer);
-    folio_proj__iter_init(&it, t, prefix, sizeof prefix);
+    folio_proj__streams(&st, t);
+    folio_proj__stream_key(prefix, &st, customer);
+    folio_proj__iter_init_reverse(&it, &st, prefix, sizeof prefix); /* oldest first */
     while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
         folio_doc_rec d;
         const char *val = v;
-        if (kn == 17 && folio__get_be64((const uint8_t *)k + 9) == UINT64_MAX)
-            continue; /* the customer's sums, after its open items */
+        if (kn != OPEN_KEY_BYTES) {
+            rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
+            break;
+        }
+        if (folio__get_be64((const uint8_t *)k + FOLIO_PROJ_STREAM_KEY_BYTES) == ~SUMS_SEQ)
+            continue; /* the customer's sums, before its open items */
         if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
@@ -210,18 +229,14 @@ static int amount_of(int64_t *out, span s, const char *currency, const char *tn)
     return FOLIO_OK;
 }
 
-static void sums_key(uint8_t key[17], uint64_t customer) {
-    key[0] = 'o';
-    folio__put_be64(key + 1, customer);
-    memset(key + 9, 0xff, 8);
-}
-
 int folio_receivables__sums(folio_customer_sums *out, folio_proj_txn *t, uint64_t customer) {
-    uint8_t key[17];
+    uint8_t key[OPEN_KEY_BYTES];
     const void *v;
     size_t vn;
-    sums_key(key, customer);
-    int rc = folio_proj__get(&v, &vn, t, key, sizeof key);
+    folio_proj_txn st;
+    folio_proj__streams(&st, t);
+    open_key(key, &st, customer, SUMS_SEQ);
+    int rc = folio_proj__get(&v, &vn, &st, key, sizeof key);
     if (rc < 0) return rc;
     const uint8_t *b = v;
     if (vn != SUMS_BYTES || b[3] != 0 || (b[0] == 0) != (b[1] == 0) || (b[0] == 0) != (b[2] == 0))
@@ -236,14 +251,16 @@ int folio_receivables__sums(folio_customer_sums *out, folio_proj_txn *t, uint64_
 }
 
 static int put_sums(folio_proj_txn *t, uint64_t customer, const folio_customer_sums *s) {
-    uint8_t key[17], b[SUMS_BYTES] = {0};
-    sums_key(key, customer);
+    uint8_t key[OPEN_KEY_BYTES], b[SUMS_BYTES] = {0};
+    folio_proj_txn st;
+    folio_proj__streams(&st, t);
+    open_key(key, &st, customer, SUMS_SEQ);
     memcpy(b, s->currency, 3);
     folio__put_le64(b + 4, s->version);
     folio__put_le64(b + 12, s->documents);
     folio__put_le64(b + 20, (uint64_t)s->balance);
     folio__put_le32(b + 28, s->holds);
-    return folio_proj__put(t, key, sizeof key, b, SUMS_BYTES);
+    return folio_proj__put(&st, key, sizeof key, b, SUMS_BYTES);
 }
 
 static int sums_add(folio_customer_sums *s, int64_t delta, const char *tn) {
@@ -496,7 +513,8 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 2, /* 2: the customer sums, after the open items */
+    .version = 3, /* 2: the customer sums, after the open items; 3: both in "streams" */
     .apply = receivables_apply,
     .reset = NULL,
+    .stream_tag = 'r',
 };

@@ -90,6 +90,10 @@ Test(receivables_merge, keep_receives_the_open_documents_and_the_balance) {
               "%s", payload);
     cr_assert(strstr(payload, "D-INV2") == NULL && strstr(payload, "D-PAY1") == NULL,
               "closed documents stay behind: %s", payload);
+    /* in the order they were issued (the open-item index is kept newest first) */
+    cr_assert(strstr(payload, "D-INV1") < strstr(payload, "D-CN1") &&
+                  strstr(payload, "D-CN1") < strstr(payload, "D-PAY2"),
+              "moved documents out of issue order: %s", payload);
     folio_customer *c = NULL;
     TMPDB_OK(folio_customer_get(&c, tmpdb, del, 0, 1));
     cr_assert(c->deleted);
