@@ -228,6 +228,12 @@ int folio_log__walk_streams(folio_stream_walk *w, folio_txn *t, uint64_t *stream
                             folio_stream_rec *rec);
 /* Delete every per-stream record with this tag (a projection being rebuilt). */
 int folio_log__drop_stream_records(folio_txn *t, uint8_t tag);
+struct folio_pcache;
+/* Move every record of "streams" into write transaction t's record cache (as written) and
+ * empty the tree, claimed fresh in the cache: the cache's flush then puts them back with
+ * the records the folds add, in key order, appending (full pages). Nothing may read
+ * "streams" past the cache until that flush: for a rebuild's fold (engine/projection.c). */
+int folio_log__stream_records_to_cache(folio_txn *t, struct folio_pcache *pc);
 
 /* Per projection: the code version that built it and the last seq it folded (meta key
  * "proj.<name>"). Loaded once per write transaction, saved at its end. */

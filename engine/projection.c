@@ -383,9 +383,17 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
         uint8_t key[8];
         folio_val k, v;
         /* nothing is cached yet: a tree that is empty now holds only what this fold puts */
-        for (unsigned i = 0; i < folio_registry_count; i++)
+        int restream = 0;
+        for (unsigned i = 0; i < folio_registry_count; i++) {
             if (s.last_seq[i] < head.last_seq)
                 FOLIO_TRY(folio_pcache__claim_fresh(db->pcache, &t, FOLIO_DB_PROJ0 + i));
+            if (s.last_seq[i] == 0 && folio_registry[i]->stream_tag) restream = 1;
+        }
+        /* A projection with per-stream records folds from seq 1 (the drop deleted them):
+         * "streams" goes through the cache too, so that its flush appends the stream
+         * records and the new per-stream records together, in full pages (put in the
+         * middle of the tree, one after another, they would fill its pages half). */
+        if (restream) FOLIO_TRY(folio_log__stream_records_to_cache(&t, db->pcache));
         folio__put_be64(key, from + 1);
         FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
         rc = folio_store__cursor_seek(&c, key, sizeof key, &k, &v);
