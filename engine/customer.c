@@ -273,23 +273,6 @@ int folio_settings_get(folio_settings *out, folio_db *db) {
  * Create
  * ------------------------------------------------------------------------------------- */
 
-static int max_stream(uint64_t *out, folio_txn *t) {
-    folio_cursor cur = {0};
-    folio_val k, v;
-    int rc = folio_store__cursor_open(&cur, t, FOLIO_DB_STREAMS);
-    if (rc < 0) return rc;
-    rc = folio_store__cursor_last(&cur, &k, &v);
-    folio_store__cursor_close(&cur);
-    *out = 0;
-    if (rc == FOLIO_ITEROVER) return FOLIO_OK;
-    if (rc < 0) return rc;
-    /* the last stream's record, or the last of its projections' records after it */
-    if (k.size != 8 && k.size <= FOLIO_PROJ_STREAM_KEY_BYTES)
-        return folio_error__set(FOLIO_ECORRUPT, "stream index key is malformed");
-    *out = folio__get_be64(k.data);
-    return FOLIO_OK;
-}
-
 static void put_addr_map(folio_mpw *p, const folio_dstr *f) {
     folio_mpw__map(p, FOLIO_ADDR_FIELDS);
     for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
@@ -357,7 +340,7 @@ static int create_fn(folio_cmd *c, void *arg) {
                                     in->external_id);
         if (rc != FOLIO_ENOTFOUND) return rc;
     }
-    if ((rc = max_stream(&id, c->txn)) < 0) return rc;
+    if ((rc = folio_log__max_stream(&id, c->txn)) < 0) return rc;
     id++;
     if (in->ref) {
         if ((rc = check_ref_text(in->ref, FOLIO_REF_BYTES_MAX, "ref")) < 0) return rc;

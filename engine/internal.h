@@ -213,6 +213,9 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
                           const folio_event *events, size_t n, const char *key,
                           const uint8_t hash[FOLIO_HASH_BYTES]);
 int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream);
+/* The largest stream id with a record (0: none), the records this transaction wrote
+ * included. */
+int folio_log__max_stream(uint64_t *out, folio_txn *t);
 /* A walk over the stream records of "streams" in stream order, past the projections'
  * per-stream records that sort after each (key stream + tag + suffix). */
 typedef struct {
@@ -252,7 +255,10 @@ struct folio_txn_cache {
     int dirty;  /* and changed since */
     folio_head head;
     folio_proj_states states;
-    folio_pcache *pc; /* projection records (engine/pcache.c); NULL: straight to the store */
+    folio_pcache *pc; /* projection records and stream records (engine/pcache.c); NULL:
+                       * straight to the store */
+    int stream_written;         /* this transaction wrote a stream record (through pc) */
+    uint64_t stream_written_max; /* the largest stream id it wrote one for */
 };
 typedef struct folio_txn_cache folio_txn_cache;
 

@@ -100,12 +100,19 @@ int folio_log__flush(folio_txn *t) {
     return rc;
 }
 
+/* A write transaction reads and writes stream records through its record cache, with the
+ * projections' records: a busy stream's record is looked up in LMDB once per transaction
+ * and written once, at the flush, in key order beside its per-stream records. */
+static folio_pcache *stream_cache(const folio_txn *t) { return t->cache ? t->cache->pc : NULL; }
+
 int folio_log__read_stream(folio_stream_rec *out, folio_txn *t, uint64_t stream) {
     uint8_t key[8];
     folio_val v;
     memset(out, 0, sizeof *out);
     folio__put_be64(key, stream);
-    int rc = folio_store__get(&v, t, FOLIO_DB_STREAMS, key, sizeof key);
+    folio_pcache *pc = stream_cache(t);
+    int rc = pc ? folio_pcache__get(&v, pc, t, FOLIO_DB_STREAMS, key, sizeof key)
+                : folio_store__get(&v, t, FOLIO_DB_STREAMS, key, sizeof key);
     if (rc < 0) return rc;
     if (v.size != FOLIO_STREAM_REC_BYTES)
         return folio_error__set(FOLIO_ECORRUPT, "stream %llu record has %zu bytes",
@@ -226,7 +233,33 @@ static int write_stream(folio_txn *t, uint64_t stream, const folio_stream_rec *r
     folio__put_be64(key, stream);
     folio__put_le64(val, r->version);
     folio__put_le64(val + 8, r->head_seq);
-    return folio_store__put(t, FOLIO_DB_STREAMS, key, sizeof key, val, sizeof val, 0);
+    folio_pcache *pc = stream_cache(t);
+    if (!pc) return folio_store__put(t, FOLIO_DB_STREAMS, key, sizeof key, val, sizeof val, 0);
+    FOLIO_ASSERT(t->write);
+    t->writes++;
+    if (!t->cache->stream_written || stream > t->cache->stream_written_max)
+        t->cache->stream_written_max = stream;
+    t->cache->stream_written = 1;
+    return folio_pcache__put(pc, FOLIO_DB_STREAMS, key, sizeof key, val, sizeof val);
+}
+
+int folio_log__max_stream(uint64_t *out, folio_txn *t) {
+    folio_cursor cur = {0};
+    folio_val k, v;
+    *out = 0;
+    int rc = folio_store__cursor_open(&cur, t, FOLIO_DB_STREAMS);
+    if (rc < 0) return rc;
+    rc = folio_store__cursor_last(&cur, &k, &v);
+    folio_store__cursor_close(&cur);
+    if (rc < 0 && rc != FOLIO_ITEROVER) return rc;
+    /* the last stream's record, or the last of its projections' records after it */
+    if (rc == FOLIO_OK && k.size != 8 && k.size < 10)
+        return folio_error__set(FOLIO_ECORRUPT, "stream index key is malformed");
+    if (rc == FOLIO_OK) *out = folio__get_be64(k.data);
+    /* records this transaction wrote may be in its cache only */
+    if (t->cache && t->cache->stream_written && t->cache->stream_written_max > *out)
+        *out = t->cache->stream_written_max;
+    return FOLIO_OK;
 }
 
 static int64_t wall_clock_us(void) {

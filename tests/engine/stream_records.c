@@ -152,3 +152,34 @@ Test(stream_records, ids_follow_the_last_stream_past_its_records) {
     cr_assert_str_eq(r.ref, "CUST-000003");
     cr_assert_eq(tmpdb_card(tmpdb, "CUST-000003")->id, c->id + 1);
 }
+
+typedef struct {
+    folio_write_result made[2];
+} batch_out;
+
+static int note_then_two_customers(folio_db *db, void *arg) {
+    batch_out *o = arg;
+    folio_event e = tmpdb_note(9, "a stream of its own");
+    uint64_t seq = 0;
+    int rc = folio_event_append(&seq, db, &e);
+    if (rc < 0) return rc;
+    folio_write_opts w = tmpdb_w();
+    folio_customer_new b = {.name = "B"}, c = {.name = "C"};
+    if ((rc = folio_customer_create(&o->made[0], db, &w, &b)) < 0) return rc;
+    return folio_customer_create(&o->made[1], db, &w, &c);
+}
+
+/* Stream records written in a transaction stay in its record cache until the commit: a
+ * new customer's id still follows every stream, those the same batch began included. */
+Test(stream_records, ids_follow_the_streams_a_batch_began) {
+    tmpdb_customer(tmpdb, "A"); /* stream 1 */
+    batch_out o;
+    memset(&o, 0, sizeof o);
+    cr_assert_eq(folio_batch_run(tmpdb, note_then_two_customers, &o, 0), FOLIO_OK, "%s",
+                 folio_errmsg());
+    cr_assert_eq(tmpdb_card(tmpdb, o.made[0].ref)->id, 10, "after the note's stream 9");
+    cr_assert_eq(tmpdb_card(tmpdb, o.made[1].ref)->id, 11);
+    folio_verify_report r;
+    cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(r.streams, 5);
+}
