@@ -159,10 +159,26 @@ static size_t msgpack_skip(const uint8_t *p, size_t n) {
  * Text and payload validation
  * ------------------------------------------------------------------------------------- */
 
+/* Valid UTF-8 without NUL. ASCII (nearly every payload string: numbers, dates, amounts,
+ * keys) is checked eight bytes at a time; utf8proc reads the rest. */
 static int utf8_valid(const uint8_t *s, size_t len) {
     utf8proc_int32_t cp;
     size_t i = 0;
     while (i < len) {
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            /* no byte >= 0x80 and no zero byte: eight ASCII characters */
+            if (((w | ((w - ones) & ~w)) & highs) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (s[i] != 0 && s[i] < 0x80) {
+            i++;
+            continue;
+        }
         utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
         if (n <= 0 || cp == 0) return 0;
         i += (size_t)n;
