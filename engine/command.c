@@ -37,6 +37,26 @@ folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type) {
     return &c->payloads[i];
 }
 
+int folio_cmd__settings(folio_settings *out, folio_cmd *c) {
+    folio_db *db = c->db;
+    const void *raw;
+    size_t n;
+    int rc = folio_directory__settings_raw(&raw, &n, &c->dir);
+    if (rc < 0) return rc;
+    if (raw && n == db->settings_memo_bytes && memcmp(raw, db->settings_memo_raw, n) == 0) {
+        *out = db->settings_memo;
+        return FOLIO_OK;
+    }
+    if ((rc = folio_directory__settings_decode(out, raw, n)) < 0) return rc;
+    db->settings_memo_bytes = 0;
+    if (raw && n <= sizeof db->settings_memo_raw) { /* the same bytes decode the same */
+        memcpy(db->settings_memo_raw, raw, n);
+        db->settings_memo = *out;
+        db->settings_memo_bytes = n;
+    }
+    return FOLIO_OK;
+}
+
 int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref) {
     folio_stream_rec srec;
     c->primary = id;

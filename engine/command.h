@@ -53,6 +53,9 @@ typedef struct folio_cmd {
  * now, before any rule about its current state (the customer must be found and not deleted
  * or merged first; a stale caller then gets FOLIO_ECONFLICT, not a rule about old state). */
 int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref);
+/* The ledger settings (folio_directory__settings), decoded once per settings record: the
+ * handle keeps the last decoded record's bytes and result. Under the write lock. */
+int folio_cmd__settings(folio_settings *out, folio_cmd *c);
 
 /* Stage an event; returns the writer for its payload (a msgpack map the caller fills). */
 folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type);

@@ -184,9 +184,7 @@ static int run_simple(folio_write_result *out, folio_db *db, const folio_write_o
  * Ledger settings
  * ------------------------------------------------------------------------------------- */
 
-static int settings_of(folio_settings *s, folio_cmd *c) {
-    return folio_directory__settings(s, &c->dir);
-}
+static int settings_of(folio_settings *s, folio_cmd *c) { return folio_cmd__settings(s, c); }
 
 /* The defaults, recorded as a ledger.configured event the first time a ledger is used. */
 static void stage_default_settings(folio_cmd *c, const folio_settings *s) {

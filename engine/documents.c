@@ -35,7 +35,7 @@ static int load(doc_ctx *d, folio_cmd *c, const char *ref) {
     int rc = folio_directory__id_by_ref(&id, &c->dir, ref, strlen(ref));
     if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
     if (rc == FOLIO_OK) rc = folio_directory__get(d->card, &c->dir, id);
-    if (rc == FOLIO_OK) rc = folio_directory__settings(&d->set, &c->dir);
+    if (rc == FOLIO_OK) rc = folio_cmd__settings(&d->set, c);
     if (rc < 0) return rc;
     if (d->card->merged_into_ref.s)
         return folio_error__set(FOLIO_ERULE, "%s was merged into %.*s and cannot change (rule 7)",

@@ -47,6 +47,9 @@ void folio_error__clear(void);
 const char *folio_error__where(void); /* source location of the last corruption found */
 #define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
 
+/* Settings records up to this size are kept decoded by the handle (a ledger's is ~120). */
+#define FOLIO_SETTINGS_MEMO_BYTES 512u
+
 /* ---- storage (engine/store.c, the only includer of lmdb.h) ---- */
 typedef struct folio_store folio_store;
 /* A transaction or cursor lives on its user's stack; `mdb` is LMDB's handle (opaque here). */
@@ -352,6 +355,11 @@ struct folio_db {
     pthread_mutex_t spare_lock;
     struct folio_iter *spare_iter; /* the last freed iterator, reused by the next (replay.c) */
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
+    /* the ledger settings a command last decoded, and their record's bytes (engine/command.c,
+     * folio_cmd__settings), under write_lock */
+    folio_settings settings_memo;
+    uint8_t settings_memo_raw[FOLIO_SETTINGS_MEMO_BYTES];
+    size_t settings_memo_bytes; /* 0: none kept */
     void *open_invoices;           /* a command's list of open invoices (engine/documents.c), */
     size_t open_invoices_cap;      /* kept for the next command, under write_lock */
     folio_progress_fn progress; /* folio_set_progress() */

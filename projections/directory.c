@@ -731,18 +731,32 @@ int folio_directory__id_by_external_id(uint64_t *id, folio_proj_txn *t, const ch
     return lookup(id, t, FOLIO_DIR_EXTERNAL, xid, n);
 }
 
+int folio_directory__settings_raw(const void **bytes_out, size_t *n_out, folio_proj_txn *t) {
+    int rc = folio_proj__get(bytes_out, n_out, t, "s", 1);
+    if (rc == FOLIO_ENOTFOUND) {
+        *bytes_out = NULL;
+        *n_out = 0;
+        rc = FOLIO_OK;
+    }
+    return rc;
+}
+
 int folio_directory__settings(folio_settings *out, folio_proj_txn *t) {
     const void *cur;
     size_t n;
+    int rc = folio_directory__settings_raw(&cur, &n, t);
+    if (rc < 0) return rc;
+    return folio_directory__settings_decode(out, cur, n);
+}
+
+int folio_directory__settings_decode(folio_settings *out, const void *cur, size_t n) {
     folio_mpr m;
     memset(out, 0, sizeof *out);
     strcpy(out->base_currency, "USD");
     strcpy(out->ref_prefix, "CUST-");
     strcpy(out->credit_control, "none");
     strcpy(out->on_hold_policy, "allow-nothing");
-    int rc = folio_proj__get(&cur, &n, t, "s", 1);
-    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
-    if (rc < 0) return rc;
+    if (!cur) return FOLIO_OK; /* never configured: the defaults */
     if (folio_mpr__open(&m, cur, n) < 0)
         return folio_proj__fail(FOLIO_ECORRUPT, "settings record is malformed");
     struct { const char *key; char *dst; size_t cap; } f[] = {

@@ -72,6 +72,10 @@ int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref,
 int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n);
 int folio_directory__id_by_external_id(uint64_t *id, folio_proj_txn *t, const char *xid, size_t n);
 int folio_directory__settings(folio_settings *out, folio_proj_txn *t);
+/* The settings record's bytes (NULL, 0: never configured), and their decoding (as
+ * folio_directory__settings), for a caller that keeps the last decoded settings. */
+int folio_directory__settings_raw(const void **bytes_out, size_t *n_out, folio_proj_txn *t);
+int folio_directory__settings_decode(folio_settings *out, const void *bytes, size_t n);
 int folio_directory__any_customer(int *yes, folio_proj_txn *t);
 
 /* Key prefixes: 'c' + BE u64 id -> card; 'r' + ref -> id (every ref ever: never reused);
