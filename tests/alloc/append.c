@@ -56,19 +56,25 @@ static void start(void) {
     counting = 1;
 }
 
+/* The callers of the first few allocations outside LMDB that stop() saw, for a failure
+ * message. */
+static char outside_callers[1024];
+
 /* Stop counting; returns the allocations since start(), and in *outside_lmdb those whose
- * caller is not in LMDB's shared library (printing the first few for a failure message). */
+ * caller is not in LMDB's shared library (the first few named in outside_callers). */
 static size_t stop(size_t *outside_lmdb) {
     counting = 0;
-    size_t n = allocations, outside = 0;
+    size_t n = allocations, outside = 0, used = 0;
+    outside_callers[0] = '\0';
     for (size_t i = 0; i < n && i < CALLERS_MAX; i++) {
         Dl_info info;
         const char *where = dladdr(callers[i], &info) && info.dli_fname ? info.dli_fname : "?";
         if (strstr(where, "liblmdb")) continue;
-        if (outside++ < 5)
-            fprintf(stderr, "allocation from %s+%#lx (%s)\n", where,
-                    (unsigned long)((char *)callers[i] - (char *)info.dli_fbase),
-                    info.dli_sname ? info.dli_sname : "?");
+        if (outside++ < 5 && used < sizeof outside_callers)
+            used += (size_t)snprintf(outside_callers + used, sizeof outside_callers - used,
+                                     "; from %s+%#lx (%s)", where,
+                                     (unsigned long)((char *)callers[i] - (char *)info.dli_fbase),
+                                     info.dli_sname ? info.dli_sname : "?");
     }
     if (outside_lmdb) *outside_lmdb = outside;
     return n;
@@ -150,8 +156,8 @@ Test(alloc, a_single_command_allocates_nothing_outside_lmdb) {
     }
     size_t n = stop(&outside);
     cr_assert_eq(outside, 0, "100 warm single documents made %zu allocations outside LMDB "
-                             "(%zu in all)",
-                 outside, n);
+                             "(%zu in all)%s",
+                 outside, n, outside_callers);
 }
 
 Test(alloc, a_short_history_allocates_nothing_outside_lmdb) {
@@ -175,8 +181,8 @@ Test(alloc, a_short_history_allocates_nothing_outside_lmdb) {
         size_t n = stop(&outside);
         if (round == 1)
             cr_assert_eq(outside, 0, "200 warm histories (%zu events) made %zu allocations "
-                                     "outside LMDB (%zu in all)",
-                         events, outside, n);
+                                     "outside LMDB (%zu in all)%s",
+                         events, outside, n, outside_callers);
     }
 }
 
@@ -188,4 +194,5 @@ Test(alloc, the_counter_sees_an_allocation) { /* the wrappers are the ones calle
     free(p);
     cr_assert_eq(n, 1);
     cr_assert_eq(outside, 1);
+    cr_assert(strstr(outside_callers, "; from ") != NULL, "%s", outside_callers);
 }
