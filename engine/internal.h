@@ -53,9 +53,11 @@ const char *folio_error__where(void); /* source location of the last corruption 
 /* ---- storage (engine/store.c, the only includer of lmdb.h) ---- */
 typedef struct folio_store folio_store;
 /* A transaction or cursor lives on its user's stack; `mdb` is LMDB's handle (opaque here). */
+struct folio_read_slot; /* a read transaction kept for reuse (store.c) */
 typedef struct folio_txn {
     void *mdb;
     folio_store *store;
+    struct folio_read_slot *slot; /* a read transaction's kept handle, or NULL */
     int write;
     uint64_t writes; /* puts, deletes and drops attempted in it: a failure after the first
                       * one leaves the transaction unusable for others (engine/log.c) */
@@ -82,8 +84,18 @@ enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM 
 int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, int read_only,
                       int must_exist, unsigned perm_flags, int *created_out);
 void folio_store__close(folio_store *s);
+/* A read transaction: one the handle keeps for reuse when one is free (renewed here, reset
+ * by read_end, so it pins nothing between reads), else a new one. */
 int folio_store__read_begin(folio_txn *t, folio_store *s);
 void folio_store__read_end(folio_txn *t);
+/* The LMDB transaction id of t's snapshot: two reads with the same id see the same data
+ * (every commit, by any process, makes a new one). */
+uint64_t folio_store__txn_id(const folio_txn *t);
+/* Tests: read transactions begun with mdb_txn_begin rather than renewed, and read cursors
+ * opened rather than renewed; this process's reader slots that pin a snapshot (LMDB's
+ * reader table), 0 between reads. */
+void folio_store__read_counts(uint64_t *txns_begun, uint64_t *cursors_opened, folio_store *s);
+unsigned folio_store__snapshots_held(folio_store *s);
 int folio_store__write_begin(folio_txn *t, folio_store *s);
 int folio_store__commit(folio_txn *t);
 void folio_store__abort(folio_txn *t);
@@ -96,6 +108,10 @@ int folio_store__drop(folio_txn *t, unsigned dbi);
 int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi);
 int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi);
 void folio_store__cursor_close(folio_cursor *c);
+/* A cursor of read transaction t on sub-database dbi, closed (same t, same dbi) before t
+ * ends: a kept read transaction keeps it for its next read, which then allocates none. */
+int folio_store__read_cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi);
+void folio_store__read_cursor_close(folio_cursor *c, folio_txn *t, unsigned dbi);
 /* Position at the first key >= key (key NULL: the first key). FOLIO_ITEROVER past the end. */
 int folio_store__cursor_seek(folio_cursor *c, const void *key, size_t klen, folio_val *k,
                              folio_val *v);

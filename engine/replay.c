@@ -317,14 +317,14 @@ static int collect_stream(folio_iter *it, folio_txn *t, uint64_t last_seq, uint6
     if (rec.version == 0 || rec.version > last_seq || rec.head_seq > last_seq)
         return folio_error__set(FOLIO_ECORRUPT, "stream %llu record is inconsistent with the log",
                                 (unsigned long long)it->stream);
-    if ((rc = folio_store__cursor_open(&c, t, FOLIO_DB_LOG)) < 0) return rc;
+    if ((rc = folio_store__read_cursor_open(&c, t, FOLIO_DB_LOG)) < 0) return rc;
     if (rec.version <= FOLIO_ITER_BATCH_COUNT_MAX) {
         rc = walk_short(it, &c, &rec);
-        folio_store__cursor_close(&c);
+        folio_store__read_cursor_close(&c, t, FOLIO_DB_LOG);
         if (rc == FOLIO_OK) rc = keep_short(it, (size_t)rec.version, max_version, at_seq);
     } else {
         rc = walk_long(it, &c, &rec, max_version, at_seq);
-        folio_store__cursor_close(&c);
+        folio_store__read_cursor_close(&c, t, FOLIO_DB_LOG);
     }
     if (rc < 0) return rc;
     if (it->seq_count == 0)
@@ -381,7 +381,7 @@ static int refill(folio_iter *it) {
     if (it->kind == ITER_LOG ? it->next_seq > it->to_seq : it->seq_fetched == it->seq_count)
         return FOLIO_OK;
     FOLIO_TRY(folio_store__read_begin(&t, it->db->store));
-    FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_LOG));
+    FOLIO_TRY(folio_store__read_cursor_open(&c, &t, FOLIO_DB_LOG));
     if (it->kind == ITER_LOG) {
         uint8_t key[8];
         folio__put_be64(key, it->next_seq);
@@ -426,7 +426,7 @@ static int refill(folio_iter *it) {
         }
     }
 cleanup:
-    folio_store__cursor_close(&c);
+    if (t.mdb) folio_store__read_cursor_close(&c, &t, FOLIO_DB_LOG);
     if (t.mdb) folio_store__read_end(&t);
     return rc;
 }

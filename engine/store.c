@@ -7,7 +7,8 @@
  * Map growth: mdb_env_set_mapsize() needs no live transaction in this process, so every
  * transaction holds `map_lock` shared for its lifetime and growth takes it exclusively.
  * Nothing in folio keeps a transaction open between API calls (iterators copy out batches),
- * so growth only waits for calls already running.
+ * so growth only waits for calls already running. The read transactions a handle keeps for
+ * reuse are reset between reads: they hold neither a snapshot nor `map_lock`.
  * Invariants: every live folio_txn holds map_lock shared; dbi[] is filled before use.
  */
 #include <errno.h>
@@ -19,6 +20,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+/* Read transactions kept for reuse (see folio_store__read_begin): at most this many per
+ * handle, each holding one of LMDB's reader slots (126 by default, shared by every process
+ * on the ledger) while it waits reset; readers beyond them begin and abort as before. */
+#define READ_SPARES_MAX 4u
+
+/* A read transaction kept for reuse: reset (pinning no snapshot) while it waits in the
+ * handle's list, renewed by the next read, and the cursors its users closed, one per
+ * sub-database, renewed with it (LMDB allocates a cursor on every open). Only the thread
+ * that took it from the list touches it until it is put back. */
+struct folio_read_slot {
+    MDB_txn *txn; /* NULL: none begun yet (or dropped after a failed renew) */
+    MDB_cursor *idle[FOLIO_DBS_MAX];
+};
 
 struct folio_store {
     MDB_env *env;
@@ -38,6 +53,12 @@ struct folio_store {
      * began the write transaction touches them (LMDB's rule for write transactions). */
     MDB_txn *write_mdb;
     MDB_cursor *idle[FOLIO_DBS_MAX];
+    /* Read transactions kept for reuse: slot[free[0 .. free_count)] are not in use. */
+    pthread_mutex_t read_lock;
+    struct folio_read_slot slot[READ_SPARES_MAX];
+    unsigned free_slot[READ_SPARES_MAX], free_count;
+    uint64_t read_txns_begun;     /* read transactions begun with mdb_txn_begin (tests) */
+    uint64_t read_cursors_opened; /* read_cursor_open's cursors not kept ones (tests) */
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
@@ -116,6 +137,7 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             t->store = s;
             t->write = write;
             t->writes = 0;
+            t->slot = NULL;
             if (write) {
                 s->write_mdb = txn;
                 writing = s;
@@ -130,15 +152,137 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
     return folio_error__set(FOLIO_ERROR, "begin: the map kept being resized by other processes");
 }
 
-int folio_store__read_begin(folio_txn *t, folio_store *s) { return txn_begin(t, s, 0); }
+static void read_release(folio_store *s, struct folio_read_slot *r);
+
+/* Drop a kept read transaction that is reset or was never begun, and its cursors. */
+static void read_slot_drop(struct folio_read_slot *r) {
+    for (unsigned i = 0; i < FOLIO_DBS_MAX; i++) {
+        if (r->idle[i]) mdb_cursor_close(r->idle[i]);
+        r->idle[i] = NULL;
+    }
+    if (r->txn) mdb_txn_abort(r->txn); /* valid on a reset read transaction */
+    r->txn = NULL;
+}
+
+/*
+ * Begin a read transaction. A read takes one of the handle's kept transactions when one is
+ * free and renews it (mdb_txn_renew): no allocation and no lock of LMDB's reader table,
+ * whose slot the kept transaction still owns (MDB_NOTLS ties slots to transactions, not
+ * threads, so a kept transaction may serve any thread, one at a time). A kept transaction
+ * is reset when its read ends (folio_store__read_end), so between reads it pins no
+ * snapshot and no pages; it holds no map_lock either, so the map can grow meanwhile
+ * (LMDB allows mdb_env_set_mapsize with reset read transactions, and renew reads the new
+ * map's meta). A renew that fails for any reason but a resized map drops the kept
+ * transaction and begins a new one. When every kept transaction is in use, the read
+ * begins and aborts a transaction of its own, as before.
+ */
+int folio_store__read_begin(folio_txn *t, folio_store *s) {
+    struct folio_read_slot *r = NULL;
+    pthread_mutex_lock(&s->read_lock);
+    if (s->free_count > 0) r = &s->slot[s->free_slot[--s->free_count]];
+    pthread_mutex_unlock(&s->read_lock);
+    t->slot = NULL;
+    if (r && r->txn) {
+        for (unsigned attempt = 0; attempt < FOLIO_GROW_RETRY_MAX; attempt++) {
+            pthread_rwlock_rdlock(&s->map_lock);
+            int mrc = mdb_txn_renew(r->txn);
+            if (mrc == MDB_SUCCESS) {
+                t->mdb = r->txn;
+                t->store = s;
+                t->write = 0;
+                t->writes = 0;
+                t->slot = r;
+                return FOLIO_OK;
+            }
+            pthread_rwlock_unlock(&s->map_lock);
+            if (mrc != MDB_MAP_RESIZED) break;
+            int rc = adopt_map_size(s); /* the transaction stays reset: renew it again */
+            if (rc < 0) {
+                read_release(s, r);
+                return rc;
+            }
+        }
+        read_slot_drop(r);
+    }
+    int rc = txn_begin(t, s, 0);
+    if (rc == FOLIO_OK) {
+        pthread_mutex_lock(&s->read_lock);
+        s->read_txns_begun++;
+        pthread_mutex_unlock(&s->read_lock);
+    }
+    if (rc == FOLIO_OK && r) {
+        r->txn = t->mdb;
+        t->slot = r;
+    } else if (r) {
+        read_release(s, r);
+    }
+    return rc;
+}
+
 int folio_store__write_begin(folio_txn *t, folio_store *s) { return txn_begin(t, s, 1); }
 
+/* Put a kept read transaction (reset, or none) back in the handle's list. */
+static void read_release(folio_store *s, struct folio_read_slot *r) {
+    unsigned index = (unsigned)(r - s->slot);
+    FOLIO_ASSERT(index < READ_SPARES_MAX);
+    pthread_mutex_lock(&s->read_lock);
+    FOLIO_ASSERT(s->free_count < READ_SPARES_MAX);
+    s->free_slot[s->free_count++] = index;
+    pthread_mutex_unlock(&s->read_lock);
+}
+
+/* End a read transaction: a kept one is reset (it pins nothing from here on) and put back
+ * for the next read, any other is aborted. Its cursors were closed before. */
 void folio_store__read_end(folio_txn *t) {
     FOLIO_ASSERT(t->mdb != NULL);
     FOLIO_ASSERT(!t->write);
-    mdb_txn_abort(t->mdb);
+    struct folio_read_slot *r = t->slot;
+    if (r) {
+        FOLIO_ASSERT(r->txn == t->mdb);
+        mdb_txn_reset(t->mdb);
+    } else {
+        mdb_txn_abort(t->mdb);
+    }
     t->mdb = NULL;
+    t->slot = NULL;
     pthread_rwlock_unlock(&t->store->map_lock);
+    if (r) read_release(t->store, r);
+}
+
+/* Before the environment closes: drop every kept read transaction (none may be in use:
+ * closing a handle that another thread still reads from is the caller's error). */
+static void read_slots_drop(folio_store *s) {
+    FOLIO_ASSERT(s->free_count == READ_SPARES_MAX);
+    for (unsigned i = 0; i < READ_SPARES_MAX; i++) read_slot_drop(&s->slot[i]);
+}
+
+uint64_t folio_store__txn_id(const folio_txn *t) {
+    FOLIO_ASSERT(t->mdb != NULL);
+    return (uint64_t)mdb_txn_id(t->mdb);
+}
+
+/* mdb_reader_list's line per used reader slot: "pid thread txnid", txnid "-" for a slot
+ * whose transaction is reset. */
+static int count_held(const char *msg, void *ctx) {
+    int pid = 0;
+    char txnid[32];
+    if (sscanf(msg, "%d %*x %31s", &pid, txnid) == 2 && pid == (int)getpid() &&
+        strcmp(txnid, "-") != 0)
+        ++*(unsigned *)ctx;
+    return 0;
+}
+
+unsigned folio_store__snapshots_held(folio_store *s) {
+    unsigned n = 0;
+    mdb_reader_list(s->env, count_held, &n);
+    return n;
+}
+
+void folio_store__read_counts(uint64_t *txns_begun, uint64_t *cursors_opened, folio_store *s) {
+    pthread_mutex_lock(&s->read_lock);
+    *txns_begun = s->read_txns_begun;
+    *cursors_opened = s->read_cursors_opened;
+    pthread_mutex_unlock(&s->read_lock);
 }
 
 /* Before a write transaction ends: close the cursors kept for it. */
@@ -277,6 +421,43 @@ void folio_store__cursor_close(folio_cursor *c) {
                 return;
             }
         }
+    }
+    mdb_cursor_close(cur);
+}
+
+/* A cursor of read transaction t that its user closes with folio_store__read_cursor_close
+ * while t is still running: a kept read transaction keeps it for its next user (renewed),
+ * so a warm read allocates no cursor. */
+int folio_store__read_cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi) {
+    FOLIO_ASSERT(!t->write);
+    FOLIO_ASSERT(dbi < t->store->db_count);
+    struct folio_read_slot *r = t->slot;
+    MDB_cursor *cur = r ? r->idle[dbi] : NULL;
+    if (cur) {
+        r->idle[dbi] = NULL;
+        if (mdb_cursor_renew(t->mdb, cur) == MDB_SUCCESS) {
+            c->mdb = cur;
+            return FOLIO_OK;
+        }
+        mdb_cursor_close(cur); /* and open a new one */
+    }
+    pthread_mutex_lock(&t->store->read_lock);
+    t->store->read_cursors_opened++;
+    pthread_mutex_unlock(&t->store->read_lock);
+    return folio_store__cursor_open(c, t, dbi);
+}
+
+void folio_store__read_cursor_close(folio_cursor *c, folio_txn *t, unsigned dbi) {
+    MDB_cursor *cur = c->mdb;
+    struct folio_read_slot *r = t->slot;
+    c->mdb = NULL;
+    if (!cur) return;
+    FOLIO_ASSERT(t->mdb != NULL);
+    FOLIO_ASSERT(mdb_cursor_txn(cur) == t->mdb);
+    FOLIO_ASSERT(mdb_cursor_dbi(cur) == t->store->dbi[dbi]);
+    if (r && !r->idle[dbi]) {
+        r->idle[dbi] = cur;
+        return;
     }
     mdb_cursor_close(cur);
 }
@@ -653,6 +834,9 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     s->db_count = FOLIO_DB_PROJ0 + folio_projection__count();
     FOLIO_ASSERT(s->db_count <= FOLIO_DBS_MAX);
     pthread_rwlock_init(&s->map_lock, NULL);
+    pthread_mutex_init(&s->read_lock, NULL);
+    for (unsigned i = 0; i < READ_SPARES_MAX; i++) s->free_slot[i] = READ_SPARES_MAX - 1 - i;
+    s->free_count = READ_SPARES_MAX;
 
     pthread_mutex_lock(&registry_lock);
     if (stat(path, &st) != 0) {
@@ -748,8 +932,10 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
 
 cleanup:
     if (registered) registry_remove(s);
+    if (s->env) read_slots_drop(s);
     if (s->env) mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->map_lock);
+    pthread_mutex_destroy(&s->read_lock);
     free(s->path);
     free(s);
     return rc;
@@ -758,8 +944,10 @@ cleanup:
 void folio_store__close(folio_store *s) {
     if (!s) return;
     registry_remove(s);
+    read_slots_drop(s);
     mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->map_lock);
+    pthread_mutex_destroy(&s->read_lock);
     free(s->path);
     free(s);
 }
