@@ -453,10 +453,42 @@ void folio_customer_list_free(folio_customer_list *l) {
  * history
  * ------------------------------------------------------------------------------------- */
 
+/* The log head of history's snapshot t, after checking that the directory projection is
+ * current in it. The check and the head are the same for every read of one snapshot, and
+ * a snapshot is named by its LMDB transaction id (every commit, by any process, makes a
+ * new one; the id comes from t itself, not from anything this process remembers about its
+ * own writes): so the handle keeps the id of the last snapshot it checked, with its head,
+ * and a history of that same snapshot reads neither "meta" record again. Any other id is
+ * checked afresh; a failed check is not kept. */
+static int history_head(folio_head *head, folio_db *db, folio_txn *t) {
+    FOLIO_ASSERT(!t->write);
+    FOLIO_ASSERT(t->cache == NULL); /* the head and the state come from the snapshot */
+    uint64_t txn_id = folio_store__txn_id(t);
+    int known;
+    pthread_mutex_lock(&db->spare_lock);
+    known = txn_id != 0 && db->history_txn_id == txn_id; /* 0: nothing kept yet */
+    if (known) *head = db->history_head;
+    pthread_mutex_unlock(&db->spare_lock);
+    if (known) return FOLIO_OK;
+    int rc = folio_log__read_head(head, t);
+    for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
+        if (strcmp(folio_projection__name(i), "directory") == 0)
+            rc = folio_projection__check_current(t, i, head->last_seq);
+    pthread_mutex_lock(&db->spare_lock);
+    db->history_checks++;
+    if (rc == FOLIO_OK && txn_id > db->history_txn_id) { /* the newest snapshot checked */
+        db->history_txn_id = txn_id;
+        db->history_head = *head;
+    }
+    pthread_mutex_unlock(&db->spare_lock);
+    return rc;
+}
+
 /* One read transaction finds the id and walks the stream. History reads the directory (the
  * ref) and the log, so it checks the directory projection alone (docs/API.md: only
  * folio_customer_get checks every projection, and a card read the receivables too), and
- * reads the log head once, for that check and the walk: two reads of "meta", not four. */
+ * reads the log head once, for that check and the walk, and not at all in a snapshot the
+ * handle has checked before (history_head). */
 int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
     folio_txn t = {0};
     folio_proj_txn dir;
@@ -467,10 +499,7 @@ int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
     int rc = folio_store__read_begin(&t, db->store);
     if (rc < 0) return rc;
     folio_projection__txn(&dir, &t, "directory", NULL);
-    rc = folio_log__read_head(&head, &t);
-    for (unsigned i = 0; rc == FOLIO_OK && i < folio_projection__count(); i++)
-        if (strcmp(folio_projection__name(i), "directory") == 0)
-            rc = folio_projection__check_current(&t, i, head.last_seq);
+    rc = history_head(&head, db, &t);
     if (rc == FOLIO_OK) rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
     if (rc == FOLIO_ENOTFOUND) rc = folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
     if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, &head, id, 0, 0);

@@ -370,6 +370,12 @@ struct folio_db {
     uint64_t groups_spoiled; /* groups thrown away and run one by one (for tests) */
     pthread_mutex_t spare_lock;
     struct folio_iter *spare_iter; /* the last freed iterator, reused by the next (replay.c) */
+    /* Under spare_lock: the snapshot (LMDB transaction id; 0: none) in which a history last
+     * found the directory projection current, and that snapshot's log head
+     * (engine/customer_query.c); and how many times histories checked (tests). */
+    uint64_t history_txn_id;
+    folio_head history_head;
+    uint64_t history_checks;
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
     /* the ledger settings a command last decoded, and their record's bytes (engine/command.c,
      * folio_cmd__settings), under write_lock */

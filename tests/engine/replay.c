@@ -4,11 +4,15 @@
  * frame missing from the log is corruption, never its neighbour); a short stream's frames
  * are opened once, during the walk, so an iterator reused by the handle must never return
  * the frames of the stream it read before; history finds the id and walks the stream in one
- * read transaction that sees every write before it.
+ * read transaction that sees every write before it, and checks the directory projection
+ * (and reads the log head) once per snapshot: again for every new one, whoever wrote it.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../engine/internal.h"
 #include "tmpdb.h"
@@ -202,4 +206,77 @@ Test(replay, history_checks_the_directory_it_reads_and_no_other_projection) {
     cr_assert_eq(folio_history_open(&it, tmpdb, a.ref), FOLIO_EFORMAT);
     cr_assert_null(it);
     cr_assert(strstr(folio_errmsg(), "'directory' is out of date") != NULL, "%s", folio_errmsg());
+}
+
+static uint64_t history_checks(void) {
+    pthread_mutex_lock(&tmpdb->spare_lock);
+    uint64_t n = tmpdb->history_checks;
+    pthread_mutex_unlock(&tmpdb->spare_lock);
+    return n;
+}
+
+Test(replay, history_checks_the_directory_once_per_snapshot) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Keep Ltd"), r;
+    const folio_event *last = NULL;
+    int merged = 0;
+    size_t n = history_matches_log(a.ref, &last, &merged);
+    uint64_t checks = history_checks();
+    for (int i = 0; i < 10; i++) cr_assert_eq(history_matches_log(a.ref, &last, &merged), n);
+    cr_assert_eq(history_checks(), checks, "no write, no new snapshot: nothing to check again");
+    cr_assert_eq(folio_note_add(&r, tmpdb, &W, a.ref, "a note"), FOLIO_OK);
+    cr_assert_eq(history_matches_log(a.ref, &last, &merged), n + 1);
+    cr_assert_eq(last->seq, r.seq);
+    cr_assert_eq(history_checks(), checks + 1, "a new snapshot is checked");
+    age_projection("directory");
+    folio_iter *it = NULL;
+    cr_assert_eq(folio_history_open(&it, tmpdb, a.ref), FOLIO_EFORMAT);
+    cr_assert_eq(folio_history_open(&it, tmpdb, a.ref), FOLIO_EFORMAT, "a failed check is not kept");
+    cr_assert_null(it);
+}
+
+Test(replay, history_checks_again_a_snapshot_another_process_wrote) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Shared Ltd");
+    const folio_event *last = NULL;
+    int merged = 0;
+    size_t n = history_matches_log(a.ref, &last, &merged); /* this snapshot is now known */
+    const char *path = tmpdb_ledger_path();
+    for (int round = 0; round < 2; round++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+        if (pid == 0) { /* no handle survives fork(): the child opens its own */
+            folio_db *child = NULL;
+            folio_write_result r;
+            if (folio_db_open(&child, path, NULL) != FOLIO_OK) _exit(2);
+            if (round == 0 && folio_note_add(&r, child, &W, a.ref, "from a child") != FOLIO_OK)
+                _exit(3);
+            if (round == 1) { /* mark the directory as built by other code */
+                folio_txn t = {0};
+                folio_stats st;
+                uint8_t state[12] = {0};
+                if (folio_stats_get(&st, child) != FOLIO_OK) _exit(5);
+                folio__put_le64(state + 4, st.events);
+                if (folio_store__write_begin(&t, child->store) != FOLIO_OK ||
+                    folio_store__put(&t, FOLIO_DB_META, "proj.directory", 14, state,
+                                     sizeof state, 0) != FOLIO_OK ||
+                    folio_store__commit(&t) != FOLIO_OK)
+                    _exit(4);
+            }
+            folio_db_close(child);
+            _exit(0);
+        }
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x", status);
+        if (round == 0) { /* the new head, from the new snapshot */
+            cr_assert_eq(history_matches_log(a.ref, &last, &merged), n + 1);
+            cr_assert_eq(last->version, n + 1);
+        } else { /* the directory's state, from the new snapshot */
+            folio_iter *it = NULL;
+            cr_assert_eq(folio_history_open(&it, tmpdb, a.ref), FOLIO_EFORMAT, "%s",
+                         folio_errmsg());
+            cr_assert(strstr(folio_errmsg(), "'directory' is out of date") != NULL, "%s",
+                      folio_errmsg());
+        }
+    }
 }
