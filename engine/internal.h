@@ -104,6 +104,12 @@ int folio_store__get(folio_val *out, folio_txn *t, unsigned dbi, const void *key
 int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, const void *val,
                      size_t vlen, unsigned flags);
 int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen);
+/* Put and delete through a cursor of t kept across many writes into its tree in key order
+ * (no descent from the root when the key is on the cursor's page). FOLIO_PUT_APPEND as for
+ * folio_store__put; the delete returns FOLIO_ENOTFOUND for a key not there. */
+int folio_store__cursor_put(folio_cursor *c, folio_txn *t, const void *key, size_t klen,
+                            const void *val, size_t vlen, unsigned flags);
+int folio_store__cursor_del(folio_cursor *c, folio_txn *t, const void *key, size_t klen);
 int folio_store__drop(folio_txn *t, unsigned dbi);
 int folio_store__entries(uint64_t *out, folio_txn *t, unsigned dbi);
 int folio_store__cursor_open(folio_cursor *c, folio_txn *t, unsigned dbi);

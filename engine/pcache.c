@@ -441,13 +441,11 @@ static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
     return an < bn ? -1 : an > bn;
 }
 
-/* The last key of tree dbi, copied (a write may move LMDB's copy); *empty = 1 and no key
- * when the tree is empty. */
-static int last_key(uint8_t *buf, size_t *bytes, int *empty, folio_txn *t, unsigned dbi) {
-    folio_cursor c = {0};
+/* The last key of the tree cursor c walks, copied (a write may move LMDB's copy); *empty = 1
+ * and no key when the tree is empty. Leaves c on the last key. */
+static int last_key(uint8_t *buf, size_t *bytes, int *empty, folio_cursor *c) {
     folio_val k, v;
-    int rc = folio_store__cursor_open(&c, t, dbi);
-    if (rc == FOLIO_OK) rc = folio_store__cursor_last(&c, &k, &v);
+    int rc = folio_store__cursor_last(c, &k, &v);
     *empty = rc == FOLIO_ITEROVER;
     *bytes = 0;
     if (rc == FOLIO_OK) {
@@ -455,14 +453,14 @@ static int last_key(uint8_t *buf, size_t *bytes, int *empty, folio_txn *t, unsig
         memcpy(buf, k.data, k.size);
         *bytes = k.size;
     }
-    folio_store__cursor_close(&c);
     return rc == FOLIO_ITEROVER ? FOLIO_OK : rc;
 }
 
-/* Write the dirty entries in key order. In bulk mode a tree's keys past its last key go
- * with MDB_APPEND (LMDB goes to the last leaf instead of searching the tree by key, and
- * fills each page before it starts the next); a rebuild into an emptied tree appends all
- * of them. */
+/* Write the dirty entries in key order, each tree through one cursor kept across its keys:
+ * LMDB starts each put from the page the last one left the cursor on instead of descending
+ * from the root. In bulk mode a tree's keys past its last key go with MDB_APPEND (LMDB goes
+ * to the last leaf instead of searching the tree by key, and fills each page before it
+ * starts the next); a rebuild into an emptied tree appends all of them. */
 int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     if (!pc || !pc->dirty) return FOLIO_OK;
     if (pc->dirty > pc->order_cap) {
@@ -483,6 +481,7 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     sort_keys(order, n, 2 * (unsigned)(64 - __builtin_clzll(n | 1)));
     int rc = FOLIO_OK;
     unsigned dbi = FOLIO_DBS_MAX;
+    folio_cursor c = {0}; /* on tree dbi */
     int append = 0; /* the keys from here on of this dbi sort after its tree's last key */
     uint8_t last[KEY_BYTES_MAX];
     size_t last_bytes = 0;
@@ -495,25 +494,29 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
             __builtin_prefetch(order[i + 8].e->val);
         }
         if (e->dbi != dbi) {
+            FOLIO_ASSERT(dbi == FOLIO_DBS_MAX || e->dbi > dbi); /* each tree once */
+            folio_store__cursor_close(&c);
             dbi = e->dbi;
             append = 0;
-            if (pc->bulk) rc = last_key(last, &last_bytes, &append, t, dbi);
+            if ((rc = folio_store__cursor_open(&c, t, dbi)) < 0) break;
+            if (pc->bulk) rc = last_key(last, &last_bytes, &append, &c);
             if (rc < 0) break;
         }
         if (pc->bulk && !append) append = key_cmp(e->key, e->klen, last, last_bytes) > 0;
         if (e->state == PC_DIRTY) {
-            rc = folio_store__put(t, e->dbi, e->key, e->klen, e->val, e->vlen,
-                                  append ? FOLIO_PUT_APPEND : 0);
+            rc = folio_store__cursor_put(&c, t, e->key, e->klen, e->val, e->vlen,
+                                         append ? FOLIO_PUT_APPEND : 0);
             if (rc == FOLIO_OK) e->state = PC_CLEAN;
             pc->appends += append;
         } else if (append) { /* past the tree's last key: not there */
             e->state = PC_ABSENT;
         } else {
-            rc = folio_store__del(t, e->dbi, e->key, e->klen);
+            rc = folio_store__cursor_del(&c, t, e->key, e->klen);
             if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK; /* written and deleted in this txn */
             if (rc == FOLIO_OK) e->state = PC_ABSENT;
         }
     }
+    folio_store__cursor_close(&c);
     if (rc == FOLIO_OK) pc->dirty = 0;
     return rc;
 }

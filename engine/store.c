@@ -371,6 +371,39 @@ int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, c
     return xlate(mrc, "put");
 }
 
+/* A put through cursor c of transaction t, kept by the caller across many puts into one
+ * tree in key order: LMDB starts from the cursor's page instead of descending from the root
+ * (and searching its dirty-page list at every level) when the key falls on that page, and
+ * an MDB_APPEND put goes straight to the last leaf the cursor is already on. The cursor is
+ * left on the key put. */
+int folio_store__cursor_put(folio_cursor *c, folio_txn *t, const void *key, size_t klen,
+                            const void *val, size_t vlen, unsigned flags) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(c->mdb != NULL);
+    FOLIO_DEBUG_ASSERT(mdb_cursor_txn(c->mdb) == t->mdb);
+    t->writes++;
+    if (inject_put_failure && --inject_put_failure == 0)
+        return folio_error__set(FOLIO_ERROR, "put: injected failure");
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int mrc = mdb_cursor_put(c->mdb, &k, &v, (flags & FOLIO_PUT_APPEND) ? MDB_APPEND : 0);
+    if (mrc == MDB_KEYEXIST)
+        return folio_error__set(FOLIO_ERROR, "put: append key is not past the last key");
+    return xlate(mrc, "put");
+}
+
+/* Delete key through cursor c of transaction t (kept as for folio_store__cursor_put).
+ * FOLIO_ENOTFOUND when the tree has no such key. */
+int folio_store__cursor_del(folio_cursor *c, folio_txn *t, const void *key, size_t klen) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(c->mdb != NULL);
+    FOLIO_DEBUG_ASSERT(mdb_cursor_txn(c->mdb) == t->mdb);
+    t->writes++;
+    MDB_val k = {klen, (void *)key}, v;
+    int mrc = mdb_cursor_get(c->mdb, &k, &v, MDB_SET);
+    if (mrc == MDB_SUCCESS) mrc = mdb_cursor_del(c->mdb, 0);
+    return xlate(mrc, "delete");
+}
+
 int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
     FOLIO_ASSERT(t->write);
     t->writes++;

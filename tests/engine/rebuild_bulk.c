@@ -343,3 +343,116 @@ Test(rebuild_bulk, a_bulk_cache_asks_for_huge_pages_for_its_large_blocks) {
     cr_assert_gt(after, before, "no mapping of the cache asked for huge pages (%d, %d)", before,
                  after);
 }
+
+/* Keys of the flush test: "f" + a 6-digit number, so that numbers sort as keys do. */
+static size_t flush_key(char *buf, unsigned k) {
+    return (size_t)snprintf(buf, 16, "f%06u", k);
+}
+
+/* The value operation op (-1: the stored one) writes for key number k (64 bytes; a prefix
+ * is stored). */
+static void flush_val(char *val, int op, unsigned k) {
+    for (int i = 0; i < 64; i++) val[i] = (char)('a' + (unsigned)(op * 7 + (int)k + i) % 26);
+}
+
+/* A flush writes each tree through one cursor it keeps across the tree's keys (in key order):
+ * puts of new keys, overwrites, deletes of stored keys, keys put and deleted in the cache,
+ * spread over many leaf pages of two trees that already hold records, land exactly as a
+ * model of the same operations says, with or without bulk mode (where the keys past a
+ * tree's last key are appended). A put or delete at the cursor's old position instead of
+ * at its key would show up as a wrong key or value. */
+static void flush_matches_a_model(int bulk) {
+    enum { STORED = 3000, KEYS = 9000 }; /* stored: the even numbers below 2 * STORED */
+    unsigned trees[2] = {dbi_of("receivables"), dbi_of("directory")};
+    static int16_t model[2][KEYS]; /* -1 absent, else the value's length */
+    static int model_op[2][KEYS];  /* the operation that wrote it (-1: stored before) */
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    char key[16], val[64];
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    for (int d = 0; d < 2; d++) {
+        cr_assert_eq(folio_store__drop(&t, trees[d]), FOLIO_OK);
+        for (unsigned k = 0; k < KEYS; k++) {
+            model[d][k] = -1;
+            if (k % 2 || k >= 2 * STORED) continue;
+            model[d][k] = (int16_t)(k % 50 + 1);
+            model_op[d][k] = -1;
+            flush_val(val, -1, k);
+            cr_assert_eq(folio_store__put(&t, trees[d], key, flush_key(key, k), val,
+                                          (size_t)model[d][k], 0),
+                         FOLIO_OK);
+        }
+    }
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    if (bulk) folio_pcache__bulk(pc);
+    unsigned seed = 777u + (unsigned)bulk;
+    for (int op = 0; op < 12000; op++) {
+        seed = seed * 1103515245u + 12345u;
+        int d = (seed >> 4) & 1;
+        unsigned k = (seed >> 8) % KEYS;
+        size_t n = flush_key(key, k);
+        folio_val v;
+        if ((seed >> 20) % 3 == 0) { /* delete, if there is anything to delete */
+            int rc = folio_pcache__del(pc, &t, trees[d], key, n);
+            cr_assert_eq(rc, model[d][k] < 0 ? FOLIO_ENOTFOUND : FOLIO_OK, "delete f%06u", k);
+            model[d][k] = -1;
+        } else {
+            int16_t len = (int16_t)((seed >> 12) % 60 + 1);
+            flush_val(val, op, k);
+            cr_assert_eq(folio_pcache__put(pc, trees[d], key, n, val, (size_t)len), FOLIO_OK);
+            model[d][k] = len;
+            model_op[d][k] = op;
+            cr_assert_eq(folio_pcache__get(&v, pc, &t, trees[d], key, n), FOLIO_OK);
+            cr_assert_eq(v.size, (size_t)len);
+        }
+    }
+    size_t appends = folio_pcache__appends(pc);
+    cr_assert_eq(folio_pcache__flush(pc, &t), FOLIO_OK, "%s", folio_errmsg());
+    if (bulk)
+        cr_assert_gt(folio_pcache__appends(pc), appends, "keys past the last were appended");
+    else
+        cr_assert_eq(folio_pcache__appends(pc), appends, "no appends outside bulk mode");
+    /* what the cache says (clean now) and what the trees hold both match the model */
+    for (int d = 0; d < 2; d++) {
+        folio_cursor c = {0};
+        folio_val k, v;
+        unsigned next = 0; /* the model's next present key */
+        cr_assert_eq(folio_store__cursor_open(&c, &t, trees[d]), FOLIO_OK);
+        for (int rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc != FOLIO_ITEROVER;
+             rc = folio_store__cursor_next(&c, &k, &v)) {
+            cr_assert_eq(rc, FOLIO_OK);
+            while (next < KEYS && model[d][next] < 0) next++;
+            cr_assert_lt(next, KEYS, "tree %d holds a key the model does not", d);
+            cr_assert_eq(k.size, flush_key(key, next));
+            cr_assert_eq(memcmp(k.data, key, k.size), 0, "tree %d: %.*s where f%06u belongs", d,
+                         (int)k.size, (const char *)k.data, next);
+            cr_assert_eq(v.size, (size_t)model[d][next], "tree %d, f%06u: %zu bytes, not %d",
+                         d, next, v.size, model[d][next]);
+            flush_val(val, model_op[d][next], next);
+            cr_assert_eq(memcmp(v.data, val, v.size), 0, "tree %d, f%06u: wrong value", d, next);
+            next++;
+        }
+        folio_store__cursor_close(&c);
+        while (next < KEYS && model[d][next] < 0) next++;
+        cr_assert_eq(next, KEYS, "tree %d lacks f%06u", d, next);
+        for (unsigned x = 0; x < KEYS; x += 7) {
+            folio_val v2;
+            int rc = folio_pcache__get(&v2, pc, &t, trees[d], key, flush_key(key, x));
+            cr_assert_eq(rc, model[d][x] < 0 ? FOLIO_ENOTFOUND : FOLIO_OK);
+        }
+    }
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
+
+Test(rebuild_bulk, a_flush_through_kept_cursors_writes_what_a_model_says, .timeout = 60) {
+    flush_matches_a_model(0);
+}
+
+Test(rebuild_bulk, a_bulk_flush_through_kept_cursors_writes_what_a_model_says, .timeout = 60) {
+    flush_matches_a_model(1);
+}
