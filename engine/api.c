@@ -59,13 +59,24 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     if (!out || !path || !*path) return folio_error__set(FOLIO_EINVAL, "open: no path given");
     *out = NULL;
     if (!opts) opts = &defaults;
-    if (opts->version != FOLIO_OPEN_OPTS_VERSION)
-        return folio_error__set(FOLIO_EINVAL, "open: options version %u is not %u", opts->version,
-                                FOLIO_OPEN_OPTS_VERSION);
+    /* An older caller's struct ends where its version's fields end: read no field past it. */
+    if (opts->version < 1 || opts->version > FOLIO_OPEN_OPTS_VERSION)
+        return folio_error__set(FOLIO_EINVAL, "open: options version %u is not 1 to %u",
+                                opts->version, FOLIO_OPEN_OPTS_VERSION);
     uint64_t map = opts->map_bytes ? opts->map_bytes : FOLIO_MAP_BYTES_DEFAULT;
     if (map < FOLIO_MAP_BYTES_MIN || map > FOLIO_MAP_BYTES_MAX)
         return folio_error__set(FOLIO_EINVAL, "open: map size %llu out of range",
                                 (unsigned long long)map);
+    uint64_t rebuild_cache = opts->version >= 2 ? opts->rebuild_cache_bytes : 0;
+    if (rebuild_cache == 0) rebuild_cache = FOLIO_REBUILD_CACHE_BYTES_DEFAULT;
+    if (rebuild_cache < FOLIO_REBUILD_CACHE_BYTES_MIN ||
+        rebuild_cache > FOLIO_REBUILD_CACHE_BYTES_MAX || rebuild_cache > SIZE_MAX / 2)
+        return folio_error__set(FOLIO_EINVAL,
+                                "open: rebuild cache of %llu bytes is out of range (0 for the "
+                                "default, else %llu to %llu)",
+                                (unsigned long long)rebuild_cache,
+                                (unsigned long long)FOLIO_REBUILD_CACHE_BYTES_MIN,
+                                (unsigned long long)FOLIO_REBUILD_CACHE_BYTES_MAX);
     folio_db *db = calloc(1, sizeof *db);
     if (!db) return folio_error__set(FOLIO_ERROR, "open: out of memory");
     pthread_mutex_init(&db->write_lock, NULL);
@@ -78,6 +89,7 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
     db->cmd_hasher = folio_hasher__create();
     db->pcache = folio_pcache__create();
     db->path = strdup(path);
+    db->rebuild_cache_bytes = (size_t)rebuild_cache;
     if (!db->scratch || !db->proj_scratch || !db->cmd || !db->cmd_hasher || !db->pcache || !db->path) {
         rc = folio_error__set(FOLIO_ERROR, "open: out of memory");
         goto cleanup;

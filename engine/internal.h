@@ -304,16 +304,17 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t);
 /* 1 when the cache holds more than its memory budget (flush and reset between events;
  * in bulk mode, end the catch-up transaction). */
 int folio_pcache__over_budget(const folio_pcache *pc);
-/* Bulk mode until the next reset (a projection catch-up): the bulk budget, and a flush
- * puts keys past a tree's last key with MDB_APPEND. */
-void folio_pcache__bulk(folio_pcache *pc);
+/* Bulk mode until the next reset (a projection catch-up): a budget of bulk_bytes (the
+ * handle's rebuild_cache_bytes), and a flush puts keys past a tree's last key with
+ * MDB_APPEND. */
+void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes);
 /* Note that tree dbi is empty, if it is, so that a key of it not cached is known absent
  * without a lookup until the next reset. Before the cache holds any record of dbi. */
 int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
 /* Tests: keys this cache's flushes put with MDB_APPEND (all its life). */
 size_t folio_pcache__appends(const folio_pcache *pc);
-/* Tests: a small budget makes every transaction flush and reset between events, a small
- * bulk budget makes a catch-up commit after every few events. */
+/* Tests: a small budget makes every transaction flush and reset between events; a bulk
+ * budget smaller than a handle's makes every catch-up commit at it (0: after every event). */
 void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,
                               size_t bulk_entries);
 /* Begin a write transaction on store s with `cache` (head, projection states) and the record
@@ -383,6 +384,7 @@ struct folio_db {
     folio_head history_head;
     uint64_t history_checks;
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
+    size_t rebuild_cache_bytes;    /* its budget in bulk mode (folio_open_opts) */
     /* the ledger settings a command last decoded, and their record's bytes (engine/command.c,
      * folio_cmd__settings), under write_lock */
     folio_settings settings_memo;

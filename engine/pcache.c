@@ -50,9 +50,10 @@ struct folio_pcache {
     size_t dirty;
     struct pc_sortkey *order; /* the dirty entries in key order, for a flush (kept) */
     size_t order_cap;
-    /* Bulk mode (a projection catch-up, folio_pcache__bulk): the bulk budget, and a flush
-     * puts keys past a tree's last key with MDB_APPEND. Off again at reset. */
+    /* Bulk mode (a projection catch-up, folio_pcache__bulk): its budget, and a flush puts
+     * keys past a tree's last key with MDB_APPEND. Off again at reset. */
     int bulk;
+    size_t bulk_bytes, bulk_entries;
     /* Bit dbi set: that tree was empty when this cache began and every record of it is
      * here, so a key not cached is absent without asking LMDB. Cleared at reset. */
     uint32_t fresh;
@@ -65,22 +66,25 @@ _Static_assert(FOLIO_DBS_MAX <= 256, "an entry's dbi is a byte");
 #define BULK_CHUNK_BYTES (32u << 20) /* in bulk mode: few chunks, on huge pages */
 #define HUGE_HINT_BYTES (4u << 20)   /* blocks from this size ask for huge pages */
 #define KEY_BYTES_MAX 511u /* LMDB's largest key (its default build) */
-/* A catch-up's budget, all of the cache counted (footprint): a catch-up ends its write
- * transaction there (engine/projection.c). The 1.25M-event benchmark ledger's projections
- * (2.5M records) take ~330 MiB, so its rebuild writes each tree once, in key order. */
-#define BULK_BUDGET_BYTES (512u << 20)
-#define BULK_BUDGET_ENTRIES (16u << 20)
+/* A catch-up's budget (the handle's rebuild_cache_bytes, 512 MiB by default) counts all of
+ * the cache (footprint): a catch-up ends its write transaction there (engine/projection.c).
+ * The 1.25M-event benchmark ledger's projections (2.5M records) take ~330 MiB, so with the
+ * default its rebuild writes each tree once, in key order. An entry takes at least 80 bytes
+ * of the footprint (entry, slots, sort key): the byte budget binds before the entry count,
+ * which only keeps an entry's index within the table's 32 bits. */
+#define BULK_ENTRIES_MAX (1u << 31)
 /* Past this the cache is written out and emptied between two events: memory stays bounded
  * whatever the transaction's size. */
 static size_t budget_bytes = 64u << 20, budget_entries = 1u << 20;
-static size_t bulk_budget_bytes = BULK_BUDGET_BYTES, bulk_budget_entries = BULK_BUDGET_ENTRIES;
+/* Tests only (folio_pcache__set_budget): caps below every handle's bulk budget. */
+static size_t bulk_cap_bytes = SIZE_MAX, bulk_cap_entries = SIZE_MAX;
 
 void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,
                               size_t bulk_entries) {
     budget_bytes = bytes;
     budget_entries = entries;
-    bulk_budget_bytes = bulk_bytes;
-    bulk_budget_entries = bulk_entries;
+    bulk_cap_bytes = bulk_bytes;
+    bulk_cap_entries = bulk_entries;
 }
 
 folio_pcache *folio_pcache__create(void) { return calloc(1, sizeof(folio_pcache)); }
@@ -529,16 +533,22 @@ static size_t footprint(const folio_pcache *pc) {
 }
 
 int folio_pcache__over_budget(const folio_pcache *pc) {
-    if (pc && pc->bulk)
-        return footprint(pc) > bulk_budget_bytes || pc->count > bulk_budget_entries;
+    if (pc && pc->bulk) {
+        size_t f = footprint(pc);
+        return f > pc->bulk_bytes || f > bulk_cap_bytes || pc->count > pc->bulk_entries ||
+               pc->count > bulk_cap_entries;
+    }
     return pc && (pc->arena_bytes > budget_bytes || pc->count > budget_entries);
 }
 
 size_t folio_pcache__appends(const folio_pcache *pc) { return pc->appends; }
 
-void folio_pcache__bulk(folio_pcache *pc) {
+void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes) {
     FOLIO_ASSERT(pc != NULL);
+    FOLIO_ASSERT(bulk_bytes > 0);
     pc->bulk = 1;
+    pc->bulk_bytes = bulk_bytes;
+    pc->bulk_entries = bulk_bytes / 32 < BULK_ENTRIES_MAX ? bulk_bytes / 32 : BULK_ENTRIES_MAX;
 }
 
 int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi) {

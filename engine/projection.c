@@ -351,7 +351,7 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
     int rc = FOLIO_OK, dropped = 0, reached = 1;
     *done = 0;
     FOLIO_TRY(folio_log__begin(&t, &cache, db->store, db->pcache));
-    folio_pcache__bulk(db->pcache);
+    folio_pcache__bulk(db->pcache, db->rebuild_cache_bytes);
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
     s.scratch = db->proj_scratch;

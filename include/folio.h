@@ -158,9 +158,20 @@ typedef struct {
     int allow_shared_write; /* 1: open a ledger file that group or others may write; by
                                default that is refused (FOLIO_ERROR), since anyone who can write
                                the file can rewrite the history */
+    /* Since version 2. */
+    uint64_t rebuild_cache_bytes; /* memory budget of the record cache while projections are
+                                     folded again (folio_rebuild, the catch-up of a read-write
+                                     open): a write transaction of the fold ends when the
+                                     cache reaches it. 0 = 512 MiB; else 256 KiB to 64 GiB
+                                     (FOLIO_REBUILD_CACHE_BYTES_MIN, _MAX) */
 } folio_open_opts;
-#define FOLIO_OPEN_OPTS_VERSION 1u
-#define FOLIO_OPEN_OPTS_INIT {FOLIO_OPEN_OPTS_VERSION, 0, 0, 0, 0, 0}
+/* Version 2 added rebuild_cache_bytes; a caller built against version 1 passes 1 and a
+ * struct without it, and gets the default. */
+#define FOLIO_OPEN_OPTS_VERSION 2u
+#define FOLIO_OPEN_OPTS_INIT {FOLIO_OPEN_OPTS_VERSION, 0, 0, 0, 0, 0, 0}
+#define FOLIO_REBUILD_CACHE_BYTES_DEFAULT (512ull << 20)
+#define FOLIO_REBUILD_CACHE_BYTES_MIN (256ull << 10)
+#define FOLIO_REBUILD_CACHE_BYTES_MAX (64ull << 30)
 
 /**
  * Open the ledger file at `path` (PATH and PATH-lock), creating it with mode 0600 when it

@@ -7,6 +7,7 @@
  * rebuild that fails part-way has saved the transactions before the failure.
  */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,10 @@ Test(rebuild_bulk, a_small_budget_commits_as_it_goes_and_a_failed_rebuild_resume
     make_ledger(200, 6);
     folio_stats st;
     cr_assert_eq(folio_stats_get(&st, tmpdb), FOLIO_OK);
-    folio_pcache__set_budget(64u << 20, 1u << 20, 256u << 10, 1u << 20);
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.rebuild_cache_bytes = FOLIO_REBUILD_CACHE_BYTES_MIN;
+    tmpdb_close(tmpdb);
+    tmpdb = tmpdb_open(tmpdb_ledger_path(), &o);
     folio_store__inject_put_failure(2000); /* inside the fold, past a few budgets */
     uint64_t events;
     int rc = folio_rebuild(&events, tmpdb);
@@ -191,7 +195,7 @@ Test(rebuild_bulk, only_an_empty_tree_is_claimed_fresh_and_then_not_looked_up) {
     folio_pcache *pc = folio_pcache__create();
     cr_assert_not_null(pc);
     cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
-    folio_pcache__bulk(pc);
+    folio_pcache__bulk(pc, 512u << 20);
     cr_assert_eq(folio_pcache__claim_fresh(pc, &t, rec), FOLIO_OK);
     cr_assert_eq(folio_pcache__claim_fresh(pc, &t, dir), FOLIO_OK);
     cr_assert_eq(folio_store__put(&t, rec, "behind", 6, "x", 1, 0), FOLIO_OK);
@@ -236,7 +240,7 @@ Test(rebuild_bulk, a_bulk_flush_appends_past_the_last_key_and_puts_the_rest, .ti
     static uint8_t seen[4 * N];
     memset(seen, 0, sizeof seen);
     cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
-    folio_pcache__bulk(pc);
+    folio_pcache__bulk(pc, 512u << 20);
     for (unsigned i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;
         unsigned k = (seed >> 8) % (4 * N);
@@ -330,7 +334,7 @@ Test(rebuild_bulk, a_bulk_cache_asks_for_huge_pages_for_its_large_blocks) {
     folio_pcache *pc = folio_pcache__create();
     cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
     int before = huge_page_hinted_mappings();
-    folio_pcache__bulk(pc);
+    folio_pcache__bulk(pc, 512u << 20);
     uint8_t key[17] = {'o'}, val[40] = {0};
     for (uint64_t i = 0; i < 300000; i++) {
         folio__put_be64(key + 1, i % 1000);
@@ -388,7 +392,7 @@ static void flush_matches_a_model(int bulk) {
     folio_pcache *pc = folio_pcache__create();
     cr_assert_not_null(pc);
     cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
-    if (bulk) folio_pcache__bulk(pc);
+    if (bulk) folio_pcache__bulk(pc, 512u << 20);
     unsigned seed = 777u + (unsigned)bulk;
     for (int op = 0; op < 12000; op++) {
         seed = seed * 1103515245u + 12345u;
@@ -455,4 +459,139 @@ Test(rebuild_bulk, a_flush_through_kept_cursors_writes_what_a_model_says, .timeo
 
 Test(rebuild_bulk, a_bulk_flush_through_kept_cursors_writes_what_a_model_says, .timeout = 60) {
     flush_matches_a_model(1);
+}
+
+/* Every projection record (key and value) in key order, one tree after the other, each
+ * record as u32 key length, key, u32 value length, value; *bytes_out its length. */
+static uint8_t *dump_projections(size_t *bytes_out) {
+    size_t cap = 1u << 20, n = 0;
+    uint8_t *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    folio_txn t = {0};
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    for (unsigned i = 0; i < folio_projection__count(); i++) {
+        folio_cursor c = {0};
+        folio_val k, v;
+        cr_assert_eq(folio_store__cursor_open(&c, &t, FOLIO_DB_PROJ0 + i), FOLIO_OK);
+        for (int rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc != FOLIO_ITEROVER;
+             rc = folio_store__cursor_next(&c, &k, &v)) {
+            cr_assert_eq(rc, FOLIO_OK);
+            while (n + 8 + k.size + v.size > cap) cr_assert_not_null(buf = realloc(buf, cap *= 2));
+            folio__put_le32(buf + n, (uint32_t)k.size);
+            memcpy(buf + n + 4, k.data, k.size);
+            n += 4 + k.size;
+            folio__put_le32(buf + n, (uint32_t)v.size);
+            memcpy(buf + n + 4, v.data, v.size);
+            n += 4 + v.size;
+        }
+        folio_store__cursor_close(&c);
+    }
+    folio_store__read_end(&t);
+    *bytes_out = n;
+    return buf;
+}
+
+/* Catch-up transactions of a rebuild: the catch-up reports its progress after each one
+ * (this ledger is far smaller than the 65,536 events between reports inside one). */
+static int rebuild_reports;
+static void count_rebuild_reports(void *payload, const char *what, uint64_t done,
+                                  uint64_t total) {
+    (void)payload;
+    (void)done;
+    (void)total;
+    if (strcmp(what, "rebuild") == 0) rebuild_reports++;
+}
+
+static int rebuild_counting_transactions(void) {
+    uint64_t events;
+    rebuild_reports = 0;
+    folio_set_progress(tmpdb, count_rebuild_reports, NULL);
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    folio_set_progress(tmpdb, NULL, NULL);
+    return rebuild_reports;
+}
+
+/* The open option rebuild_cache_bytes sets the budget a rebuild's transactions end at: the
+ * smallest one folds this ledger in several transactions, where the default folds it in one
+ * (after the one that drops the trees), and the trees come out the same, record for record. */
+Test(rebuild_bulk, a_small_rebuild_cache_folds_in_several_transactions_to_the_same_trees,
+     .timeout = 120) {
+    make_ledger(300, 8);
+    int with_default = rebuild_counting_transactions();
+    cr_assert_eq(with_default, 2, "the drop and one fold: %d transactions", with_default);
+    size_t want_bytes, got_bytes;
+    uint8_t *want = dump_projections(&want_bytes);
+    check_ok();
+
+    folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+    o.rebuild_cache_bytes = FOLIO_REBUILD_CACHE_BYTES_MIN;
+    tmpdb_close(tmpdb);
+    tmpdb = tmpdb_open(tmpdb_ledger_path(), &o);
+    cr_assert_eq(tmpdb->rebuild_cache_bytes, (size_t)FOLIO_REBUILD_CACHE_BYTES_MIN);
+    int with_small = rebuild_counting_transactions();
+    cr_assert_geq(with_small, 5, "the drop and at least four folds: %d transactions",
+                  with_small);
+    uint8_t *got = dump_projections(&got_bytes);
+    cr_assert_eq(got_bytes, want_bytes);
+    cr_assert_eq(memcmp(got, want, want_bytes), 0, "the trees differ");
+    check_ok();
+    free(want);
+    free(got);
+}
+
+/* The fields of folio_open_opts version 1, as a caller built against it lays them out. */
+typedef struct {
+    unsigned version;
+    uint64_t map_bytes;
+    int read_only, must_exist, group_read, allow_shared_write;
+} open_opts_v1;
+_Static_assert(sizeof(open_opts_v1) == offsetof(folio_open_opts, rebuild_cache_bytes),
+               "version 2 appends its field to version 1's");
+
+/* A caller built against version 1 passes a struct without rebuild_cache_bytes: the open
+ * reads no field past version 1's (bytes after them here are garbage that would be refused)
+ * and gives it today's default, as NULL options and FOLIO_OPEN_OPTS_INIT do. */
+Test(rebuild_bulk, version_1_options_open_with_the_default_rebuild_cache) {
+    open_opts_v1 v1 = {.version = 1, .must_exist = 1};
+    folio_open_opts *o = malloc(sizeof *o);
+    cr_assert_not_null(o);
+    memset(o, 0xff, sizeof *o);
+    memcpy(o, &v1, sizeof v1);
+    tmpdb_close(tmpdb);
+    folio_db *db = tmpdb_open(tmpdb_ledger_path(), o);
+    cr_assert_eq(db->rebuild_cache_bytes, (size_t)(512u << 20));
+    tmpdb_close(db);
+    free(o);
+    folio_open_opts init = FOLIO_OPEN_OPTS_INIT;
+    cr_assert_eq(init.version, 2);
+    db = tmpdb_open(tmpdb_ledger_path(), &init);
+    cr_assert_eq(db->rebuild_cache_bytes, (size_t)FOLIO_REBUILD_CACHE_BYTES_DEFAULT);
+    tmpdb_close(db);
+    db = tmpdb_open(tmpdb_ledger_path(), NULL);
+    cr_assert_eq(db->rebuild_cache_bytes, (size_t)(512u << 20));
+}
+
+/* A budget out of range is refused with one line naming it; the edges are accepted. */
+Test(rebuild_bulk, a_rebuild_cache_out_of_range_is_refused) {
+    const uint64_t bad[] = {FOLIO_REBUILD_CACHE_BYTES_MIN - 1, 1, FOLIO_REBUILD_CACHE_BYTES_MAX + 1,
+                            UINT64_MAX};
+    tmpdb_close(tmpdb);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+        o.rebuild_cache_bytes = bad[i];
+        folio_db *db = NULL;
+        cr_assert_eq(folio_db_open(&db, tmpdb_ledger_path(), &o), FOLIO_EINVAL, "%llu",
+                     (unsigned long long)bad[i]);
+        cr_assert_null(db);
+        cr_assert_not_null(strstr(folio_errmsg(), "rebuild cache"), "%s", folio_errmsg());
+        cr_assert_null(strchr(folio_errmsg(), '\n'));
+    }
+    const uint64_t good[] = {FOLIO_REBUILD_CACHE_BYTES_MIN, FOLIO_REBUILD_CACHE_BYTES_MAX};
+    for (size_t i = 0; i < 2; i++) {
+        folio_open_opts o = FOLIO_OPEN_OPTS_INIT;
+        o.rebuild_cache_bytes = good[i];
+        folio_db *db = tmpdb_open(tmpdb_ledger_path(), &o);
+        cr_assert_eq(db->rebuild_cache_bytes, (size_t)good[i]);
+        tmpdb_close(db);
+    }
 }
