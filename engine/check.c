@@ -17,8 +17,11 @@
 #include "internal.h"
 #include "projection.h"
 
-/* Events folded into the scratch ledger per write transaction. */
-#define CHECK_BATCH_COUNT_MAX 65536u
+/* Events folded into the scratch ledger per write transaction, at most. As in a catch-up
+ * (engine/projection.c) the record cache works in bulk mode with the handle's
+ * rebuild_cache_bytes and a transaction ends when it passes that budget: one transaction
+ * writes each tree once, appending in key order to the scratch ledger's empty trees. */
+#define CHECK_BATCH_COUNT_MAX (1u << 24)
 
 static int reset_states(folio_txn *t, void *arg) {
     (void)arg;
@@ -155,7 +158,11 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
     while (rc == FOLIO_OK) {
         if (!t.mdb) {
             if ((rc = folio_log__begin(&t, &cache, scratch, pc)) < 0) break;
-            if ((rc = folio_projection__load(&s, &t)) < 0) break;
+            folio_pcache__bulk(pc, db->rebuild_cache_bytes);
+            for (unsigned i = 0; i < folio_projection__count() && rc == FOLIO_OK; i++)
+                rc = folio_pcache__claim_fresh(pc, &t, FOLIO_DB_PROJ0 + i); /* if empty */
+            if (rc == FOLIO_OK) rc = folio_projection__load(&s, &t);
+            if (rc < 0) break;
             if (events == 0)
                 for (unsigned i = 0; i < folio_projection__count(); i++) {
                     s.version[i] = folio_registry[i]->version;
@@ -174,7 +181,10 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
             events++;
             in_batch++;
         }
-        if ((rc == FOLIO_OK && in_batch == CHECK_BATCH_COUNT_MAX) || rc == FOLIO_ITEROVER) {
+        /* between events: nothing points into the cache; the commit writes it out */
+        if ((rc == FOLIO_OK &&
+             (in_batch == CHECK_BATCH_COUNT_MAX || folio_pcache__over_budget(pc))) ||
+            rc == FOLIO_ITEROVER) {
             int end = rc == FOLIO_ITEROVER;
             rc = folio_projection__save(&t, &s);
             if (rc == FOLIO_OK) rc = folio_log__flush(&t);

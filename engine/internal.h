@@ -313,6 +313,8 @@ void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes);
 int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
 /* Tests: keys this cache's flushes put with MDB_APPEND (all its life). */
 size_t folio_pcache__appends(const folio_pcache *pc);
+/* Tests: keys every cache of this process put with MDB_APPEND (a check's cache is its own). */
+size_t folio_pcache__appends_all(void);
 /* Tests: a small budget makes every transaction flush and reset between events; a bulk
  * budget smaller than a handle's makes every catch-up commit at it (0: after every event). */
 void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,

@@ -14,6 +14,7 @@
  * catch-up commits, flushes that append keys past a tree's last key, and "fresh" trees
  * (empty when the cache began): every record of one is cached, so a miss is absent.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -86,6 +87,9 @@ void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,
     bulk_cap_bytes = bulk_bytes;
     bulk_cap_entries = bulk_entries;
 }
+
+/* Keys every cache of this process put with MDB_APPEND (tests: a check's cache is private). */
+static _Atomic size_t appends_all;
 
 folio_pcache *folio_pcache__create(void) { return calloc(1, sizeof(folio_pcache)); }
 
@@ -485,6 +489,7 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
     sort_keys(order, n, 2 * (unsigned)(64 - __builtin_clzll(n | 1)));
     int rc = FOLIO_OK;
     unsigned dbi = FOLIO_DBS_MAX;
+    size_t appends_before = pc->appends;
     folio_cursor c = {0}; /* on tree dbi */
     int append = 0; /* the keys from here on of this dbi sort after its tree's last key */
     uint8_t last[KEY_BYTES_MAX];
@@ -521,6 +526,7 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
         }
     }
     folio_store__cursor_close(&c);
+    atomic_fetch_add_explicit(&appends_all, pc->appends - appends_before, memory_order_relaxed);
     if (rc == FOLIO_OK) pc->dirty = 0;
     return rc;
 }
@@ -542,6 +548,10 @@ int folio_pcache__over_budget(const folio_pcache *pc) {
 }
 
 size_t folio_pcache__appends(const folio_pcache *pc) { return pc->appends; }
+
+size_t folio_pcache__appends_all(void) {
+    return atomic_load_explicit(&appends_all, memory_order_relaxed);
+}
 
 void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes) {
     FOLIO_ASSERT(pc != NULL);

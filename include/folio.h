@@ -161,8 +161,8 @@ typedef struct {
     /* Since version 2. */
     uint64_t rebuild_cache_bytes; /* memory budget of the record cache while projections are
                                      folded again (folio_rebuild, the catch-up of a read-write
-                                     open): a write transaction of the fold ends when the
-                                     cache reaches it. 0 = 512 MiB; else 256 KiB to 64 GiB
+                                     open, folio_check's replay): a write transaction of the
+                                     fold ends when the cache reaches it. 0 = 512 MiB; else 256 KiB to 64 GiB
                                      (FOLIO_REBUILD_CACHE_BYTES_MIN, _MAX) */
 } folio_open_opts;
 /* Version 2 added rebuild_cache_bytes; a caller built against version 1 passes 1 and a
