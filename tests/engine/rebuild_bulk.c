@@ -665,3 +665,48 @@ Test(rebuild_bulk, a_check_in_several_bulk_transactions_agrees_and_finds_a_diffe
     cr_assert_eq(folio_check(&events, tmpdb), FOLIO_ECORRUPT);
     cr_assert_not_null(strstr(folio_errmsg(), "receivables"), "%s", folio_errmsg());
 }
+
+/* A flush sorts its keys by copies of their first 23 bytes, zero-padded, and compares whole
+ * keys where those tie: keys of 1 to 40 bytes over a small alphabet with zero bytes in it
+ * (so that a short key and a longer one padded with zeros tie in the prefix), many sharing
+ * prefixes longer than 23 bytes, all come out in LMDB's order. Into an empty tree in bulk
+ * mode every key is appended, so a key out of order fails the flush. */
+Test(rebuild_bulk, a_flush_sorts_keys_of_every_length_and_shared_prefix, .timeout = 60) {
+    unsigned rec = dbi_of("receivables"), dir = dbi_of("directory");
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, rec), FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, dir), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache__bulk(pc, 512u << 20);
+    const char alphabet[] = {0, 1, 'a', 'b', (char)0xff};
+    unsigned seed = 99;
+    uint8_t key[40];
+    for (int i = 0; i < 40000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 1 + (seed >> 8) % 40;
+        size_t shared = (seed >> 16) % 4 == 0 ? 30 : 0; /* ties past the 23-byte prefix */
+        for (size_t j = 0; j < n; j++) {
+            seed = seed * 1103515245u + 12345u;
+            key[j] = j < shared ? 'p' : (uint8_t)alphabet[(seed >> 12) % sizeof alphabet];
+        }
+        cr_assert_eq(folio_pcache__put(pc, (seed >> 20) & 1 ? rec : dir, key, n, key, n),
+                     FOLIO_OK);
+    }
+    size_t entries_put = 0;
+    cr_assert_eq(folio_pcache__flush(pc, &t), FOLIO_OK, "%s", folio_errmsg());
+    entries_put = folio_pcache__appends(pc);
+    uint64_t in_trees = 0, m = 0;
+    cr_assert_eq(folio_store__entries(&m, &t, rec), FOLIO_OK);
+    in_trees += m;
+    cr_assert_eq(folio_store__entries(&m, &t, dir), FOLIO_OK);
+    in_trees += m;
+    cr_assert_eq(entries_put, in_trees, "every distinct key appended");
+    cr_assert_gt(in_trees, 20000);
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
