@@ -59,6 +59,10 @@ struct folio_pcache {
      * here, so a key not cached is absent without asking LMDB. Cleared at reset. */
     uint32_t fresh;
     size_t appends; /* keys this cache put with MDB_APPEND (tests read it) */
+    /* Index + 1 of the entry the last get, put or delete found or made (0: none): a fold
+     * reads a record and then writes it back, and the write finds it here without hashing
+     * and probing again. */
+    size_t memo;
 };
 _Static_assert(FOLIO_DBS_MAX <= 32, "the fresh set is a 32-bit mask of dbis");
 _Static_assert(FOLIO_DBS_MAX <= 256, "an entry's dbi is a byte");
@@ -129,6 +133,7 @@ void folio_pcache__reset(folio_pcache *pc) {
         memset(pc->slots, 0, pc->slot_cap * sizeof *pc->slots);
     }
     pc->count = 0;
+    pc->memo = 0;
     pc->dirty = 0;
     pc->arena_bytes = 0;
     pc->bulk = 0;
@@ -274,13 +279,24 @@ static int insert(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *ke
     return FOLIO_OK;
 }
 
+/* The entry of the last get, put or delete if it is the one for this key, else NULL. */
+static inline pc_entry *memo_find(folio_pcache *pc, unsigned dbi, const void *key,
+                                  size_t klen) {
+    if (!pc->memo) return NULL;
+    FOLIO_DEBUG_ASSERT(pc->memo <= pc->count);
+    pc_entry *e = &pc->entries[pc->memo - 1];
+    if (e->dbi != dbi || e->klen != klen || memcmp(e->key, key, klen) != 0) return NULL;
+    return e;
+}
+
 /* The entry for a key, reading it from LMDB into the cache the first time. *out is NULL
  * for a key of a fresh tree that is not cached (absent; not worth an entry). */
 static int lookup(pc_entry **out, folio_pcache *pc, folio_txn *t, unsigned dbi, const void *key,
                   size_t klen) {
-    uint64_t h = hash_key(dbi, key, klen);
+    uint64_t h = hash_key(dbi, key, klen); /* a read rarely repeats the last key: no memo */
     pc_entry *e = find(pc, dbi, key, klen, h);
     if (e) {
+        pc->memo = (size_t)(e - pc->entries) + 1;
         *out = e;
         return FOLIO_OK;
     }
@@ -304,6 +320,7 @@ static int lookup(pc_entry **out, folio_pcache *pc, folio_txn *t, unsigned dbi, 
     } else {
         e->state = PC_ABSENT;
     }
+    pc->memo = (size_t)(e - pc->entries) + 1;
     *out = e;
     return FOLIO_OK;
 }
@@ -321,10 +338,14 @@ int folio_pcache__get(folio_val *out, folio_pcache *pc, folio_txn *t, unsigned d
 
 int folio_pcache__put(folio_pcache *pc, unsigned dbi, const void *key, size_t klen,
                       const void *val, size_t vlen) {
-    uint64_t h = hash_key(dbi, key, klen);
-    pc_entry *e = find(pc, dbi, key, klen, h);
+    pc_entry *e = memo_find(pc, dbi, key, klen);
     int rc;
-    if (!e && (rc = insert(&e, pc, dbi, key, klen, h)) < 0) return rc;
+    if (!e) {
+        uint64_t h = hash_key(dbi, key, klen);
+        e = find(pc, dbi, key, klen, h);
+        if (!e && (rc = insert(&e, pc, dbi, key, klen, h)) < 0) return rc;
+        pc->memo = (size_t)(e - pc->entries) + 1;
+    }
     /* A value no longer than the one cached takes its place (a pointer from get is valid
      * only until its key is written): a busy customer's sums, rewritten by each of its
      * documents, do not fill the arena with old copies. val may point into the old one. */
