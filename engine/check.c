@@ -187,6 +187,7 @@ static int fold_into(folio_store *scratch, folio_db *db, uint64_t to_seq, uint64
             rc == FOLIO_ITEROVER) {
             int end = rc == FOLIO_ITEROVER;
             rc = folio_projection__save(&t, &s);
+            if (rc == FOLIO_OK) rc = folio_pcache__flush_final(pc, &t);
             if (rc == FOLIO_OK) rc = folio_log__flush(&t);
             if (rc == FOLIO_OK) rc = folio_store__commit(&t);
             else folio_store__abort(&t);

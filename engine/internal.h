@@ -301,6 +301,11 @@ int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *
                       size_t klen);
 /* Write the changed records to the store, in key order; they stay cached (clean). */
 int folio_pcache__flush(folio_pcache *pc, folio_txn *t);
+/* The same, right before a commit, for a cache that is not used again before its reset
+ * (a catch-up's or check's transaction): gives back the hash table first, which lowers the
+ * peak of the flush. Afterwards only folio_pcache__flush (nothing left to write) and
+ * folio_pcache__reset may be called; a get, put or delete aborts. */
+int folio_pcache__flush_final(folio_pcache *pc, folio_txn *t);
 /* 1 when the cache holds more than its memory budget (flush and reset between events;
  * in bulk mode, end the catch-up transaction). */
 int folio_pcache__over_budget(const folio_pcache *pc);
@@ -315,6 +320,8 @@ int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
 size_t folio_pcache__appends(const folio_pcache *pc);
 /* Tests: keys every cache of this process put with MDB_APPEND (a check's cache is its own). */
 size_t folio_pcache__appends_all(void);
+/* Tests: the bytes the cache counts against its budget (arena, entries, table, sort array). */
+size_t folio_pcache__footprint(const folio_pcache *pc);
 /* Tests: a small budget makes every transaction flush and reset between events; a bulk
  * budget smaller than a handle's makes every catch-up commit at it (0: after every event). */
 void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,

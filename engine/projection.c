@@ -426,6 +426,7 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
         if (dropped) FOLIO_ASSERT(s.last_seq[i] == 0 || s.last_seq[i] == head.last_seq);
         if (s.last_seq[i] != head.last_seq) reached = 0;
     }
+    FOLIO_TRY(folio_pcache__flush_final(db->pcache, &t)); /* the records; no lookups after */
     FOLIO_TRY(folio_log__flush(&t));
     rc = folio_store__commit(&t);
     if (rc == FOLIO_OK) *done = reached; /* not before: a failed commit (map full) retries */
