@@ -590,6 +590,99 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
     return 1;
 }
 
+/*
+ * folio_codec__decode_envelope in one pass, for the envelopes folio writes: the shapes
+ * folio_codec__scan_envelope accepts, read as that scan reads them, with the decoder's
+ * output (strings copied NUL-terminated into strbuf in key order, the payload in place,
+ * the request hash). It returns 1 only for an envelope the decoder accepts with exactly
+ * these results; 0, setting no error and with *e and the request hash undefined, for any
+ * other, which the caller gives to the decoder (it names the defect, or accepts a shape a
+ * newer folio may write). Every check of the decoder is made here or implied, as for the
+ * scan (see above): one msgpack value ending at env_bytes (each value walked, the payload by
+ * msgpack_skip, which refuses what msgpack_valid refuses), a map, no repeated key, the
+ * required keys, field types and ranges, strings without NUL that fit strbuf (the same
+ * test as decode_str), a payload that is a map, a request hash of 16 bytes and only with
+ * an idempotency key, the seq equal to `seq`, a version above 0. tests/engine/decode_fast.c
+ * compares the two on the golden frames, on random mutations and on crafted envelopes.
+ */
+int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t env_bytes,
+                                      char *strbuf, size_t strbuf_cap, uint64_t seq,
+                                      uint8_t request_hash_out[FOLIO_HASH_BYTES]) {
+    FOLIO_ASSERT(e != NULL);
+    FOLIO_ASSERT(env != NULL || env_bytes == 0);
+    const size_t n = env_bytes;
+    if (n == 0 || n > FOLIO_EVENT_BYTES_MAX || (env[0] & 0xf0u) != 0x80u) return 0;
+    const unsigned pairs = env[0] & 0x0fu;
+    uint64_t u[K_RECORDED + 1] = {0};
+    const char **strs[K_IDEM + 1] = {[K_ACTOR] = &e->actor, [K_REASON] = &e->reason,
+                                     [K_CORRELATION] = &e->correlation,
+                                     [K_IDEM] = &e->idempotency_key};
+    const uint8_t *request = NULL;
+    size_t i = 1, used = 0;
+    uint32_t seen = 0;
+    memset(e, 0, sizeof *e);
+    for (unsigned k = 0; k < pairs; k++) {
+        if (n - i < 2) return 0; /* a key and a value take two bytes at least */
+        const unsigned key = env[i], c = env[i + 1];
+        if (key > K_REQUEST || ((seen >> key) & 1u)) return 0;
+        seen |= 1u << key;
+        i++;
+        if (key <= K_RECORDED) {
+            if (!scan_uint(&u[key], env, n, &i)) return 0;
+        } else if (key == K_PAYLOAD) {
+            if ((c & 0xf0u) != 0x80u && c != 0xde && c != 0xdf) return 0;
+            const size_t len = msgpack_skip(env + i, n - i);
+            if (len == 0) return 0;
+            e->payload = env + i;
+            e->payload_bytes = len;
+            i += len;
+        } else if (key == K_REQUEST) {
+            if (c != 0xc4 || n - i < 2u + FOLIO_HASH_BYTES || env[i + 1] != FOLIO_HASH_BYTES)
+                return 0;
+            request = env + i + 2;
+            i += 2u + FOLIO_HASH_BYTES;
+        } else { /* actor, reason, correlation, idempotency key */
+            size_t head, len;
+            if (c - 0xa0u < 0x20u) {
+                head = 1;
+                len = c & 0x1fu;
+            } else if (c >= 0xd9 && c <= 0xdb) {
+                head = 1u + (1u << (c - 0xd9));
+                if (n - i < head) return 0;
+                len = be_n(env + i + 1, (unsigned)head - 1u);
+            } else {
+                return 0;
+            }
+            if (n - i - head < len) return 0; /* n - i >= head: checked above or head 1 */
+            if (len + 1 > strbuf_cap - used) return 0; /* decode_str: "too long" */
+            const uint8_t *src = env + i + head;
+            if (memchr(src, 0, len)) return 0;
+            char *dst = strbuf + used;
+            memcpy(dst, src, len);
+            dst[len] = '\0';
+            used += len + 1;
+            *strs[key] = dst;
+            i += head + len;
+        }
+    }
+    if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
+    if (u[K_SEQ] != seq || u[K_VERSION] == 0 || u[K_TYPE] > UINT32_MAX || u[K_SCHEMA] == 0 ||
+        u[K_SCHEMA] > UINT32_MAX || u[K_RECORDED] > INT64_MAX)
+        return 0;
+    if (request && !((seen >> K_IDEM) & 1u)) return 0;
+    e->seq = u[K_SEQ];
+    e->stream = u[K_STREAM];
+    e->version = u[K_VERSION];
+    e->type = (uint32_t)u[K_TYPE];
+    e->schema = (uint32_t)u[K_SCHEMA];
+    e->recorded_at_us = (int64_t)u[K_RECORDED];
+    if (request_hash_out) {
+        if (request) memcpy(request_hash_out, request, FOLIO_HASH_BYTES);
+        else memset(request_hash_out, 0, FOLIO_HASH_BYTES);
+    }
+    return 1;
+}
+
 /* Length-prefixed fields so that no two different requests feed the same bytes. */
 static void hash_text(folio_hasher *h, const char *s) {
     uint8_t hdr[9];

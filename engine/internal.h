@@ -191,6 +191,13 @@ typedef struct {
  * a shape folio does not write), which the caller must then give to the decoder. */
 int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
                                size_t env_bytes, uint64_t seq);
+/* folio_codec__decode_envelope in one pass for the shapes folio writes (those
+ * folio_codec__scan_envelope accepts): returns 1 with the decoder's results only for an
+ * envelope the decoder accepts with them; 0, setting no error, for any other, which the
+ * caller must then give to the decoder. */
+int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t env_bytes,
+                                      char *strbuf, size_t strbuf_cap, uint64_t seq,
+                                      uint8_t request_hash_out[FOLIO_HASH_BYTES]);
 /* Feed the idempotency-relevant content of one event into a hasher. */
 void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
 

@@ -1,0 +1,213 @@
+/*
+ * tests/engine/decode_fast.c - the one-pass envelope decode that iterators use
+ * (folio_codec__decode_envelope_fast) accepts only envelopes the full decoder
+ * (folio_codec__decode_envelope) accepts, with exactly the decoder's results: every field,
+ * the strings by content and in the decoder's order in its buffer, the payload's place and
+ * length, the request hash. Checked on the golden frames (each is taken by the fast path,
+ * so iterators really use it), on random mutations of them (with string buffers that may
+ * be too small), and on crafted envelopes at the edges the fast path leaves to the decoder.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
+
+#define GOLDEN_FRAMES FOLIO_SOURCE_DIR "/tests/golden/frames-v1.hex"
+
+typedef struct {
+    uint8_t b[1024];
+    size_t n;
+} env_buf;
+
+static void hx(env_buf *e, const char *hex) {
+    for (const char *p = hex; *p;) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        unsigned v;
+        cr_assert_eq(sscanf(p, "%2x", &v), 1, "bad hex at '%s'", p);
+        cr_assert_lt(e->n, sizeof e->b);
+        e->b[e->n++] = (uint8_t)v;
+        p += 2;
+    }
+}
+
+static size_t load_envelopes(env_buf *out, size_t cap) {
+    FILE *f = fopen(GOLDEN_FRAMES, "r");
+    cr_assert_not_null(f, "%s is missing", GOLDEN_FRAMES);
+    char *line = NULL;
+    size_t linecap = 0, n = 0;
+    while (getline(&line, &linecap, f) > 0 && n < cap) {
+        char *sp = strchr(line, ' ');
+        cr_assert_not_null(sp);
+        line[strcspn(line, "\n")] = '\0';
+        env_buf frame = {.n = 0};
+        hx(&frame, sp + 1);
+        cr_assert_gt(frame.n, FOLIO_FRAME_HEADER_BYTES);
+        out[n].n = frame.n - FOLIO_FRAME_HEADER_BYTES;
+        memcpy(out[n].b, frame.b + FOLIO_FRAME_HEADER_BYTES, out[n].n);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+static uint64_t rng_state;
+static uint64_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A string field: both NULL, or equal at the same offset of each decoder's buffer. */
+static void same_str(const char *a, const char *abuf, const char *b, const char *bbuf,
+                     const char *what) {
+    cr_assert_eq(a == NULL, b == NULL, "seed %llu: %s present in one decode only",
+                 (unsigned long long)rng_state, what);
+    if (!a) return;
+    cr_assert_str_eq(a, b, "%s", what);
+    cr_assert_eq(a - abuf, b - bbuf, "%s at another place in the buffer", what);
+}
+
+/* Fast path and decoder on one envelope, with a string buffer of `cap` bytes: if the fast
+ * path accepts, the decoder accepts with the same results. Returns 1 when it accepted and
+ * counts the envelopes both refuse. */
+static int compare(const env_buf *e, uint64_t seq, size_t cap, uint64_t *refused_by_both) {
+    static char fbuf[FOLIO_EVENT_BYTES_MAX], dbuf[FOLIO_EVENT_BYTES_MAX];
+    uint8_t fh[FOLIO_HASH_BYTES], dh[FOLIO_HASH_BYTES];
+    folio_event f, d;
+    cr_assert_leq(cap, sizeof fbuf);
+    memset(fh, 0xaa, sizeof fh);
+    memset(dh, 0x55, sizeof dh);
+    int s = folio_codec__decode_envelope_fast(&f, e->b, e->n, fbuf, cap, seq, fh);
+    int rc = folio_codec__decode_envelope(&d, e->b, e->n, dbuf, cap, seq, dh);
+    if (!s) {
+        if (rc != FOLIO_OK) (*refused_by_both)++;
+        return 0;
+    }
+    cr_assert_eq(rc, FOLIO_OK, "seed %llu: the fast path accepted an envelope the decoder "
+                               "refuses: %s", (unsigned long long)rng_state, folio_errmsg());
+    cr_assert_eq(f.seq, d.seq);
+    cr_assert_eq(f.stream, d.stream);
+    cr_assert_eq(f.version, d.version);
+    cr_assert_eq(f.type, d.type);
+    cr_assert_eq(f.schema, d.schema);
+    cr_assert_eq(f.recorded_at_us, d.recorded_at_us);
+    same_str(f.actor, fbuf, d.actor, dbuf, "actor");
+    same_str(f.reason, fbuf, d.reason, dbuf, "reason");
+    same_str(f.correlation, fbuf, d.correlation, dbuf, "correlation");
+    same_str(f.idempotency_key, fbuf, d.idempotency_key, dbuf, "idempotency key");
+    cr_assert_eq(f.payload, d.payload, "the payload in place");
+    cr_assert_eq(f.payload_bytes, d.payload_bytes);
+    cr_assert_eq(memcmp(fh, dh, sizeof fh), 0, "request hash");
+    return 1;
+}
+
+/* The seq written in an envelope folio wrote. */
+static uint64_t seq_of(const env_buf *e) {
+    folio_envelope_fields f;
+    for (uint64_t seq = 1; seq < 64; seq++)
+        if (folio_codec__scan_envelope(&f, e->b, e->n, seq)) return seq;
+    cr_assert_fail("no seq below 64 scans");
+    return 0;
+}
+
+Test(decode_fast, golden_envelopes_take_the_fast_path_with_the_decoders_results) {
+    env_buf env[16];
+    size_t n = load_envelopes(env, 16);
+    cr_assert_geq(n, 5);
+    uint64_t both = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = seq_of(&env[i]);
+        cr_assert_eq(compare(&env[i], seq, FOLIO_EVENT_BYTES_MAX, &both), 1,
+                     "golden envelope %zu takes the fast path", i);
+        cr_assert_eq(compare(&env[i], seq + 1, FOLIO_EVENT_BYTES_MAX, &both), 0,
+                     "not for another seq");
+    }
+}
+
+Test(decode_fast, mutated_envelopes_are_never_accepted_by_the_fast_path_alone) {
+    env_buf env[16];
+    size_t n = load_envelopes(env, 16);
+    const char *seed_env = getenv("FOLIO_SCAN_SEED");
+    rng_state = seed_env ? strtoull(seed_env, NULL, 10) : 20261124u;
+    if (rng_state == 0) rng_state = 1;
+    uint64_t accepted = 0, refused = 0;
+    static const uint8_t special[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
+                                      0xc1, 0xc4, 0xc5, 0xcc, 0xcf, 0xd0, 0xd9, 0xdb, 0xdc,
+                                      0xdd, 0xde, 0xdf, 0xe0, 0xff, 0x10, 0x0c, 0x0a};
+    for (unsigned iter = 0; iter < 60000; iter++) {
+        const env_buf *src = &env[rnd() % n];
+        uint64_t seq = seq_of(src);
+        env_buf m = *src;
+        unsigned edits = 1 + (unsigned)(rnd() % 3);
+        for (unsigned k = 0; k < edits && m.n > 1; k++) {
+            size_t at = (size_t)(rnd() % m.n);
+            switch (rnd() % 6) {
+            case 0: m.b[at] ^= (uint8_t)(1u << (rnd() % 8)); break;
+            case 1: m.b[at] = special[rnd() % sizeof special]; break;
+            case 2: m.b[at] = (uint8_t)rnd(); break;
+            case 3:
+                memmove(m.b + at, m.b + at + 1, m.n - at - 1);
+                m.n--;
+                break;
+            case 4:
+                if (m.n < sizeof m.b) {
+                    memmove(m.b + at + 1, m.b + at, m.n - at);
+                    m.b[at] = special[rnd() % sizeof special];
+                    m.n++;
+                }
+                break;
+            default: m.n = at + 1; break;
+            }
+        }
+        /* a buffer that fits, and sometimes one that may not: "too long" is the decoder's */
+        size_t cap = rnd() % 4 ? FOLIO_EVENT_BYTES_MAX : 1 + (size_t)(rnd() % 64);
+        accepted += (uint64_t)compare(&m, seq, cap, &refused);
+    }
+    cr_assert_gt(accepted, 100, "accepted %llu", (unsigned long long)accepted);
+    cr_assert_gt(refused, 10000, "refused %llu", (unsigned long long)refused);
+}
+
+Test(decode_fast, envelopes_it_leaves_to_the_decoder) {
+    /* 89: nine pairs; 00 01 format; 01 04 seq 4; 02 01 stream; 03 01 version; 04 0b type;
+     * 05 01 schema; 06 cc 05 recorded_at; 07 a6 "tester" actor; 0b 80 payload {} */
+    static const char *const base = "00 01 01 04 02 01 03 01 04 0b 05 01 06 cc 05 07 a6 746573746572";
+    static const struct {
+        const char *hex;
+        int decoder_accepts;
+        const char *why;
+    } cases[] = {
+        {"89 %s 0b 80", 1, "the shape folio writes: taken"},
+        {"8a %s 0b 80 0d 01", 1, "a key a newer folio may add"},
+        {"8a %s 0b 80 a1 78 01", 1, "a string key"},
+        {"de 0009 %s 0b 80", 1, "a map 16 envelope"},
+        {"8a %s 0b 80 0c c4 10 00112233445566778899aabbccddeeff", 0, "request hash without a key"},
+        {"8b %s 0b 80 0a a1 6b 0c c5 0010 00112233445566778899aabbccddeeff", 1, "request hash as bin 16"},
+        {"8a %s 0b 80 08 a2 7800", 0, "a NUL in the reason"},
+        {"8a %s 0b 80 04 01", 0, "a repeated key"},
+        {"89 %s 0b 90", 0, "a payload that is not a map"},
+        {"89 %s 0b 81", 0, "a payload cut short"},
+        {"88 %s", 0, "no payload"},
+        {"89 %s 0b 80 c0", 0, "a byte after the map"},
+    };
+    uint64_t both = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char hex[512];
+        snprintf(hex, sizeof hex, cases[c].hex, base);
+        env_buf e = {.n = 0};
+        hx(&e, hex);
+        char buf[256];
+        folio_event d;
+        int rc = folio_codec__decode_envelope(&d, e.b, e.n, buf, sizeof buf, 4, NULL);
+        cr_assert_eq(rc == FOLIO_OK, cases[c].decoder_accepts, "case %zu (%s): decoder %d",
+                     c, cases[c].why, rc);
+        cr_assert_eq(compare(&e, 4, FOLIO_EVENT_BYTES_MAX, &both), c == 0, "case %zu (%s)", c,
+                     cases[c].why);
+    }
+}
