@@ -597,6 +597,29 @@ static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
     return FOLIO_OK;
 }
 
+/* The key order of "log" and "streams": LMDB's own (memcmp, then the shorter key first),
+ * with two 8-byte keys (every key of the log: big-endian seqs; the stream records of
+ * "streams": big-endian stream ids) compared as two loads instead of through memcmp. The
+ * same order for every pair of keys, longer per-stream records included, so a ledger stays
+ * readable by anything that uses LMDB's default (mdb_dump, older folio). LMDB calls this
+ * for every key comparison of a B-tree search: with memcmp, ~23% of a history's
+ * instructions. */
+static int cmp_keys(const MDB_val *a, const MDB_val *b) {
+    if (a->mv_size == 8 && b->mv_size == 8) {
+        uint64_t x = folio__get_be64(a->mv_data), y = folio__get_be64(b->mv_data);
+        return (x > y) - (x < y);
+    }
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int diff = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+    if (diff) return diff;
+    return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+int folio_store__key_order(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
+    MDB_val x = {a_bytes, (void *)a}, y = {b_bytes, (void *)b};
+    return cmp_keys(&x, &y);
+}
+
 /* Open every sub-database. A new environment (no named databases at all) is initialised in
  * a write transaction; an existing one is opened in a read transaction so that opening never
  * waits for another process's writer, unless a projection database is missing (added by a
@@ -649,6 +672,11 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             if (mrc != MDB_SUCCESS) {
+                rc = xlate(mrc, "open database");
+                goto fail;
+            }
+            if ((i == FOLIO_DB_LOG || i == FOLIO_DB_STREAMS) &&
+                (mrc = mdb_set_compare(txn, s->dbi[i], cmp_keys)) != MDB_SUCCESS) {
                 rc = xlate(mrc, "open database");
                 goto fail;
             }
