@@ -496,6 +496,29 @@ static inline uint64_t be_n64(const uint8_t *p, unsigned n) {
  *   - strings that fit the decoder's buffer: an envelope of at most FOLIO_EVENT_BYTES_MAX
  *     bytes holds fewer string bytes plus terminators than that.
  */
+/* A string field as folio's encoder writes it (fixstr or str 8/16/32) at env[*i], whose
+ * type byte is c, of an envelope n bytes long: 1 with its bytes at *src (len of them, no
+ * NUL among them) and *i past it; 0 for any other shape or a string past the end. */
+static int scan_str(const uint8_t **src, size_t *len, const uint8_t *env, size_t n, size_t *i,
+                    unsigned c) {
+    size_t head;
+    if (c - 0xa0u < 0x20u) {
+        head = 1;
+        *len = c & 0x1fu;
+    } else if (c >= 0xd9 && c <= 0xdb) {
+        head = 1u + (1u << (c - 0xd9));
+        if (n - *i < head) return 0;
+        *len = be_n(env + *i + 1, (unsigned)head - 1u);
+    } else {
+        return 0;
+    }
+    if (n - *i - head < *len) return 0; /* n - *i >= head: checked above or head 1 */
+    *src = env + *i + head;
+    if (memchr(*src, 0, *len)) return 0;
+    *i += head + *len;
+    return 1;
+}
+
 /* The unsigned integer at env[*i] (fixint or uint 8 to 64) into *out; 0 if there is none. */
 static inline int scan_uint(uint64_t *out, const uint8_t *env, size_t n, size_t *i) {
     const unsigned c = env[*i]; /* *i < n */
@@ -561,20 +584,9 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
                 return 0;
             i += 2u + FOLIO_HASH_BYTES;
         } else { /* actor, reason, correlation, idempotency key */
-            size_t head, len;
-            if (c - 0xa0u < 0x20u) {
-                head = 1;
-                len = c & 0x1fu;
-            } else if (c >= 0xd9 && c <= 0xdb) {
-                head = 1u + (1u << (c - 0xd9));
-                if (n - i < head) return 0;
-                len = be_n(env + i + 1, (unsigned)head - 1u);
-            } else {
-                return 0;
-            }
-            if (n - i - head < len) return 0; /* n - i >= head: checked above or head 1 */
-            if (memchr(env + i + head, 0, len)) return 0;
-            i += head + len;
+            const uint8_t *src;
+            size_t len;
+            if (!scan_str(&src, &len, env, n, &i, c)) return 0;
         }
     }
     if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
@@ -642,27 +654,15 @@ int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t
             request = env + i + 2;
             i += 2u + FOLIO_HASH_BYTES;
         } else { /* actor, reason, correlation, idempotency key */
-            size_t head, len;
-            if (c - 0xa0u < 0x20u) {
-                head = 1;
-                len = c & 0x1fu;
-            } else if (c >= 0xd9 && c <= 0xdb) {
-                head = 1u + (1u << (c - 0xd9));
-                if (n - i < head) return 0;
-                len = be_n(env + i + 1, (unsigned)head - 1u);
-            } else {
-                return 0;
-            }
-            if (n - i - head < len) return 0; /* n - i >= head: checked above or head 1 */
+            const uint8_t *src;
+            size_t len;
+            if (!scan_str(&src, &len, env, n, &i, c)) return 0;
             if (len + 1 > strbuf_cap - used) return 0; /* decode_str: "too long" */
-            const uint8_t *src = env + i + head;
-            if (memchr(src, 0, len)) return 0;
             char *dst = strbuf + used;
             memcpy(dst, src, len);
             dst[len] = '\0';
             used += len + 1;
             *strs[key] = dst;
-            i += head + len;
         }
     }
     if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
