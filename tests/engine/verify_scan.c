@@ -18,28 +18,7 @@
 
 #include "tmpdb.h"
 #include "../../engine/internal.h"
-
-#define GOLDEN_FRAMES FOLIO_SOURCE_DIR "/tests/golden/frames-v1.hex"
-
-typedef struct {
-    uint8_t b[1024];
-    size_t n;
-} env_buf;
-
-/* Append bytes written as hex ("89 00 01"; spaces ignored). */
-static void hx(env_buf *e, const char *hex) {
-    for (const char *p = hex; *p;) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        unsigned v;
-        cr_assert_eq(sscanf(p, "%2x", &v), 1, "bad hex at '%s'", p);
-        cr_assert_lt(e->n, sizeof e->b);
-        e->b[e->n++] = (uint8_t)v;
-        p += 2;
-    }
-}
+#include "envelopes.h"
 
 static void byte(env_buf *e, uint8_t v) {
     cr_assert_lt(e->n, sizeof e->b);
@@ -430,28 +409,6 @@ Test(verify_scan, unusual_but_valid_envelopes_pass_verify) {
 }
 
 /* ---- random mutations: the scan never accepts what the decoder refuses ---- */
-
-static size_t load_envelopes(env_buf *out, size_t cap) {
-    FILE *f = fopen(GOLDEN_FRAMES, "r");
-    cr_assert_not_null(f, "%s is missing", GOLDEN_FRAMES);
-    char *line = NULL;
-    size_t linecap = 0, n = 0;
-    while (getline(&line, &linecap, f) > 0 && n < cap) {
-        char *sp = strchr(line, ' ');
-        cr_assert_not_null(sp);
-        line[strcspn(line, "\n")] = '\0';
-        env_buf frame = {.n = 0};
-        hx(&frame, sp + 1);
-        cr_assert_gt(frame.n, FOLIO_FRAME_HEADER_BYTES);
-        out[n].n = frame.n - FOLIO_FRAME_HEADER_BYTES;
-        memcpy(out[n].b, frame.b + FOLIO_FRAME_HEADER_BYTES, out[n].n);
-        /* the seq is in the envelope: key 1 */
-        n++;
-    }
-    free(line);
-    fclose(f);
-    return n;
-}
 
 static uint64_t rng_state;
 static uint64_t rnd(void) {
