@@ -479,23 +479,6 @@ static inline uint64_t be_n64(const uint8_t *p, unsigned n) {
     }
 }
 
-/*
- * One pass over an envelope for a scan of many events (folio_verify): the bytes are checked
- * as they are read, and nothing is copied. It accepts only the shapes folio writes (a
- * fixmap with fixint keys 0-12, each at most once; integers as fixint or uint 8-64; strings
- * as str; the request hash as bin 8 of 16 bytes) and refuses (returns 0, setting no
- * error) everything else, damaged or merely unusual: the caller then runs
- * folio_codec__decode_envelope, which accepts what a newer folio may write and names the
- * defect of a damaged envelope. So an envelope this accepts is one the decoder accepts with
- * the same fields; every check of the decoder is made here or is implied:
- *   - exactly one msgpack value: each value is walked (the payload by msgpack_skip) and the
- *     last one must end at env_bytes;
- *   - a map, no repeated key, the required keys, the field types and ranges, strings
- *     without NUL, a payload that is a map, a request hash of 16 bytes and only with an
- *     idempotency key, the seq equal to `seq`, a version above 0;
- *   - strings that fit the decoder's buffer: an envelope of at most FOLIO_EVENT_BYTES_MAX
- *     bytes holds fewer string bytes plus terminators than that.
- */
 /* A string field as folio's encoder writes it (fixstr or str 8/16/32) at env[*i], whose
  * type byte is c, of an envelope n bytes long: 1 with its bytes at *src (len of them, no
  * NUL among them) and *i past it; 0 for any other shape or a string past the end. */
@@ -535,15 +518,44 @@ static inline int scan_uint(uint64_t *out, const uint8_t *env, size_t n, size_t 
     return 1;
 }
 
-int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
-                               size_t env_bytes, uint64_t seq) {
-    FOLIO_ASSERT(out != NULL);
-    FOLIO_ASSERT(env != NULL || env_bytes == 0);
-    const size_t n = env_bytes;
+/*
+ * One pass over an envelope (walk_envelope), for a scan of many events (folio_verify) and
+ * for the iterators' decode: the bytes are checked as they are read, and nothing is copied.
+ * It accepts only the shapes folio writes (a fixmap with fixint keys 0-12, each at most
+ * once; integers as fixint or uint 8-64; strings as str; the request hash as bin 8 of 16
+ * bytes) and refuses (returns 0, setting no error) everything else, damaged or merely unusual: the caller then runs
+ * folio_codec__decode_envelope, which accepts what a newer folio may write and names the
+ * defect of a damaged envelope. So an envelope this accepts is one the decoder accepts with
+ * the same fields; every check of the decoder is made here or is implied:
+ *   - exactly one msgpack value: each value is walked (the payload by msgpack_skip) and the
+ *     last one must end at env_bytes;
+ *   - a map, no repeated key, the required keys, the field types and ranges, strings
+ *     without NUL, a payload that is a map, a request hash of 16 bytes and only with an
+ *     idempotency key, the seq equal to `seq`, a version above 0;
+ *   - strings that fit the decoder's buffer: an envelope of at most FOLIO_EVENT_BYTES_MAX
+ *     bytes holds fewer string bytes plus terminators than that (the iterators' decode,
+ *     whose buffer may be smaller, checks it as it copies).
+ */
+typedef struct {
+    uint64_t u[K_RECORDED + 1]; /* the integer fields, by key */
+    const uint8_t *payload;     /* in place */
+    size_t payload_bytes;
+    const uint8_t *request; /* the 16-byte request hash, or NULL */
+    unsigned strings;       /* actor, reason, correlation, idempotency key: in envelope order */
+    struct {
+        unsigned key;
+        const uint8_t *src;
+        size_t len;
+    } str[K_IDEM - K_ACTOR + 1];
+} env_walk;
+
+static int walk_envelope(env_walk *w, const uint8_t *env, size_t n, uint64_t seq) {
+    FOLIO_ASSERT(env != NULL || n == 0);
     if (n == 0 || n > FOLIO_EVENT_BYTES_MAX || (env[0] & 0xf0u) != 0x80u) return 0;
     const unsigned pairs = env[0] & 0x0fu;
-    uint64_t u[K_RECORDED + 1] = {0};
+    uint64_t *u = w->u;
     size_t i = 1;
+    memset(w, 0, sizeof *w);
     /* The integer fields, keys 0 to 6, come first and in order from folio's encoder; they
      * are read here without the checks the loop below makes for a key in any order, nor
      * bound checks: there are bytes for all seven at their widest (10 bytes each), and the
@@ -556,9 +568,9 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
                 u[k] = c;
                 i += 2;
             } else if (c - 0xccu < 4u) {
-                const unsigned w = 1u << (c - 0xcc);
-                u[k] = be_n64(env + i + 2, w);
-                i += 2u + w;
+                const unsigned wd = 1u << (c - 0xcc);
+                u[k] = be_n64(env + i + 2, wd);
+                i += 2u + wd;
             } else {
                 return 0;
             }
@@ -578,106 +590,85 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
             if ((c & 0xf0u) != 0x80u && c != 0xde && c != 0xdf) return 0;
             const size_t len = msgpack_skip(env + i, n - i);
             if (len == 0) return 0;
+            w->payload = env + i;
+            w->payload_bytes = len;
             i += len;
         } else if (key == K_REQUEST) {
             if (c != 0xc4 || n - i < 2u + FOLIO_HASH_BYTES || env[i + 1] != FOLIO_HASH_BYTES)
                 return 0;
+            w->request = env + i + 2;
             i += 2u + FOLIO_HASH_BYTES;
-        } else { /* actor, reason, correlation, idempotency key */
-            const uint8_t *src;
-            size_t len;
-            if (!scan_str(&src, &len, env, n, &i, c)) return 0;
+        } else { /* actor, reason, correlation, idempotency key: each at most once */
+            FOLIO_ASSERT(w->strings < sizeof w->str / sizeof w->str[0]);
+            w->str[w->strings].key = key;
+            if (!scan_str(&w->str[w->strings].src, &w->str[w->strings].len, env, n, &i, c))
+                return 0;
+            w->strings++;
         }
     }
     if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
     if (u[K_SEQ] != seq || u[K_VERSION] == 0 || u[K_TYPE] > UINT32_MAX || u[K_SCHEMA] == 0 ||
         u[K_SCHEMA] > UINT32_MAX || u[K_RECORDED] > INT64_MAX)
         return 0;
-    if (((seen >> K_REQUEST) & 1u) && !((seen >> K_IDEM) & 1u)) return 0;
-    out->seq = u[K_SEQ];
-    out->stream = u[K_STREAM];
-    out->version = u[K_VERSION];
-    out->type = (uint32_t)u[K_TYPE];
-    out->recorded_at_us = (int64_t)u[K_RECORDED];
+    if (w->request && !((seen >> K_IDEM) & 1u)) return 0;
+    return 1;
+}
+
+int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
+                               size_t env_bytes, uint64_t seq) {
+    FOLIO_ASSERT(out != NULL);
+    env_walk w;
+    if (!walk_envelope(&w, env, env_bytes, seq)) return 0;
+    out->seq = w.u[K_SEQ];
+    out->stream = w.u[K_STREAM];
+    out->version = w.u[K_VERSION];
+    out->type = (uint32_t)w.u[K_TYPE];
+    out->recorded_at_us = (int64_t)w.u[K_RECORDED];
     return 1;
 }
 
 /*
  * folio_codec__decode_envelope in one pass, for the envelopes folio writes: the shapes
- * folio_codec__scan_envelope accepts, read as that scan reads them, with the decoder's
- * output (strings copied NUL-terminated into strbuf in key order, the payload in place,
- * the request hash). It returns 1 only for an envelope the decoder accepts with exactly
- * these results; 0, setting no error and with *e and the request hash undefined, for any
- * other, which the caller gives to the decoder (it names the defect, or accepts a shape a
- * newer folio may write). Every check of the decoder is made here or implied, as for the
- * scan (see above): one msgpack value ending at env_bytes (each value walked, the payload by
- * msgpack_skip, which refuses what msgpack_valid refuses), a map, no repeated key, the
- * required keys, field types and ranges, strings without NUL that fit strbuf (the same
- * test as decode_str), a payload that is a map, a request hash of 16 bytes and only with
- * an idempotency key, the seq equal to `seq`, a version above 0. tests/engine/decode_fast.c
- * compares the two on the golden frames, on random mutations and on crafted envelopes.
+ * folio_codec__scan_envelope accepts (the same walk), with the decoder's output (strings
+ * copied NUL-terminated into strbuf in envelope order, as the decoder copies them, the
+ * payload in place, the request hash). It returns 1 only for an envelope the decoder
+ * accepts with exactly these results; 0, setting no error and with *e and the request hash
+ * undefined, for any other, which the caller gives to the decoder (it names the defect, or
+ * accepts a shape a newer folio may write). Every check of the decoder is made by the walk
+ * or implied (see above), and the strings must fit strbuf (the same test as decode_str).
+ * tests/engine/decode_fast.c compares the two on the golden frames, on random mutations
+ * and on crafted envelopes.
  */
 int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t env_bytes,
                                       char *strbuf, size_t strbuf_cap, uint64_t seq,
                                       uint8_t request_hash_out[FOLIO_HASH_BYTES]) {
     FOLIO_ASSERT(e != NULL);
-    FOLIO_ASSERT(env != NULL || env_bytes == 0);
-    const size_t n = env_bytes;
-    if (n == 0 || n > FOLIO_EVENT_BYTES_MAX || (env[0] & 0xf0u) != 0x80u) return 0;
-    const unsigned pairs = env[0] & 0x0fu;
-    uint64_t u[K_RECORDED + 1] = {0};
+    env_walk w;
+    if (!walk_envelope(&w, env, env_bytes, seq)) return 0;
     const char **strs[K_IDEM + 1] = {[K_ACTOR] = &e->actor, [K_REASON] = &e->reason,
                                      [K_CORRELATION] = &e->correlation,
                                      [K_IDEM] = &e->idempotency_key};
-    const uint8_t *request = NULL;
-    size_t i = 1, used = 0;
-    uint32_t seen = 0;
+    size_t used = 0;
     memset(e, 0, sizeof *e);
-    for (unsigned k = 0; k < pairs; k++) {
-        if (n - i < 2) return 0; /* a key and a value take two bytes at least */
-        const unsigned key = env[i], c = env[i + 1];
-        if (key > K_REQUEST || ((seen >> key) & 1u)) return 0;
-        seen |= 1u << key;
-        i++;
-        if (key <= K_RECORDED) {
-            if (!scan_uint(&u[key], env, n, &i)) return 0;
-        } else if (key == K_PAYLOAD) {
-            if ((c & 0xf0u) != 0x80u && c != 0xde && c != 0xdf) return 0;
-            const size_t len = msgpack_skip(env + i, n - i);
-            if (len == 0) return 0;
-            e->payload = env + i;
-            e->payload_bytes = len;
-            i += len;
-        } else if (key == K_REQUEST) {
-            if (c != 0xc4 || n - i < 2u + FOLIO_HASH_BYTES || env[i + 1] != FOLIO_HASH_BYTES)
-                return 0;
-            request = env + i + 2;
-            i += 2u + FOLIO_HASH_BYTES;
-        } else { /* actor, reason, correlation, idempotency key */
-            const uint8_t *src;
-            size_t len;
-            if (!scan_str(&src, &len, env, n, &i, c)) return 0;
-            if (len + 1 > strbuf_cap - used) return 0; /* decode_str: "too long" */
-            char *dst = strbuf + used;
-            memcpy(dst, src, len);
-            dst[len] = '\0';
-            used += len + 1;
-            *strs[key] = dst;
-        }
+    for (unsigned j = 0; j < w.strings; j++) {
+        size_t len = w.str[j].len;
+        if (len + 1 > strbuf_cap - used) return 0; /* decode_str: "too long" */
+        char *dst = strbuf + used;
+        memcpy(dst, w.str[j].src, len);
+        dst[len] = '\0';
+        used += len + 1;
+        *strs[w.str[j].key] = dst;
     }
-    if (i != n || (seen & REQUIRED_KEYS) != REQUIRED_KEYS) return 0;
-    if (u[K_SEQ] != seq || u[K_VERSION] == 0 || u[K_TYPE] > UINT32_MAX || u[K_SCHEMA] == 0 ||
-        u[K_SCHEMA] > UINT32_MAX || u[K_RECORDED] > INT64_MAX)
-        return 0;
-    if (request && !((seen >> K_IDEM) & 1u)) return 0;
-    e->seq = u[K_SEQ];
-    e->stream = u[K_STREAM];
-    e->version = u[K_VERSION];
-    e->type = (uint32_t)u[K_TYPE];
-    e->schema = (uint32_t)u[K_SCHEMA];
-    e->recorded_at_us = (int64_t)u[K_RECORDED];
+    e->payload = w.payload;
+    e->payload_bytes = w.payload_bytes;
+    e->seq = w.u[K_SEQ];
+    e->stream = w.u[K_STREAM];
+    e->version = w.u[K_VERSION];
+    e->type = (uint32_t)w.u[K_TYPE];
+    e->schema = (uint32_t)w.u[K_SCHEMA];
+    e->recorded_at_us = (int64_t)w.u[K_RECORDED];
     if (request_hash_out) {
-        if (request) memcpy(request_hash_out, request, FOLIO_HASH_BYTES);
+        if (w.request) memcpy(request_hash_out, w.request, FOLIO_HASH_BYTES);
         else memset(request_hash_out, 0, FOLIO_HASH_BYTES);
     }
     return 1;
