@@ -458,7 +458,7 @@ void folio_customer_list_free(folio_customer_list *l) {
  * a snapshot is named by its LMDB transaction id (every commit, by any process, makes a
  * new one; the id comes from t itself, not from anything this process remembers about its
  * own writes): so the handle keeps the id of the last snapshot it checked, with its head,
- * and a history of that same snapshot reads neither "meta" record again. Any other id is
+ * and a history of that same snapshot reads neither root record again. Any other id is
  * checked afresh; a failed check is not kept. */
 static int history_head(folio_head *head, folio_db *db, folio_txn *t) {
     FOLIO_ASSERT(!t->write);

@@ -73,9 +73,15 @@ typedef struct {
 } folio_val;
 
 /* Sub-database ids; names in store.c. Projections follow FOLIO_DB_PROJ0. "scratch" is empty
- * between transactions (engine/log.c uses it inside one). */
+ * between transactions (engine/log.c uses it inside one). FOLIO_DB_ROOT is LMDB's main
+ * database, which holds every sub-database's own record and so is rewritten by every commit:
+ * the records a commit always changes (the log head, the projection states) live there, keys
+ * beginning with a NUL byte (no sub-database name has one), so that they cost no page of
+ * their own. */
 enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM = 3,
-       FOLIO_DB_SCRATCH = 4, FOLIO_DB_PROJ0 = 5 };
+       FOLIO_DB_SCRATCH = 4, FOLIO_DB_ROOT = 5, FOLIO_DB_PROJ0 = 6 };
+#define FOLIO_ROOT_HEAD_KEY "\0head" /* root key of the log head (folio_head) */
+#define FOLIO_ROOT_HEAD_KEY_BYTES 5u
 
 #define FOLIO_PUT_APPEND 1u /* key sorts after every existing key (MDB_APPEND) */
 
@@ -205,7 +211,7 @@ void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
 
 /* ---- log and projections (engine/log.c, engine/projection.c) ---- */
 
-/* Meta key "head": last seq, head chain hash, last recorded_at. */
+/* Root record FOLIO_ROOT_HEAD_KEY: last seq, head chain hash, last recorded_at. */
 typedef struct {
     uint64_t last_seq;
     uint8_t chain[FOLIO_HASH_BYTES];
@@ -342,6 +348,9 @@ int folio_log__begin(folio_txn *t, folio_txn_cache *cache, folio_store *s, folio
 int folio_log__flush(folio_txn *t);
 /* Read head and projection states into t's cache if not yet there. */
 int folio_log__cache_load(folio_txn *t);
+/* The root key (FOLIO_DB_ROOT) of a projection's state: "\0proj.<name>"; returns its length.
+ * Value: u32 LE code version, u64 LE last seq folded. */
+size_t folio_projection__state_key(char *buf, size_t cap, const char *name);
 int folio_projection__load_store(folio_proj_states *out, folio_txn *t);
 int folio_projection__save_store(folio_txn *t, folio_proj_states *s);
 int folio_projection__load(folio_proj_states *out, folio_txn *t);

@@ -36,9 +36,10 @@ _Static_assert(FOLIO_FRAME_HEADER_BYTES + FOLIO_ENVELOPE_OVERHEAD_MAX + FOLIO_PA
 
 /* Events verify checks per read-transaction snapshot is unbounded: it reads one snapshot. */
 
-/* Named sub-databases in the environment: meta, log, streams, idem, and one per projection. */
+/* Databases of the environment: meta, log, streams, idem, scratch, LMDB's main database
+ * (engine/internal.h FOLIO_DB_ROOT), and one per projection. */
 #define FOLIO_PROJECTIONS_MAX 16u
-#define FOLIO_DBS_MAX (5u + FOLIO_PROJECTIONS_MAX)
+#define FOLIO_DBS_MAX (6u + FOLIO_PROJECTIONS_MAX)
 
 /* On-disk format version written by this code; a larger one is refused at open. */
 #define FOLIO_FORMAT_VERSION 1u

@@ -9,8 +9,8 @@
  *              (stream, version) index (docs/FORMAT.md explains the write-cost reasoning);
  *   "idem":    key = idempotency key bytes, value = u8 1, 16-byte content hash, u64 LE first
  *              seq, u64 LE last seq;
- * and meta key "head": u64 LE last seq, 16-byte chain hash of that event, u64 LE last
- * recorded_at.
+ * and root key "\0head" (FOLIO_DB_ROOT, LMDB's main database): u64 LE last seq, 16-byte
+ * chain hash of that event, u64 LE last recorded_at.
  * Invariants: seq is dense from 1; versions are dense from 1 per stream; a frame's
  * back-pointer is the seq of its stream's previous event; recorded_at never decreases;
  * head.chain is the chain hash of event head.last_seq.
@@ -49,7 +49,7 @@ int folio_log__cache_load(folio_txn *t) {
 static int read_head_store(folio_head *out, folio_txn *t) {
     folio_val v;
     memset(out, 0, sizeof *out);
-    int rc = folio_store__get(&v, t, FOLIO_DB_META, "head", 4);
+    int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, FOLIO_ROOT_HEAD_KEY, FOLIO_ROOT_HEAD_KEY_BYTES);
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK; /* empty ledger */
     if (rc < 0) return rc;
     if (v.size != FOLIO_HEAD_BYTES)
@@ -67,7 +67,8 @@ static int write_head_store(folio_txn *t, const folio_head *h) {
     folio__put_le64(buf, h->last_seq);
     memcpy(buf + 8, h->chain, FOLIO_HASH_BYTES);
     folio__put_le64(buf + 8 + FOLIO_HASH_BYTES, (uint64_t)h->last_recorded_at_us);
-    return folio_store__put(t, FOLIO_DB_META, "head", 4, buf, sizeof buf, 0);
+    return folio_store__put(t, FOLIO_DB_ROOT, FOLIO_ROOT_HEAD_KEY, FOLIO_ROOT_HEAD_KEY_BYTES, buf,
+                            sizeof buf, 0);
 }
 
 static int write_head(folio_txn *t, const folio_head *h) {

@@ -221,12 +221,16 @@ int folio_projection__tag_known(uint8_t tag) {
     return 0;
 }
 
-static void state_key(char *buf, size_t cap, unsigned i) {
-    const char *name = folio_registry[i]->name;
+size_t folio_projection__state_key(char *buf, size_t cap, const char *name) {
     size_t n = strlen(name);
     FOLIO_ASSERT(n + 6 <= cap);
-    memcpy(buf, "proj.", 5);
-    memcpy(buf + 5, name, n + 1);
+    memcpy(buf, "\0proj.", 6);
+    memcpy(buf + 6, name, n);
+    return n + 6;
+}
+
+static size_t state_key(char *buf, size_t cap, unsigned i) {
+    return folio_projection__state_key(buf, cap, folio_registry[i]->name);
 }
 
 int folio_projection__load(folio_proj_states *out, folio_txn *t) {
@@ -257,12 +261,12 @@ int folio_projection__load_store(folio_proj_states *out, folio_txn *t) {
     memset(out, 0, sizeof *out);
     for (unsigned i = 0; i < folio_registry_count; i++) {
         folio_val v;
-        state_key(key, sizeof key, i);
-        int rc = folio_store__get(&v, t, FOLIO_DB_META, key, strlen(key));
+        size_t kn = state_key(key, sizeof key, i);
+        int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, key, kn);
         if (rc == FOLIO_ENOTFOUND) continue; /* never built: version 0 */
         if (rc < 0) return rc;
         if (v.size != STATE_BYTES)
-            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key,
+            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key + 1,
                                     v.size);
         out->version[i] = folio__get_le32(v.data);
         out->last_seq[i] = folio__get_le64((const uint8_t *)v.data + 4);
@@ -275,10 +279,10 @@ int folio_projection__save_store(folio_txn *t, folio_proj_states *s) {
     uint8_t val[STATE_BYTES];
     for (unsigned i = 0; i < folio_registry_count; i++) {
         if (!s->dirty[i]) continue;
-        state_key(key, sizeof key, i);
+        size_t kn = state_key(key, sizeof key, i);
         folio__put_le32(val, s->version[i]);
         folio__put_le64(val + 4, s->last_seq[i]);
-        int rc = folio_store__put(t, FOLIO_DB_META, key, strlen(key), val, sizeof val, 0);
+        int rc = folio_store__put(t, FOLIO_DB_ROOT, key, kn, val, sizeof val, 0);
         if (rc < 0) return rc;
         s->dirty[i] = 0;
     }
@@ -320,11 +324,11 @@ int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_
     } else { /* a read: this projection's state only (queries check one or two) */
         char key[64];
         folio_val v;
-        state_key(key, sizeof key, index);
-        int rc = folio_store__get(&v, t, FOLIO_DB_META, key, strlen(key));
+        size_t kn = state_key(key, sizeof key, index);
+        int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, key, kn);
         if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
         if (rc == FOLIO_OK && v.size != STATE_BYTES)
-            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key,
+            return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key + 1,
                                     v.size);
         if (rc == FOLIO_OK) {
             version = folio__get_le32(v.data);

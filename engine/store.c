@@ -1,8 +1,8 @@
 /*
  * engine/store.c - the LMDB environment: open, transactions, map growth, error translation.
  * The only includer of lmdb.h. One environment in one file (MDB_NOSUBDIR), mode 0600.
- * Sub-databases: "meta", "log", "streams", "idem", "scratch" and "proj.<name>" per projection
- * (docs/FORMAT.md). MDB_WRITEMAP is never used: a full disk must fail a write, not SIGBUS.
+ * Sub-databases: "meta", "log", "streams", "idem", "scratch" and "proj.<name>" per projection,
+ * and root records in LMDB's main database (FOLIO_DB_ROOT; docs/FORMAT.md). MDB_WRITEMAP is never used: a full disk must fail a write, not SIGBUS.
  *
  * Map growth: mdb_env_set_mapsize() needs no live transaction in this process, so every
  * transaction holds `map_lock` shared for its lifetime and growth takes it exclusively.
@@ -76,7 +76,7 @@ void folio_store__inject_put_failure(uint64_t nth) { inject_put_failure = nth; }
 /* The store whose write transaction this thread began (NULL: none). */
 static _Thread_local folio_store *writing;
 
-static const char *const core_names[] = {"meta", "log", "streams", "idem", "scratch"};
+static const char *const core_names[] = {"meta", "log", "streams", "idem", "scratch", "(main)"};
 static void db_name(char *buf, size_t cap, unsigned i);
 
 /* Translate an LMDB or errno code into a folio code with a message naming the operation. */
@@ -577,9 +577,15 @@ static void db_name(char *buf, size_t cap, unsigned i) {
         snprintf(buf, cap, "proj.%s", folio_projection__name(i - FOLIO_DB_PROJ0));
 }
 
-/* The meta key "format" holds "folio" + u32 LE format version. */
+/* The meta key "format" holds "folio" + u32 LE format version. A "head" key in "meta" is
+ * the layout of a pre-release build of format 1 that kept the log head and the projection
+ * states there (they are root records now): refused rather than read as an empty log. */
 static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
-    MDB_val k = {6, "format"}, v;
+    MDB_val k = {6, "format"}, v, old_head = {4, "head"};
+    if (mdb_get(txn, meta, &old_head, &v) == MDB_SUCCESS)
+        return folio_error__set(FOLIO_EFORMAT,
+                                "ledger written by an earlier pre-release folio (its log head "
+                                "is in 'meta'): export it with that folio and restore it here");
     int mrc = mdb_get(txn, meta, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (no format record)");
@@ -655,6 +661,10 @@ static int open_dbs(folio_store *s, int *created_out) {
         }
         need_write = 0;
         for (unsigned i = 0; i < s->db_count; i++) {
+            if (i == FOLIO_DB_ROOT) {
+                s->dbi[i] = main_dbi;
+                continue;
+            }
             db_name(name, sizeof name, i);
             unsigned flags = (write && (fresh || i >= FOLIO_DB_SCRATCH)) ? MDB_CREATE : 0;
             mrc = mdb_dbi_open(txn, name, flags, &s->dbi[i]);

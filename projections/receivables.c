@@ -4,7 +4,9 @@
  * Keys in sub-database "proj.receivables":
  *   'i' + kind + doc        -> document: BE u64 customer, BE u64 seq, LE i64 amount,
  *                              LE i64 open, LE i32 date, LE i32 due (40 bytes)
- *   'n' + kind              -> LE u64 documents issued of that kind
+ *   'i' + kind + 0xFF       -> LE u64 documents issued of that kind: right after the
+ *                              documents of that kind (0xFF never begins UTF-8 text), so that
+ *                              a numbered document and the count share a leaf page
  * Per-stream records in "streams" (tag 'r', engine/projection.h), right after the
  * customer's stream record: first the sums, then the open items newest first, so that a
  * document rewrites one page for its stream record, the sums and its open item, however
@@ -60,10 +62,15 @@ char folio_doc_kind_parse(const char *name, size_t n) {
     return 0;
 }
 
+/* The count of documents of a kind sorts after every document of that kind. */
+#define COUNT_KEY_BYTE 0xFFu
+
 static int doc_key(uint8_t *key, size_t *klen, char kind, const char *doc, size_t n) {
     if (n == 0 || n > FOLIO_DOC_BYTES_MAX)
         return folio_proj__fail(FOLIO_EINVAL, "document number must be 1 to %u bytes",
                                 FOLIO_DOC_BYTES_MAX);
+    if ((uint8_t)doc[0] == COUNT_KEY_BYTE) /* not UTF-8: would be the count's key */
+        return folio_proj__fail(FOLIO_EINVAL, "document number is not valid UTF-8");
     key[0] = 'i';
     key[1] = (uint8_t)kind;
     memcpy(key + 2, doc, n);
@@ -89,7 +96,9 @@ int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, con
     size_t klen = 0;
     const void *v;
     size_t vn;
-    if (doc_bytes == 0 || doc_bytes > FOLIO_DOC_BYTES_MAX) return FOLIO_ENOTFOUND;
+    if (doc_bytes == 0 || doc_bytes > FOLIO_DOC_BYTES_MAX ||
+        (uint8_t)doc[0] == COUNT_KEY_BYTE)
+        return FOLIO_ENOTFOUND;
     int rc = doc_key(key, &klen, kind, doc, doc_bytes);
     if (rc == FOLIO_OK) rc = folio_proj__get(&v, &vn, t, key, klen);
     if (rc < 0) return rc;
@@ -141,7 +150,7 @@ static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
 }
 
 int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind) {
-    uint8_t key[2] = {'n', (uint8_t)kind};
+    uint8_t key[3] = {'i', (uint8_t)kind, COUNT_KEY_BYTE};
     const void *v;
     size_t vn;
     *out = 0;
@@ -307,7 +316,7 @@ static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
     if (d.due < d.date) return folio_proj__fail(FOLIO_EINVAL, "%s: due date before the date", tn);
     d.open = kind == FOLIO_DOC_REFUND ? 0 : d.amount;
     uint64_t count;
-    uint8_t ckey[2] = {'n', (uint8_t)kind}, cval[8];
+    uint8_t ckey[3] = {'i', (uint8_t)kind, COUNT_KEY_BYTE}, cval[8];
     if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
     folio__put_le64(cval, count + 1);
     if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
@@ -513,7 +522,8 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 3, /* 2: the customer sums, after the open items; 3: both in "streams" */
+    .version = 4, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
+                   * count of a kind after its documents */
     .apply = receivables_apply,
     .reset = NULL,
     .stream_tag = 'r',

@@ -372,21 +372,21 @@ static void write_notes(unsigned count) {
 
 /* Make the ledger look as if an older folio built projection "counts": either with an
  * older code version (its state says version 0) or before it existed at all (no
- * sub-database and no state). See docs/FORMAT.md for the meta key "proj.<name>". */
+ * sub-database and no state). See docs/FORMAT.md for the root key "\0proj.<name>". */
 static void age_counts_projection(int remove_it) {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
-    MDB_dbi meta, proj;
+    MDB_dbi root, proj;
     cr_assert_eq(mdb_env_create(&env), 0);
     cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
     cr_assert_eq(mdb_env_open(env, tmpdb_ledger_path(), MDB_NOSUBDIR, 0600), 0);
     cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    MDB_val k = {11, "proj.counts"}, v;
-    cr_assert_eq(mdb_get(txn, meta, &k, &v), 0, "the counts projection has a state record");
+    cr_assert_eq(mdb_dbi_open(txn, NULL, 0, &root), 0); /* LMDB's main database */
+    MDB_val k = {12, "\0proj.counts"}, v;
+    cr_assert_eq(mdb_get(txn, root, &k, &v), 0, "the counts projection has a state record");
     cr_assert_eq(v.mv_size, 12, "state: u32 version, u64 last seq");
     if (remove_it) {
-        cr_assert_eq(mdb_del(txn, meta, &k, NULL), 0);
+        cr_assert_eq(mdb_del(txn, root, &k, NULL), 0);
         cr_assert_eq(mdb_dbi_open(txn, "proj.counts", 0, &proj), 0);
         cr_assert_eq(mdb_drop(txn, proj, 1), 0);
     } else {
@@ -394,7 +394,7 @@ static void age_counts_projection(int remove_it) {
         memcpy(state, v.mv_data, 12);
         memset(state, 0, 4); /* code version 0: older than any folio */
         MDB_val nv = {12, state};
-        cr_assert_eq(mdb_put(txn, meta, &k, &nv, 0), 0);
+        cr_assert_eq(mdb_put(txn, root, &k, &nv, 0), 0);
     }
     cr_assert_eq(mdb_txn_commit(txn), 0);
     mdb_env_close(env);

@@ -93,7 +93,7 @@ Test(format, a_projection_built_by_other_code_is_rebuilt_on_a_read_write_open) {
     folio__put_le32(state, 0);
     folio__put_le64(state + 4, 10);
     cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "proj.counts", 11, state, 12, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.counts", 12, state, 12, 0), FOLIO_OK);
     cr_assert_eq(folio_store__put(&t, FOLIO_DB_PROJ0, key, 4, junk, 8, 0), FOLIO_OK);
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
     cr_assert_eq(folio_stats_get(&s, db), FOLIO_EFORMAT, "a stale projection must not be read");
@@ -128,7 +128,7 @@ Test(format, card_reads_refuse_a_receivables_projection_that_is_behind) {
     unsigned rdb = FOLIO_DB_PROJ0;
     while (strcmp(folio_projection__name(rdb - FOLIO_DB_PROJ0), "receivables") != 0) rdb++;
     cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "proj.receivables", 16, state, 12, 0),
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.receivables", 17, state, 12, 0),
                  FOLIO_OK);
     cr_assert_eq(folio_store__drop(&t, rdb), FOLIO_OK);
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);

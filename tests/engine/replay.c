@@ -182,12 +182,11 @@ static void age_projection(const char *name) {
     folio_txn t = {0};
     uint8_t state[12];
     char key[64];
-    snprintf(key, sizeof key, "proj.%s", name);
+    size_t kn = folio_projection__state_key(key, sizeof key, name);
     folio__put_le32(state, 0);
     folio__put_le64(state + 4, tmpdb_last_seq(tmpdb));
     cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, key, strlen(key), state, sizeof state, 0),
-                 FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, key, kn, state, sizeof state, 0), FOLIO_OK);
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
 }
 
@@ -257,7 +256,7 @@ Test(replay, history_checks_again_a_snapshot_another_process_wrote) {
                 if (folio_stats_get(&st, child) != FOLIO_OK) _exit(5);
                 folio__put_le64(state + 4, st.events);
                 if (folio_store__write_begin(&t, child->store) != FOLIO_OK ||
-                    folio_store__put(&t, FOLIO_DB_META, "proj.directory", 14, state,
+                    folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.directory", 15, state,
                                      sizeof state, 0) != FOLIO_OK ||
                     folio_store__commit(&t) != FOLIO_OK)
                     _exit(4);

@@ -6,6 +6,7 @@
  * from the stream records.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../engine/internal.h"
@@ -36,6 +37,45 @@ static void stream_key(uint8_t key[17], uint64_t stream, uint8_t tag, uint64_t s
     folio__put_be64(key, stream);
     key[8] = tag;
     folio__put_be64(key + 9, suffix);
+}
+
+/* Each kind's count of documents issued sorts right after that kind's documents ('i' + kind
+ * + 0xFF) in proj.receivables, so that a numbered document and the count share a leaf. */
+Test(stream_records, a_kinds_document_count_follows_its_documents) {
+    uint64_t seqs[3];
+    ledger(seqs); /* INV-1 .. INV-3, given numbers */
+    folio_write_opts w = {.actor = "t"};
+    folio_write_result r;
+    folio_document_new d = {.amount = "5.00", .date = "2026-11-02"};
+    for (int i = 0; i < 2; i++) { /* numbered by the count: PAY-000001, PAY-000002 */
+        TMPDB_OK(folio_payment_receive(&r, tmpdb, &w, "CUST-000002", &d, NULL, 0, 0));
+        TMPDB_OK(folio_invoice_issue(&r, tmpdb, &w, "CUST-000002", &d));
+    }
+    unsigned rdb = FOLIO_DB_PROJ0;
+    while (strcmp(folio_projection__name(rdb - FOLIO_DB_PROJ0), "receivables") != 0) rdb++;
+    folio_txn t = {0};
+    folio_cursor c = {0};
+    folio_val k, v;
+    char got[512] = "";
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__cursor_open(&c, &t, rdb), FOLIO_OK);
+    for (int rc = folio_store__cursor_seek(&c, "i", 1, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v)) {
+        const uint8_t *p = k.data;
+        size_t n = strlen(got);
+        if (k.size == 3 && p[0] == 'i' && p[2] == 0xFF) {
+            cr_assert_eq(v.size, 8);
+            snprintf(got + n, sizeof got - n, "[%c count %llu] ", p[1],
+                     (unsigned long long)folio__get_le64(v.data));
+        } else {
+            snprintf(got + n, sizeof got - n, "%.*s ", (int)k.size, (const char *)p);
+        }
+    }
+    folio_store__cursor_close(&c);
+    folio_store__read_end(&t);
+    cr_assert_str_eq(got, "iIINV-000004 iIINV-000005 iIINV-1 iIINV-2 iIINV-3 [I count 5] "
+                          "iPPAY-000001 iPPAY-000002 [P count 2] ",
+                     "%s", got);
 }
 
 Test(stream_records, sums_and_newest_open_items_follow_the_stream_record) {

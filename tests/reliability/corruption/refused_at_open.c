@@ -134,6 +134,20 @@ int main(int argc, char **argv) {
     mdb_env_close(env);
     expect_refused(cli, bad, "a newer format (2)", 5, "newer");
 
+    /* the layout of an earlier pre-release build: the log head in "meta", not in LMDB's
+     * main database (read as it is, the ledger would look empty) */
+    remove_ledger(bad);
+    copy_file(good, bad);
+    MDB_val old_head = {4, "head"}, head_val = {32, (char[32]){0}};
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+        mdb_env_open(env, bad, MDB_NOSUBDIR, 0600) || mdb_txn_begin(env, NULL, 0, &txn) ||
+        mdb_dbi_open(txn, "meta", 0, &meta) || mdb_put(txn, meta, &old_head, &head_val, 0) ||
+        mdb_txn_commit(txn))
+        fail("cannot write a head record into the meta database of %s", bad);
+    mdb_env_close(env);
+    expect_refused(cli, bad, "the log head in 'meta' (earlier pre-release layout)", 5,
+                   "earlier pre-release");
+
     remove_ledger(bad);
     printf("PASS: %d refusals checked\n", checks);
     return 0;
