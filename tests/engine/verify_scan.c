@@ -164,7 +164,8 @@ static void assert_verify_fails(const env_buf *env, uint64_t prev_seq, uint64_t 
 }
 
 /* env, of an unusual shape but valid, passes verify (through the decoder if the scan leaves
- * it), with every later check made on its fields. */
+ * it), with every later check made on its fields; and a rebuild, which decodes through the
+ * one-pass decode and likewise leaves the rest to the decoder, folds it. */
 static void assert_accepted(const env_buf *env, int scan_expected) {
     char msg[FOLIO_ERRMSG_BYTES];
     folio_event e;
@@ -176,6 +177,9 @@ static void assert_accepted(const env_buf *env, int scan_expected) {
     cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(r.events, 4);
     cr_assert_eq(r.streams, 3);
+    uint64_t rebuilt = 0;
+    cr_assert_eq(folio_rebuild(&rebuilt, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(rebuilt, 4);
 }
 
 TestSuite(verify_scan, .init = tmpdb_setup, .fini = tmpdb_teardown);
