@@ -4,7 +4,6 @@
  */
 #include <stdlib.h>
 
-#include "../projections/counts.h"
 #include "command.h"
 #include "internal.h"
 #include "projection.h"
@@ -33,7 +32,10 @@ static const struct {
     {FOLIO_EV_CREDIT_HOLD_RELEASED, "credit_hold.released"},
 };
 #define CATALOG_COUNT (sizeof catalog / sizeof catalog[0])
-_Static_assert(FOLIO_EV_CREDIT_HOLD_RELEASED < 64, "type_counts in folio_stats covers every id");
+_Static_assert(FOLIO_EV_CREDIT_HOLD_RELEASED < FOLIO_EVENT_TYPE_IDS, "the log counts every id");
+_Static_assert(sizeof ((folio_stats *)0)->type_counts ==
+                   sizeof ((folio_log_counts *)0)->types,
+               "type_counts in folio_stats covers every id");
 
 const char *folio_event_type_name(uint32_t type) {
     for (size_t i = 0; i < CATALOG_COUNT; i++)
@@ -144,12 +146,11 @@ int folio_stats_get(folio_stats *out, folio_db *db) {
     if (!out || !db) return folio_error__set(FOLIO_EINVAL, "stats: NULL argument");
     memset(out, 0, sizeof *out);
     FOLIO_TRY(folio_store__read_begin(&t, db->store));
+    folio_log_counts counts;
     FOLIO_TRY(folio_log__read_head(&head, &t));
-    FOLIO_TRY(folio_projection__check_current(&t, 0, head.last_seq));
-    folio_proj_txn pt = {&t, FOLIO_DB_PROJ0 + 0, NULL, 0};
-    FOLIO_ASSERT(folio_registry[0] == &folio_counts_projection);
-    if ((rc = folio_counts__get(out->type_counts, 64, &pt)) < 0) goto cleanup;
-    if ((rc = folio_counts__streams(&out->streams, &pt)) < 0) goto cleanup;
+    FOLIO_TRY(folio_log__read_counts(&counts, &t));
+    memcpy(out->type_counts, counts.types, sizeof out->type_counts);
+    out->streams = counts.streams;
     out->format = folio_store__format(db->store);
     out->events = head.last_seq;
     memcpy(out->head, head.chain, FOLIO_HASH_BYTES);

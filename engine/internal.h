@@ -82,6 +82,8 @@ enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM 
        FOLIO_DB_SCRATCH = 4, FOLIO_DB_ROOT = 5, FOLIO_DB_PROJ0 = 6 };
 #define FOLIO_ROOT_HEAD_KEY "\0head" /* root key of the log head (folio_head) */
 #define FOLIO_ROOT_HEAD_KEY_BYTES 5u
+#define FOLIO_ROOT_COUNTS_KEY "\0counts" /* root key of the log's counts (folio_log_counts) */
+#define FOLIO_ROOT_COUNTS_KEY_BYTES 7u
 
 #define FOLIO_PUT_APPEND 1u /* key sorts after every existing key (MDB_APPEND) */
 
@@ -219,6 +221,16 @@ typedef struct {
 } folio_head;
 #define FOLIO_HEAD_BYTES 32u
 
+/* Root record FOLIO_ROOT_COUNTS_KEY: what the log holds, kept by every append beside the
+ * head: the number of streams (events with version 1) and of events of each type (every
+ * type id is below FOLIO_EVENT_TYPE_IDS). Stored as u64 LE streams, then u8 type + u64 LE
+ * count for each type with events, types ascending. */
+#define FOLIO_EVENT_TYPE_IDS 64u
+typedef struct {
+    uint64_t streams;
+    uint64_t types[FOLIO_EVENT_TYPE_IDS];
+} folio_log_counts;
+
 /* Stream record in sub-database "streams": last version and seq of the last event. */
 typedef struct {
     uint64_t version;
@@ -227,6 +239,8 @@ typedef struct {
 #define FOLIO_STREAM_REC_BYTES 16u
 
 int folio_log__read_head(folio_head *out, folio_txn *t);
+/* The log's counts (root record FOLIO_ROOT_COUNTS_KEY), checked against the head's seq. */
+int folio_log__read_counts(folio_log_counts *out, folio_txn *t);
 /* Longest failure message kept per thread (folio_errmsg). */
 #define FOLIO_ERRMSG_BYTES 512u
 /* Internal success code: the write function wants its transaction aborted, not committed
@@ -291,9 +305,10 @@ typedef struct {
  * the commit (folio_log__flush), instead of read and rewritten by every write. */
 typedef struct folio_pcache folio_pcache;
 struct folio_txn_cache {
-    int loaded; /* head and states were read from the store */
+    int loaded; /* head, counts and states were read from the store */
     int dirty;  /* and changed since */
     folio_head head;
+    folio_log_counts counts;
     folio_proj_states states;
     folio_pcache *pc; /* projection records and stream records (engine/pcache.c); NULL:
                        * straight to the store */

@@ -28,6 +28,7 @@
 _Static_assert(FOLIO_HEAD_BYTES == 8 + FOLIO_HASH_BYTES + 8, "head record layout");
 
 static int read_head_store(folio_head *out, folio_txn *t);
+static int read_counts_store(folio_log_counts *out, folio_txn *t, uint64_t events);
 
 int folio_log__read_head(folio_head *out, folio_txn *t) {
     if (!t->cache) return read_head_store(out, t);
@@ -41,6 +42,7 @@ int folio_log__cache_load(folio_txn *t) {
     FOLIO_ASSERT(c != NULL);
     if (c->loaded) return FOLIO_OK;
     int rc = read_head_store(&c->head, t);
+    if (rc == FOLIO_OK) rc = read_counts_store(&c->counts, t, c->head.last_seq);
     if (rc == FOLIO_OK) rc = folio_projection__load_store(&c->states, t);
     if (rc == FOLIO_OK) c->loaded = 1;
     return rc;
@@ -71,6 +73,66 @@ static int write_head_store(folio_txn *t, const folio_head *h) {
                             sizeof buf, 0);
 }
 
+/* The counts record: u64 LE streams, then u8 type + u64 LE count per type with events, in
+ * ascending type order. Absent only on an empty log. */
+#define COUNTS_PAIR_BYTES 9u
+#define COUNTS_BYTES_MAX (8u + COUNTS_PAIR_BYTES * FOLIO_EVENT_TYPE_IDS)
+
+static int read_counts_store(folio_log_counts *out, folio_txn *t, uint64_t events) {
+    folio_val v;
+    memset(out, 0, sizeof *out);
+    int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, FOLIO_ROOT_COUNTS_KEY,
+                              FOLIO_ROOT_COUNTS_KEY_BYTES);
+    if (rc == FOLIO_ENOTFOUND && events == 0) return FOLIO_OK;
+    if (rc == FOLIO_ENOTFOUND)
+        return folio_error__set(FOLIO_ECORRUPT, "the log's counts record is missing");
+    if (rc < 0) return rc;
+    const uint8_t *p = v.data;
+    if (v.size < 8 || (v.size - 8) % COUNTS_PAIR_BYTES != 0 || v.size > COUNTS_BYTES_MAX)
+        return folio_error__set(FOLIO_ECORRUPT, "the log's counts record has %zu bytes", v.size);
+    out->streams = folio__get_le64(p);
+    uint64_t sum = 0;
+    for (size_t off = 8, prev = 0; off < v.size; off += COUNTS_PAIR_BYTES) {
+        unsigned type = p[off];
+        uint64_t n = folio__get_le64(p + off + 1);
+        if (type >= FOLIO_EVENT_TYPE_IDS || (off > 8 && type <= prev) || n == 0 ||
+            __builtin_add_overflow(sum, n, &sum))
+            return folio_error__set(FOLIO_ECORRUPT, "the log's counts record is malformed");
+        out->types[type] = n;
+        prev = type;
+    }
+    if (sum != events || out->streams > events)
+        return folio_error__set(FOLIO_ECORRUPT,
+                                "the log's counts record counts %llu events, the head %llu",
+                                (unsigned long long)sum, (unsigned long long)events);
+    return FOLIO_OK;
+}
+
+static int write_counts_store(folio_txn *t, const folio_log_counts *c) {
+    uint8_t buf[COUNTS_BYTES_MAX];
+    size_t n = 8;
+    folio__put_le64(buf, c->streams);
+    for (unsigned type = 0; type < FOLIO_EVENT_TYPE_IDS; type++) {
+        if (!c->types[type]) continue;
+        buf[n] = (uint8_t)type;
+        folio__put_le64(buf + n + 1, c->types[type]);
+        n += COUNTS_PAIR_BYTES;
+    }
+    return folio_store__put(t, FOLIO_DB_ROOT, FOLIO_ROOT_COUNTS_KEY, FOLIO_ROOT_COUNTS_KEY_BYTES,
+                            buf, n, 0);
+}
+
+int folio_log__read_counts(folio_log_counts *out, folio_txn *t) {
+    if (t->cache) {
+        int rc = folio_log__cache_load(t);
+        if (rc == FOLIO_OK) *out = t->cache->counts;
+        return rc;
+    }
+    folio_head head;
+    int rc = read_head_store(&head, t);
+    return rc < 0 ? rc : read_counts_store(out, t, head.last_seq);
+}
+
 static int write_head(folio_txn *t, const folio_head *h) {
     if (!t->cache) return write_head_store(t, h);
     FOLIO_ASSERT(t->cache->loaded);
@@ -96,6 +158,7 @@ int folio_log__flush(folio_txn *t) {
     int rc = folio_pcache__flush(c->pc, t);
     if (rc < 0 || !c->dirty) return rc;
     rc = write_head_store(t, &c->head);
+    if (rc == FOLIO_OK) rc = write_counts_store(t, &c->counts);
     if (rc == FOLIO_OK) rc = folio_projection__save_store(t, &c->states);
     if (rc == FOLIO_OK) c->dirty = 0;
     return rc;
@@ -403,6 +466,12 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     head->last_seq = e->seq;
     head->last_recorded_at_us = e->recorded_at_us;
     memcpy(head->chain, db->scratch, FOLIO_HASH_BYTES);
+    /* the counts change with the head, in the transaction's cache (written at its flush) */
+    FOLIO_ASSERT(t->cache && t->cache->loaded);
+    FOLIO_ASSERT(e->type < FOLIO_EVENT_TYPE_IDS); /* folio_codec__validate_event */
+    t->cache->counts.types[e->type]++;
+    if (e->version == 1) t->cache->counts.streams++;
+    t->cache->dirty = 1;
     return FOLIO_OK;
 }
 

@@ -147,7 +147,8 @@ static const stream_pos *table_lookup(stream_table *t, uint64_t stream) {
 }
 
 static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, char *strbuf,
-                    int64_t *last_recorded, folio_db *db, uint64_t total) {
+                    int64_t *last_recorded, folio_log_counts *counted, folio_db *db,
+                    uint64_t total) {
     folio_cursor c = {0};
     folio_val k, v;
     uint8_t chain[FOLIO_HASH_BYTES] = {0};
@@ -224,6 +225,12 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
                                (unsigned long long)e.stream);
             goto cleanup;
         }
+        if (e.type >= FOLIO_EVENT_TYPE_IDS) { /* appends refuse such types */
+            rc = FOLIO_CORRUPT(seq, "event type %u is past folio's type ids", e.type);
+            goto cleanup;
+        }
+        counted->types[e.type]++;
+        if (e.version == 1) counted->streams++;
         *last_recorded = e.recorded_at_us;
         if (s->seq == 0) tab->count++; /* the first event of this stream */
         s->version = e.version;
@@ -241,6 +248,30 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
 cleanup:
     folio_store__cursor_close(&c);
     return rc;
+}
+
+/* The counts the log keeps with its head (root record, engine/log.c) against the walk's. */
+static int check_counts(folio_verify_report *r, folio_txn *t, const folio_log_counts *counted) {
+    folio_log_counts kept;
+    int rc = folio_log__read_counts(&kept, t);
+    if (rc == FOLIO_ECORRUPT) {
+        char msg[FOLIO_ERRMSG_BYTES];
+        snprintf(msg, sizeof msg, "%s", folio_errmsg());
+        return FOLIO_CORRUPT(r->events, "%s", msg);
+    }
+    if (rc < 0) return rc;
+    if (kept.streams != counted->streams)
+        return FOLIO_CORRUPT(r->events, "the log's counts record says %llu streams, the log "
+                                        "has %llu",
+                             (unsigned long long)kept.streams,
+                             (unsigned long long)counted->streams);
+    for (unsigned type = 0; type < FOLIO_EVENT_TYPE_IDS; type++)
+        if (kept.types[type] != counted->types[type])
+            return FOLIO_CORRUPT(r->events, "the log's counts record says %llu events of type "
+                                            "%u, the log has %llu",
+                                 (unsigned long long)kept.types[type], type,
+                                 (unsigned long long)counted->types[type]);
+    return FOLIO_OK;
 }
 
 static int check_head(folio_verify_report *r, folio_txn *t, int64_t last_recorded) {
@@ -348,11 +379,14 @@ int folio_verify(folio_verify_report *report, folio_db *db) {
     FOLIO_TRY(folio_store__read_begin(&t, db->store));
     folio_head head;
     FOLIO_TRY(folio_log__read_head(&head, &t));
-    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded, db, head.last_seq));
+    folio_log_counts counted;
+    memset(&counted, 0, sizeof counted);
+    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded, &counted, db, head.last_seq));
     folio_progress__report(db, "verify", report->events, head.last_seq);
     FOLIO_TRY(check_head(report, &t, last_recorded));
     FOLIO_TRY(check_streams(report, &t, &tab));
     FOLIO_TRY(check_idem(report, &t, report->events, strbuf));
+    FOLIO_TRY(check_counts(report, &t, &counted));
 cleanup:
     if (t.mdb) folio_store__read_end(&t);
     free(tab.slots);

@@ -85,27 +85,36 @@ Test(format, a_truncated_ledger_file_is_refused_at_open) {
 Test(format, a_projection_built_by_other_code_is_rebuilt_on_a_read_write_open) {
     folio_db *db = NULL;
     folio_stats s;
+    folio_customer *c = NULL;
+    uint64_t events;
     cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
     append_notes(db, 10);
-    /* Pretend the counts projection was built by an older version and holds garbage. */
+    /* Pretend the directory projection was built by an older version and holds garbage. */
     folio_txn t = {0};
     uint8_t state[12], junk[8] = {0xff, 0, 0, 0, 0, 0, 0, 0}, key[4] = {0, 0, 0, 17};
+    unsigned ddb = FOLIO_DB_PROJ0;
+    while (strcmp(folio_projection__name(ddb - FOLIO_DB_PROJ0), "directory") != 0) ddb++;
     folio__put_le32(state, 0);
     folio__put_le64(state + 4, 10);
     cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.counts", 12, state, 12, 0), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_PROJ0, key, 4, junk, 8, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.directory", 15, state, 12, 0),
+                 FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, ddb, key, 4, junk, 8, 0), FOLIO_OK);
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
-    cr_assert_eq(folio_stats_get(&s, db), FOLIO_EFORMAT, "a stale projection must not be read");
+    cr_assert_eq(folio_customer_find(&c, db, "Anyone"), FOLIO_EFORMAT,
+                 "a stale projection must not be read");
     folio_db_close(db);
 
     folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
     ro.read_only = 1;
     cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_OK);
-    cr_assert_eq(folio_stats_get(&s, db), FOLIO_EFORMAT, "read-only opens cannot rebuild");
+    cr_assert_eq(folio_customer_find(&c, db, "Anyone"), FOLIO_EFORMAT,
+                 "read-only opens cannot rebuild");
     folio_db_close(db);
 
     cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    cr_assert_eq(folio_customer_find(&c, db, "Anyone"), FOLIO_ENOTFOUND, "%s", folio_errmsg());
+    cr_assert_eq(folio_check(&events, db), FOLIO_OK, "the garbage is gone: %s", folio_errmsg());
     cr_assert_eq(folio_stats_get(&s, db), FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(s.type_counts[FOLIO_EV_CUSTOMER_NOTE_ADDED], 10);
     cr_assert_eq(s.events, 10);
