@@ -344,7 +344,8 @@ int folio_pcache__over_budget(const folio_pcache *pc);
  * MDB_APPEND. */
 void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes);
 /* Note that tree dbi is empty, if it is, so that a key of it not cached is known absent
- * without a lookup until the next reset. Before the cache holds any record of dbi. */
+ * without a lookup until the next reset. Before the cache holds any record of dbi but
+ * writes waiting (put, not read). */
 int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
 /* Tests: keys this cache's flushes put with MDB_APPEND (all its life). */
 size_t folio_pcache__appends(const folio_pcache *pc);

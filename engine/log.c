@@ -271,25 +271,22 @@ int folio_log__drop_stream_records(folio_txn *t, uint8_t tag) {
     return folio_store__drop(t, FOLIO_DB_SCRATCH);
 }
 
+/* The records go to the cache (which copies them) straight from "streams", which is then
+ * emptied: the cache holds them as writes waiting, and an empty tree whose records are all
+ * cached is the cache's to claim fresh. */
 int folio_log__stream_records_to_cache(folio_txn *t, folio_pcache *pc) {
     folio_cursor c = {0};
     folio_val k, v;
-    uint64_t kept = 0;
     FOLIO_ASSERT(t->write);
-    int rc = folio_store__entries(&kept, t, FOLIO_DB_SCRATCH);
-    if (rc < 0) return rc;
-    FOLIO_ASSERT(kept == 0); /* empty between transactions */
-    if ((rc = copy_streams(t, FOLIO_DB_STREAMS, FOLIO_DB_SCRATCH, 0)) < 0) return rc;
-    if ((rc = folio_store__drop(t, FOLIO_DB_STREAMS)) < 0) return rc;
-    if ((rc = folio_pcache__claim_fresh(pc, t, FOLIO_DB_STREAMS)) < 0) return rc;
-    rc = folio_store__cursor_open(&c, t, FOLIO_DB_SCRATCH);
+    int rc = folio_store__cursor_open(&c, t, FOLIO_DB_STREAMS);
     if (rc == FOLIO_OK) rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v);
     for (; rc == FOLIO_OK; rc = folio_store__cursor_next(&c, &k, &v))
         if ((rc = folio_pcache__put(pc, FOLIO_DB_STREAMS, k.data, k.size, v.data, v.size)) < 0)
             break;
     folio_store__cursor_close(&c);
     if (rc != FOLIO_ITEROVER) return rc;
-    return folio_store__drop(t, FOLIO_DB_SCRATCH);
+    if ((rc = folio_store__drop(t, FOLIO_DB_STREAMS)) < 0) return rc;
+    return folio_pcache__claim_fresh(pc, t, FOLIO_DB_STREAMS);
 }
 
 static int write_stream(folio_txn *t, uint64_t stream, const folio_stream_rec *r) {

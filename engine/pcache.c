@@ -607,7 +607,10 @@ int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi) {
     uint64_t entries = 0;
     FOLIO_ASSERT(pc != NULL);
     FOLIO_ASSERT(dbi < FOLIO_DBS_MAX);
-    for (size_t i = 0; i < pc->count; i++) FOLIO_ASSERT(pc->entries[i].dbi != dbi);
+    /* what it holds of that tree can only be writes waiting (the records of a tree emptied
+     * after they were cached, folio_log__stream_records_to_cache) */
+    for (size_t i = 0; i < pc->count; i++)
+        FOLIO_ASSERT(pc->entries[i].dbi != dbi || pc->entries[i].state == PC_DIRTY);
     int rc = folio_store__entries(&entries, t, dbi);
     if (rc < 0) return rc;
     if (entries == 0) pc->fresh |= 1u << dbi;
