@@ -75,9 +75,9 @@ typedef struct {
 /* Sub-database ids; names in store.c. Projections follow FOLIO_DB_PROJ0. "scratch" is empty
  * between transactions (engine/log.c uses it inside one). FOLIO_DB_ROOT is LMDB's main
  * database, which holds every sub-database's own record and so is rewritten by every commit:
- * the records a commit always changes (the log head, the projection states) live there, keys
- * beginning with a NUL byte (no sub-database name has one), so that they cost no page of
- * their own. */
+ * the records a commit always changes (the log head and counts, the projection states) live
+ * there, keys beginning with a NUL byte (no sub-database name has one), so that they cost
+ * no page of their own. */
 enum { FOLIO_DB_META = 0, FOLIO_DB_LOG = 1, FOLIO_DB_STREAMS = 2, FOLIO_DB_IDEM = 3,
        FOLIO_DB_SCRATCH = 4, FOLIO_DB_ROOT = 5, FOLIO_DB_PROJ0 = 6 };
 #define FOLIO_ROOT_HEAD_KEY "\0head" /* root key of the log head (folio_head) */

@@ -2,7 +2,8 @@
  * engine/store.c - the LMDB environment: open, transactions, map growth, error translation.
  * The only includer of lmdb.h. One environment in one file (MDB_NOSUBDIR), mode 0600.
  * Sub-databases: "meta", "log", "streams", "idem", "scratch" and "proj.<name>" per projection,
- * and root records in LMDB's main database (FOLIO_DB_ROOT; docs/FORMAT.md). MDB_WRITEMAP is never used: a full disk must fail a write, not SIGBUS.
+ * and root records in LMDB's main database (FOLIO_DB_ROOT; docs/FORMAT.md). MDB_WRITEMAP is
+ * never used: a full disk must fail a write, not SIGBUS.
  *
  * Map growth: mdb_env_set_mapsize() needs no live transaction in this process, so every
  * transaction holds `map_lock` shared for its lifetime and growth takes it exclusively.

@@ -109,7 +109,9 @@ static void rewrite_last(const env_buf *env, uint64_t prev_seq, int fix_head,
     cr_assert_eq(folio_store__put(&t, FOLIO_DB_LOG, key, 8, frame, len, 0), FOLIO_OK);
     if (fix_head) {
         uint8_t head[FOLIO_HEAD_BYTES];
-        cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_ROOT, FOLIO_ROOT_HEAD_KEY, FOLIO_ROOT_HEAD_KEY_BYTES), FOLIO_OK);
+        cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_ROOT, FOLIO_ROOT_HEAD_KEY,
+                                      FOLIO_ROOT_HEAD_KEY_BYTES),
+                     FOLIO_OK);
         cr_assert_eq(v.size, FOLIO_HEAD_BYTES);
         memcpy(head, v.data, FOLIO_HEAD_BYTES);
         memcpy(head + 8, frame, FOLIO_HASH_BYTES);
