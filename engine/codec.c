@@ -271,82 +271,312 @@ int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * Envelope encoding (msgpack-c packer writing into a bounded buffer, no allocation)
+ * engine/mp.h: the writer (the envelope encoder below uses it too)
  * ------------------------------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *buf;
-    size_t cap, len;
-    int overflow;
-} wbuf;
-
-static int wbuf_write(void *data, const char *bytes, size_t n) {
-    wbuf *w = data;
-    if (w->overflow || n > w->cap - w->len) {
-        w->overflow = 1;
-        return -1;
+/*
+ * The writer encodes msgpack itself, byte for byte as msgpack-c's packer does (the smallest
+ * form of each integer, fixstr/str8/str16/str32, bin8/16/32; tests/engine/mp_writer.c
+ * compares the two), so that a value is one bounds check and one copy instead of a packer
+ * callback per header and per body. mpw_room() returns where n more bytes go, growing the
+ * buffer when it may, or NULL after a failure (sticky: nothing more is written).
+ */
+__attribute__((noinline)) static uint8_t *mpw_grow(folio_mpw *w, size_t n) {
+    if (w->fixed == 1 || n > SIZE_MAX / 2 - w->len) {
+        w->failed = FOLIO_ELIMIT;
+        return NULL;
     }
-    memcpy(w->buf + w->len, bytes, n);
-    w->len += n;
-    return 0;
+    size_t cap = w->cap ? w->cap : 256;
+    while (n > cap - w->len) cap *= 2;
+    uint8_t *nb = w->fixed == 2 ? malloc(cap) : realloc(w->buf, cap);
+    if (!nb) {
+        w->failed = FOLIO_ERROR;
+        return NULL;
+    }
+    if (w->fixed == 2) { /* leave the caller's buffer */
+        if (w->len) memcpy(nb, w->buf, w->len);
+        w->fixed = 0;
+    }
+    w->buf = nb;
+    w->cap = cap;
+    FOLIO_ASSERT(n <= w->cap - w->len);
+    return w->buf + w->len;
 }
 
-static void pack_str(msgpack_packer *pk, const char *s) {
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
+static inline uint8_t *mpw_room(folio_mpw *w, size_t n) {
+    if (w->failed) return NULL;
+    if (n <= w->cap - w->len) return w->buf + w->len;
+    return mpw_grow(w, n);
 }
+
+static inline void put_be16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* A header for a length or count n into h[9]: the fix form (fix_tag | n, when n <
+ * fix_limit; none when fix_limit is 0), else the 8-bit (tag8, when not 0), 16-bit or 32-bit
+ * one. Returns the header's bytes (at most 5), 0 when n does not fit 32 bits. */
+static inline size_t mp_head(uint8_t *h, size_t n, uint8_t fix_tag, size_t fix_limit,
+                             uint8_t tag8, uint8_t tag16, uint8_t tag32) {
+    if (n < fix_limit) {
+        h[0] = (uint8_t)(fix_tag | n);
+        return 1;
+    }
+    if (tag8 && n < 256) {
+        h[0] = tag8;
+        h[1] = (uint8_t)n;
+        return 2;
+    }
+    if (n < 65536) {
+        h[0] = tag16;
+        put_be16(h + 1, (uint16_t)n);
+        return 3;
+    }
+    if (n > UINT32_MAX) return 0;
+    h[0] = tag32;
+    put_be32(h + 1, (uint32_t)n);
+    return 5;
+}
+
+/* The header h[0, hn) then n body bytes, exactly; hn 0 is a length msgpack cannot say. */
+__attribute__((noinline)) static void mpw_put_slow(folio_mpw *w, const uint8_t *h, size_t hn,
+                                                   const void *body, size_t n) {
+    if (hn == 0) {
+        if (!w->failed) w->failed = FOLIO_ELIMIT;
+        return;
+    }
+    uint8_t *p = n > SIZE_MAX - hn ? NULL : mpw_room(w, hn + n);
+    if (!p) {
+        if (!w->failed) w->failed = FOLIO_ELIMIT;
+        return;
+    }
+    memcpy(p, h, hn);
+    if (n) memcpy(p + hn, body, n);
+    w->len += hn + n;
+}
+
+/* The header h[0, hn) (h has 9 bytes) then n body bytes. When there is room for all nine,
+ * the header is copied as nine (a fixed-size copy is two moves; the body or later values
+ * overwrite the bytes past it, all inside the buffer). */
+static inline __attribute__((always_inline)) void mpw_put(folio_mpw *w, const uint8_t *h,
+                                                          size_t hn, const void *body,
+                                                          size_t n) {
+    const size_t room = w->cap - w->len;
+    if (__builtin_expect(!w->failed && hn != 0 && n <= room && 9 <= room - n, 1)) {
+        uint8_t *p = w->buf + w->len;
+        memcpy(p, h, 9);
+        if (n) memcpy(p + hn, body, n);
+        w->len += hn + n;
+        return;
+    }
+    mpw_put_slow(w, h, hn, body, n);
+}
+
+/* The smallest form of an unsigned integer (msgpack_pack_uint64) into h[9]. */
+static inline size_t mp_uint(uint8_t *h, uint64_t v) {
+    if (v < 128) {
+        h[0] = (uint8_t)v;
+        return 1;
+    }
+    if (v < 256) {
+        h[0] = 0xcc;
+        h[1] = (uint8_t)v;
+        return 2;
+    }
+    if (v < 65536) {
+        h[0] = 0xcd;
+        put_be16(h + 1, (uint16_t)v);
+        return 3;
+    }
+    if (v <= UINT32_MAX) {
+        h[0] = 0xce;
+        put_be32(h + 1, (uint32_t)v);
+        return 5;
+    }
+    h[0] = 0xcf;
+    folio__put_be64(h + 1, v);
+    return 9;
+}
+
+/* The smallest form of a signed integer (msgpack_pack_int64: non-negative ones as unsigned). */
+static inline size_t mp_int(uint8_t *h, int64_t v) {
+    if (v >= 0) return mp_uint(h, (uint64_t)v);
+    if (v >= -32) {
+        h[0] = (uint8_t)v; /* negative fixint */
+        return 1;
+    }
+    if (v >= -128) {
+        h[0] = 0xd0;
+        h[1] = (uint8_t)v;
+        return 2;
+    }
+    if (v >= -32768) {
+        h[0] = 0xd1;
+        put_be16(h + 1, (uint16_t)v);
+        return 3;
+    }
+    if (v >= INT32_MIN) {
+        h[0] = 0xd2;
+        put_be32(h + 1, (uint32_t)v);
+        return 5;
+    }
+    h[0] = 0xd3;
+    folio__put_be64(h + 1, (uint64_t)v);
+    return 9;
+}
+
+/* The values, inlined into the envelope encoder and wrapped for engine/mp.h below. */
+static inline __attribute__((always_inline)) void mpw_u64(folio_mpw *w, uint64_t v) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_uint(h, v), NULL, 0);
+}
+static inline __attribute__((always_inline)) void mpw_strn(folio_mpw *w, const char *s,
+                                                           size_t n) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_head(h, n, 0xa0, 32, 0xd9, 0xda, 0xdb), s, n);
+}
+static inline __attribute__((always_inline)) void mpw_str(folio_mpw *w, const char *s) {
+    if (s) {
+        mpw_strn(w, s, strlen(s));
+    } else {
+        const uint8_t h[9] = {0xc0};
+        mpw_put(w, h, 1, NULL, 0);
+    }
+}
+
+void folio_mpw__init(folio_mpw *w) { memset(w, 0, sizeof *w); }
+void folio_mpw__init_fixed(folio_mpw *w, uint8_t *buf, size_t cap) {
+    memset(w, 0, sizeof *w);
+    w->buf = buf;
+    w->cap = cap;
+    w->fixed = 1;
+}
+void folio_mpw__init_spill(folio_mpw *w, uint8_t *buf, size_t cap) {
+    folio_mpw__init_fixed(w, buf, cap);
+    w->fixed = 2;
+}
+void folio_mpw__reset(folio_mpw *w) {
+    w->len = 0;
+    w->failed = 0;
+}
+void folio_mpw__free(folio_mpw *w) {
+    if (w->fixed == 0) free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+int folio_mpw__finish(const folio_mpw *w) {
+    if (w->failed == FOLIO_ELIMIT)
+        return folio_error__set(FOLIO_ELIMIT, "encoded record is larger than its buffer");
+    if (w->failed) return folio_error__set(FOLIO_ERROR, "out of memory");
+    return FOLIO_OK;
+}
+void folio_mpw__map(folio_mpw *w, uint32_t n) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_head(h, n, 0x80, 16, 0, 0xde, 0xdf), NULL, 0);
+}
+void folio_mpw__array(folio_mpw *w, uint32_t n) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_head(h, n, 0x90, 16, 0, 0xdc, 0xdd), NULL, 0);
+}
+void folio_mpw__strn(folio_mpw *w, const char *s, size_t n) { mpw_strn(w, s, n); }
+void folio_mpw__str(folio_mpw *w, const char *s) { mpw_str(w, s); }
+void folio_mpw__u64(folio_mpw *w, uint64_t v) { mpw_u64(w, v); }
+void folio_mpw__i64(folio_mpw *w, int64_t v) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_int(h, v), NULL, 0);
+}
+void folio_mpw__bool(folio_mpw *w, int v) {
+    const uint8_t h[9] = {v ? 0xc3 : 0xc2};
+    mpw_put(w, h, 1, NULL, 0);
+}
+void folio_mpw__nil(folio_mpw *w) {
+    const uint8_t h[9] = {0xc0};
+    mpw_put(w, h, 1, NULL, 0);
+}
+void folio_mpw__bin(folio_mpw *w, const void *p, size_t n) {
+    uint8_t h[9];
+    mpw_put(w, h, mp_head(h, n, 0, 0, 0xc4, 0xc5, 0xc6), p, n);
+}
+void folio_mpw__raw(folio_mpw *w, const void *p, size_t n) {
+    if (n == 0) return; /* p may be NULL: nothing to copy */
+    uint8_t *d = mpw_room(w, n);
+    if (!d) return;
+    memcpy(d, p, n);
+    w->len += n;
+}
+void folio_mpw__kstr(folio_mpw *w, const char *key, const char *val) {
+    mpw_str(w, key);
+    mpw_str(w, val);
+}
+void folio_mpw__ku64(folio_mpw *w, const char *key, uint64_t v) {
+    mpw_str(w, key);
+    mpw_u64(w, v);
+}
+void folio_mpw__ki64(folio_mpw *w, const char *key, int64_t v) {
+    folio_mpw__str(w, key);
+    folio_mpw__i64(w, v);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Envelope encoding (engine/mp.h's writer into the caller's bounded buffer, no allocation)
+ * ------------------------------------------------------------------------------------- */
 
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
                                  const folio_event *e, const char *idempotency_key,
                                  const uint8_t *request_hash) {
     FOLIO_ASSERT(e->seq > 0);
     FOLIO_ASSERT(e->actor != NULL);
-    wbuf w = {buf, cap, 0, 0};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &w, wbuf_write);
     FOLIO_ASSERT((idempotency_key == NULL) == (request_hash == NULL));
-    unsigned fields = 9 + (e->reason != NULL) + (e->correlation != NULL) +
-                      2 * (idempotency_key != NULL);
-    msgpack_pack_map(&pk, fields);
-    msgpack_pack_uint8(&pk, K_FORMAT);
-    msgpack_pack_uint8(&pk, FOLIO_ENVELOPE_FORMAT);
-    msgpack_pack_uint8(&pk, K_SEQ);
-    msgpack_pack_uint64(&pk, e->seq);
-    msgpack_pack_uint8(&pk, K_STREAM);
-    msgpack_pack_uint64(&pk, e->stream);
-    msgpack_pack_uint8(&pk, K_VERSION);
-    msgpack_pack_uint64(&pk, e->version);
-    msgpack_pack_uint8(&pk, K_TYPE);
-    msgpack_pack_uint32(&pk, e->type);
-    msgpack_pack_uint8(&pk, K_SCHEMA);
-    msgpack_pack_uint32(&pk, e->schema);
-    msgpack_pack_uint8(&pk, K_RECORDED);
-    msgpack_pack_uint64(&pk, (uint64_t)e->recorded_at_us);
-    msgpack_pack_uint8(&pk, K_ACTOR);
-    pack_str(&pk, e->actor);
+    /* The map header and the integer fields: at most 1 + 7 * (1 + 9) bytes, written into a
+     * stack copy without a bounds check each, then copied once. */
+    uint8_t head[1 + 7 * 10], *h = head;
+    const unsigned fields = 9 + (e->reason != NULL) + (e->correlation != NULL) +
+                            2 * (idempotency_key != NULL);
+    FOLIO_ASSERT(fields < 16);
+    *h++ = (uint8_t)(0x80 | fields); /* fixmap */
+    const uint64_t ints[7][2] = {{K_FORMAT, FOLIO_ENVELOPE_FORMAT}, {K_SEQ, e->seq},
+                                 {K_STREAM, e->stream}, {K_VERSION, e->version},
+                                 {K_TYPE, e->type}, {K_SCHEMA, e->schema},
+                                 {K_RECORDED, (uint64_t)e->recorded_at_us}};
+    for (unsigned i = 0; i < 7; i++) {
+        *h++ = (uint8_t)ints[i][0]; /* keys below 128: positive fixint */
+        h += mp_uint(h, ints[i][1]);
+    }
+    const size_t head_bytes = (size_t)(h - head);
+    FOLIO_ASSERT(head_bytes <= sizeof head);
+    folio_mpw w;
+    folio_mpw__init_fixed(&w, buf, cap);
+    folio_mpw__raw(&w, head, head_bytes);
+    mpw_u64(&w, K_ACTOR);
+    mpw_str(&w, e->actor);
     if (e->reason) {
-        msgpack_pack_uint8(&pk, K_REASON);
-        pack_str(&pk, e->reason);
+        mpw_u64(&w, K_REASON);
+        mpw_str(&w, e->reason);
     }
     if (e->correlation) {
-        msgpack_pack_uint8(&pk, K_CORRELATION);
-        pack_str(&pk, e->correlation);
+        mpw_u64(&w, K_CORRELATION);
+        mpw_str(&w, e->correlation);
     }
     if (idempotency_key) {
-        msgpack_pack_uint8(&pk, K_IDEM);
-        pack_str(&pk, idempotency_key);
+        mpw_u64(&w, K_IDEM);
+        mpw_str(&w, idempotency_key);
     }
-    msgpack_pack_uint8(&pk, K_PAYLOAD);
-    wbuf_write(&w, e->payload, e->payload_bytes);
+    mpw_u64(&w, K_PAYLOAD);
+    folio_mpw__raw(&w, e->payload, e->payload_bytes);
     if (request_hash) {
-        msgpack_pack_uint8(&pk, K_REQUEST);
-        msgpack_pack_bin(&pk, FOLIO_HASH_BYTES);
-        msgpack_pack_bin_body(&pk, request_hash, FOLIO_HASH_BYTES);
+        mpw_u64(&w, K_REQUEST);
+        folio_mpw__bin(&w, request_hash, FOLIO_HASH_BYTES);
     }
-    if (w.overflow)
+    if (w.failed)
         return folio_error__set(FOLIO_ELIMIT, "event is larger than %u bytes",
                                 FOLIO_EVENT_BYTES_MAX);
+    FOLIO_ASSERT(w.buf == buf); /* a fixed writer never leaves the caller's buffer */
     *bytes_out = w.len;
     return FOLIO_OK;
 }
@@ -960,107 +1190,8 @@ cleanup:
 void folio_free(void *p) { free(p); }
 
 /* ---------------------------------------------------------------------------------------
- * engine/mp.h: writer and reader for commands and projections
+ * engine/mp.h: the reader
  * ------------------------------------------------------------------------------------- */
-
-static int mpw_write(void *data, const char *bytes, size_t n) {
-    folio_mpw *w = data;
-    if (w->failed) return -1;
-    if (n == 0) return 0; /* bytes may be NULL: nothing to copy */
-    if (n > w->cap - w->len) {
-        if (w->fixed == 1) {
-            w->failed = FOLIO_ELIMIT;
-            return -1;
-        }
-        size_t cap = w->cap ? w->cap : 256;
-        while (n > cap - w->len) cap *= 2;
-        uint8_t *nb = w->fixed == 2 ? malloc(cap) : realloc(w->buf, cap);
-        if (!nb) {
-            w->failed = FOLIO_ERROR;
-            return -1;
-        }
-        if (w->fixed == 2) { /* leave the caller's buffer */
-            memcpy(nb, w->buf, w->len);
-            w->fixed = 0;
-        }
-        w->buf = nb;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, bytes, n);
-    w->len += n;
-    return 0;
-}
-
-#define MPW_PACKER(w)                                                                       \
-    msgpack_packer pk;                                                                      \
-    msgpack_packer_init(&pk, (w), mpw_write)
-
-void folio_mpw__init(folio_mpw *w) { memset(w, 0, sizeof *w); }
-void folio_mpw__init_fixed(folio_mpw *w, uint8_t *buf, size_t cap) {
-    memset(w, 0, sizeof *w);
-    w->buf = buf;
-    w->cap = cap;
-    w->fixed = 1;
-}
-void folio_mpw__init_spill(folio_mpw *w, uint8_t *buf, size_t cap) {
-    folio_mpw__init_fixed(w, buf, cap);
-    w->fixed = 2;
-}
-void folio_mpw__reset(folio_mpw *w) {
-    w->len = 0;
-    w->failed = 0;
-}
-void folio_mpw__free(folio_mpw *w) {
-    if (w->fixed == 0) free(w->buf);
-    memset(w, 0, sizeof *w);
-}
-int folio_mpw__finish(const folio_mpw *w) {
-    if (w->failed == FOLIO_ELIMIT)
-        return folio_error__set(FOLIO_ELIMIT, "encoded record is larger than its buffer");
-    if (w->failed) return folio_error__set(FOLIO_ERROR, "out of memory");
-    return FOLIO_OK;
-}
-void folio_mpw__map(folio_mpw *w, uint32_t n) { MPW_PACKER(w); msgpack_pack_map(&pk, n); }
-void folio_mpw__array(folio_mpw *w, uint32_t n) { MPW_PACKER(w); msgpack_pack_array(&pk, n); }
-void folio_mpw__strn(folio_mpw *w, const char *s, size_t n) {
-    MPW_PACKER(w);
-    msgpack_pack_str(&pk, n);
-    msgpack_pack_str_body(&pk, s, n);
-}
-void folio_mpw__str(folio_mpw *w, const char *s) {
-    if (s)
-        folio_mpw__strn(w, s, strlen(s));
-    else
-        folio_mpw__nil(w);
-}
-void folio_mpw__u64(folio_mpw *w, uint64_t v) { MPW_PACKER(w); msgpack_pack_uint64(&pk, v); }
-void folio_mpw__i64(folio_mpw *w, int64_t v) { MPW_PACKER(w); msgpack_pack_int64(&pk, v); }
-void folio_mpw__bool(folio_mpw *w, int v) {
-    MPW_PACKER(w);
-    if (v)
-        msgpack_pack_true(&pk);
-    else
-        msgpack_pack_false(&pk);
-}
-void folio_mpw__nil(folio_mpw *w) { MPW_PACKER(w); msgpack_pack_nil(&pk); }
-void folio_mpw__bin(folio_mpw *w, const void *p, size_t n) {
-    MPW_PACKER(w);
-    msgpack_pack_bin(&pk, n);
-    msgpack_pack_bin_body(&pk, p, n);
-}
-void folio_mpw__raw(folio_mpw *w, const void *p, size_t n) { mpw_write(w, p, n); }
-void folio_mpw__kstr(folio_mpw *w, const char *key, const char *val) {
-    folio_mpw__str(w, key);
-    folio_mpw__str(w, val);
-}
-void folio_mpw__ku64(folio_mpw *w, const char *key, uint64_t v) {
-    folio_mpw__str(w, key);
-    folio_mpw__u64(w, v);
-}
-void folio_mpw__ki64(folio_mpw *w, const char *key, int64_t v) {
-    folio_mpw__str(w, key);
-    folio_mpw__i64(w, v);
-}
 
 int folio_mpr__open(folio_mpr *r, const void *buf, size_t n) {
     if (n == 0 || !msgpack_valid(buf, (const uint8_t *)buf + n))

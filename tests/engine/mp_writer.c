@@ -1,0 +1,243 @@
+/*
+ * tests/engine/mp_writer.c - engine/mp.h's writer encodes msgpack itself; every value must
+ * come out byte for byte as msgpack-c's packer writes it (the stored format was written by
+ * that packer: a different but valid form of the same value would change frames, request
+ * hashes and record bytes). Each writer call is compared with the packer at the edges of
+ * every form, in growable, fixed and spilling writers; a full fixed buffer fails for good.
+ */
+#include <criterion/criterion.h>
+#include <limits.h> /* msgpack's pack template needs CHAR_MIN */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
+#include "../../engine/mp.h"
+
+/* The packer's bytes and the writer's bytes, side by side. */
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    folio_mpw w;
+} pair;
+
+static void pair_init(pair *p) {
+    msgpack_sbuffer_init(&p->sb);
+    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
+    folio_mpw__init(&p->w);
+}
+
+static void pair_check(pair *p, const char *what) {
+    cr_assert_eq(folio_mpw__finish(&p->w), FOLIO_OK, "%s", what);
+    cr_assert_eq(p->w.len, p->sb.size, "%s: %zu bytes, the packer wrote %zu", what, p->w.len,
+                 p->sb.size);
+    cr_assert_eq(memcmp(p->w.buf, p->sb.data, p->sb.size), 0, "%s: other bytes", what);
+}
+
+static void pair_free(pair *p) {
+    msgpack_sbuffer_destroy(&p->sb);
+    folio_mpw__free(&p->w);
+}
+
+static const uint64_t uints[] = {0, 1, 31, 32, 127, 128, 255, 256, 65535, 65536,
+                                 UINT32_MAX - 1, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+                                 (uint64_t)INT64_MAX, UINT64_MAX - 1, UINT64_MAX};
+static const int64_t ints[] = {0, 1, 127, 128, 255, 256, 65535, 65536, INT32_MAX,
+                               (int64_t)INT32_MAX + 1, INT64_MAX, -1, -31, -32, -33, -127,
+                               -128, -129, -32767, -32768, -32769, INT32_MIN + 1, INT32_MIN,
+                               (int64_t)INT32_MIN - 1, INT64_MIN + 1, INT64_MIN};
+static const size_t lens[] = {0, 1, 15, 16, 31, 32, 255, 256, 65535, 65536, 70000};
+
+Test(mp_writer, integers_match_the_packer_at_every_edge) {
+    pair p;
+    pair_init(&p);
+    for (size_t i = 0; i < sizeof uints / sizeof uints[0]; i++) {
+        msgpack_pack_uint64(&p.pk, uints[i]);
+        folio_mpw__u64(&p.w, uints[i]);
+        pair_check(&p, "u64");
+    }
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        msgpack_pack_int64(&p.pk, ints[i]);
+        folio_mpw__i64(&p.w, ints[i]);
+        pair_check(&p, "i64");
+    }
+    msgpack_pack_true(&p.pk);
+    folio_mpw__bool(&p.w, 7);
+    msgpack_pack_false(&p.pk);
+    folio_mpw__bool(&p.w, 0);
+    msgpack_pack_nil(&p.pk);
+    folio_mpw__nil(&p.w);
+    pair_check(&p, "bool, nil");
+    pair_free(&p);
+}
+
+Test(mp_writer, strings_bins_and_containers_match_the_packer_at_every_edge) {
+    char *text = malloc(70001);
+    cr_assert_not_null(text);
+    for (size_t i = 0; i < 70000; i++) text[i] = (char)('a' + i % 26);
+    text[70000] = '\0';
+    pair p;
+    pair_init(&p);
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t n = lens[i];
+        msgpack_pack_str(&p.pk, n);
+        msgpack_pack_str_body(&p.pk, text, n);
+        folio_mpw__strn(&p.w, text, n);
+        pair_check(&p, "strn");
+        msgpack_pack_bin(&p.pk, n);
+        msgpack_pack_bin_body(&p.pk, text, n);
+        folio_mpw__bin(&p.w, text, n);
+        pair_check(&p, "bin");
+        msgpack_pack_map(&p.pk, n);
+        folio_mpw__map(&p.w, (uint32_t)n);
+        pair_check(&p, "map");
+        msgpack_pack_array(&p.pk, n);
+        folio_mpw__array(&p.w, (uint32_t)n);
+        pair_check(&p, "array");
+    }
+    msgpack_pack_map(&p.pk, UINT32_MAX);
+    folio_mpw__map(&p.w, UINT32_MAX);
+    msgpack_pack_array(&p.pk, UINT32_MAX);
+    folio_mpw__array(&p.w, UINT32_MAX);
+    pair_check(&p, "32-bit counts");
+    /* the helpers: str (NULL is nil), the key forms, raw bytes */
+    msgpack_pack_str(&p.pk, 3);
+    msgpack_pack_str_body(&p.pk, "key", 3);
+    msgpack_pack_nil(&p.pk);
+    folio_mpw__str(&p.w, "key");
+    folio_mpw__str(&p.w, NULL);
+    msgpack_pack_str(&p.pk, 1);
+    msgpack_pack_str_body(&p.pk, "k", 1);
+    msgpack_pack_uint64(&p.pk, 300);
+    folio_mpw__ku64(&p.w, "k", 300);
+    msgpack_pack_str(&p.pk, 1);
+    msgpack_pack_str_body(&p.pk, "k", 1);
+    msgpack_pack_int64(&p.pk, -300);
+    folio_mpw__ki64(&p.w, "k", -300);
+    msgpack_pack_str(&p.pk, 1);
+    msgpack_pack_str_body(&p.pk, "k", 1);
+    msgpack_pack_str(&p.pk, 40);
+    msgpack_pack_str_body(&p.pk, text, 40);
+    char forty[41];
+    memcpy(forty, text, 40);
+    forty[40] = '\0';
+    folio_mpw__kstr(&p.w, "k", forty);
+    msgpack_pack_str(&p.pk, 2);
+    msgpack_pack_str_body(&p.pk, "ab", 2);
+    folio_mpw__raw(&p.w, "\xa2" "ab", 3);
+    folio_mpw__raw(&p.w, NULL, 0);
+    pair_check(&p, "helpers");
+    pair_free(&p);
+    free(text);
+}
+
+/* A fixed writer writes up to its capacity, then fails for good: nothing more is written,
+ * not even a value that would fit, and finish reports FOLIO_ELIMIT. */
+Test(mp_writer, fixed_buffer_fails_for_good_when_full) {
+    uint8_t buf[8];
+    folio_mpw w;
+    folio_mpw__init_fixed(&w, buf, sizeof buf);
+    folio_mpw__strn(&w, "abcdef", 6); /* 7 bytes */
+    cr_assert_eq(folio_mpw__finish(&w), FOLIO_OK);
+    cr_assert_eq(w.len, 7);
+    folio_mpw__strn(&w, "ab", 2); /* 3 bytes: does not fit */
+    cr_assert_eq(w.len, 7);
+    folio_mpw__nil(&w); /* would fit, but the writer has failed */
+    cr_assert_eq(w.len, 7);
+    cr_assert_eq(w.buf, buf);
+    cr_assert_eq(folio_mpw__finish(&w), FOLIO_ELIMIT);
+    folio_mpw__reset(&w);
+    folio_mpw__u64(&w, UINT64_MAX); /* 9 bytes */
+    cr_assert_eq(folio_mpw__finish(&w), FOLIO_ELIMIT);
+    cr_assert_eq(w.len, 0);
+}
+
+/* A spilling writer starts in the caller's buffer and moves to the heap, keeping what it
+ * wrote, when a value does not fit. */
+Test(mp_writer, spill_moves_to_the_heap_and_keeps_the_bytes) {
+    uint8_t buf[4];
+    pair p;
+    pair_init(&p);
+    folio_mpw__init_spill(&p.w, buf, sizeof buf);
+    folio_mpw__u64(&p.w, 65535);
+    msgpack_pack_uint64(&p.pk, 65535);
+    cr_assert_eq(p.w.buf, buf);
+    folio_mpw__strn(&p.w, "a longer string than four bytes", 31);
+    msgpack_pack_str(&p.pk, 31);
+    msgpack_pack_str_body(&p.pk, "a longer string than four bytes", 31);
+    cr_assert_neq(p.w.buf, buf);
+    pair_check(&p, "spilled");
+    pair_free(&p);
+}
+
+/* The envelope as msgpack-c packed it before the encoder used the writer (the frames on
+ * disk, and what verify's scan and the golden frames expect). */
+static void pack_envelope(msgpack_sbuffer *sb, const folio_event *e, const char *idem,
+                          const uint8_t *request_hash) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 9 + (e->reason != NULL) + (e->correlation != NULL) + 2 * (idem != NULL));
+    const uint64_t fields[7] = {FOLIO_ENVELOPE_FORMAT, e->seq, e->stream, e->version, e->type,
+                              e->schema, (uint64_t)e->recorded_at_us};
+    for (unsigned k = 0; k < 7; k++) {
+        msgpack_pack_uint8(&pk, (uint8_t)k);
+        msgpack_pack_uint64(&pk, fields[k]);
+    }
+    const char *strs[4] = {e->actor, e->reason, e->correlation, idem};
+    for (unsigned k = 0; k < 4; k++) {
+        if (!strs[k]) continue;
+        msgpack_pack_uint8(&pk, (uint8_t)(7 + k));
+        msgpack_pack_str(&pk, strlen(strs[k]));
+        msgpack_pack_str_body(&pk, strs[k], strlen(strs[k]));
+    }
+    msgpack_pack_uint8(&pk, 11);
+    msgpack_sbuffer_write(sb, e->payload, e->payload_bytes);
+    if (request_hash) {
+        msgpack_pack_uint8(&pk, 12);
+        msgpack_pack_bin(&pk, FOLIO_HASH_BYTES);
+        msgpack_pack_bin_body(&pk, request_hash, FOLIO_HASH_BYTES);
+    }
+}
+
+Test(mp_writer, envelope_matches_the_packer_and_fails_when_one_byte_short) {
+    static uint8_t buf[FOLIO_EVENT_BYTES_MAX];
+    static char big[300];
+    memset(big, 'x', sizeof big - 1);
+    const uint8_t hash[FOLIO_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const uint64_t nums[] = {1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
+                             (uint64_t)UINT32_MAX + 1, UINT64_MAX};
+    const char payload[] = "\x81\xa3" "doc\xa4" "X-01";
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        for (unsigned opt = 0; opt < 8; opt++) {
+            folio_event e = {.seq = nums[i], .stream = nums[(i + 3) % 10],
+                             .version = nums[(i + 5) % 10], .type = (uint32_t)nums[i % 8],
+                             .schema = (uint32_t)nums[(i + 1) % 8],
+                             .recorded_at_us = (int64_t)nums[(i + 7) % 10] * (i % 2 ? -1 : 1),
+                             .actor = i % 3 ? "bench" : big,
+                             .reason = opt & 1 ? "why" : NULL,
+                             .correlation = opt & 2 ? big + 268 : NULL,
+                             .payload = payload, .payload_bytes = sizeof payload - 1};
+            const char *idem = opt & 4 ? "key-1" : NULL;
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            pack_envelope(&sb, &e, idem, idem ? hash : NULL);
+            size_t n = 0;
+            cr_assert_eq(folio_codec__encode_envelope(&n, buf, sizeof buf, &e, idem,
+                                                      idem ? hash : NULL), FOLIO_OK);
+            cr_assert_eq(n, sb.size, "value %zu, options %u: %zu bytes, the packer wrote %zu",
+                         i, opt, n, sb.size);
+            cr_assert_eq(memcmp(buf, sb.data, n), 0, "value %zu, options %u", i, opt);
+            for (size_t cap = 0; cap < n; cap += (cap < 80 ? 1 : 13)) {
+                size_t m = 0;
+                cr_assert_eq(folio_codec__encode_envelope(&m, buf, cap, &e, idem,
+                                                          idem ? hash : NULL), FOLIO_ELIMIT,
+                             "capacity %zu of %zu", cap, n);
+            }
+            cr_assert_eq(folio_codec__encode_envelope(&n, buf, n - 1, &e, idem, idem ? hash : NULL),
+                         FOLIO_ELIMIT);
+            cr_assert_eq(folio_codec__encode_envelope(&n, buf, sb.size, &e, idem,
+                                                      idem ? hash : NULL), FOLIO_OK);
+            msgpack_sbuffer_destroy(&sb);
+        }
+    }
+}
