@@ -1201,6 +1201,14 @@ int folio_mpr__open(folio_mpr *r, const void *buf, size_t n) {
     return FOLIO_OK;
 }
 
+int folio_mpr__checked_skip(folio_mpr *r) {
+    const size_t n = msgpack_skip((const uint8_t *)r->p, (size_t)(r->end - r->p));
+    if (n == 0) return FOLIO_ECORRUPT;
+    FOLIO_ASSERT(n <= (size_t)(r->end - r->p));
+    r->p += n;
+    return FOLIO_OK;
+}
+
 folio_mp_type folio_mpr__type(const folio_mpr *r) {
     if (r->p >= r->end) return FOLIO_MP_OTHER;
     switch (mp_typeof(*r->p)) {

@@ -6,13 +6,16 @@
  * Writer: appends into a growable buffer (or a fixed one); any failure (out of memory, fixed
  * buffer full) is sticky and reported once by folio_mpw__finish().
  * Reader: a cursor over bytes that were validated first (folio_mpr__open checks them), so
- * reads never run past the end.
+ * reads never run past the end; or, with the checked reads at the end of this file, over
+ * bytes that were not, each read checking its own bounds and type.
  */
 #ifndef FOLIO_MP_H
 #define FOLIO_MP_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "folio.h"
 
 typedef struct {
     uint8_t *buf;
@@ -78,5 +81,112 @@ size_t folio_mpr__value_bytes(const folio_mpr *r);
 /* In the map at r (not consumed), find string key `key` and point *val at its value.
  * FOLIO_OK, FOLIO_ENOTFOUND, or FOLIO_ECORRUPT when r is not at a map. */
 int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key);
+
+/*
+ * Checked reads, for one pass over bytes that were NOT validated first (a record read from
+ * disk, decoded where it lies instead of validated whole and then walked again): each read
+ * takes the value at r->p only when it is whole inside [r->p, r->end) and of the type asked
+ * for, and otherwise returns FOLIO_ECORRUPT without consuming it and without setting a
+ * message (the caller names what is malformed). Start with folio_mpr__init_unchecked; a
+ * decoder that takes every value this way, and ends exactly at r->end, has refused every
+ * malformed or truncated input that folio_mpr__open refuses, without reading out of bounds.
+ * Inline: they are called per field.
+ */
+static inline void folio_mpr__init_unchecked(folio_mpr *r, const void *buf, size_t n) {
+    r->p = (const char *)buf;
+    r->end = (const char *)buf + n;
+}
+
+/* Big-endian length or count of w bytes (1, 2 or 4) at p. */
+static inline uint32_t folio_mp__be(const uint8_t *p, unsigned w) {
+    return w == 1 ? p[0]
+         : w == 2 ? (uint32_t)p[0] << 8 | p[1]
+                  : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The header at r->p of a value whose fix form is fix_tag + n (n < fix_count) and whose
+ * 8, 16 and 32-bit forms have the tags tag8 (0: none), tag16 and tag16 + 1: its count or
+ * length in *n and its header's bytes in *h. 0, or -1 for another type or a header that
+ * runs past the end. */
+static inline int folio_mpr__checked_head(const folio_mpr *r, uint32_t *n, size_t *h,
+                                          unsigned fix_tag, unsigned fix_count, unsigned tag8,
+                                          unsigned tag16) {
+    const uint8_t *p = (const uint8_t *)r->p;
+    const size_t left = (size_t)(r->end - r->p);
+    if (left == 0) return -1;
+    const unsigned c = p[0];
+    if (c - fix_tag < fix_count) {
+        *n = c - fix_tag;
+        *h = 1;
+        return 0;
+    }
+    unsigned w;
+    if (tag8 && c == tag8) w = 1;
+    else if (c == tag16) w = 2;
+    else if (c == tag16 + 1) w = 4;
+    else return -1;
+    if (left < 1 + w) return -1;
+    *n = folio_mp__be(p + 1, w);
+    *h = 1 + w;
+    return 0;
+}
+
+/* A string (nil gives s = NULL, n = 0), whole. */
+static inline int folio_mpr__checked_str(folio_mpr *r, const char **s, size_t *n) {
+    uint32_t len;
+    size_t h;
+    if (r->p < r->end && (uint8_t)*r->p == 0xc0) {
+        r->p++;
+        *s = NULL;
+        *n = 0;
+        return FOLIO_OK;
+    }
+    if (folio_mpr__checked_head(r, &len, &h, 0xa0, 32, 0xd9, 0xda) < 0 ||
+        len > (size_t)(r->end - r->p) - h)
+        return FOLIO_ECORRUPT;
+    *s = r->p + h;
+    *n = len;
+    r->p += h + len;
+    return FOLIO_OK;
+}
+
+/* A map's header (its pairs follow). */
+static inline int folio_mpr__checked_map(folio_mpr *r, uint32_t *n) {
+    size_t h;
+    if (folio_mpr__checked_head(r, n, &h, 0x80, 16, 0, 0xde) < 0) return FOLIO_ECORRUPT;
+    r->p += h;
+    return FOLIO_OK;
+}
+
+/* An array's header (its elements follow). */
+static inline int folio_mpr__checked_array(folio_mpr *r, uint32_t *n) {
+    size_t h;
+    if (folio_mpr__checked_head(r, n, &h, 0x90, 16, 0, 0xdc) < 0) return FOLIO_ECORRUPT;
+    r->p += h;
+    return FOLIO_OK;
+}
+
+/* An unsigned integer (positive fixint, uint 8/16/32/64). */
+static inline int folio_mpr__checked_u64(folio_mpr *r, uint64_t *v) {
+    const uint8_t *p = (const uint8_t *)r->p;
+    const size_t left = (size_t)(r->end - r->p);
+    if (left == 0) return FOLIO_ECORRUPT;
+    if (p[0] < 0x80) {
+        *v = p[0];
+        r->p++;
+        return FOLIO_OK;
+    }
+    if (p[0] < 0xcc || p[0] > 0xcf) return FOLIO_ECORRUPT;
+    const unsigned w = 1u << (p[0] - 0xcc);
+    if (left < 1 + w) return FOLIO_ECORRUPT;
+    uint64_t x = 0;
+    for (unsigned i = 0; i < w; i++) x = x << 8 | p[1 + i];
+    *v = x;
+    r->p += 1 + w;
+    return FOLIO_OK;
+}
+
+/* Any one well-formed value, skipped (engine/codec.c: the walk of folio_mpr__open). */
+int folio_mpr__checked_skip(folio_mpr *r);
 
 #endif /* FOLIO_MP_H */
