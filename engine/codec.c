@@ -159,18 +159,22 @@ static size_t msgpack_skip(const uint8_t *p, size_t n) {
  * Text and payload validation
  * ------------------------------------------------------------------------------------- */
 
-/* Valid UTF-8 without NUL. ASCII (nearly every payload string: numbers, dates, amounts,
- * keys) is checked eight bytes at a time; utf8proc reads the rest. */
-static int utf8_valid(const uint8_t *s, size_t len) {
+/* Eight ASCII characters: no byte >= 0x80 and no zero byte. */
+static inline int ascii_word_ok(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    return ((w | ((w - ones) & ~w)) & highs) == 0; /* no byte >= 0x80, no zero byte */
+}
+
+/* Valid UTF-8 without NUL, any string: ASCII runs eight bytes at a time, utf8proc reads
+ * the rest. */
+__attribute__((noinline)) static int utf8_valid_slow(const uint8_t *s, size_t len) {
     utf8proc_int32_t cp;
     size_t i = 0;
     while (i < len) {
         if (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-            /* no byte >= 0x80 and no zero byte: eight ASCII characters */
-            if (((w | ((w - ones) & ~w)) & highs) == 0) {
+            if (ascii_word_ok(w)) { /* eight ASCII characters */
                 i += 8;
                 continue;
             }
@@ -184,6 +188,33 @@ static int utf8_valid(const uint8_t *s, size_t len) {
         i += (size_t)n;
     }
     return 1;
+}
+
+/* Valid UTF-8 without NUL. All ASCII (nearly every payload string: numbers, dates, amounts,
+ * keys) is decided inline in whole words: from 8 bytes on, each word and the last one
+ * (overlapping the one before it); 4 to 7 bytes, the first four and the last four as one
+ * word; up to 3, byte by byte; anything else goes to utf8_valid_slow. */
+static inline __attribute__((always_inline)) int utf8_valid(const uint8_t *s, size_t len) {
+    if (len >= 8) {
+        uint64_t w;
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&w, s + i, 8);
+            if (!ascii_word_ok(w)) return utf8_valid_slow(s, len);
+        }
+        memcpy(&w, s + len - 8, 8);
+        if (ascii_word_ok(w)) return 1;
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        if (ascii_word_ok((uint64_t)a << 32 | b)) return 1;
+    } else {
+        for (size_t i = 0; i < len; i++) /* 0 to 3 bytes: each 1 to 0x7f */
+            if ((uint8_t)(s[i] - 1u) >= 0x7fu) return utf8_valid_slow(s, len);
+        return 1;
+    }
+    return utf8_valid_slow(s, len);
 }
 
 int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required) {
@@ -255,12 +286,101 @@ static int check_value(const char **p, unsigned depth) {
     }
 }
 
-int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
-    if (payload == NULL || payload_bytes == 0)
-        return folio_error__set(FOLIO_EINVAL, "payload is required (a msgpack map)");
-    if (payload_bytes > FOLIO_PAYLOAD_BYTES_MAX)
-        return folio_error__set(FOLIO_ELIMIT, "payload is %zu bytes, more than %u",
-                                payload_bytes, FOLIO_PAYLOAD_BYTES_MAX);
+/*
+ * One walk that accepts a payload exactly when msgpack_valid and check_value both would
+ * (folio_codec__payload_fast); anything else, including every error, gives 0 and is left to
+ * them. Scalars are taken inline in the container's loop; containers recurse, bounded by the
+ * depth limit (depth as check_value's), and every element takes a byte at least, so a
+ * hostile count ends at the end of the bytes.
+ *
+ * payload_scalar_ok: 1 when the scalar at *pp is accepted (and taken), 0 when refused, -1
+ * when a container starts there (not taken).
+ */
+static inline __attribute__((always_inline)) int payload_scalar_ok(const uint8_t **pp,
+                                                                   const uint8_t *end) {
+    const uint8_t *p = *pp;
+    if (p >= end) return 0;
+    const unsigned c = *p;
+    const size_t left = (size_t)(end - p);
+    size_t head;
+    uint32_t n;
+    if (c - 0xa0u < 32u) { /* fixstr: most of a payload */
+        n = c & 0x1fu;
+        if (n > left - 1 || !utf8_valid(p + 1, n)) return 0;
+        *pp = p + 1 + n;
+        return 1;
+    }
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) { /* fixint, nil, bool */
+        *pp = p + 1;
+        return 1;
+    }
+    if (c <= 0x9f || (c >= 0xdc && c <= 0xdf)) return -1; /* map, array */
+    if (c >= 0xd9 && c <= 0xdb) { /* str 8, 16, 32 */
+        head = 1u + (1u << (c - 0xd9));
+        if (left < head) return 0;
+        n = be_n(p + 1, (unsigned)head - 1);
+        if (n > left - head || !utf8_valid(p + head, n)) return 0;
+        *pp = p + head + n;
+        return 1;
+    }
+    if (c >= 0xc4 && c <= 0xc6) { /* bin 8, 16, 32 */
+        head = 1u + (1u << (c - 0xc4));
+        if (left < head) return 0;
+        n = be_n(p + 1, (unsigned)head - 1);
+        if (n > left - head) return 0;
+        *pp = p + head + n;
+        return 1;
+    }
+    if (c >= 0xcc && c <= 0xd3) { /* uint and int 8-64 */
+        head = 1u + (1u << ((c - 0xcc) & 3u));
+        if (left < head) return 0;
+        if (c == 0xcf && p[1] >= 0x80) return 0; /* above INT64_MAX */
+        *pp = p + head;
+        return 1;
+    }
+    return 0; /* floats, ext, 0xc1 */
+}
+
+/* The map or array at *pp (payload_scalar_ok said -1) and everything in it. */
+static int payload_container_ok(const uint8_t **pp, const uint8_t *end, unsigned depth) {
+    const uint8_t *p = *pp;
+    const unsigned c = *p;
+    const size_t left = (size_t)(end - p);
+    uint32_t n;
+    int map;
+    if (depth > FOLIO_PAYLOAD_DEPTH_MAX) return 0;
+    if (c <= 0x9f) { /* fixmap, fixarray */
+        map = c <= 0x8f;
+        n = c & 0x0fu;
+        p++;
+    } else { /* array and map 16, 32 */
+        const unsigned w = c & 1u ? 4u : 2u;
+        map = c >= 0xde;
+        if (left < 1 + w) return 0;
+        n = be_n(p + 1, w);
+        p += 1 + w;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (map) { /* a string key */
+            if (p >= end || !(*p - 0xa0u < 32u || (*p >= 0xd9 && *p <= 0xdb))) return 0;
+            if (payload_scalar_ok(&p, end) != 1) return 0;
+        }
+        int rc = payload_scalar_ok(&p, end);
+        if (rc < 0) rc = payload_container_ok(&p, end, depth + 1);
+        if (rc == 0) return 0;
+    }
+    *pp = p;
+    return 1;
+}
+
+int folio_codec__payload_fast(const void *payload, size_t payload_bytes) {
+    const uint8_t *p = payload, *end = p + payload_bytes;
+    if (payload_bytes == 0 || !((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
+        return 0;
+    return payload_container_ok(&p, end, 1) && p == end;
+}
+
+int folio_codec__check_payload_full(const void *payload, size_t payload_bytes) {
     const char *p = payload, *end = p + payload_bytes;
     if (!msgpack_valid(payload, (const uint8_t *)end))
         return folio_error__set(FOLIO_EINVAL, "payload is not exactly one msgpack value");
@@ -268,6 +388,21 @@ int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
     int rc = check_value(&p, 1);
     if (rc == FOLIO_OK) FOLIO_ASSERT(p == end);
     return rc;
+}
+
+int folio_codec__check_payload(const void *payload, size_t payload_bytes) {
+    if (payload == NULL || payload_bytes == 0)
+        return folio_error__set(FOLIO_EINVAL, "payload is required (a msgpack map)");
+    if (payload_bytes > FOLIO_PAYLOAD_BYTES_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "payload is %zu bytes, more than %u",
+                                payload_bytes, FOLIO_PAYLOAD_BYTES_MAX);
+    if (folio_codec__payload_fast(payload, payload_bytes)) {
+#ifndef NDEBUG
+        FOLIO_ASSERT(folio_codec__check_payload_full(payload, payload_bytes) == FOLIO_OK);
+#endif
+        return FOLIO_OK;
+    }
+    return folio_codec__check_payload_full(payload, payload_bytes);
 }
 
 /* ---------------------------------------------------------------------------------------

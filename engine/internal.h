@@ -177,6 +177,12 @@ void folio_hasher__digest(folio_hasher *h, uint8_t out[FOLIO_HASH_BYTES]);
 /* Check a caller's payload: well-formed msgpack, exactly payload_bytes long, a map at the
  * top, string keys, no floats or ext types, valid UTF-8 strings, depth bounded. */
 int folio_codec__check_payload(const void *payload, size_t payload_bytes);
+/* The two halves of folio_codec__check_payload, for tests: the one walk that accepts (1) a
+ * payload exactly when the full check would, returning 0 for anything else (including what
+ * the full check also accepts but the walk does not: none is known); and the full check
+ * (msgpack_valid over the bytes, then check_value's walk), which names what is wrong. */
+int folio_codec__payload_fast(const void *payload, size_t payload_bytes);
+int folio_codec__check_payload_full(const void *payload, size_t payload_bytes);
 /* Check a string field: valid UTF-8, no NUL, 1..max bytes (0 allowed if optional). */
 int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required);
 /* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
