@@ -1429,24 +1429,48 @@ int folio_mpr__array(folio_mpr *r, uint32_t *n) {
     return FOLIO_OK;
 }
 
+/* Skip one value of validated bytes: fixstr, fixint, nil and bool inline, the rest by
+ * msgpuck. */
+static inline void mpr_next(const char **p) {
+    const unsigned c = (uint8_t)**p;
+    if (c - 0xa0u < 32u)
+        *p += 1 + (c & 0x1fu);
+    else if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+        *p += 1;
+    else
+        mp_next(p);
+}
+
 int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
     folio_mpr r = *map;
     uint32_t n = 0;
     int rc = folio_mpr__map(&r, &n);
     if (rc < 0) return rc;
-    size_t klen = strlen(key);
+    const size_t klen = strlen(key);
     for (uint32_t i = 0; i < n; i++) {
-        if (folio_mpr__type(&r) == FOLIO_MP_STR) {
-            uint32_t len;
-            const char *s = mp_decode_str(&r.p, &len);
-            if (len == klen && memcmp(s, key, klen) == 0) {
-                *val = r;
-                return FOLIO_OK;
-            }
+        const unsigned c = (uint8_t)*r.p;
+        const char *s;
+        size_t len;
+        if (c - 0xa0u < 32u) { /* a fixstr key, as the writer writes keys shorter than 32 */
+            len = c & 0x1fu;
+            s = r.p + 1;
+            r.p = s + len;
+        } else if (folio_mpr__type(&r) == FOLIO_MP_STR) {
+            uint32_t n32;
+            s = mp_decode_str(&r.p, &n32);
+            len = n32;
         } else {
             mp_next(&r.p);
+            mpr_next(&r.p);
+            continue;
         }
-        mp_next(&r.p);
+        /* the first and last bytes decide most keys ("doc", "due") without a call */
+        if (len == klen && (klen == 0 || (s[0] == key[0] && s[klen - 1] == key[klen - 1] &&
+                                          memcmp(s, key, klen) == 0))) {
+            *val = r;
+            return FOLIO_OK;
+        }
+        mpr_next(&r.p);
     }
     return FOLIO_ENOTFOUND;
 }

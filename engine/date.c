@@ -28,25 +28,26 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d) {
     *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
-/* Decimal value of n digits at p, or -1 if any is not a digit. */
-static int digits(const char *p, int n) {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
+/* y, m and d of "YYYY-MM-DD" (exactly ten characters), or 0 when text is not that shape.
+ * Each character is read only after the ones before it were found not to be the end (the
+ * || chain stops at the first that is not what its place needs). */
+static int split_date(int *y, int *m, int *d, const char *text) {
+    const unsigned char *t = (const unsigned char *)text;
+#define D(i) ((unsigned)t[i] - '0') /* above 9 when not a digit */
+    if (D(0) > 9 || D(1) > 9 || D(2) > 9 || D(3) > 9 || t[4] != '-' || D(5) > 9 || D(6) > 9 ||
+        t[7] != '-' || D(8) > 9 || D(9) > 9 || t[10] != '\0')
+        return 0;
+    *y = (int)(D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3));
+    *m = (int)(D(5) * 10 + D(6));
+    *d = (int)(D(8) * 10 + D(9));
+#undef D
+    return 1;
 }
 
 int folio_date_parse(int32_t *days_out, const char *text) {
     if (!days_out || !text) return folio_error__set(FOLIO_EINVAL, "date: NULL argument");
     int y = -1, m = -1, d = -1;
-    if (strnlen(text, 11) == 10 && text[4] == '-' && text[7] == '-') {
-        y = digits(text, 4);
-        m = digits(text + 5, 2);
-        d = digits(text + 8, 2);
-    }
-    if (y < 0 || m < 0 || d < 0)
+    if (!split_date(&y, &m, &d, text))
         return folio_error__set(FOLIO_EINVAL, "date '%s' is not YYYY-MM-DD", text);
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -65,11 +66,17 @@ void folio_date_format(char out[11], int32_t days) {
     FOLIO_ASSERT(d >= 1 && d <= 31);
     /* years outside 0..9999 do not come from folio_date_parse; keep the text in 10 bytes */
     if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
-    folio__put_decimal(out, (unsigned)y, 4);
+    const unsigned yy = (unsigned)y; /* the digits written directly: no stdio, no loops */
+    out[0] = (char)('0' + yy / 1000);
+    out[1] = (char)('0' + yy / 100 % 10);
+    out[2] = (char)('0' + yy / 10 % 10);
+    out[3] = (char)('0' + yy % 10);
     out[4] = '-';
-    folio__put_decimal(out + 5, m, 2);
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
     out[7] = '-';
-    folio__put_decimal(out + 8, d, 2);
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
     out[10] = '\0';
 }
 

@@ -44,23 +44,33 @@ static const folio_currency currencies[] = {
 };
 #define CURRENCY_COUNT (sizeof currencies / sizeof currencies[0])
 
-static int code_cmp(const void *key, const void *elem) {
-    return memcmp(key, ((const folio_currency *)elem)->code, 3);
+/* A code's three letters as one number that sorts as the code does. */
+static inline uint32_t code_key(const char *c) {
+    return (uint32_t)(uint8_t)c[0] << 16 | (uint32_t)(uint8_t)c[1] << 8 | (uint8_t)c[2];
 }
 
 int folio_currency_exponent(unsigned *exponent_out, const char *code) {
     if (!exponent_out || !code) return folio_error__set(FOLIO_EINVAL, "currency: NULL argument");
 #ifndef NDEBUG
-    for (size_t i = 1; i < CURRENCY_COUNT; i++) /* bsearch needs the table in code order */
-        FOLIO_ASSERT(memcmp(currencies[i - 1].code, currencies[i].code, 3) < 0);
+    for (size_t i = 1; i < CURRENCY_COUNT; i++) /* the search needs the table in code order */
+        FOLIO_ASSERT(code_key(currencies[i - 1].code) < code_key(currencies[i].code));
 #endif
-    if (strlen(code) == 3) {
-        const folio_currency *c =
-            bsearch(code, currencies, CURRENCY_COUNT, sizeof currencies[0], code_cmp);
-        if (c) {
-            *exponent_out = c->exponent;
-            FOLIO_ASSERT(*exponent_out <= 4);
-            return FOLIO_OK;
+    /* exactly three characters (no NUL among the first three, then the end) */
+    if (code[0] && code[1] && code[2] && !code[3]) {
+        const uint32_t key = code_key(code);
+        size_t lo = 0, hi = CURRENCY_COUNT; /* binary search over [lo, hi) */
+        while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+            const uint32_t k = code_key(currencies[mid].code);
+            if (k == key) {
+                *exponent_out = currencies[mid].exponent;
+                FOLIO_ASSERT(*exponent_out <= 4);
+                return FOLIO_OK;
+            }
+            if (k < key)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
     }
     return folio_error__set(FOLIO_ENOTFOUND, "'%s' is not an ISO 4217 currency code", code);

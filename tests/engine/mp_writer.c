@@ -241,3 +241,60 @@ Test(mp_writer, envelope_matches_the_packer_and_fails_when_one_byte_short) {
         }
     }
 }
+
+/* folio_mpr__find takes fixstr keys and fixstr, fixint, nil and bool values inline and
+ * leaves the rest to msgpuck: every kind of key and value before the one looked for. */
+Test(mp_writer, find_skips_every_kind_of_key_and_value) {
+    static const char long_key[] = "a key longer than thirty-one bytes, written as str8";
+    folio_mpw w;
+    folio_mpw__init(&w);
+    folio_mpw__map(&w, 13);
+    folio_mpw__kstr(&w, "doc", "INV-000001");
+    folio_mpw__kstr(&w, long_key, "long");
+    folio_mpw__u64(&w, 7); /* an integer key */
+    folio_mpw__str(&w, "seven");
+    folio_mpw__ku64(&w, "u", UINT64_MAX);
+    folio_mpw__ki64(&w, "i", -1000);
+    folio_mpw__str(&w, "n");
+    folio_mpw__nil(&w);
+    folio_mpw__str(&w, "b");
+    folio_mpw__bool(&w, 1);
+    folio_mpw__str(&w, "bin");
+    folio_mpw__bin(&w, "xyz", 3);
+    folio_mpw__str(&w, "arr");
+    folio_mpw__array(&w, 2);
+    folio_mpw__str(&w, "due"); /* not a key: inside an array */
+    folio_mpw__u64(&w, 1);
+    folio_mpw__str(&w, "map");
+    folio_mpw__map(&w, 1);
+    folio_mpw__kstr(&w, "due", "inner");
+    folio_mpw__kstr(&w, "s8", "a value longer than thirty-one bytes, so a str8 header");
+    folio_mpw__ku64(&w, "", 5); /* the empty key */
+    folio_mpw__ku64(&w, "due", 42);
+    cr_assert_eq(folio_mpw__finish(&w), FOLIO_OK);
+    folio_mpr m, v;
+    cr_assert_eq(folio_mpr__open(&m, w.buf, w.len), FOLIO_OK);
+    const char *s;
+    size_t n;
+    uint64_t u;
+    cr_assert_eq(folio_mpr__find(&v, &m, "doc"), FOLIO_OK);
+    cr_assert_eq(folio_mpr__str(&v, &s, &n), FOLIO_OK);
+    cr_assert_eq(n, 10);
+    cr_assert_eq(memcmp(s, "INV-000001", 10), 0);
+    cr_assert_eq(folio_mpr__find(&v, &m, long_key), FOLIO_OK);
+    cr_assert_eq(folio_mpr__str(&v, &s, &n), FOLIO_OK);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(folio_mpr__find(&v, &m, "due"), FOLIO_OK, "the last key, after every kind");
+    cr_assert_eq(folio_mpr__u64(&v, &u), FOLIO_OK);
+    cr_assert_eq(u, 42);
+    cr_assert_eq(folio_mpr__find(&v, &m, ""), FOLIO_OK);
+    cr_assert_eq(folio_mpr__u64(&v, &u), FOLIO_OK);
+    cr_assert_eq(u, 5);
+    cr_assert_eq(folio_mpr__find(&v, &m, "map"), FOLIO_OK);
+    cr_assert_eq(folio_mpr__type(&v), FOLIO_MP_MAP);
+    cr_assert_eq(folio_mpr__find(&v, &m, "dux"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_mpr__find(&v, &m, "xue"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_mpr__find(&v, &m, "seven"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_mpr__find(&v, &m, "inner"), FOLIO_ENOTFOUND);
+    folio_mpw__free(&w);
+}
