@@ -460,19 +460,23 @@ static int run_document(folio_write_result *out, folio_db *db, const folio_write
     folio_mpw req;
     uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
     folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
-    folio_mpw__array(&req, 9 + 2 * (uint32_t)a->apply_count);
-    folio_mpw__str(&req, name);
-    folio_mpw__u64(&req, (unsigned char)a->kind); /* import-document names its kind here */
-    folio_mpw__str(&req, a->ref);
-    folio_mpw__str(&req, a->doc->amount);
-    folio_mpw__str(&req, a->doc->doc);
-    folio_mpw__str(&req, a->doc->date);
-    folio_mpw__str(&req, a->doc->due);
-    folio_mpw__str(&req, a->from_doc);
-    folio_mpw__bool(&req, a->auto_allocate);
-    for (size_t i = 0; i < a->apply_count; i++) {
-        folio_mpw__str(&req, a->applies[i].invoice);
-        folio_mpw__str(&req, a->applies[i].amount);
+    /* The request is hashed only for an idempotency key (engine/command.c, run_txn): without
+     * one it stays empty (nothing of it is read). */
+    if (w && w->idempotency_key) {
+        folio_mpw__array(&req, 9 + 2 * (uint32_t)a->apply_count);
+        folio_mpw__str(&req, name);
+        folio_mpw__u64(&req, (unsigned char)a->kind); /* import-document names its kind here */
+        folio_mpw__str(&req, a->ref);
+        folio_mpw__str(&req, a->doc->amount);
+        folio_mpw__str(&req, a->doc->doc);
+        folio_mpw__str(&req, a->doc->date);
+        folio_mpw__str(&req, a->doc->due);
+        folio_mpw__str(&req, a->from_doc);
+        folio_mpw__bool(&req, a->auto_allocate);
+        for (size_t i = 0; i < a->apply_count; i++) {
+            folio_mpw__str(&req, a->applies[i].invoice);
+            folio_mpw__str(&req, a->applies[i].amount);
+        }
     }
     int rc = folio_cmd__run(out, db, w, &req, document_fn, a);
     folio_mpw__free(&req);
