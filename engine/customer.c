@@ -347,20 +347,22 @@ static int create_fn(folio_cmd *c, void *arg) {
             return folio_error__set(FOLIO_ERULE,
                                     "ref %s is already taken (refs are never reused)", in->ref);
         if (rc != FOLIO_ENOTFOUND) return rc;
-        snprintf(ref, sizeof ref, "%s", in->ref);
+        memcpy(ref, in->ref, strlen(in->ref) + 1); /* check_ref_text: fits */
     } else {
         /* The prefix and a zero-padded counter, starting at the id; a ref someone took by
          * hand is skipped. */
         for (uint64_t n = id, tries = 0;; n++, tries++) {
             if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free ref found");
             char num[24];
-            snprintf(num, sizeof num, "%06llu", (unsigned long long)n);
-            if (strlen(set.ref_prefix) + strlen(num) > FOLIO_REF_BYTES_MAX)
+            const size_t num_bytes = folio__put_decimal(num, n, 6); /* "%06llu", no stdio */
+            const size_t prefix_bytes = strlen(set.ref_prefix);
+            num[num_bytes] = '\0';
+            if (prefix_bytes + num_bytes > FOLIO_REF_BYTES_MAX)
                 return folio_error__set(FOLIO_ELIMIT, "generated ref would exceed %u bytes",
                                         FOLIO_REF_BYTES_MAX);
-            memcpy(ref, set.ref_prefix, strlen(set.ref_prefix));
-            memcpy(ref + strlen(set.ref_prefix), num, strlen(num) + 1);
-            rc = folio_directory__id_by_ref(&other, &c->dir, ref, strlen(ref));
+            memcpy(ref, set.ref_prefix, prefix_bytes);
+            memcpy(ref + prefix_bytes, num, num_bytes + 1);
+            rc = folio_directory__id_by_ref(&other, &c->dir, ref, prefix_bytes + num_bytes);
             if (rc == FOLIO_ENOTFOUND) break;
             if (rc < 0) return rc;
         }

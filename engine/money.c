@@ -44,6 +44,14 @@ static const folio_currency currencies[] = {
 };
 #define CURRENCY_COUNT (sizeof currencies / sizeof currencies[0])
 
+/* first_letter[L]: the index of the first code whose first letter is 'A' + L or later
+ * (first_letter[26]: the table's length), so a search starts among the codes of its first
+ * letter (a handful) instead of all of them. Debug builds check it against the table. */
+static const uint8_t first_letter[27] = {0,   10,  26,  40,  44,  48,  50,  58,  62,
+                                         68,  71,  80,  86,  101, 107, 108, 115, 116,
+                                         120, 135, 144, 152, 156, 157, 162, 163, 166};
+_Static_assert(CURRENCY_COUNT <= 255, "first_letter holds indexes below 256");
+
 /* A code's three letters as one number that sorts as the code does. */
 static inline uint32_t code_key(const char *c) {
     return (uint32_t)(uint8_t)c[0] << 16 | (uint32_t)(uint8_t)c[1] << 8 | (uint8_t)c[2];
@@ -54,11 +62,21 @@ int folio_currency_exponent(unsigned *exponent_out, const char *code) {
 #ifndef NDEBUG
     for (size_t i = 1; i < CURRENCY_COUNT; i++) /* the search needs the table in code order */
         FOLIO_ASSERT(code_key(currencies[i - 1].code) < code_key(currencies[i].code));
+    for (unsigned l = 0; l < 26; l++) {
+        FOLIO_ASSERT(first_letter[l] <= first_letter[l + 1]);
+        if (first_letter[l] < CURRENCY_COUNT)
+            FOLIO_ASSERT(currencies[first_letter[l]].code[0] >= 'A' + (int)l);
+        if (first_letter[l] > 0)
+            FOLIO_ASSERT(currencies[first_letter[l] - 1].code[0] < 'A' + (int)l);
+    }
+    FOLIO_ASSERT(first_letter[26] == CURRENCY_COUNT);
 #endif
     /* exactly three characters (no NUL among the first three, then the end) */
     if (code[0] && code[1] && code[2] && !code[3]) {
         const uint32_t key = code_key(code);
-        size_t lo = 0, hi = CURRENCY_COUNT; /* binary search over [lo, hi) */
+        const unsigned l = (unsigned)(uint8_t)code[0] - 'A';
+        size_t lo = l < 26 ? first_letter[l] : 0, hi = l < 26 ? first_letter[l + 1] : 0;
+        /* binary search over [lo, hi): the codes of the first letter */
         while (lo < hi) {
             const size_t mid = lo + (hi - lo) / 2;
             const uint32_t k = code_key(currencies[mid].code);
@@ -91,18 +109,21 @@ int folio_money_parse(int64_t *minor_out, const char *text, const char *currency
     /* Accumulate the magnitude as a negative number: INT64_MIN has no positive twin. */
     int64_t acc = 0;
     unsigned int_digits = 0, frac_digits = 0;
-    for (; *p >= '0' && *p <= '9'; p++, int_digits++) {
-        if (acc < (INT64_MIN + (*p - '0')) / 10) goto overflow;
+    /* 18 digits cannot overflow (10^18 - 1 < 2^63): only the digits after them are checked
+     * (seen counts every digit, leading zeros included; a size_t does not wrap) */
+    size_t seen = 0;
+    for (; *p >= '0' && *p <= '9'; p++, int_digits++, seen++) {
+        if (seen >= 18 && acc < (INT64_MIN + (*p - '0')) / 10) goto overflow;
         acc = acc * 10 - (*p - '0');
     }
     if (*p == '.') {
         p++;
-        for (; *p >= '0' && *p <= '9'; p++, frac_digits++) {
+        for (; *p >= '0' && *p <= '9'; p++, frac_digits++, seen++) {
             if (frac_digits >= exp)
                 return folio_error__set(FOLIO_EINVAL,
                                         "amount '%s' has more than %u decimal places for %s",
                                         text, exp, currency);
-            if (acc < (INT64_MIN + (*p - '0')) / 10) goto overflow;
+            if (seen >= 18 && acc < (INT64_MIN + (*p - '0')) / 10) goto overflow;
             acc = acc * 10 - (*p - '0');
         }
         if (frac_digits == 0)

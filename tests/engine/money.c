@@ -73,6 +73,27 @@ Test(money, int64_limits_are_exact_and_overflow_is_refused) {
     cr_assert_eq(parse_ok("9223372036854775807", "JPY"), INT64_MAX);
 }
 
+/* The parser checks for overflow only from the 19th digit on (18 cannot overflow): every
+ * length around that edge, with leading zeros counted as digits, in currencies with 0 to 4
+ * fraction digits, is exact or refused exactly as the int64 range says. */
+Test(money, the_digits_that_cannot_overflow_are_read_unchecked_and_the_rest_are_checked) {
+    cr_assert_eq(parse_ok("999999999999999999", "JPY"), 999999999999999999);    /* 18 digits */
+    cr_assert_eq(parse_ok("9999999999999999.99", "USD"), 999999999999999999);   /* 16 + 2 */
+    cr_assert_eq(parse_ok("9999999999999.9999", "CLF"), 99999999999999999);     /* 13 + 4 */
+    cr_assert_eq(parse_ok("1999999999999999999", "JPY"), 1999999999999999999);  /* 19 */
+    cr_assert_eq(parse_ok("-9223372036854775808", "JPY"), INT64_MIN);
+    parse_bad("-9223372036854775809", "JPY", "too large");
+    parse_bad("9999999999999999999", "JPY", "too large");
+    parse_bad("922337203685477.5808", "CLF", "too large");
+    cr_assert_eq(parse_ok("922337203685477.5807", "CLF"), INT64_MAX);
+    cr_assert_eq(parse_ok("00000000000000000000000000092233720368547758.07", "USD"), INT64_MAX);
+    parse_bad("00000000000000000000000000092233720368547758.08", "USD", "too large");
+    cr_assert_eq(parse_ok("0000000000000000000000000000000000000001", "JPY"), 1);
+    cr_assert_eq(parse_ok("0000000000000000000000000000000000000.01", "USD"), 1);
+    parse_bad("92233720368547758070", "JPY", "too large");
+    parse_bad("9223372036854775807.0", "USD", "too large"); /* fits, not scaled by 100 */
+}
+
 Test(money, formats_with_the_currency_fraction_digits) {
     char out[FOLIO_MONEY_TEXT_MAX];
     const struct { int64_t v; const char *c, *s; } t[] = {
