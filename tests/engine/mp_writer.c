@@ -95,6 +95,12 @@ Test(mp_writer, strings_bins_and_containers_match_the_packer_at_every_edge) {
         folio_mpw__array(&p.w, (uint32_t)n);
         pair_check(&p, "array");
     }
+    for (size_t n = 0; n <= 40; n++) { /* every length of the short-body copies */
+        msgpack_pack_str(&p.pk, n);
+        msgpack_pack_str_body(&p.pk, text + n, n);
+        folio_mpw__strn(&p.w, text + n, n);
+        pair_check(&p, "short strn");
+    }
     msgpack_pack_map(&p.pk, UINT32_MAX);
     folio_mpw__map(&p.w, UINT32_MAX);
     msgpack_pack_array(&p.pk, UINT32_MAX);
