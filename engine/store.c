@@ -604,27 +604,55 @@ static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
     return FOLIO_OK;
 }
 
+static inline uint32_t get_be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* The key order of "log" and "streams": LMDB's own (memcmp, then the shorter key first),
- * with two 8-byte keys (every key of the log: big-endian seqs; the stream records of
- * "streams": big-endian stream ids) compared as two loads instead of through memcmp. The
- * same order for every pair of keys, longer per-stream records included, so a ledger stays
- * readable by anything that uses LMDB's default (mdb_dump, older folio). LMDB calls this
- * for every key comparison of a B-tree search: with memcmp, ~23% of a history's
- * instructions. */
-static int cmp_keys(const MDB_val *a, const MDB_val *b) {
-    if (a->mv_size == 8 && b->mv_size == 8) {
-        uint64_t x = folio__get_be64(a->mv_data), y = folio__get_be64(b->mv_data);
-        return (x > y) - (x < y);
+ * with the bytes compared eight at a time as big-endian words instead of through memcmp.
+ * The same order for every pair of keys, so a ledger stays readable by anything that uses
+ * LMDB's default (mdb_dump, older folio). LMDB calls this for every key comparison of a
+ * B-tree search (about seven per level): with memcmp, ~23% of a history's instructions,
+ * and a call of memcmp cost ~13 instructions for keys that are 8 to 40 bytes. The keys of
+ * "streams" are 8 bytes (stream records) or 17 (stream id + tag + suffix); the last word
+ * overlaps the one before it, whose bytes are equal by then, so a 17-byte key takes three
+ * loads. Inlined in both callers: LMDB's calls through cmp_keys are the ones that count. */
+static inline __attribute__((always_inline)) int key_order(const uint8_t *a, size_t an,
+                                                           const uint8_t *b, size_t bn) {
+    size_t n = an < bn ? an : bn;
+    if (n >= 8) {
+        /* the first word decides most comparisons: a stream id in "streams", a tag and 7
+         * bytes in a projection's tree */
+        uint64_t x = folio__get_be64(a), y = folio__get_be64(b);
+        if (x != y) return x < y ? -1 : 1;
+        if (n > 8) {
+            for (size_t i = 8; i + 8 < n; i += 8) {
+                x = folio__get_be64(a + i);
+                y = folio__get_be64(b + i);
+                if (x != y) return x < y ? -1 : 1;
+            }
+            x = folio__get_be64(a + n - 8);
+            y = folio__get_be64(b + n - 8);
+            if (x != y) return x < y ? -1 : 1;
+        }
+    } else if (n >= 4) { /* two 4-byte words, overlapping */
+        uint64_t x = (uint64_t)get_be32(a) << 32 | get_be32(a + n - 4);
+        uint64_t y = (uint64_t)get_be32(b) << 32 | get_be32(b + n - 4);
+        if (x != y) return x < y ? -1 : 1;
+    } else if (n) { /* bytes 0, n / 2 and n - 1: in order, each byte at least once */
+        uint32_t x = (uint32_t)a[0] << 16 | (uint32_t)a[n / 2] << 8 | a[n - 1];
+        uint32_t y = (uint32_t)b[0] << 16 | (uint32_t)b[n / 2] << 8 | b[n - 1];
+        if (x != y) return x < y ? -1 : 1;
     }
-    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
-    int diff = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
-    if (diff) return diff;
-    return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+    return (an > bn) - (an < bn);
+}
+
+static int cmp_keys(const MDB_val *a, const MDB_val *b) {
+    return key_order(a->mv_data, a->mv_size, b->mv_data, b->mv_size);
 }
 
 int folio_store__key_order(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
-    MDB_val x = {a_bytes, (void *)a}, y = {b_bytes, (void *)b};
-    return cmp_keys(&x, &y);
+    return key_order(a, a_bytes, b, b_bytes);
 }
 
 /* Open every sub-database. A new environment (no named databases at all) is initialised in

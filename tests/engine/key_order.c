@@ -1,8 +1,10 @@
 /*
  * tests/engine/key_order.c - the comparator of "log" and "streams" (engine/store.c) orders
  * every pair of keys as LMDB's default does (memcmp over the shorter length, then the
- * shorter key first), so a ledger stays the same B-tree for any reader; and a log of seqs
- * that differ in each byte position reads back in order.
+ * shorter key first), so a ledger stays the same B-tree for any reader: keys of 0 to 40
+ * bytes that differ in any one byte, in any word of the comparator's eight-byte loads; a
+ * log of seqs that differ in each byte position reads back in order; and "streams"
+ * written in random order reads back in byte order and finds every key.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -41,6 +43,24 @@ Test(key_order, every_pair_of_keys_is_ordered_as_lmdbs_default) {
     }
 }
 
+/* Keys of 0 to 40 bytes (every length the comparator handles differently: under 4, under
+ * 8, one word, a word and an overlapping last word, several words) that share a prefix and
+ * differ in one byte at any position, or only in their length. */
+Test(key_order, keys_up_to_40_bytes_that_differ_anywhere_are_ordered_as_lmdbs_default) {
+    static const uint8_t bytes[] = {0x00, 0x01, 0x72, 0x7f, 0x80, 0xfe, 0xff};
+    for (unsigned i = 0; i < 400000; i++) {
+        uint8_t a[40], b[40];
+        size_t an = (size_t)(rnd() % 41), bn = i % 3 ? an : (size_t)(rnd() % 41);
+        for (size_t k = 0; k < 40; k++) a[k] = b[k] = bytes[rnd() % sizeof bytes];
+        if (i % 4) b[rnd() % 40] = bytes[rnd() % sizeof bytes]; /* one byte, anywhere */
+        cr_assert_eq(sign(folio_store__key_order(a, an, b, bn)), lmdb_default(a, an, b, bn),
+                     "iteration %u: %zu and %zu bytes", i, an, bn);
+        cr_assert_eq(sign(folio_store__key_order(b, bn, a, an)), lmdb_default(b, bn, a, an),
+                     "iteration %u: %zu and %zu bytes", i, bn, an);
+        cr_assert_eq(folio_store__key_order(a, an, a, an), 0);
+    }
+}
+
 TestSuite(key_order_log, .init = tmpdb_setup, .fini = tmpdb_teardown);
 
 Test(key_order_log, seqs_written_out_of_order_read_back_in_order) {
@@ -58,4 +78,57 @@ Test(key_order_log, seqs_written_out_of_order_read_back_in_order) {
     for (size_t i = 0; i < n; i++) cr_assert_eq(log[i].stream, streams[i]);
     folio_verify_report r;
     cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_OK, "%s", folio_errmsg());
+}
+
+TestSuite(key_order_tree, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+/* A tree takes keys of 1 to 40 bytes, put in random order, that share long prefixes and
+ * differ in one byte or in length: a cursor reads them back in byte order (shorter first)
+ * and a get finds each one. LMDB searches and splits the tree with the store's comparator,
+ * so a comparator that disagrees with byte order, for any length, loses or misplaces keys. */
+static void tree_reads_back_in_byte_order(unsigned dbi) {
+    enum { N = 3000 };
+    static uint8_t keys[N][40];
+    static size_t lens[N];
+    static const uint8_t bytes[] = {0x00, 0x01, 0x72, 0x7f, 0x80, 0xff};
+    folio_txn t = {0};
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__drop(&t, dbi), FOLIO_OK);
+    size_t n = 0;
+    for (unsigned i = 0; n < N; i++) {
+        uint8_t *k = keys[n];
+        for (size_t j = 0; j < 40; j++) k[j] = bytes[(j * 7 + 3) % sizeof bytes];
+        k[rnd() % 40] = bytes[rnd() % sizeof bytes];
+        lens[n] = 1 + (size_t)(rnd() % 40);
+        folio_val v;
+        int rc = folio_store__get(&v, &t, dbi, k, lens[n]);
+        if (rc == FOLIO_OK) continue; /* drawn before */
+        cr_assert_eq(rc, FOLIO_ENOTFOUND);
+        cr_assert_eq(folio_store__put(&t, dbi, k, lens[n], &n, sizeof n, 0), FOLIO_OK);
+        n++;
+    }
+    for (size_t i = 0; i < N; i++) {
+        folio_val v;
+        cr_assert_eq(folio_store__get(&v, &t, dbi, keys[i], lens[i]), FOLIO_OK, "key %zu", i);
+        cr_assert_eq(v.size, sizeof i);
+        cr_assert_eq(memcmp(v.data, &i, sizeof i), 0, "key %zu found another's value", i);
+    }
+    folio_cursor c = {0};
+    folio_val k, v, prev = {0};
+    size_t count = 0;
+    cr_assert_eq(folio_store__cursor_open(&c, &t, dbi), FOLIO_OK);
+    for (int rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v), count++) {
+        if (prev.data)
+            cr_assert_lt(lmdb_default(prev.data, prev.size, k.data, k.size), 0,
+                         "record %zu out of byte order", count);
+        prev = k;
+    }
+    folio_store__cursor_close(&c);
+    cr_assert_eq(count, (size_t)N);
+    folio_store__abort(&t);
+}
+
+Test(key_order_tree, streams_reads_back_in_byte_order_and_finds_every_key) {
+    tree_reads_back_in_byte_order(FOLIO_DB_STREAMS);
 }
