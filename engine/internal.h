@@ -133,7 +133,7 @@ int folio_store__cursor_next(folio_cursor *c, folio_val *k, folio_val *v);
 int folio_store__cursor_last(folio_cursor *c, folio_val *k, folio_val *v);
 int folio_store__cursor_prev(folio_cursor *c, folio_val *k, folio_val *v);
 uint64_t folio_store__map_bytes(folio_store *s);
-/* Tests: the key order of "log" and "streams" (<0, 0, >0), LMDB's default order. */
+/* Tests: the key order of every sub-database (<0, 0, >0), LMDB's default order. */
 int folio_store__key_order(const void *a, size_t a_bytes, const void *b, size_t b_bytes);
 /* Test hook: make the nth next put of this thread fail (0 = off). */
 void folio_store__inject_put_failure(uint64_t nth);

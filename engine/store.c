@@ -608,12 +608,13 @@ static inline uint32_t get_be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The key order of "log" and "streams": LMDB's own (memcmp, then the shorter key first),
+/* The key order of every sub-database: LMDB's own (memcmp, then the shorter key first),
  * with the bytes compared eight at a time as big-endian words instead of through memcmp.
  * The same order for every pair of keys, so a ledger stays readable by anything that uses
  * LMDB's default (mdb_dump, older folio). LMDB calls this for every key comparison of a
  * B-tree search (about seven per level): with memcmp, ~23% of a history's instructions,
- * and a call of memcmp cost ~13 instructions for keys that are 8 to 40 bytes. The keys of
+ * and a call of memcmp cost ~13 instructions for keys that are 8 to 40 bytes (LMDB's own
+ * comparator, for the projections' trees, called memcmp too). The keys of
  * "streams" are 8 bytes (stream records) or 17 (stream id + tag + suffix); the last word
  * overlaps the one before it, whose bytes are equal by then, so a 17-byte key takes three
  * loads. Inlined in both callers: LMDB's calls through cmp_keys are the ones that count. */
@@ -714,8 +715,7 @@ static int open_dbs(folio_store *s, int *created_out) {
                 rc = xlate(mrc, "open database");
                 goto fail;
             }
-            if ((i == FOLIO_DB_LOG || i == FOLIO_DB_STREAMS) &&
-                (mrc = mdb_set_compare(txn, s->dbi[i], cmp_keys)) != MDB_SUCCESS) {
+            if ((mrc = mdb_set_compare(txn, s->dbi[i], cmp_keys)) != MDB_SUCCESS) {
                 rc = xlate(mrc, "open database");
                 goto fail;
             }

@@ -1,15 +1,16 @@
 /*
- * tests/engine/key_order.c - the comparator of "log" and "streams" (engine/store.c) orders
+ * tests/engine/key_order.c - the comparator of every sub-database (engine/store.c) orders
  * every pair of keys as LMDB's default does (memcmp over the shorter length, then the
  * shorter key first), so a ledger stays the same B-tree for any reader: keys of 0 to 40
  * bytes that differ in any one byte, in any word of the comparator's eight-byte loads; a
- * log of seqs that differ in each byte position reads back in order; and "streams"
- * written in random order reads back in byte order and finds every key.
+ * log of seqs that differ in each byte position reads back in order; and a projection
+ * tree and "streams" written in random order read back in byte order and find every key.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "../../engine/internal.h"
+#include "../../engine/projection.h"
 #include "tmpdb.h"
 
 static int sign(int v) { return (v > 0) - (v < 0); }
@@ -82,6 +83,13 @@ Test(key_order_log, seqs_written_out_of_order_read_back_in_order) {
 
 TestSuite(key_order_tree, .init = tmpdb_setup, .fini = tmpdb_teardown);
 
+static unsigned dbi_of(const char *name) {
+    for (unsigned i = 0; i < folio_projection__count(); i++)
+        if (strcmp(folio_projection__name(i), name) == 0) return FOLIO_DB_PROJ0 + i;
+    cr_assert_fail("no projection %s", name);
+    return 0;
+}
+
 /* A tree takes keys of 1 to 40 bytes, put in random order, that share long prefixes and
  * differ in one byte or in length: a cursor reads them back in byte order (shorter first)
  * and a get finds each one. LMDB searches and splits the tree with the store's comparator,
@@ -127,6 +135,10 @@ static void tree_reads_back_in_byte_order(unsigned dbi) {
     folio_store__cursor_close(&c);
     cr_assert_eq(count, (size_t)N);
     folio_store__abort(&t);
+}
+
+Test(key_order_tree, a_projection_tree_reads_back_in_byte_order_and_finds_every_key) {
+    tree_reads_back_in_byte_order(dbi_of("receivables"));
 }
 
 Test(key_order_tree, streams_reads_back_in_byte_order_and_finds_every_key) {
