@@ -359,6 +359,8 @@ size_t folio_pcache__appends(const folio_pcache *pc);
 size_t folio_pcache__appends_all(void);
 /* Tests: the bytes the cache counts against its budget (arena, entries, table, sort array). */
 size_t folio_pcache__footprint(const folio_pcache *pc);
+/* Tests: the hash of key in tree dbi that the cache's table uses. */
+uint64_t folio_pcache__hash(unsigned dbi, const void *key, size_t klen);
 /* Tests: a small budget makes every transaction flush and reset between events; a bulk
  * budget smaller than a handle's makes every catch-up commit at it (0: after every event). */
 void folio_pcache__set_budget(size_t bytes, size_t entries, size_t bulk_bytes,

@@ -1,0 +1,79 @@
+/*
+ * tests/engine/pcache_keys.c - the record cache (engine/pcache.c) tells keys apart by every
+ * byte and by their length: its hash differs for keys of 0 to 40 bytes that differ in any
+ * one byte (so they do not pile up in one run of the table), and a get or put finds the
+ * entry of its own key, not one of the same length that differs in one byte (also when
+ * that other key is the last one used, which a put checks before it hashes).
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
+#include "../../engine/projection.h"
+#include "tmpdb.h"
+
+TestSuite(pcache_keys, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+/* Byte i of the base key of length n (no two lengths share a pattern). */
+static uint8_t base_byte(size_t n, size_t i) { return (uint8_t)(n * 31u + i * 7u + 1u); }
+
+Test(pcache_keys, the_hash_differs_for_keys_that_differ_in_any_byte_or_in_length) {
+    uint8_t a[40], b[40];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < n; i++) a[i] = base_byte(n, i);
+        uint64_t h = folio_pcache__hash(FOLIO_DB_STREAMS, a, n);
+        cr_assert_neq(h, folio_pcache__hash(FOLIO_DB_PROJ0, a, n), "%zu bytes: dbi", n);
+        if (n) cr_assert_neq(h, folio_pcache__hash(FOLIO_DB_STREAMS, a, n - 1), "%zu bytes", n);
+        for (size_t pos = 0; pos < n; pos++) {
+            for (unsigned bit = 0; bit < 8; bit++) {
+                memcpy(b, a, n);
+                b[pos] ^= (uint8_t)(1u << bit);
+                uint64_t g = folio_pcache__hash(FOLIO_DB_STREAMS, b, n);
+                cr_assert_neq(g, h, "%zu bytes: byte %zu bit %u is not hashed", n, pos, bit);
+                cr_assert_neq(g >> 32, h >> 32, "%zu bytes, byte %zu bit %u: same tag", n, pos,
+                              bit);
+            }
+        }
+    }
+}
+
+/* For every length and position: key a and key b (a with one byte changed) each get their
+ * own entry, whichever was used last. */
+Test(pcache_keys, a_get_or_put_finds_its_own_key_not_one_that_differs_in_one_byte) {
+    unsigned dbi = FOLIO_DB_PROJ0;
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    uint8_t a[40], b[40];
+    folio_val v;
+    for (size_t n = 1; n <= 40; n++) {
+        for (size_t pos = 0; pos < n; pos++) {
+            for (size_t i = 0; i < n; i++) a[i] = base_byte(n, i);
+            a[pos] = (uint8_t)pos; /* every (n, pos) its own pair of keys */
+            memcpy(b, a, n);
+            b[pos] ^= 0x80;
+            uint8_t va[2] = {(uint8_t)n, (uint8_t)pos}, vb[3] = {(uint8_t)n, (uint8_t)pos, 1};
+            cr_assert_eq(folio_pcache__get(&v, pc, &t, dbi, a, n), FOLIO_ENOTFOUND);
+            /* b right after a (the last key used): a new entry, not a's */
+            cr_assert_eq(folio_pcache__put(pc, dbi, b, n, vb, sizeof vb), FOLIO_OK);
+            cr_assert_eq(folio_pcache__get(&v, pc, &t, dbi, a, n), FOLIO_ENOTFOUND,
+                         "%zu bytes, byte %zu: a's entry took b's value", n, pos);
+            cr_assert_eq(folio_pcache__put(pc, dbi, a, n, va, sizeof va), FOLIO_OK);
+            cr_assert_eq(folio_pcache__get(&v, pc, &t, dbi, b, n), FOLIO_OK);
+            cr_assert_eq(v.size, sizeof vb, "%zu bytes, byte %zu: b's entry took a's value",
+                         n, pos);
+            cr_assert_eq(folio_pcache__get(&v, pc, &t, dbi, a, n), FOLIO_OK);
+            cr_assert_eq(v.size, sizeof va);
+            cr_assert_eq(memcmp(v.data, va, sizeof va), 0);
+        }
+    }
+    /* and so does LMDB, after the flush */
+    cr_assert_eq(folio_pcache__flush(pc, &t), FOLIO_OK, "%s", folio_errmsg());
+    uint64_t entries = 0;
+    cr_assert_eq(folio_store__entries(&entries, &t, dbi), FOLIO_OK);
+    cr_assert_eq(entries, 40u * 41u); /* two keys for each of the 820 (n, pos) */
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
