@@ -228,23 +228,32 @@ static void want_huge_pages(void *p, size_t bytes) {
 #endif
 }
 
-static void *arena_alloc(folio_pcache *pc, size_t n) {
-    pc_chunk *c = pc->chunks;
-    if (!c || c->cap - c->used < n) {
-        if (n <= CHUNK_BYTES && pc->spare) {
-            c = pc->spare;
-            pc->spare = NULL;
-        } else {
-            size_t chunk = pc->bulk ? BULK_CHUNK_BYTES : CHUNK_BYTES;
-            size_t cap = n > chunk ? n : chunk;
-            if (!(c = malloc(sizeof *c + cap))) return NULL;
-            want_huge_pages(c, sizeof *c + cap);
-            c->cap = cap;
-        }
-        c->used = 0;
-        c->next = pc->chunks;
-        pc->chunks = c;
+/* A new chunk at the head of the arena with room for n bytes (the spare one if it will do),
+ * or NULL when out of memory. */
+static __attribute__((noinline)) pc_chunk *arena_grow(folio_pcache *pc, size_t n) {
+    pc_chunk *c;
+    if (n <= CHUNK_BYTES && pc->spare) {
+        c = pc->spare;
+        pc->spare = NULL;
+    } else {
+        size_t chunk = pc->bulk ? BULK_CHUNK_BYTES : CHUNK_BYTES;
+        size_t cap = n > chunk ? n : chunk;
+        if (!(c = malloc(sizeof *c + cap))) return NULL;
+        want_huge_pages(c, sizeof *c + cap);
+        c->cap = cap;
     }
+    FOLIO_ASSERT(c->cap >= n);
+    c->used = 0;
+    c->next = pc->chunks;
+    pc->chunks = c;
+    return c;
+}
+
+/* n bytes of the arena (8-byte aligned), valid until the reset. Inlined: a batch takes a
+ * key and a value from it for most records it reads or writes. */
+PC_HOT void *arena_alloc(folio_pcache *pc, size_t n) {
+    pc_chunk *c = pc->chunks;
+    if ((!c || c->cap - c->used < n) && !(c = arena_grow(pc, n))) return NULL;
     void *p = c->data + c->used;
     c->used += (n + 7u) & ~(size_t)7u;
     if (c->used > c->cap) c->used = c->cap;

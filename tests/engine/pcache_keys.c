@@ -3,9 +3,11 @@
  * byte and by their length: its hash differs for keys of 0 to 40 bytes that differ in any
  * one byte (so they do not pile up in one run of the table), and a get or put finds the
  * entry of its own key, not one of the same length that differs in one byte (also when
- * that other key is the last one used, which a put checks before it hashes).
+ * that other key is the last one used, which a put checks before it hashes); and the
+ * arena that holds keys and values keeps every record intact across its chunks.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../engine/internal.h"
@@ -74,6 +76,53 @@ Test(pcache_keys, a_get_or_put_finds_its_own_key_not_one_that_differs_in_one_byt
     uint64_t entries = 0;
     cr_assert_eq(folio_store__entries(&entries, &t, dbi), FOLIO_OK);
     cr_assert_eq(entries, 40u * 41u); /* two keys for each of the 820 (n, pos) */
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
+
+TestSuite(pcache_arena, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+/* Byte i of the value of key k. */
+static uint8_t val_byte(unsigned k, size_t i) { return (uint8_t)(k * 13u + i * 5u + (i >> 8)); }
+
+/* The cache's arena takes records in 1 MiB chunks: values that fill several chunks, and
+ * one larger than a chunk (a chunk of its own), all read back as written, after the
+ * arena has grown past them and after their keys were put again (shorter: in place). */
+Test(pcache_arena, records_over_many_chunks_and_one_larger_than_a_chunk_read_back) {
+    enum { KEYS = 3000, VAL = 1000, BIG = (2u << 20) + 3 };
+    unsigned dbi = FOLIO_DB_PROJ0;
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    static uint8_t val[BIG];
+    char key[32];
+    for (unsigned k = 0; k < KEYS; k++) {
+        size_t n = k == KEYS / 2 ? BIG : VAL + k % 7;
+        for (size_t i = 0; i < n; i++) val[i] = val_byte(k, i);
+        int kn = snprintf(key, sizeof key, "arena-%05u", k);
+        cr_assert_eq(folio_pcache__put(pc, dbi, key, (size_t)kn, val, n), FOLIO_OK);
+    }
+    for (unsigned k = 0; k < KEYS; k += 2) { /* shorter values take the old ones' place */
+        size_t n = VAL / 2;
+        for (size_t i = 0; i < n; i++) val[i] = val_byte(k + 1, i);
+        int kn = snprintf(key, sizeof key, "arena-%05u", k);
+        cr_assert_eq(folio_pcache__put(pc, dbi, key, (size_t)kn, val, n), FOLIO_OK);
+    }
+    cr_assert_gt(folio_pcache__footprint(pc), (size_t)5 << 20);
+    for (unsigned k = 0; k < KEYS; k++) {
+        folio_val v;
+        int kn = snprintf(key, sizeof key, "arena-%05u", k);
+        cr_assert_eq(folio_pcache__get(&v, pc, &t, dbi, key, (size_t)kn), FOLIO_OK);
+        int rewritten = k % 2 == 0;
+        size_t n = rewritten ? VAL / 2 : k == KEYS / 2 ? BIG : VAL + k % 7;
+        cr_assert_eq(v.size, n, "key %u: %zu bytes, not %zu", k, v.size, n);
+        const uint8_t *p = v.data;
+        for (size_t i = 0; i < n; i++)
+            if (p[i] != val_byte(rewritten ? k + 1 : k, i))
+                cr_assert_fail("key %u: byte %zu differs", k, i);
+    }
     folio_store__abort(&t);
     folio_pcache__free(pc);
 }
