@@ -427,30 +427,35 @@ int folio_pcache__del(folio_pcache *pc, folio_txn *t, unsigned dbi, const void *
     return FOLIO_OK;
 }
 
-/* A flush sorts copies of each dirty key's first 23 bytes with its dbi, so almost every
- * comparison stays inside the sorted array (keys here are 9 to ~70 bytes and share long
- * prefixes: customer + 'r' + ~seq, 'i' + kind + "INV-..."; comparing through the entries
- * and their keys in the arena missed the cache twice per comparison on a large flush). */
+/* A flush groups the dirty keys by tree (a counting pass over the dbis) and sorts each
+ * tree's copies of each key's first 24 bytes, so almost every comparison stays inside the
+ * sorted array (keys here are 9 to ~70 bytes and share long prefixes: customer + 'r' +
+ * ~seq, 'i' + kind + "INV-..."; comparing through the entries and their keys in the
+ * arena missed the cache twice per comparison on a large flush). Without the dbi in the
+ * first word, it holds a stream record's whole stream id: it decides most comparisons. */
 typedef struct pc_sortkey {
-    uint64_t w[3]; /* dbi (8 bits), then key bytes 0..22, big-endian, zero-padded */
+    uint64_t w[3]; /* key bytes 0..23, big-endian, zero-padded */
     pc_entry *e;
 } pc_sortkey;
 
 static void sortkey_make(pc_sortkey *s, pc_entry *e) {
-    uint8_t b[24] = {0};
-    FOLIO_ASSERT(e->dbi < 256);
-    b[0] = (uint8_t)e->dbi;
-    memcpy(b + 1, e->key, e->klen < 23 ? e->klen : 23);
-    for (int i = 0; i < 3; i++) s->w[i] = folio__get_be64(b + 8 * i);
+    if (e->klen >= 24) {
+        for (int i = 0; i < 3; i++) s->w[i] = folio__get_be64(e->key + 8 * i);
+    } else {
+        uint8_t b[24] = {0};
+        memcpy(b, e->key, e->klen);
+        for (int i = 0; i < 3; i++) s->w[i] = folio__get_be64(b + 8 * i);
+    }
     s->e = e;
 }
 
-/* LMDB's default key order (bytes, then length), within each dbi. */
+/* LMDB's default key order (bytes, then length), within one tree. */
 static int sortkey_cmp(const void *a, const void *b) {
     const pc_sortkey *x = a, *y = b;
+    FOLIO_DEBUG_ASSERT(x->e->dbi == y->e->dbi);
     for (int i = 0; i < 3; i++)
         if (x->w[i] != y->w[i]) return x->w[i] < y->w[i] ? -1 : 1;
-    /* equal first 23 bytes once zero-padded: the whole keys decide */
+    /* equal first 24 bytes once zero-padded: the whole keys decide */
     size_t n = x->e->klen < y->e->klen ? x->e->klen : y->e->klen;
     int c = memcmp(x->e->key, y->e->key, n);
     if (c) return c;
@@ -555,12 +560,23 @@ int folio_pcache__flush(folio_pcache *pc, folio_txn *t) {
         pc->order_cap = cap;
     }
     pc_sortkey *order = pc->order;
-    size_t n = 0;
+    size_t n = pc->dirty, start[FOLIO_DBS_MAX + 1] = {0}, next[FOLIO_DBS_MAX];
+    for (size_t i = 0; i < pc->count; i++) /* each tree's dirty keys, then where they go */
+        if (pc->entries[i].state == PC_DIRTY || pc->entries[i].state == PC_DELETED)
+            start[pc->entries[i].dbi + 1]++;
+    for (unsigned d = 0; d < FOLIO_DBS_MAX; d++) {
+        start[d + 1] += start[d];
+        next[d] = start[d];
+    }
+    FOLIO_ASSERT(start[FOLIO_DBS_MAX] == n);
     for (size_t i = 0; i < pc->count; i++)
         if (pc->entries[i].state == PC_DIRTY || pc->entries[i].state == PC_DELETED)
-            sortkey_make(&order[n++], &pc->entries[i]);
-    FOLIO_ASSERT(n == pc->dirty);
-    sort_keys(order, n, 2 * (unsigned)(64 - __builtin_clzll(n | 1)));
+            sortkey_make(&order[next[pc->entries[i].dbi]++], &pc->entries[i]);
+    for (unsigned d = 0; d < FOLIO_DBS_MAX; d++) {
+        size_t m = start[d + 1] - start[d];
+        FOLIO_ASSERT(next[d] == start[d + 1]);
+        if (m > 1) sort_keys(order + start[d], m, 2 * (unsigned)(64 - __builtin_clzll(m)));
+    }
     int rc = FOLIO_OK;
     unsigned dbi = FOLIO_DBS_MAX;
     size_t appends_before = pc->appends;

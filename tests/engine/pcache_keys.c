@@ -4,7 +4,8 @@
  * one byte (so they do not pile up in one run of the table), and a get or put finds the
  * entry of its own key, not one of the same length that differs in one byte (also when
  * that other key is the last one used, which a put checks before it hashes); and the
- * arena that holds keys and values keeps every record intact across its chunks.
+ * arena that holds keys and values keeps every record intact across its chunks; a flush
+ * writes each tree its own keys.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -122,6 +123,45 @@ Test(pcache_arena, records_over_many_chunks_and_one_larger_than_a_chunk_read_bac
         for (size_t i = 0; i < n; i++)
             if (p[i] != val_byte(rewritten ? k + 1 : k, i))
                 cr_assert_fail("key %u: byte %zu differs", k, i);
+    }
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
+
+/* A flush groups the dirty keys by tree before it sorts them: keys of three trees that
+ * interleave by their bytes each reach their own tree, in byte order, and the flush writes
+ * each tree once (it asserts so). */
+Test(pcache_keys, a_flush_writes_each_tree_its_own_keys_however_they_interleave) {
+    unsigned trees[3] = {FOLIO_DB_PROJ0, FOLIO_DB_PROJ0 + 1, FOLIO_DB_PROJ0 + 2};
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    char key[32];
+    for (unsigned k = 0; k < 300; k++) { /* key k goes to tree k % 3, in a scrambled order */
+        unsigned x = (k * 7919u) % 300u;
+        int n = snprintf(key, sizeof key, "%c-%03u", 'a' + x % 26, x);
+        cr_assert_eq(folio_pcache__put(pc, trees[x % 3], key, (size_t)n, &x, sizeof x), FOLIO_OK);
+    }
+    cr_assert_eq(folio_pcache__flush(pc, &t), FOLIO_OK, "%s", folio_errmsg());
+    for (unsigned d = 0; d < 3; d++) {
+        folio_cursor c = {0};
+        folio_val k, v, prev = {0};
+        size_t count = 0;
+        cr_assert_eq(folio_store__cursor_open(&c, &t, trees[d]), FOLIO_OK);
+        for (int rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+             rc = folio_store__cursor_next(&c, &k, &v), count++) {
+            unsigned x;
+            cr_assert_eq(v.size, sizeof x);
+            memcpy(&x, v.data, sizeof x);
+            cr_assert_eq(x % 3, d, "tree %u holds key %u", d, x);
+            if (prev.data)
+                cr_assert_lt(folio_store__key_order(prev.data, prev.size, k.data, k.size), 0);
+            prev = k;
+        }
+        folio_store__cursor_close(&c);
+        cr_assert_eq(count, 100u, "tree %u: %zu keys", d, count);
     }
     folio_store__abort(&t);
     folio_pcache__free(pc);
