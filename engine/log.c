@@ -649,58 +649,16 @@ static int write_alone(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *a
     return rc;
 }
 
-/* Between the writes of a leader's group (the leader holds write_lock, not queue_lock):
- * move the writes queued since to the end of the group, after *tail, so that they share its
- * commit, and return how many joined. Writers that just got their results back are about to
- * send the next ones: when the last group was shared and this one has fewer writes, wait
- * for them (sched_yield, until GATHER_WAIT_US after the group began), the leader having run
- * the writes that were already there, instead of committing early while they queue behind
- * it. Nothing queued and no wait: 0. */
-#define GATHER_WAIT_US 200
-static unsigned join(folio_db *db, folio_write_req **tail, unsigned have,
-                     const struct timespec *start) {
-    pthread_mutex_lock(&db->queue_lock);
-    while (!db->queue_head && db->last_group > 1 && have < db->last_group) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start->tv_sec) * 1000000 + (now.tv_nsec - start->tv_nsec) / 1000 >=
-            GATHER_WAIT_US)
-            break;
-        pthread_mutex_unlock(&db->queue_lock);
-        sched_yield();
-        pthread_mutex_lock(&db->queue_lock);
-    }
-    unsigned n = 0;
-    while (db->queue_head && have + n < GROUP_WRITES_MAX) {
-        folio_write_req *r = db->queue_head;
-        db->queue_head = r->next;
-        r->next = NULL;
-        (*tail)->next = r;
-        *tail = r;
-        n++;
-    }
-    if (!db->queue_head) db->queue_tail = NULL;
-    db->queued -= n;
-    pthread_mutex_unlock(&db->queue_lock);
-    return n;
-}
-
-/* Run a group of queued writes in one transaction with one commit; writes queued while it
- * runs join it (join()) until the commit. A write refused before it wrote leaves the
- * transaction as it was; one that failed after it began writing spoils it: the transaction
- * is thrown away and every write of the group runs alone. Returns the group's size. */
-static unsigned write_group(folio_db *db, folio_write_req *group, unsigned n,
-                            unsigned last_group) {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+/* Run a group of queued writes in one transaction with one commit. A write refused before
+ * it wrote leaves the transaction as it was; one that failed after it began writing spoils
+ * it: the transaction is thrown away and every write of the group runs alone. */
+static void write_group(folio_db *db, folio_write_req *group) {
     pthread_mutex_lock(&db->write_lock);
-    if (!group->next && last_group <= 1) { /* a lone writer: no sharing to protect */
+    if (!group->next) { /* a group of one: no sharing to protect */
         req_finish(group, write_alone(db, group->fn, group->arg));
         pthread_mutex_unlock(&db->write_lock);
-        return 1;
+        return;
     }
-    folio_write_req *tail = group;
-    while (tail->next) tail = tail->next;
     for (unsigned attempt = 0;; attempt++) {
         folio_txn t;
         folio_txn_cache cache;
@@ -725,11 +683,10 @@ static unsigned write_group(folio_db *db, folio_write_req *group, unsigned n,
                 break;
             }
             req_finish(r, frc);
-            if (!r->next && attempt == 0) n += join(db, &tail, n, &start); /* the loop runs them */
         }
         if (!map_full && !spoiled) {
             rc = t.writes ? flush_commit(&t) : FOLIO_OK;
-            if (rc == FOLIO_OK && t.writes && n > 1) db->groups_shared++;
+            if (rc == FOLIO_OK && t.writes) db->groups_shared++;
             if (!t.writes) folio_store__abort(&t);
             if (rc == FOLIO__EMAPFULL) {
                 map_full = 1;
@@ -757,7 +714,6 @@ static unsigned write_group(folio_db *db, folio_write_req *group, unsigned n,
         }
     }
     pthread_mutex_unlock(&db->write_lock);
-    return n;
 }
 
 /* A write inside this thread's batch: it joins the batch's transaction. */
@@ -786,6 +742,26 @@ static int write_in_batch(int (*fn)(folio_txn *t, void *arg), void *arg) {
     return rc;
 }
 
+/* Called by a new leader holding queue_lock. Writers that just got their results back are
+ * about to send the next ones: when the last group was shared, give them a moment (at most
+ * GATHER_WAIT_US, ending as soon as as many are queued as the last group had) to join this
+ * one, instead of committing one write alone while they queue behind it. A lone writer
+ * (last group of one) never waits. */
+#define GATHER_WAIT_US 200
+static void gather(folio_db *db) {
+    if (db->last_group <= 1 || db->queued >= db->last_group) return;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        pthread_mutex_unlock(&db->queue_lock);
+        sched_yield();
+        pthread_mutex_lock(&db->queue_lock);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (db->queued < db->last_group &&
+             (now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 <
+                 GATHER_WAIT_US);
+}
+
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg) {
     if (active_batch.db == db) return write_in_batch(fn, arg);
     folio_write_req me = {fn, arg, 0, 0, NULL, {0}};
@@ -801,18 +777,18 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
         /* Lead: take what is queued (this write first among them) and run it as one group. */
         db->leading = 1;
         while (!me.done) {
+            gather(db);
             folio_write_req *group = db->queue_head, *last = group;
             unsigned n = 1;
             for (; n < GROUP_WRITES_MAX && last->next; n++) last = last->next;
             db->queued -= n;
+            db->last_group = n;
             db->queue_head = last->next;
             if (!db->queue_head) db->queue_tail = NULL;
             last->next = NULL;
-            unsigned last_group = db->last_group;
             pthread_mutex_unlock(&db->queue_lock);
-            n = write_group(db, group, n, last_group);
+            write_group(db, group);
             pthread_mutex_lock(&db->queue_lock);
-            db->last_group = n;
             for (folio_write_req *r = group, *next; r; r = next) {
                 next = r->next; /* r may be gone as soon as done is seen */
                 r->done = 1;

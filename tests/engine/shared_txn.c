@@ -8,8 +8,6 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -167,57 +165,6 @@ Test(shared_txn, concurrent_writers_share_commits_and_keep_their_own_results, .t
     cr_assert_eq(folio_check(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
     folio_verify_report vr;
     cr_assert_eq(folio_verify(&vr, tmpdb), FOLIO_OK, "%s", folio_errmsg());
-}
-
-/* A write queued while a group's transaction runs joins it: B arrives while the leader runs
- * A (A waits until B is queued), and runs in A's transaction, after A's put, with one
- * commit for both. Without the join it would wait for a transaction of its own. */
-typedef struct {
-    folio_db *db;
-    atomic_int started;
-    int rc_a;
-    uint64_t writes_seen_by_b;
-} join_ctx;
-
-static int join_fn_a(folio_txn *t, void *arg) {
-    join_ctx *c = arg;
-    atomic_store(&c->started, 1);
-    for (unsigned queued = 0; queued == 0; sched_yield()) {
-        pthread_mutex_lock(&c->db->queue_lock);
-        queued = c->db->queued;
-        pthread_mutex_unlock(&c->db->queue_lock);
-    }
-    return folio_store__put(t, FOLIO_DB_ROOT, "\0test-a", 7, "a", 1, 0);
-}
-
-static int join_fn_b(folio_txn *t, void *arg) {
-    join_ctx *c = arg;
-    c->writes_seen_by_b = t->writes;
-    return folio_store__put(t, FOLIO_DB_ROOT, "\0test-b", 7, "b", 1, 0);
-}
-
-static void *join_run_a(void *arg) {
-    join_ctx *c = arg;
-    c->rc_a = folio_log__write(c->db, join_fn_a, c);
-    return NULL;
-}
-
-Test(shared_txn, a_write_queued_while_a_group_runs_joins_its_commit) {
-    join_ctx c = {.db = tmpdb};
-    pthread_mutex_lock(&tmpdb->queue_lock);
-    tmpdb->last_group = 2; /* the last group was shared: A's is not a lone writer's */
-    uint64_t shared = tmpdb->groups_shared;
-    pthread_mutex_unlock(&tmpdb->queue_lock);
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, join_run_a, &c), 0);
-    while (!atomic_load(&c.started)) sched_yield();
-    int rc_b = folio_log__write(tmpdb, join_fn_b, &c);
-    cr_assert_eq(pthread_join(th, NULL), 0);
-    cr_assert_eq(c.rc_a, FOLIO_OK);
-    cr_assert_eq(rc_b, FOLIO_OK, "%s", folio_errmsg());
-    cr_assert_eq(c.writes_seen_by_b, 1, "B ran in A's transaction, after A's put");
-    cr_assert_eq(tmpdb->groups_shared, shared + 1, "one commit carried both");
-    cr_assert_eq(tmpdb->last_group, 2);
 }
 
 /* The projection cache of a write transaction: with a budget of one record it is written
