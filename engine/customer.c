@@ -163,6 +163,20 @@ static void request_addr(folio_mpw *w, const folio_address *a) {
     folio_mpw__str(w, a->country);
 }
 
+/* The fields of a new customer, in the order a create's and an upsert's requests hash them. */
+static void request_customer(folio_mpw *w, const folio_customer_new *c) {
+    folio_mpw__str(w, c->name);
+    folio_mpw__str(w, c->type);
+    folio_mpw__str(w, c->status);
+    folio_mpw__str(w, c->currency);
+    folio_mpw__str(w, c->credit_limit);
+    folio_mpw__str(w, c->owner);
+    folio_mpw__str(w, c->ref);
+    folio_mpw__str(w, c->external_id);
+    request_addr(w, &c->billing);
+    request_addr(w, &c->shipping);
+}
+
 static const char *addr_in(const folio_address *a, int f) {
     switch (f) {
     case FOLIO_ADDR_STREET: return a->street;
@@ -401,16 +415,7 @@ int folio_customer_create(folio_write_result *out, folio_db *db, const folio_wri
     uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
     if (w && w->idempotency_key) { /* hashed only for a key (as run_document) */
         request_init(&req, req_buf, "create", 10);
-        folio_mpw__str(&req, c->name);
-        folio_mpw__str(&req, c->type);
-        folio_mpw__str(&req, c->status);
-        folio_mpw__str(&req, c->currency);
-        folio_mpw__str(&req, c->credit_limit);
-        folio_mpw__str(&req, c->owner);
-        folio_mpw__str(&req, c->ref);
-        folio_mpw__str(&req, c->external_id);
-        request_addr(&req, &c->billing);
-        request_addr(&req, &c->shipping);
+        request_customer(&req, c);
     } else {
         folio_mpw__init_spill(&req, req_buf, sizeof req_buf);
     }
@@ -920,16 +925,7 @@ int folio_customer_upsert(folio_write_result *out, folio_db *db, const folio_wri
     folio_mpw req;
     uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
     request_init(&req, req_buf, "upsert", 16);
-    folio_mpw__str(&req, c->name);
-    folio_mpw__str(&req, c->type);
-    folio_mpw__str(&req, c->status);
-    folio_mpw__str(&req, c->currency);
-    folio_mpw__str(&req, c->credit_limit);
-    folio_mpw__str(&req, c->owner);
-    folio_mpw__str(&req, c->ref);
-    folio_mpw__str(&req, c->external_id);
-    request_addr(&req, &c->billing);
-    request_addr(&req, &c->shipping);
+    request_customer(&req, c);
     folio_mpw__str(&req, contact ? contact->name : NULL);
     folio_mpw__str(&req, contact ? contact->email : NULL);
     folio_mpw__str(&req, contact ? contact->phone : NULL);
