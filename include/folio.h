@@ -779,7 +779,7 @@ typedef struct {
                                         later writes are given first; read beside the
                                         snapshot, exact when no writer is busy) */
     uint64_t map_bytes;              /* current map size */
-    uint64_t type_counts[64];        /* events per type id (ids >= 64 are not counted) */
+    uint64_t type_counts[64];        /* events per type id (appends refuse ids >= 64) */
 } folio_stats;
 
 /**
@@ -810,9 +810,10 @@ typedef void (*folio_progress_fn)(void *payload, const char *what, uint64_t done
 FOLIO_API void folio_set_progress(folio_db *db, folio_progress_fn cb, void *payload);
 
 /**
- * Ledger statistics from one consistent snapshot.
- * @return FOLIO_OK; FOLIO_EFORMAT (the counts projection is behind: a read-only handle on a
- *         ledger written by an older folio); FOLIO_ECORRUPT; else FOLIO_ERROR.
+ * Ledger statistics from one consistent snapshot: the log's own counts, kept by every append
+ * (no projection is read).
+ * @return FOLIO_OK; FOLIO_ECORRUPT (a missing or malformed counts record); FOLIO_EINVAL;
+ *         else FOLIO_ERROR.
  */
 FOLIO_API int folio_stats_get(folio_stats *out, folio_db *db);
 
