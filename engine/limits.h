@@ -41,8 +41,10 @@ _Static_assert(FOLIO_FRAME_HEADER_BYTES + FOLIO_ENVELOPE_OVERHEAD_MAX + FOLIO_PA
 #define FOLIO_PROJECTIONS_MAX 16u
 #define FOLIO_DBS_MAX (6u + FOLIO_PROJECTIONS_MAX)
 
-/* On-disk format version written by this code; a larger one is refused at open. */
-#define FOLIO_FORMAT_VERSION 1u
+/* On-disk format version written by this code; a larger one is refused at open, and so is
+ * a smaller one. 2: the log head, its counts and the projection states are root records
+ * (format 1 kept the head in 'meta': a format 1 folio reads a format 2 ledger as empty). */
+#define FOLIO_FORMAT_VERSION 2u
 /* Frame format byte and envelope format this code writes. */
 #define FOLIO_FRAME_FORMAT 1u
 #define FOLIO_ENVELOPE_FORMAT 1u

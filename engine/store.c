@@ -580,7 +580,8 @@ static void db_name(char *buf, size_t cap, unsigned i) {
 
 /* The meta key "format" holds "folio" + u32 LE format version. A "head" key in "meta" is
  * the layout of a pre-release build of format 1 that kept the log head and the projection
- * states there (they are root records now): refused rather than read as an empty log. */
+ * states there (they are root records now): refused rather than read as an empty log, as
+ * is format 1 (FOLIO_FORMAT_VERSION 2 keeps such a build from reading ours as empty). */
 static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
     MDB_val k = {6, "format"}, v, old_head = {4, "head"};
     if (mdb_get(txn, meta, &old_head, &v) == MDB_SUCCESS)
@@ -600,6 +601,10 @@ static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
                                 "ledger format %u is newer than this folio supports (%u)", ver,
                                 FOLIO_FORMAT_VERSION);
     if (ver == 0) return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (format 0)");
+    if (ver < FOLIO_FORMAT_VERSION)
+        return folio_error__set(FOLIO_EFORMAT,
+                                "ledger of format %u, written by an earlier pre-release folio: "
+                                "export it with that folio and restore it here", ver);
     *format_out = ver;
     return FOLIO_OK;
 }

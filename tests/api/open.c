@@ -254,8 +254,8 @@ Test(open, refuses_a_ledger_written_by_a_newer_format) {
     MDB_val k = {6, "format"}, v;
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_eq(v.mv_size, 9);
-    cr_assert_eq(memcmp(v.mv_data, "folio\x01\0\0\0", 9), 0, "format record is folio + u32 1");
-    MDB_val newer = {9, "folio\x02\0\0\0"};
+    cr_assert_eq(memcmp(v.mv_data, "folio\x02\0\0\0", 9), 0, "format record is folio + u32 2");
+    MDB_val newer = {9, "folio\x03\0\0\0"};
     cr_assert_eq(mdb_put(txn, meta, &k, &newer, 0), 0);
     cr_assert_eq(mdb_txn_commit(txn), 0);
     mdb_env_close(env);

@@ -67,6 +67,42 @@ Test(format, a_ledger_of_a_newer_format_is_refused_with_its_version) {
     cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_EFORMAT);
 }
 
+/* Format 1 kept the log head in 'meta': a folio of format 1 (which accepts format 1 only)
+ * read a ledger with root records as empty, and its open wrote a zero head into 'meta'
+ * (this folio then refused the ledger). So a ledger with root records is of format 2, and a
+ * format 1 ledger, with or without a head in 'meta', is refused here. */
+static void set_format(uint32_t version) {
+    folio_db *db = NULL;
+    folio_txn t = {0};
+    uint8_t fmt[9];
+    memcpy(fmt, "folio", 5);
+    folio__put_le32(fmt + 5, version);
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_META, "format", 6, fmt, sizeof fmt, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_db_close(db);
+}
+
+Test(format, a_ledger_with_root_records_is_format_2_and_format_1_is_refused) {
+    folio_db *db = NULL;
+    folio_stats st;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    append_notes(db, 3);
+    cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(st.format, 2, "format %u: a format 1 folio would read this ledger as empty",
+                 st.format);
+    folio_db_close(db);
+    set_format(1);
+    db = NULL;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_EFORMAT);
+    cr_assert_null(db);
+    cr_assert(strstr(folio_errmsg(), "pre-release") != NULL, "message: %s", folio_errmsg());
+    folio_open_opts ro = FOLIO_OPEN_OPTS_INIT;
+    ro.read_only = 1;
+    cr_assert_eq(folio_db_open(&db, path, &ro), FOLIO_EFORMAT);
+}
+
 Test(format, a_truncated_ledger_file_is_refused_at_open) {
     folio_db *db = NULL;
     cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);

@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
     expect_refused(cli, bad, "garbage behind LMDB's magic", 5, "not a folio ledger");
     free(bytes);
 
-    /* a newer format: the meta database's format record raised from 1 to 2 */
+    /* a newer format: the meta database's format record raised from 2 to 3 */
     remove_ledger(bad);
     copy_file(good, bad);
     MDB_env *env;
@@ -127,12 +127,12 @@ int main(int argc, char **argv) {
         mdb_env_open(env, bad, MDB_NOSUBDIR, 0600) || mdb_txn_begin(env, NULL, 0, &txn) ||
         mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &k, &v))
         fail("cannot read the format record of %s", bad);
-    if (v.mv_size != 9 || memcmp(v.mv_data, "folio\x01\0\0\0", 9) != 0)
-        fail("the format record is not 'folio' + u32 1");
-    MDB_val newer = {9, "folio\x02\0\0\0"};
+    if (v.mv_size != 9 || memcmp(v.mv_data, "folio\x02\0\0\0", 9) != 0)
+        fail("the format record is not 'folio' + u32 2");
+    MDB_val newer = {9, "folio\x03\0\0\0"};
     if (mdb_put(txn, meta, &k, &newer, 0) || mdb_txn_commit(txn)) fail("cannot raise the format");
     mdb_env_close(env);
-    expect_refused(cli, bad, "a newer format (2)", 5, "newer");
+    expect_refused(cli, bad, "a newer format (3)", 5, "newer");
 
     /* the layout of an earlier pre-release build: the log head in "meta", not in LMDB's
      * main database (read as it is, the ledger would look empty) */
