@@ -298,8 +298,8 @@ struct folio_pcache;
  * "streams" past the cache until that flush: for a rebuild's fold (engine/projection.c). */
 int folio_log__stream_records_to_cache(folio_txn *t, struct folio_pcache *pc);
 
-/* Per projection: the code version that built it and the last seq it folded (meta key
- * "proj.<name>"). Loaded once per write transaction, saved at its end. */
+/* Per projection: the code version that built it and the last seq it folded (root key
+ * "\0proj.<name>"). Loaded once per write transaction, saved at its end. */
 typedef struct {
     uint32_t version[FOLIO_PROJECTIONS_MAX];
     uint64_t last_seq[FOLIO_PROJECTIONS_MAX];

@@ -465,7 +465,7 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     memcpy(head->chain, db->scratch, FOLIO_HASH_BYTES);
     /* the counts change with the head, in the transaction's cache (written at its flush) */
     FOLIO_ASSERT(t->cache && t->cache->loaded);
-    FOLIO_ASSERT(e->type < FOLIO_EVENT_TYPE_IDS); /* folio_codec__validate_event */
+    FOLIO_ASSERT(e->type < FOLIO_EVENT_TYPE_IDS); /* a catalog type (validate_batch, restore) */
     t->cache->counts.types[e->type]++;
     if (e->version == 1) t->cache->counts.streams++;
     t->cache->dirty = 1;

@@ -1,6 +1,6 @@
 /*
  * engine/projection.c - running the registered projections (engine/projection.h).
- * State per projection in meta key "proj.<name>": u32 LE code version, u64 LE last seq.
+ * State per projection in root key "\0proj.<name>": u32 LE code version, u64 LE last seq.
  * Invariants: a projection folds every event exactly once and in seq order (last_seq + 1 is
  * the only seq it accepts); a projection whose stored version differs from its code is
  * emptied and folded again from seq 1 before anything reads it.

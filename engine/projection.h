@@ -6,7 +6,7 @@
  * LMDB or msgpack. `apply` is a pure fold: no clock, randomness, globals or heap.
  * It runs inside the append's write transaction, so log and projections never disagree.
  * The engine records, per projection, the code version that built it and the last seq it
- * folded (meta key "proj.<name>"): it applies each event exactly once, and rebuilds a
+ * folded (root key "\0proj.<name>"): it applies each event exactly once, and rebuilds a
  * projection by replay when its version changes.
  */
 #ifndef FOLIO_PROJECTION_H
