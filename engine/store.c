@@ -615,8 +615,8 @@ static inline uint32_t get_be32(const uint8_t *p) {
 
 /* The key order of every sub-database: LMDB's own (memcmp, then the shorter key first),
  * with the bytes compared eight at a time as big-endian words instead of through memcmp.
- * The same order for every pair of keys, so a ledger stays readable by anything that uses
- * LMDB's default (mdb_dump, older folio). LMDB calls this for every key comparison of a
+ * The same order for every pair of keys, so a ledger's trees stay readable by anything that
+ * uses LMDB's default (mdb_dump, mdb_stat). LMDB calls this for every key comparison of a
  * B-tree search (about seven per level): with memcmp, ~23% of a history's instructions,
  * and a call of memcmp cost ~13 instructions for keys that are 8 to 40 bytes (LMDB's own
  * comparator, for the projections' trees, called memcmp too). The keys of
