@@ -133,9 +133,10 @@ int folio_log__read_counts(folio_log_counts *out, folio_txn *t) {
     return rc < 0 ? rc : read_counts_store(out, t, head.last_seq);
 }
 
+/* The head changes only with an append, whose counts are in the transaction's cache: both
+ * are written together at its flush (folio_log__flush). */
 static int write_head(folio_txn *t, const folio_head *h) {
-    if (!t->cache) return write_head_store(t, h);
-    FOLIO_ASSERT(t->cache->loaded);
+    FOLIO_ASSERT(t->cache && t->cache->loaded);
     t->cache->head = *h;
     t->cache->dirty = 1;
     return FOLIO_OK;

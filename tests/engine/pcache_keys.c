@@ -20,6 +20,14 @@ TestSuite(pcache_keys, .init = tmpdb_setup, .fini = tmpdb_teardown);
 /* Byte i of the base key of length n (no two lengths share a pattern). */
 static uint8_t base_byte(size_t n, size_t i) { return (uint8_t)(n * 31u + i * 7u + 1u); }
 
+/* A write transaction of the ledger with a record cache of its own (free it after the abort). */
+static folio_pcache *cache_txn(folio_txn *t, folio_txn_cache *cache) {
+    folio_pcache *pc = folio_pcache__create();
+    cr_assert_not_null(pc);
+    cr_assert_eq(folio_log__begin(t, cache, tmpdb->store, pc), FOLIO_OK);
+    return pc;
+}
+
 Test(pcache_keys, the_hash_differs_for_keys_that_differ_in_any_byte_or_in_length) {
     uint8_t a[40], b[40];
     for (size_t n = 0; n <= 40; n++) {
@@ -46,9 +54,7 @@ Test(pcache_keys, a_get_or_put_finds_its_own_key_not_one_that_differs_in_one_byt
     unsigned dbi = FOLIO_DB_PROJ0;
     folio_txn t = {0};
     folio_txn_cache cache;
-    folio_pcache *pc = folio_pcache__create();
-    cr_assert_not_null(pc);
-    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache *pc = cache_txn(&t, &cache);
     uint8_t a[40], b[40];
     folio_val v;
     for (size_t n = 1; n <= 40; n++) {
@@ -94,9 +100,7 @@ Test(pcache_arena, records_over_many_chunks_and_one_larger_than_a_chunk_read_bac
     unsigned dbi = FOLIO_DB_PROJ0;
     folio_txn t = {0};
     folio_txn_cache cache;
-    folio_pcache *pc = folio_pcache__create();
-    cr_assert_not_null(pc);
-    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache *pc = cache_txn(&t, &cache);
     static uint8_t val[BIG];
     char key[32];
     for (unsigned k = 0; k < KEYS; k++) {
@@ -138,9 +142,7 @@ Test(pcache_keys, a_flush_writes_each_tree_its_own_keys_however_they_interleave)
     unsigned trees[3] = {FOLIO_DB_IDEM, FOLIO_DB_PROJ0, FOLIO_DB_PROJ0 + 1};
     folio_txn t = {0};
     folio_txn_cache cache;
-    folio_pcache *pc = folio_pcache__create();
-    cr_assert_not_null(pc);
-    cr_assert_eq(folio_log__begin(&t, &cache, tmpdb->store, pc), FOLIO_OK);
+    folio_pcache *pc = cache_txn(&t, &cache);
     char key[32];
     for (unsigned k = 0; k < 300; k++) { /* key k goes to tree k % 3, in a scrambled order */
         unsigned x = (k * 7919u) % 300u;
