@@ -194,7 +194,8 @@ static void crash_verify_and_check(const char *folio, const char *db, const char
 /* Remove a ledger (PATH and PATH-lock). */
 static void crash_remove_ledger(const char *db) {
     char lock[4096];
-    snprintf(lock, sizeof lock, "%s-lock", db);
+    int n = snprintf(lock, sizeof lock, "%s-lock", db);
+    if (n < 0 || (size_t)n >= sizeof lock) crash_fail("ledger path too long: %s", db);
     unlink(db);
     unlink(lock);
 }
