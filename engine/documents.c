@@ -71,16 +71,11 @@ static int check_doc_text(const char *doc) {
     return FOLIO_OK;
 }
 
-static const char *doc_prefix(char kind) {
-    switch (kind) {
-    case FOLIO_DOC_INVOICE: return "INV-";
-    case FOLIO_DOC_CREDIT_NOTE: return "CN-";
-    case FOLIO_DOC_PAYMENT: return "PAY-";
-    default: return "RF-";
-    }
-}
-
-/* Rule 10: a given number must be new for its kind; otherwise the next free generated one. */
+/* Rule 10: a given number must be new for its kind; otherwise the next free generated one,
+ * counting on from the documents issued of the kind. A generated number above the largest
+ * one in generated form any document of the kind took (the count record's number_max) is
+ * free without a lookup: the receivables fold raises it with every document, of whatever
+ * origin, and documents are never deleted. Below it, each candidate is looked up. */
 static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, const char *given) {
     folio_doc_rec existing;
     int rc;
@@ -96,20 +91,27 @@ static int choose_doc(char out[FOLIO_DOC_BYTES_MAX + 1], doc_ctx *d, char kind, 
         memcpy(out, given, given_bytes + 1);
         return FOLIO_OK;
     }
-    uint64_t n;
-    if ((rc = folio_receivables__count(&n, &d->rec, kind)) < 0) return rc;
-    const char *prefix = doc_prefix(kind);
-    size_t prefix_bytes = strlen(prefix);
-    FOLIO_ASSERT(prefix_bytes + 20 <= FOLIO_DOC_BYTES_MAX);
-    memcpy(out, prefix, prefix_bytes);
+    folio_doc_count count;
+    if ((rc = folio_receivables__count(&count, &d->rec, kind)) < 0) return rc;
+    uint64_t n = count.issued;
     for (uint64_t tries = 0;; tries++) {
-        if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free document number");
-        size_t bytes = prefix_bytes + folio__put_decimal(out + prefix_bytes, ++n, 6);
+        if (tries > 1000000 || n == UINT64_MAX)
+            return folio_error__set(FOLIO_ERROR, "no free document number");
+        size_t bytes = folio_doc_number_format(out, kind, ++n);
+        FOLIO_ASSERT(bytes > 0);
+        FOLIO_ASSERT(bytes <= FOLIO_DOC_NUMBER_BYTES_MAX);
         out[bytes] = '\0';
+        if (n > count.number_max) break; /* never taken (the fold checks it in debug builds) */
         rc = folio_receivables__get(&existing, &d->rec, kind, out, bytes);
-        if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+        if (rc == FOLIO_ENOTFOUND) break;
         if (rc < 0) return rc;
     }
+#ifndef NDEBUG
+    uint64_t parsed;
+    FOLIO_ASSERT(folio_doc_number_parse(&parsed, kind, out, strlen(out)));
+    FOLIO_ASSERT(parsed == n);
+#endif
+    return FOLIO_OK;
 }
 
 static int parse_date(int32_t *days, const char *text, const char *what) {

@@ -4,9 +4,12 @@
  * Keys in sub-database "proj.receivables":
  *   'i' + kind + doc        -> document: BE u64 customer, BE u64 seq, LE i64 amount,
  *                              LE i64 open, LE i32 date, LE i32 due (40 bytes)
- *   'i' + kind + 0xFF       -> LE u64 documents issued of that kind: right after the
- *                              documents of that kind (0xFF never begins UTF-8 text), so that
- *                              a numbered document and the count share a leaf page
+ *   'i' + kind + 0xFF       -> the kind's count record (16 bytes): LE u64 documents issued
+ *                              of that kind, LE u64 the largest n whose generated number
+ *                              (folio_doc_number_format: prefix + n zero-padded to 6 digits,
+ *                              exactly) a document of that kind took, 0 for none. Right after
+ *                              the documents of that kind (0xFF never begins UTF-8 text), so
+ *                              that a numbered document and the count share a leaf page.
  * Per-stream records in "streams" (tag 'r', engine/projection.h), right after the
  * customer's stream record: first the sums, then the open items newest first, so that a
  * document rewrites one page for its stream record, the sums and its open item, however
@@ -17,7 +20,10 @@
  *                              not 0 (~seq: the bits of seq inverted, so newest first).
  * Invariants: 0 <= open <= amount; the open-item index holds exactly the documents with open != 0
  * under the customer that owns them; doc numbers are unique per kind; a customer's balance
- * is the sum of its open amounts (invoices and refunds positive, the others negative).
+ * is the sum of its open amounts (invoices and refunds positive, the others negative); no
+ * document of a kind has a number in generated form above its count record's largest (every
+ * document is issued here, none is deleted, a merge keeps numbers), so such a number is new
+ * without a lookup, here and in the command that generates it (engine/documents.c).
  * Events of streams without customer.created are ignored; an event that contradicts the
  * documents (a repeated doc number, an allocation larger than what is open, a document
  * before the currency, a balance overflow, a malformed payload) is refused, so raw appends
@@ -64,6 +70,52 @@ char folio_doc_kind_parse(const char *name, size_t n) {
 
 /* The count of documents of a kind sorts after every document of that kind. */
 #define COUNT_KEY_BYTE 0xFFu
+/* LE u64 documents issued, LE u64 largest generated-form number taken (folio_doc_count) */
+#define COUNT_BYTES 16u
+
+static const char *number_prefix(char kind) {
+    switch (kind) {
+    case FOLIO_DOC_INVOICE: return "INV-";
+    case FOLIO_DOC_CREDIT_NOTE: return "CN-";
+    case FOLIO_DOC_PAYMENT: return "PAY-";
+    case FOLIO_DOC_REFUND: return "RF-";
+    default: return NULL;
+    }
+}
+
+size_t folio_doc_number_format(char *out, char kind, uint64_t n) {
+    const char *prefix = number_prefix(kind);
+    if (!prefix || n == 0) return 0; /* (the engine's callers assert a length) */
+    size_t prefix_bytes = strlen(prefix);
+    memcpy(out, prefix, prefix_bytes);
+    return prefix_bytes + folio__put_decimal(out + prefix_bytes, n, FOLIO_DOC_NUMBER_DIGITS_MIN);
+}
+
+/* The inverse of folio_doc_number_format, exactly: only the bytes it writes parse. Bounded
+ * by the 20 digits of UINT64_MAX. */
+int folio_doc_number_parse(uint64_t *n_out, char kind, const char *doc, size_t doc_bytes) {
+    const char *prefix = number_prefix(kind);
+    *n_out = 0;
+    if (!prefix) return 0;
+    size_t prefix_bytes = strlen(prefix);
+    if (doc_bytes < prefix_bytes + FOLIO_DOC_NUMBER_DIGITS_MIN || doc_bytes > prefix_bytes + 20 ||
+        memcmp(doc, prefix, prefix_bytes) != 0)
+        return 0;
+    const char *digits = doc + prefix_bytes;
+    size_t digit_count = doc_bytes - prefix_bytes;
+    if (digit_count > FOLIO_DOC_NUMBER_DIGITS_MIN && digits[0] == '0')
+        return 0; /* zero-padded only up to 6 digits */
+    uint64_t n = 0;
+    for (size_t i = 0; i < digit_count; i++) {
+        if (digits[i] < '0' || digits[i] > '9') return 0;
+        if (__builtin_mul_overflow(n, 10u, &n) ||
+            __builtin_add_overflow(n, (uint64_t)(digits[i] - '0'), &n))
+            return 0; /* past UINT64_MAX: no n writes it */
+    }
+    if (n == 0) return 0; /* generated numbers count from 1 */
+    *n_out = n;
+    return 1;
+}
 
 static int doc_key(uint8_t *key, size_t *klen, char kind, const char *doc, size_t n) {
     if (n == 0 || n > FOLIO_DOC_BYTES_MAX)
@@ -149,16 +201,27 @@ static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
     return FOLIO_OK;
 }
 
-int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind) {
+int folio_receivables__count(folio_doc_count *out, folio_proj_txn *t, char kind) {
     uint8_t key[3] = {'i', (uint8_t)kind, COUNT_KEY_BYTE};
     const void *v;
     size_t vn;
-    *out = 0;
+    out->issued = 0;
+    out->number_max = 0;
     int rc = folio_proj__get(&v, &vn, t, key, sizeof key);
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
     if (rc < 0) return rc;
-    if (vn != 8) return folio_proj__fail(FOLIO_ECORRUPT, "document count is malformed");
-    *out = folio__get_le64(v);
+    /* written only by issue, with at least one document (an 8-byte count is code version 4's,
+     * which a read-write open rebuilds before anything reads it) */
+    if (vn != COUNT_BYTES)
+        return folio_proj__fail(FOLIO_ECORRUPT,
+                                "document count of kind '%c' is malformed: %zu bytes, not %u",
+                                kind, vn, COUNT_BYTES);
+    if (folio__get_le64(v) == 0)
+        return folio_proj__fail(FOLIO_ECORRUPT,
+                                "document count of kind '%c' is malformed: no document issued",
+                                kind);
+    out->issued = folio__get_le64(v);
+    out->number_max = folio__get_le64((const uint8_t *)v + 8);
     return FOLIO_OK;
 }
 
@@ -299,11 +362,30 @@ static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
     if (doc.n == 0 || doc.n > FOLIO_DOC_BYTES_MAX)
         return folio_proj__fail(FOLIO_EINVAL, "%s: document number must be 1 to %u bytes", tn,
                                 FOLIO_DOC_BYTES_MAX);
-    rc = folio_receivables__get(&old, t, kind, doc.s, doc.n);
-    if (rc == FOLIO_OK)
-        return folio_proj__fail(FOLIO_EINVAL, "%s: %s '%.*s' already exists", tn,
-                                folio_doc_kind_name(kind), (int)doc.n, doc.s);
-    if (rc != FOLIO_ENOTFOUND) return rc;
+    folio_doc_count count;
+    uint64_t number;
+    if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
+    /* Every document of the kind went through here and raised number_max to its number when
+     * that is in generated form, and none is ever deleted: a generated-form number above it
+     * is new without a lookup (the generated ones, as a rule). Any other is looked up. */
+    int generated = folio_doc_number_parse(&number, kind, doc.s, doc.n);
+    int fresh = generated && number > count.number_max;
+#ifdef NDEBUG
+    if (!fresh)
+#endif
+    {
+        rc = folio_receivables__get(&old, t, kind, doc.s, doc.n);
+        if (rc == FOLIO_OK && fresh) /* debug builds look the fresh ones up too */
+            return folio_proj__fail(FOLIO_ECORRUPT,
+                                    "%s: %s '%.*s' exists, above the largest number (%llu) its "
+                                    "kind's count records",
+                                    tn, folio_doc_kind_name(kind), (int)doc.n, doc.s,
+                                    (unsigned long long)count.number_max);
+        if (rc == FOLIO_OK)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: %s '%.*s' already exists", tn,
+                                    folio_doc_kind_name(kind), (int)doc.n, doc.s);
+        if (rc != FOLIO_ENOTFOUND) return rc;
+    }
     memset(&d, 0, sizeof d);
     d.kind = kind;
     memcpy(d.doc, doc.s, doc.n);
@@ -315,10 +397,12 @@ static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
     if (due.s && (rc = date_of(&d.due, due, tn)) < 0) return rc;
     if (d.due < d.date) return folio_proj__fail(FOLIO_EINVAL, "%s: due date before the date", tn);
     d.open = kind == FOLIO_DOC_REFUND ? 0 : d.amount;
-    uint64_t count;
-    uint8_t ckey[3] = {'i', (uint8_t)kind, COUNT_KEY_BYTE}, cval[8];
-    if ((rc = folio_receivables__count(&count, t, kind)) < 0) return rc;
-    folio__put_le64(cval, count + 1);
+    uint8_t ckey[3] = {'i', (uint8_t)kind, COUNT_KEY_BYTE}, cval[COUNT_BYTES];
+    if (count.issued == UINT64_MAX)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: 2^64 - 1 %ss were issued", tn,
+                                folio_doc_kind_name(kind));
+    folio__put_le64(cval, count.issued + 1);
+    folio__put_le64(cval + 8, fresh ? number : count.number_max);
     if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
     *amount_out = d.amount;
     return put_doc(t, &d, 0, 0);
@@ -522,8 +606,9 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 4, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
-                   * count of a kind after its documents */
+    .version = 5, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
+                   * count of a kind after its documents; 5: the count record also holds the
+                   * largest generated-form number taken (16 bytes) */
     .apply = receivables_apply,
     .reset = NULL,
     .stream_tag = 'r',

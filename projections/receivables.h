@@ -40,8 +40,32 @@ typedef struct {
 
 int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
                            size_t doc_bytes);
-/* Documents issued so far of a kind (for generated numbers). */
-int folio_receivables__count(uint64_t *out, folio_proj_txn *t, char kind);
+
+/* Generated document numbers (rule 10): the kind's prefix ("INV-", "CN-", "PAY-", "RF-")
+ * and n >= 1 in decimal, zero-padded to 6 digits and never longer than it must be
+ * (folio__put_decimal(out, n, 6)): "INV-000123", "INV-1234567". */
+#define FOLIO_DOC_NUMBER_DIGITS_MIN 6u
+#define FOLIO_DOC_NUMBER_BYTES_MAX (4u + 20u) /* the longest prefix, the digits of UINT64_MAX */
+_Static_assert(FOLIO_DOC_NUMBER_BYTES_MAX <= FOLIO_DOC_BYTES_MAX,
+               "every generated number is a valid document number");
+/* Write the generated number n (>= 1) of `kind` (one of the four) into out, no NUL;
+ * returns its length (at most FOLIO_DOC_NUMBER_BYTES_MAX). */
+size_t folio_doc_number_format(char *out, char kind, uint64_t n);
+/* Whether doc (doc_bytes bytes) is, byte for byte, what folio_doc_number_format writes for
+ * `kind` and some n >= 1; sets *n_out to it (0 when not). "INV-0000123" (a zero beyond
+ * the 6 digits), "INV-12" (fewer), "inv-000001", "INV-000000" and numbers past UINT64_MAX
+ * are no generated number. */
+int folio_doc_number_parse(uint64_t *n_out, char kind, const char *doc, size_t doc_bytes);
+
+/* A kind's count record. */
+typedef struct {
+    uint64_t issued;     /* documents issued of the kind (numbers the next: issued + 1) */
+    uint64_t number_max; /* the largest n whose generated number a document of the kind
+                          * took, however it came (generated, given, imported, raw); 0:
+                          * none. A generated number above it is free without a lookup. */
+} folio_doc_count;
+/* The count record of a kind (all zero before its first document). */
+int folio_receivables__count(folio_doc_count *out, folio_proj_txn *t, char kind);
 /* Visit a customer's documents with a non-zero open amount, in issue order. `visit` returns
  * FOLIO_OK to go on, FOLIO_ITEROVER to stop, or an error. */
 int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,

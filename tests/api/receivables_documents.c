@@ -109,6 +109,65 @@ Test(receivables_documents, a_generated_number_never_takes_one_given_by_hand) {
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "3.00");
 }
 
+/* A generated number is free without a lookup only above the largest number in generated
+ * form ever taken (docs/FORMAT.md#projreceivables): one given ahead of the count is still
+ * skipped when the count gets there, whether given before any generated one or between. */
+Test(receivables_documents, a_given_number_ahead_of_the_count_is_skipped_when_it_is_reached) {
+    folio_write_result r;
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    TMPDB_OK(invoice(&r, a, "1.00", "INV-000005", "2026-01-10", NULL));
+    static const char *const want[] = {"INV-000002", "INV-000003", "INV-000004", "INV-000006",
+                                       "INV-000007"};
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, a, "1.00", "2026-01-10", NULL), want[i]);
+    cr_assert_str_eq(tmpdb_issue_credit_note(tmpdb, a, "1.00", "2026-01-11"), "CN-000001");
+    cr_assert_str_eq(tmpdb_issue_credit_note(tmpdb, a, "1.00", "2026-01-11"), "CN-000002");
+    TMPDB_OK(credit_note(&r, a, "1.00", "CN-000004", "2026-01-11"));
+    cr_assert_str_eq(tmpdb_issue_credit_note(tmpdb, a, "1.00", "2026-01-11"), "CN-000005");
+    cr_assert_str_eq(tmpdb_issue_credit_note(tmpdb, a, "1.00", "2026-01-11"), "CN-000006");
+    uint64_t events;
+    TMPDB_OK(folio_check(&events, tmpdb));
+}
+
+/* Only the exact generated form counts as taken: other spellings of 7 are other numbers. */
+Test(receivables_documents, numbers_given_in_other_forms_do_not_block_the_generated_one) {
+    folio_write_result r;
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    TMPDB_OK(invoice(&r, a, "1.00", "INV-0000007", "2026-01-10", NULL));
+    TMPDB_OK(invoice(&r, a, "1.00", "INV-7", "2026-01-10", NULL));
+    TMPDB_OK(invoice(&r, a, "1.00", "inv-000007", "2026-01-10", NULL));
+    for (int i = 4; i <= 8; i++) /* the count is 3 */
+        cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, a, "1.00", "2026-01-10", NULL),
+                         tmpdb_strf("INV-%06d", i));
+    TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "rule 10",
+                  invoice(&r, a, "1.00", "INV-000007", "2026-01-10", NULL));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "8.00");
+}
+
+/* A number given far ahead of the count: generation below it looks each candidate up,
+ * skips the ones taken, and steps over the far one when it gets there. */
+Test(receivables_documents, a_number_given_far_ahead_is_skipped_and_those_below_it_are_used) {
+    folio_write_result r;
+    const char *refs[8];
+    for (int i = 0; i < 8; i++)
+        refs[i] = tmpdb_account(tmpdb, tmpdb_strf("Customer %d", i), NULL, NULL);
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, refs[0], "1.00", "2026-01-10", NULL),
+                     "INV-000001");
+    TMPDB_OK(invoice(&r, refs[1], "1.00", "INV-000900", "2026-01-10", NULL));
+    TMPDB_OK(invoice(&r, refs[2], "1.00", "INV-000004", "2026-01-10", NULL));
+    TMPDB_OK(invoice(&r, refs[3], "1.00", "INV-000901", "2026-01-10", NULL));
+    /* the count is 4: INV-000005, then every free number up to 899, then 902 */
+    for (int n = 5; n <= 899; n++)
+        cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, refs[n % 8], "1.00", "2026-01-10", NULL),
+                         tmpdb_strf("INV-%06d", n));
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, refs[0], "1.00", "2026-01-10", NULL), "INV-000902");
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, refs[0], "1.00", "2026-01-10", NULL), "INV-000903");
+    uint64_t events;
+    TMPDB_OK(folio_rebuild(&events, tmpdb));
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, refs[0], "1.00", "2026-01-10", NULL), "INV-000904");
+    TMPDB_OK(folio_check(&events, tmpdb));
+}
+
 Test(receivables_documents, given_numbers_hold_only_letters_digits_and_dash_underscore_dot_slash) {
     folio_write_result r;
     const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
