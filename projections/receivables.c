@@ -73,43 +73,45 @@ char folio_doc_kind_parse(const char *name, size_t n) {
 /* LE u64 documents issued, LE u64 largest generated-form number taken (folio_doc_count) */
 #define COUNT_BYTES 16u
 
-static const char *number_prefix(char kind) {
+/* The prefix of a kind's generated numbers and its length; NULL for an unknown kind. */
+static const char *number_prefix(size_t *bytes, char kind) {
     switch (kind) {
-    case FOLIO_DOC_INVOICE: return "INV-";
-    case FOLIO_DOC_CREDIT_NOTE: return "CN-";
-    case FOLIO_DOC_PAYMENT: return "PAY-";
-    case FOLIO_DOC_REFUND: return "RF-";
-    default: return NULL;
+    case FOLIO_DOC_INVOICE: *bytes = 4; return "INV-";
+    case FOLIO_DOC_CREDIT_NOTE: *bytes = 3; return "CN-";
+    case FOLIO_DOC_PAYMENT: *bytes = 4; return "PAY-";
+    case FOLIO_DOC_REFUND: *bytes = 3; return "RF-";
+    default: *bytes = 0; return NULL;
     }
 }
 
 size_t folio_doc_number_format(char *out, char kind, uint64_t n) {
-    const char *prefix = number_prefix(kind);
+    size_t prefix_bytes;
+    const char *prefix = number_prefix(&prefix_bytes, kind);
     if (!prefix || n == 0) return 0; /* (the engine's callers assert a length) */
-    size_t prefix_bytes = strlen(prefix);
     memcpy(out, prefix, prefix_bytes);
     return prefix_bytes + folio__put_decimal(out + prefix_bytes, n, FOLIO_DOC_NUMBER_DIGITS_MIN);
 }
 
 /* The inverse of folio_doc_number_format, exactly: only the bytes it writes parse. Bounded
- * by the 20 digits of UINT64_MAX. */
+ * by the 20 digits of UINT64_MAX. The fold calls it for every document. */
 int folio_doc_number_parse(uint64_t *n_out, char kind, const char *doc, size_t doc_bytes) {
-    const char *prefix = number_prefix(kind);
+    size_t prefix_bytes;
+    const char *prefix = number_prefix(&prefix_bytes, kind);
     *n_out = 0;
-    if (!prefix) return 0;
-    size_t prefix_bytes = strlen(prefix);
-    if (doc_bytes < prefix_bytes + FOLIO_DOC_NUMBER_DIGITS_MIN || doc_bytes > prefix_bytes + 20 ||
-        memcmp(doc, prefix, prefix_bytes) != 0)
+    if (!prefix || doc_bytes < prefix_bytes + FOLIO_DOC_NUMBER_DIGITS_MIN ||
+        doc_bytes > prefix_bytes + 20)
         return 0;
+    for (size_t i = 0; i < prefix_bytes; i++)
+        if (doc[i] != prefix[i]) return 0;
     const char *digits = doc + prefix_bytes;
     size_t digit_count = doc_bytes - prefix_bytes;
     if (digit_count > FOLIO_DOC_NUMBER_DIGITS_MIN && digits[0] == '0')
         return 0; /* zero-padded only up to 6 digits */
     uint64_t n = 0;
     for (size_t i = 0; i < digit_count; i++) {
-        if (digits[i] < '0' || digits[i] > '9') return 0;
-        if (__builtin_mul_overflow(n, 10u, &n) ||
-            __builtin_add_overflow(n, (uint64_t)(digits[i] - '0'), &n))
+        unsigned digit = (unsigned)(unsigned char)digits[i] - '0';
+        if (digit > 9) return 0;
+        if (__builtin_mul_overflow(n, 10u, &n) || __builtin_add_overflow(n, digit, &n))
             return 0; /* past UINT64_MAX: no n writes it */
     }
     if (n == 0) return 0; /* generated numbers count from 1 */
