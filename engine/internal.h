@@ -97,12 +97,17 @@ void folio_store__close(folio_store *s);
 int folio_store__read_begin(folio_txn *t, folio_store *s);
 void folio_store__read_end(folio_txn *t);
 /* The LMDB transaction id of t's snapshot: two reads with the same id see the same data
- * (every commit, by any process, makes a new one). */
+ * (every commit, by any process, makes a new one; read_begin checks that the snapshot LMDB
+ * gave is the one its id names, which LMDB 0.9.24 alone does not ensure). */
 uint64_t folio_store__txn_id(const folio_txn *t);
 /* Tests: read transactions begun with mdb_txn_begin rather than renewed, and read cursors
  * opened rather than renewed; this process's reader slots that pin a snapshot (LMDB's
  * reader table), 0 between reads. */
 void folio_store__read_counts(uint64_t *txns_begun, uint64_t *cursors_opened, folio_store *s);
+/* Tests: read starts begun again because LMDB gave a snapshot ahead of its id (store.c,
+ * read_start), and a hook this thread's read starts call each time (NULL: none). */
+uint64_t folio_store__read_restarts(folio_store *s);
+void folio_store__on_read_restart(void (*hook)(void *), void *arg);
 unsigned folio_store__snapshots_held(folio_store *s);
 int folio_store__write_begin(folio_txn *t, folio_store *s);
 int folio_store__commit(folio_txn *t);

@@ -10,11 +10,13 @@
  * Nothing in folio keeps a transaction open between API calls (iterators copy out batches),
  * so growth only waits for calls already running. The read transactions a handle keeps for
  * reuse are reset between reads: they hold neither a snapshot nor `map_lock`.
+ * A read transaction is used only once its snapshot is the commit its id names (read_start).
  * Invariants: every live folio_txn holds map_lock shared; dbi[] is filled before use.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -60,6 +62,7 @@ struct folio_store {
     unsigned free_slot[READ_SPARES_MAX], free_count;
     uint64_t read_txns_begun;     /* read transactions begun with mdb_txn_begin (tests) */
     uint64_t read_cursors_opened; /* read_cursor_open's cursors not kept ones (tests) */
+    uint64_t read_restarts;       /* read starts whose snapshot was ahead of its id (tests) */
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
@@ -117,6 +120,77 @@ static int adopt_map_size(folio_store *s) {
 
 #define READER_CHECK_EVERY 64u
 
+/* Test hook: called (with its argument) each time read_start begins a read again, in the
+ * thread that reads. NULL in production. */
+static _Thread_local void (*read_restart_hook)(void *);
+static _Thread_local void *read_restart_arg;
+void folio_store__on_read_restart(void (*hook)(void *), void *arg) {
+    read_restart_hook = hook;
+    read_restart_arg = arg;
+}
+
+/* A read that keeps finding its snapshot ahead of its id gives up after this many starts:
+ * each one means a writer committed twice while this thread was between two instructions
+ * of LMDB's mdb_txn_renew0, so it takes a thread that is preempted at that point again and
+ * again (or commits that do not wait for the disk, which folio does not use). */
+#define READ_START_RETRY_MAX 64u
+
+/*
+ * Begin (*txn NULL) or renew (*txn a reset read transaction) a read transaction whose
+ * snapshot is the commit its id names. LMDB 0.9.24's mdb_txn_renew0 reads the last published
+ * commit id L (mti_txnid, in the lock file), then copies the roots from meta page L % 2. If
+ * the reading thread is preempted between the two, a writer can commit L + 1 and write the
+ * meta page of L + 2 over that same page: the transaction then reads commit L + 2 (or a mix
+ * of the two pages) under the id L. Commit L + 2 is not published yet (LMDB sets mti_txnid
+ * only after the meta page's O_DSYNC write has reached the disk), so a read that begins next
+ * gets L + 1, older than what the first one saw: the log iterator read its head in the first
+ * and its batch in the second and reported a seq missing (tests/api/concurrency.c, threads
+ * sharing a handle), and history's head kept per id (customer_query.c) could be another
+ * snapshot's. Meta page L % 2 holds L, then L + 2, L + 4, ... (L + 2 is written after L + 1),
+ * so a snapshot ahead of its id means the newest meta page (mdb_env_info's me_last_txnid) is
+ * at least L + 2 after the copy; then the transaction is reset and renewed, reading a new id.
+ * A read during which two commits end merely starts again (rare: each commit waits for the
+ * disk). A transaction begun here is left NULL on failure, a renewed one reset. Returns an
+ * LMDB code, or EAGAIN when READ_START_RETRY_MAX starts in a row were ahead.
+ */
+static int read_start(folio_store *s, MDB_txn **txn) {
+    const int begun_here = *txn == NULL;
+    for (unsigned attempt = 0; attempt < READ_START_RETRY_MAX; attempt++) {
+        int mrc = *txn ? mdb_txn_renew(*txn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+        if (mrc != MDB_SUCCESS) {
+            if (begun_here && *txn) mdb_txn_abort(*txn); /* its renew failed: reset, valid */
+            if (begun_here) *txn = NULL;
+            return mrc;
+        }
+        /* The meta pages are read after the copy renew made of one of them (loads in order) */
+        atomic_thread_fence(memory_order_acquire);
+        MDB_envinfo info;
+        mdb_env_info(s->env, &info);
+        uint64_t id = (uint64_t)mdb_txn_id(*txn);
+        if ((uint64_t)info.me_last_txnid < id + 2) return MDB_SUCCESS;
+        mdb_txn_reset(*txn);
+        pthread_mutex_lock(&s->read_lock);
+        s->read_restarts++;
+        pthread_mutex_unlock(&s->read_lock);
+        if (read_restart_hook) read_restart_hook(read_restart_arg);
+    }
+    if (begun_here) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+    }
+    return EAGAIN;
+}
+
+/* read_start's failures: EAGAIN is its own, anything else LMDB's. */
+static int read_start_xlate(int mrc, const char *op) {
+    if (mrc == EAGAIN)
+        return folio_error__set(FOLIO_ERROR,
+                                "%s: LMDB gave a snapshot ahead of its transaction id %u times "
+                                "in a row (a writer committed twice while each read began)",
+                                op, READ_START_RETRY_MAX);
+    return xlate(mrc, op);
+}
+
 static int txn_begin(folio_txn *t, folio_store *s, int write) {
     FOLIO_ASSERT(t != NULL);
     FOLIO_ASSERT(s != NULL);
@@ -132,7 +206,7 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
     for (unsigned attempt = 0; attempt < FOLIO_GROW_RETRY_MAX; attempt++) {
         MDB_txn *txn = NULL;
         pthread_rwlock_rdlock(&s->map_lock);
-        int mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        int mrc = write ? mdb_txn_begin(s->env, NULL, 0, &txn) : read_start(s, &txn);
         if (mrc == MDB_SUCCESS) {
             t->mdb = txn;
             t->store = s;
@@ -146,7 +220,8 @@ static int txn_begin(folio_txn *t, folio_store *s, int write) {
             return FOLIO_OK;
         }
         pthread_rwlock_unlock(&s->map_lock);
-        if (mrc != MDB_MAP_RESIZED) return xlate(mrc, write ? "begin write" : "begin read");
+        if (mrc != MDB_MAP_RESIZED)
+            return write ? xlate(mrc, "begin write") : read_start_xlate(mrc, "begin read");
         int rc = adopt_map_size(s);
         if (rc < 0) return rc;
     }
@@ -186,7 +261,7 @@ int folio_store__read_begin(folio_txn *t, folio_store *s) {
     if (r && r->txn) {
         for (unsigned attempt = 0; attempt < FOLIO_GROW_RETRY_MAX; attempt++) {
             pthread_rwlock_rdlock(&s->map_lock);
-            int mrc = mdb_txn_renew(r->txn);
+            int mrc = read_start(s, &r->txn);
             if (mrc == MDB_SUCCESS) {
                 t->mdb = r->txn;
                 t->store = s;
@@ -271,6 +346,13 @@ static int count_held(const char *msg, void *ctx) {
         strcmp(txnid, "-") != 0)
         ++*(unsigned *)ctx;
     return 0;
+}
+
+uint64_t folio_store__read_restarts(folio_store *s) {
+    pthread_mutex_lock(&s->read_lock);
+    uint64_t n = s->read_restarts;
+    pthread_mutex_unlock(&s->read_lock);
+    return n;
 }
 
 unsigned folio_store__snapshots_held(folio_store *s) {

@@ -7,9 +7,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,4 +203,86 @@ Test(read_txn, threads_sharing_a_handle_share_its_kept_transactions, .timeout = 
     }
     cr_assert_eq(folio_store__snapshots_held(tmpdb->store), 0);
     for (int i = 0; i < 3; i++) cr_assert_eq(history_ok(tmpdb, c[i].ref), 2 + 20);
+}
+
+/* ---- a snapshot ahead of its transaction id (engine/store.c, read_start) ---- */
+
+/* LMDB 0.9's lock file (64-bit glibc): MDB_txninfo begins with magic and format (u32 each),
+ * the reader mutex (a pthread_mutex_t of 40 bytes), then mti_txnid, the last published commit
+ * id, which a read transaction reads before it copies meta page mti_txnid % 2. The test
+ * checks the offset (the magic, and one commit moving it by one) before it relies on it. */
+#define LOCK_MAGIC 0xBEEFC0DEu
+#define LOCK_TXNID_OFFSET 48u
+
+typedef struct {
+    volatile uint64_t *published; /* mti_txnid in the test's mapping of the lock file */
+    uint64_t then;                /* what a read that starts again finds published */
+    unsigned calls;
+} restart_arg;
+
+static void publish_on_restart(void *p) {
+    restart_arg *a = p;
+    *a->published = a->then;
+    a->calls++;
+}
+
+/*
+ * The interleaving of the threads test's "missing from the log (seq gap)", made one step at a
+ * time: commits X - 1 and X append the last two seqs n - 1 and n. A read that read
+ * mti_txnid = X - 2 and was preempted before copying meta page (X - 2) % 2 copies commit X
+ * there (its meta page), under the id X - 2; a read that begins later, while commit X's meta
+ * page is written but not yet published (mti_txnid = X - 1), reads commit X - 1. The log
+ * iterator read its head (seq n) in the first and its batch (no seq n) in the second. The
+ * first state is made by writing mti_txnid = X - 2 into the lock file, the second by
+ * writing X - 1 (what a read that starts again finds then). Without read_start's check the
+ * iterator reports seq n missing; with it, the first read starts again and the iterator
+ * reads seqs 1 .. n - 1 of commit X - 1, which is all that was published.
+ */
+Test(read_txn, a_read_whose_snapshot_is_ahead_of_its_id_starts_again) {
+    for (uint64_t i = 1; i <= 3; i++) {
+        folio_event e = tmpdb_note(i, "before");
+        tmpdb_append(tmpdb, &e);
+    }
+    char lock_path[4200];
+    snprintf(lock_path, sizeof lock_path, "%s-lock", tmpdb_ledger_path());
+    int fd = open(lock_path, O_RDWR);
+    cr_assert_geq(fd, 0, "%s: %s", lock_path, strerror(errno));
+    uint8_t *lock = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    cr_assert_neq(lock, MAP_FAILED);
+    cr_assert_eq(*(volatile uint32_t *)lock, LOCK_MAGIC, "not LMDB 0.9's lock file layout");
+    volatile uint64_t *published = (volatile uint64_t *)(lock + LOCK_TXNID_OFFSET);
+    uint64_t before = *published;
+    folio_event e = tmpdb_note(1, "commit X - 1");
+    uint64_t n = tmpdb_append(tmpdb, &e) + 1;
+    cr_assert_eq(*published, before + 1, "mti_txnid is not at offset %u", LOCK_TXNID_OFFSET);
+    e = tmpdb_note(2, "commit X");
+    cr_assert_eq(tmpdb_append(tmpdb, &e), n);
+    const uint64_t x = *published;
+    cr_assert_eq(x, before + 2);
+    restart_arg a = {published, x - 1, 0};
+    folio_store__on_read_restart(publish_on_restart, &a);
+    uint64_t restarts = folio_store__read_restarts(tmpdb->store);
+
+    *published = x - 2; /* the first read: meta page (X - 2) % 2 holds commit X */
+    folio_iter *it = NULL;
+    int rc = folio_log_open(&it, tmpdb, 0, 0);
+    *published = x - 1; /* the iterator's batch: commit X not yet published */
+    uint64_t seen = 0;
+    const folio_event *ev;
+    while (rc == FOLIO_OK && (rc = folio_iter_next(&ev, it)) == FOLIO_OK)
+        cr_assert_eq(ev->seq, ++seen);
+    char why[512];
+    snprintf(why, sizeof why, "%s", rc == FOLIO_ITEROVER ? "" : folio_errmsg());
+    folio_iter_free(it);
+    *published = x; /* commit X published: the ledger as it is */
+    folio_store__on_read_restart(NULL, NULL);
+    munmap(lock, 4096);
+
+    cr_assert_eq(rc, FOLIO_ITEROVER, "the iterator failed: %s", why);
+    cr_assert_eq(seen, n - 1, "it read %llu events of the %llu commit X - 1 has",
+                 (unsigned long long)seen, (unsigned long long)(n - 1));
+    cr_assert_eq(a.calls, 1, "the first read started again once (%u)", a.calls);
+    cr_assert_eq(folio_store__read_restarts(tmpdb->store), restarts + 1);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), n, "and then all of commit X");
 }
