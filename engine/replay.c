@@ -2,7 +2,9 @@
  * engine/replay.c - reading the log: by seq range, and one stream in version order.
  * An iterator never holds a read transaction between calls: it copies up to
  * FOLIO_ITER_BATCH_COUNT_MAX frames out of one short transaction, then decodes them one by
- * one. Frames are immutable once committed, so a batch read later sees the same bytes.
+ * one. Frames are immutable once committed, so a batch read later sees the same bytes, and
+ * a later read transaction never sees an older snapshot (engine/store.c, read_start): a seq
+ * the opening snapshot's head covers and a batch lacks is damage.
  * A stream iterator first follows the stream's back-pointers from its stream record to
  * list its seqs (8 bytes per event of a stream longer than one batch), then reads them in
  * order. Both read the log through one cursor per transaction (LMDB searches the cursor's
@@ -368,35 +370,8 @@ int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t 
     return rc;
 }
 
-/* A seq the iterator's opening snapshot had is missing from this batch's: the log is damaged,
- * unless this snapshot is older than the opening one (its head is before seq). Each batch
- * reads in a transaction of its own, and LMDB can give a read transaction begun while this
- * process's writer commits the snapshot before one an earlier read transaction saw: seen
- * under load with three writers and a reader on one handle (tests/api/concurrency.c).
- * 1: older, read the batch again. */
-static int snapshot_behind(folio_txn *t, uint64_t seq) {
-    folio_head head;
-    return folio_log__read_head(&head, t) == FOLIO_OK && head.last_seq < seq;
-}
-
-/* Read a batch again at most this many times when its snapshot was older than the opening
- * one (a new transaction each time: the newest snapshot then). */
-#define REFILL_BEHIND_RETRY_MAX 8u
-
-static int refill_once(folio_iter *it, int *behind);
-
 /* Copy the next batch of frames into the arena under one read transaction. */
 static int refill(folio_iter *it) {
-    const uint64_t next_seq = it->next_seq, seq_fetched = it->seq_fetched;
-    for (unsigned attempt = 0;; attempt++) {
-        int behind = 0, rc = refill_once(it, &behind);
-        if (!behind || attempt + 1 >= REFILL_BEHIND_RETRY_MAX) return rc;
-        it->next_seq = next_seq; /* the batch again, from where it began */
-        it->seq_fetched = seq_fetched;
-    }
-}
-
-static int refill_once(folio_iter *it, int *behind) {
     folio_txn t = {0};
     folio_cursor c = {0};
     folio_val k, v;
@@ -416,7 +391,6 @@ static int refill_once(folio_iter *it, int *behind) {
         while (it->slot_count < FOLIO_ITER_BATCH_COUNT_MAX && it->next_seq <= it->to_seq) {
             if (rc == FOLIO_ITEROVER || (rc == FOLIO_OK && (k.size != 8 ||
                                                             folio__get_be64(k.data) != it->next_seq))) {
-                *behind = snapshot_behind(&t, it->next_seq);
                 rc = FOLIO_CORRUPT(it->next_seq, "missing from the log (seq gap)");
                 goto cleanup;
             }
@@ -438,7 +412,6 @@ static int refill_once(folio_iter *it, int *behind) {
             uint64_t seq = it->seqs[it->seq_fetched];
             rc = log_get(&v, &c, seq);
             if (rc == FOLIO_ENOTFOUND) {
-                *behind = snapshot_behind(&t, seq);
                 rc = FOLIO_CORRUPT(seq, "missing from the log");
                 goto cleanup;
             }
