@@ -1463,6 +1463,28 @@ static inline void mpr_next(const char **p) {
         mp_next(p);
 }
 
+/* The key of the pair at r->p, taken: 1 with the key's bytes in *s, *len for a string key;
+ * 0 for a key of another type, taken with its value (the walks skip such pairs). */
+static inline __attribute__((always_inline)) int take_key(folio_mpr *r, const char **s,
+                                                          size_t *len) {
+    const unsigned c = (uint8_t)*r->p;
+    if (c - 0xa0u < 32u) { /* a fixstr key, as the writer writes keys shorter than 32 */
+        *len = c & 0x1fu;
+        *s = r->p + 1;
+        r->p = *s + *len;
+        return 1;
+    }
+    if (folio_mpr__type(r) == FOLIO_MP_STR) {
+        uint32_t n32;
+        *s = mp_decode_str(&r->p, &n32);
+        *len = n32;
+        return 1;
+    }
+    mp_next(&r->p);
+    mpr_next(&r->p);
+    return 0;
+}
+
 int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
     folio_mpr r = *map;
     uint32_t n = 0;
@@ -1470,22 +1492,9 @@ int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
     if (rc < 0) return rc;
     const size_t klen = strlen(key);
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned c = (uint8_t)*r.p;
         const char *s;
         size_t len;
-        if (c - 0xa0u < 32u) { /* a fixstr key, as the writer writes keys shorter than 32 */
-            len = c & 0x1fu;
-            s = r.p + 1;
-            r.p = s + len;
-        } else if (folio_mpr__type(&r) == FOLIO_MP_STR) {
-            uint32_t n32;
-            s = mp_decode_str(&r.p, &n32);
-            len = n32;
-        } else {
-            mp_next(&r.p);
-            mpr_next(&r.p);
-            continue;
-        }
+        if (!take_key(&r, &s, &len)) continue;
         /* the first and last bytes decide most keys ("doc", "due") without a call */
         if (len == klen && (klen == 0 || (s[0] == key[0] && s[klen - 1] == key[klen - 1] &&
                                           memcmp(s, key, klen) == 0))) {
@@ -1495,4 +1504,49 @@ int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key) {
         mpr_next(&r.p);
     }
     return FOLIO_ENOTFOUND;
+}
+
+/* Whether the key s[0, len) is k. */
+static inline __attribute__((always_inline)) int key_is(const char *s, size_t len,
+                                                        const folio_mp_key *k) {
+    if (len != k->n) return 0;
+    if (len == 0) return 1;
+    /* the first and last bytes decide most keys; the bytes between inline (keys are short) */
+    if (s[0] != k->s[0] || s[len - 1] != k->s[len - 1]) return 0;
+    for (size_t b = 1; b + 1 < len; b++)
+        if (s[b] != k->s[b]) return 0;
+    return 1;
+}
+
+int folio_mpr__find_keys(folio_mpr *vals, const folio_mpr *map, const folio_mp_key *keys,
+                         size_t count) {
+    folio_mpr r = *map;
+    uint32_t n = 0;
+    FOLIO_ASSERT(count >= 1);
+    FOLIO_ASSERT(count <= FOLIO_MPR_FIND_KEYS_MAX);
+#ifndef NDEBUG
+    for (size_t j = 1; j < count; j++) /* distinct: a pair is the value of one key at most */
+        for (size_t i = 0; i < j; i++) FOLIO_ASSERT(!key_is(keys[i].s, keys[i].n, &keys[j]));
+#endif
+    const uint32_t all = (1u << count) - 1u;
+    uint32_t found = 0;
+    for (size_t j = 0; j < count; j++) vals[j] = (folio_mpr){NULL, r.end};
+    int rc = folio_mpr__map(&r, &n);
+    if (rc < 0) return rc;
+    for (uint32_t i = 0; i < n && found != all; i++) {
+        const char *s;
+        size_t len;
+        if (!take_key(&r, &s, &len)) continue;
+        /* A writer that writes the keys in the order asked for (the engine's) has the i-th
+         * key at the i-th pair: tried first, then the others. */
+        size_t j = i < count ? i : 0;
+        if (!key_is(s, len, &keys[j]))
+            for (j = 0; j < count && !key_is(s, len, &keys[j]); j++) {}
+        if (j < count && !(found >> j & 1u)) { /* the first pair with the key only */
+            vals[j].p = r.p;
+            found |= 1u << j;
+        }
+        mpr_next(&r.p);
+    }
+    return FOLIO_OK;
 }

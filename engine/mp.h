@@ -81,6 +81,20 @@ size_t folio_mpr__value_bytes(const folio_mpr *r);
 /* In the map at r (not consumed), find string key `key` and point *val at its value.
  * FOLIO_OK, FOLIO_ENOTFOUND, or FOLIO_ECORRUPT when r is not at a map. */
 int folio_mpr__find(folio_mpr *val, const folio_mpr *map, const char *key);
+/* A key of folio_mpr__find_keys and its length: FOLIO_MP_KEY("doc"). */
+typedef struct {
+    const char *s;
+    size_t n;
+} folio_mp_key;
+#define FOLIO_MP_KEY(lit) {"" lit, sizeof(lit) - 1}
+/* In the map at r (not consumed), find the string keys keys[0, count) in one walk: vals[i]
+ * is what folio_mpr__find(&vals[i], map, keys[i].s) gives for a key the map holds (the
+ * first pair with that key), and has p NULL for a key it does not. FOLIO_OK, or
+ * FOLIO_ECORRUPT when r is not at a map (every p NULL). 1 <= count <= FOLIO_MPR_FIND_KEYS_MAX
+ * (a bit each in the walk's set of keys found). */
+#define FOLIO_MPR_FIND_KEYS_MAX 16u
+int folio_mpr__find_keys(folio_mpr *vals, const folio_mpr *map, const folio_mp_key *keys,
+                         size_t count);
 
 /*
  * Checked reads, for one pass over bytes that were NOT validated first (a record read from

@@ -271,16 +271,28 @@ typedef struct {
     size_t n;
 } span;
 
-static int field(span *out, const folio_mpr *p, const char *key, int required, const char *tn) {
-    folio_mpr v;
+/* The string (or nil) of key, at v: v->p NULL when the payload has no such key, walk_rc
+ * below 0 when the payload could not be searched (not a map). */
+static int field_at(span *out, const folio_mpr *v, int walk_rc, const char *key, int required,
+                    const char *tn) {
+    folio_mpr at = *v;
+    int rc = walk_rc;
     out->s = NULL;
     out->n = 0;
-    int rc = folio_mpr__find(&v, p, key);
-    if (rc == FOLIO_ENOTFOUND && !required) return FOLIO_OK;
-    if (rc == FOLIO_OK) rc = folio_mpr__str(&v, &out->s, &out->n);
+    if (rc == FOLIO_OK && !at.p) {
+        if (!required) return FOLIO_OK;
+        rc = FOLIO_ENOTFOUND;
+    }
+    if (rc == FOLIO_OK) rc = folio_mpr__str(&at, &out->s, &out->n);
     if (rc < 0 || (required && !out->s))
         return folio_proj__fail(FOLIO_EINVAL, "%s without a string '%s'", tn, key);
     return FOLIO_OK;
+}
+
+static int field(span *out, const folio_mpr *p, const char *key, int required, const char *tn) {
+    folio_mpr v;
+    int rc = folio_mpr__find(&v, p, key);
+    return field_at(out, &v, rc == FOLIO_ENOTFOUND ? FOLIO_OK : rc, key, required, tn);
 }
 
 static int date_of(int32_t *out, span s, const char *tn) {
@@ -355,11 +367,19 @@ static int owned_doc(folio_doc_rec *d, folio_proj_txn *t, uint64_t customer, cha
 
 static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
                  const folio_mpr *p, char kind, const char *cur, const char *tn) {
+    static const folio_mp_key keys[] = {FOLIO_MP_KEY("doc"), FOLIO_MP_KEY("date"),
+                                        FOLIO_MP_KEY("due"), FOLIO_MP_KEY("amount")};
     span doc, date, due, amount;
+    folio_mpr v[4];
     folio_doc_rec d, old;
     int rc;
-    if ((rc = field(&doc, p, "doc", 1, tn)) < 0 || (rc = field(&date, p, "date", 1, tn)) < 0 ||
-        (rc = field(&due, p, "due", 0, tn)) < 0 || (rc = field(&amount, p, "amount", 1, tn)) < 0)
+    /* one walk of the payload for the four keys; each is then taken as field() takes it, in
+     * the same order (the first that is wrong names itself) */
+    const int walk = folio_mpr__find_keys(v, p, keys, 4);
+    if ((rc = field_at(&doc, &v[0], walk, keys[0].s, 1, tn)) < 0 ||
+        (rc = field_at(&date, &v[1], walk, keys[1].s, 1, tn)) < 0 ||
+        (rc = field_at(&due, &v[2], walk, keys[2].s, 0, tn)) < 0 ||
+        (rc = field_at(&amount, &v[3], walk, keys[3].s, 1, tn)) < 0)
         return rc;
     if (doc.n == 0 || doc.n > FOLIO_DOC_BYTES_MAX)
         return folio_proj__fail(FOLIO_EINVAL, "%s: document number must be 1 to %u bytes", tn,

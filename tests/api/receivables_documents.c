@@ -883,3 +883,50 @@ Test(receivables_documents, raw_document_events_that_break_the_read_models_are_r
     uint64_t events;
     TMPDB_OK(folio_check(&events, tmpdb));
 }
+
+/* The fold takes a document's four fields in one walk of its payload (folio_mpr__find_keys),
+ * and refuses them, in the order doc, date, due, amount, as it did one lookup at a time:
+ * missing, nil or not a string (due may be absent or nil). Keys in any order, and other
+ * keys among them, are read the same. */
+Test(receivables_documents, raw_document_fields_are_read_in_any_order_and_refused_by_name) {
+    uint64_t seq;
+    const char *ref = tmpdb_account(tmpdb, "Fields", "USD", NULL);
+    uint64_t id = tmpdb_card(tmpdb, ref)->id;
+    static const struct {
+        uint32_t type;
+        const char *json, *needle; /* needle NULL: accepted */
+    } cases[] = {
+        {FOLIO_EV_INVOICE_ISSUED, "{\"date\":\"2026-01-01\",\"amount\":\"1.00\"}",
+         "invoice.issued without a string 'doc'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":null,\"date\":\"2026-01-01\",\"amount\":\"1.00\"}",
+         "invoice.issued without a string 'doc'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":7,\"amount\":\"1.00\"}",
+         "invoice.issued without a string 'doc'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":\"F-1\",\"amount\":\"1.00\"}",
+         "invoice.issued without a string 'date'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":\"F-1\",\"date\":[1],\"due\":5}",
+         "invoice.issued without a string 'date'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":\"F-1\",\"date\":\"2026-01-01\",\"due\":5}",
+         "invoice.issued without a string 'due'"},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"doc\":\"F-1\",\"date\":\"2026-01-01\",\"due\":null}",
+         "invoice.issued without a string 'amount'"},
+        {FOLIO_EV_PAYMENT_RECEIVED, "{\"amount\":1,\"doc\":\"F-1\",\"date\":\"2026-01-01\"}",
+         "payment.received without a string 'amount'"},
+        {FOLIO_EV_INVOICE_ISSUED,
+         "{\"amount\":\"2.00\",\"note\":\"x\",\"due\":\"2026-01-31\",\"date\":\"2026-01-01\","
+         "\"doc\":\"F-2\"}", NULL},
+        {FOLIO_EV_INVOICE_ISSUED, "{\"due\":null,\"doc\":\"F-3\",\"amount\":\"3.00\","
+         "\"date\":\"2026-01-02\"}", NULL},
+        {FOLIO_EV_PAYMENT_RECEIVED, "{\"date\":\"2026-01-03\",\"doc\":\"F-4\",\"x\":{\"doc\":1},"
+         "\"amount\":\"4.00\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        folio_event e = tmpdb_event(id, cases[i].type, "%s", cases[i].json);
+        if (cases[i].needle)
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, cases[i].needle, folio_event_append(&seq, tmpdb, &e));
+        else
+            TMPDB_OK(folio_event_append(&seq, tmpdb, &e));
+    }
+    cr_assert_str_eq(tmpdb_balance(tmpdb, ref), "1.00"); /* 2.00 + 3.00 - 4.00 */
+    cr_assert_eq(tmpdb_card(tmpdb, ref)->documents, 3);
+}

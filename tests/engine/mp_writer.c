@@ -6,6 +6,7 @@
  * every form, in growable, fixed and spilling writers; a full fixed buffer fails for good.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <limits.h> /* msgpack's pack template needs CHAR_MIN */
 #include <msgpack.h>
 #include <stdlib.h>
@@ -304,3 +305,130 @@ Test(mp_writer, find_skips_every_kind_of_key_and_value) {
     cr_assert_eq(folio_mpr__find(&v, &m, "inner"), FOLIO_ENOTFOUND);
     folio_mpw__free(&w);
 }
+
+/* folio_mpr__find_keys finds, in one walk, what folio_mpr__find finds one key at a time:
+ * the first pair of each key, whatever the order asked for, past keys of other types and
+ * values of every kind; a key the map does not hold gives p NULL; a value that is not a
+ * string is found all the same (its reader refuses it). Not a map: FOLIO_ECORRUPT. */
+Test(mp_writer, find_keys_finds_what_find_finds_for_each_key) {
+    static const folio_mp_key cand[] = {
+        FOLIO_MP_KEY("doc"), FOLIO_MP_KEY("due"),  FOLIO_MP_KEY("date"), FOLIO_MP_KEY("amount"),
+        FOLIO_MP_KEY(""),    FOLIO_MP_KEY("dux"),  FOLIO_MP_KEY("map"),  FOLIO_MP_KEY("seven"),
+        FOLIO_MP_KEY("inner"), FOLIO_MP_KEY("a key longer than thirty-one bytes, written as str8"),
+        FOLIO_MP_KEY("d"), FOLIO_MP_KEY("dc"),
+    };
+    const size_t ncand = sizeof cand / sizeof cand[0];
+    folio_mpw maps[3];
+    for (int m = 0; m < 3; m++) folio_mpw__init(&maps[m]);
+    /* 0: every kind of key and value, "due" twice (the first is an array's element) */
+    folio_mpw *w = &maps[0];
+    folio_mpw__map(w, 10);
+    folio_mpw__kstr(w, cand[9].s, "long");
+    folio_mpw__u64(w, 7); /* an integer key */
+    folio_mpw__str(w, "seven");
+    folio_mpw__str(w, "arr");
+    folio_mpw__array(w, 2);
+    folio_mpw__str(w, "due");
+    folio_mpw__u64(w, 1);
+    folio_mpw__str(w, "map");
+    folio_mpw__map(w, 1);
+    folio_mpw__kstr(w, "doc", "inner");
+    folio_mpw__ku64(w, "due", 42);
+    folio_mpw__ki64(w, "doc", -3); /* not a string: found, then refused by its reader */
+    folio_mpw__kstr(w, "due", "second");
+    folio_mpw__ku64(w, "", 5);
+    folio_mpw__bool(w, 1); /* a bool key */
+    folio_mpw__nil(w);
+    folio_mpw__kstr(w, "d", "one byte");
+    /* 1: a document's keys in the engine's order, each twice */
+    w = &maps[1];
+    folio_mpw__map(w, 8);
+    folio_mpw__kstr(w, "doc", "INV-000001");
+    folio_mpw__kstr(w, "date", "2026-01-01");
+    folio_mpw__kstr(w, "due", "2026-01-31");
+    folio_mpw__kstr(w, "amount", "1.00");
+    folio_mpw__kstr(w, "doc", "INV-000002");
+    folio_mpw__nil(w); /* a nil key */
+    folio_mpw__nil(w);
+    folio_mpw__kstr(w, "amount", "2.00");
+    folio_mpw__kstr(w, "date", "2026-01-02");
+    /* 2: empty */
+    folio_mpw__map(&maps[2], 0);
+    for (int m = 0; m < 3; m++) {
+        folio_mpr map, got[FOLIO_MPR_FIND_KEYS_MAX], want;
+        cr_assert_eq(folio_mpw__finish(&maps[m]), FOLIO_OK);
+        cr_assert_eq(folio_mpr__open(&map, maps[m].buf, maps[m].len), FOLIO_OK);
+        /* every window of the candidates, in both directions: orders and counts vary */
+        for (size_t start = 0; start < ncand; start++) {
+            for (size_t count = 1; count <= 6 && start + count <= ncand; count++) {
+                for (int dir = 0; dir < 2; dir++) {
+                    folio_mp_key keys[6];
+                    for (size_t j = 0; j < count; j++)
+                        keys[j] = cand[dir ? start + count - 1 - j : start + j];
+                    cr_assert_eq(folio_mpr__find_keys(got, &map, keys, count), FOLIO_OK);
+                    for (size_t j = 0; j < count; j++) {
+                        int rc = folio_mpr__find(&want, &map, keys[j].s);
+                        cr_assert(rc == FOLIO_OK || rc == FOLIO_ENOTFOUND);
+                        if (rc == FOLIO_ENOTFOUND) {
+                            cr_assert_null(got[j].p, "map %d: '%s' is not there", m, keys[j].s);
+                        } else {
+                            cr_assert_eq(got[j].p, want.p, "map %d: '%s' (key %zu of %zu)", m,
+                                         keys[j].s, j, count);
+                            cr_assert_eq(got[j].end, want.end);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    /* the first pair of a key, by value (map 1: the second "doc" and "date" are ignored) */
+    folio_mpr map, got[4];
+    const char *s;
+    size_t n;
+    static const folio_mp_key doc_keys[] = {FOLIO_MP_KEY("amount"), FOLIO_MP_KEY("date"),
+                                            FOLIO_MP_KEY("doc"), FOLIO_MP_KEY("due")};
+    cr_assert_eq(folio_mpr__open(&map, maps[1].buf, maps[1].len), FOLIO_OK);
+    cr_assert_eq(folio_mpr__find_keys(got, &map, doc_keys, 4), FOLIO_OK);
+    const char *want_text[] = {"1.00", "2026-01-01", "INV-000001", "2026-01-31"};
+    for (int j = 0; j < 4; j++) {
+        cr_assert_eq(folio_mpr__str(&got[j], &s, &n), FOLIO_OK);
+        cr_assert_eq(n, strlen(want_text[j]));
+        cr_assert_eq(memcmp(s, want_text[j], n), 0, "%s", doc_keys[j].s);
+    }
+    /* map 0: "doc" is an integer (found: its string reader refuses it), "due" is 42 */
+    uint64_t u;
+    cr_assert_eq(folio_mpr__open(&map, maps[0].buf, maps[0].len), FOLIO_OK);
+    cr_assert_eq(folio_mpr__find_keys(got, &map, &doc_keys[2], 2), FOLIO_OK);
+    cr_assert_eq(folio_mpr__str(&got[0], &s, &n), FOLIO_ECORRUPT);
+    cr_assert_eq(folio_mpr__u64(&got[1], &u), FOLIO_OK);
+    cr_assert_eq(u, 42);
+    /* not a map: refused, nothing found */
+    folio_mpw arr;
+    folio_mpw__init(&arr);
+    folio_mpw__array(&arr, 1);
+    folio_mpw__str(&arr, "doc");
+    cr_assert_eq(folio_mpw__finish(&arr), FOLIO_OK);
+    cr_assert_eq(folio_mpr__open(&map, arr.buf, arr.len), FOLIO_OK);
+    got[0].p = got[1].p = "x";
+    cr_assert_eq(folio_mpr__find_keys(got, &map, &doc_keys[2], 2), FOLIO_ECORRUPT);
+    cr_assert_eq(folio_mpr__find(got + 2, &map, "doc"), FOLIO_ECORRUPT);
+    cr_assert_null(got[0].p);
+    cr_assert_null(got[1].p);
+    folio_mpw__free(&arr);
+    for (int m = 0; m < 3; m++) folio_mpw__free(&maps[m]);
+}
+
+/* Keys asked for twice would make one pair the value of two keys: refused in debug builds. */
+#ifndef NDEBUG
+Test(mp_writer, find_keys_aborts_on_a_key_asked_for_twice, .signal = SIGABRT) {
+    static const folio_mp_key keys[] = {FOLIO_MP_KEY("doc"), FOLIO_MP_KEY("date"),
+                                        FOLIO_MP_KEY("doc")};
+    folio_mpw w;
+    folio_mpr map, got[3];
+    folio_mpw__init(&w);
+    folio_mpw__map(&w, 0);
+    cr_assert_eq(folio_mpw__finish(&w), FOLIO_OK);
+    cr_assert_eq(folio_mpr__open(&map, w.buf, w.len), FOLIO_OK);
+    folio_mpr__find_keys(got, &map, keys, 3);
+}
+#endif
