@@ -145,6 +145,22 @@ static void put_date(folio_mpw *p, const char *key, int32_t days) {
     folio_mpw__kstr(p, key, text);
 }
 
+/* A date the caller gave as text (NULL: none, the days are formatted): folio_date_parse
+ * takes only what folio_date_format writes (YYYY-MM-DD of a date that exists, years
+ * 1900-9999), so text that parsed to `days` is written as it came, not formatted again. */
+static void put_date_text(folio_mpw *p, const char *key, int32_t days, const char *text) {
+    if (!text) {
+        put_date(p, key, days);
+        return;
+    }
+#ifndef NDEBUG
+    char check[11];
+    folio_date_format(check, days);
+    FOLIO_ASSERT(strcmp(check, text) == 0);
+#endif
+    folio_mpw__kstr(p, key, text);
+}
+
 static int add_balance(doc_ctx *d, int64_t delta) {
     if (__builtin_add_overflow(d->balance, delta, &d->balance))
         return folio_error__set(FOLIO_ERULE, "the amount would overflow the customer's balance");
@@ -238,8 +254,8 @@ static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_
     folio_mpw *p = folio_cmd__stage(c, d->card->id, a->type);
     folio_mpw__map(p, a->kind == FOLIO_DOC_INVOICE ? 4 : 3);
     folio_mpw__kstr(p, "doc", out_doc);
-    put_date(p, "date", date);
-    if (a->kind == FOLIO_DOC_INVOICE) put_date(p, "due", due);
+    put_date_text(p, "date", date, in->date);
+    if (a->kind == FOLIO_DOC_INVOICE) put_date_text(p, "due", due, in->due ? in->due : in->date);
     put_money(p, "amount", amount, d->cur);
     *amount_out = amount;
     *date_out = date;
@@ -636,7 +652,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
     folio_mpw__kstr(p, "doc", doc);
     folio_mpw__kstr(p, "from", src.doc);
     folio_mpw__kstr(p, "from_kind", folio_doc_kind_name(src.kind));
-    put_date(p, "date", date);
+    put_date_text(p, "date", date, in->date);
     put_money(p, "amount", amount, d.cur);
     memcpy(c->doc, doc, strlen(doc) + 1); /* both FOLIO_DOC_BYTES_MAX + 1 */
     rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
