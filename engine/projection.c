@@ -203,16 +203,17 @@ void folio_proj__iter_close(folio_proj_iter *it) {
 
 void folio_projection__txn(folio_proj_txn *out, folio_txn *t, const char *name,
                            uint8_t *scratch) {
-    for (unsigned i = 0; i < folio_registry_count; i++) {
-        if (strcmp(folio_registry[i]->name, name) == 0) {
-            out->txn = t;
-            out->dbi = FOLIO_DB_PROJ0 + i;
-            out->scratch = scratch;
-            out->stream_tag = 0;
-            return;
-        }
-    }
-    FOLIO_ASSERT(!"projection is registered");
+    /* Callers name a projection by a literal that is, as a rule, the very string of its
+     * .name (the linker merges equal literals): the pointers first, then the text. */
+    unsigned i = 0;
+    while (i < folio_registry_count && folio_registry[i]->name != name) i++;
+    if (i == folio_registry_count)
+        for (i = 0; i < folio_registry_count && strcmp(folio_registry[i]->name, name) != 0; i++) {}
+    FOLIO_ASSERT(i < folio_registry_count); /* the projection is registered */
+    out->txn = t;
+    out->dbi = FOLIO_DB_PROJ0 + i;
+    out->scratch = scratch;
+    out->stream_tag = 0;
 }
 
 int folio_projection__tag_known(uint8_t tag) {

@@ -143,3 +143,38 @@ Test(errors, null_arguments_are_invalid_not_crashes) {
     cr_assert_eq(folio_event_type_name(0), NULL);
     cr_assert_str_eq(folio_event_type_name(FOLIO_EV_INVOICE_ISSUED), "invoice.issued");
 }
+
+/* The catalog: each of the 18 event types has a name that parses back to its id; every other
+ * id, however large, has none. */
+Test(errors, event_type_names_and_ids_round_trip) {
+    static const uint32_t known[] = {
+        FOLIO_EV_LEDGER_CONFIGURED,        FOLIO_EV_CUSTOMER_CREATED,
+        FOLIO_EV_CUSTOMER_CURRENCY_SET,    FOLIO_EV_CUSTOMER_UPDATED,
+        FOLIO_EV_CUSTOMER_OWNER_CHANGED,   FOLIO_EV_CUSTOMER_STATUS_CHANGED,
+        FOLIO_EV_CUSTOMER_CONTACT_ADDED,   FOLIO_EV_CUSTOMER_CONTACT_REMOVED,
+        FOLIO_EV_CUSTOMER_NOTE_ADDED,      FOLIO_EV_CUSTOMER_MERGED_INTO,
+        FOLIO_EV_CUSTOMER_MERGED_FROM,     FOLIO_EV_INVOICE_ISSUED,
+        FOLIO_EV_CREDIT_NOTE_ISSUED,       FOLIO_EV_PAYMENT_RECEIVED,
+        FOLIO_EV_ALLOCATION_MADE,          FOLIO_EV_REFUND_ISSUED,
+        FOLIO_EV_CREDIT_HOLD_PLACED,       FOLIO_EV_CREDIT_HOLD_RELEASED};
+    size_t named = 0;
+    for (uint32_t id = 0; id < 1000; id++) {
+        const char *name = folio_event_type_name(id);
+        int is_known = 0;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= known[k] == id;
+        cr_assert_eq(name != NULL, is_known, "type %u", id);
+        if (!name) continue;
+        uint32_t back = 0;
+        cr_assert_eq(folio_event_type_parse(&back, name), FOLIO_OK);
+        cr_assert_eq(back, id, "%s", name);
+        named++;
+    }
+    cr_assert_eq(named, 18);
+    cr_assert_eq(folio_event_type_name(UINT32_MAX), NULL);
+    cr_assert_eq(folio_event_type_name(64), NULL);
+    cr_assert_str_eq(folio_event_type_name(FOLIO_EV_CREDIT_HOLD_RELEASED), "credit_hold.released");
+    uint32_t t = 7;
+    cr_assert_eq(folio_event_type_parse(&t, "invoice.issue"), FOLIO_ENOTFOUND);
+    cr_assert_eq(folio_event_type_parse(&t, ""), FOLIO_ENOTFOUND);
+    cr_assert_eq(t, 7, "unchanged when unknown");
+}
