@@ -124,9 +124,11 @@ static int parse_date(int32_t *days, const char *text, const char *what) {
     return FOLIO_OK;
 }
 
-static int parse_amount(int64_t *minor, const char *text, const char *cur, const char *what) {
+/* *canonical (when not NULL): 1 when text is what folio_money_format writes for *minor. */
+static int parse_amount(int64_t *minor, int *canonical, const char *text, const char *cur,
+                        const char *what) {
     if (!text) return folio_error__set(FOLIO_EINVAL, "%s: an amount is required", what);
-    if (folio_money_parse(minor, text, cur) < 0)
+    if (folio_money__parse(minor, canonical, text, cur) < 0)
         return folio_error__set(FOLIO_EINVAL, "%s: %s", what, folio_errmsg());
     if (*minor <= 0) return folio_error__set(FOLIO_EINVAL, "%s: the amount must be positive", what);
     return FOLIO_OK;
@@ -136,6 +138,22 @@ static void put_money(folio_mpw *p, const char *key, int64_t minor, const char *
     char text[FOLIO_MONEY_TEXT_MAX];
     int rc = folio_money_format(text, sizeof text, minor, cur);
     FOLIO_ASSERT(rc == FOLIO_OK);
+    folio_mpw__kstr(p, key, text);
+}
+
+/* An amount the caller gave as text (NULL: the amount is formatted): text that parsed to
+ * `minor` in its canonical form (folio_money__parse) is written as it came. */
+static void put_money_text(folio_mpw *p, const char *key, int64_t minor, const char *cur,
+                           const char *text) {
+    if (!text) {
+        put_money(p, key, minor, cur);
+        return;
+    }
+#ifndef NDEBUG
+    char check[FOLIO_MONEY_TEXT_MAX];
+    FOLIO_ASSERT(folio_money_format(check, sizeof check, minor, cur) == FOLIO_OK);
+    FOLIO_ASSERT(strcmp(check, text) == 0);
+#endif
     folio_mpw__kstr(p, key, text);
 }
 
@@ -239,8 +257,8 @@ static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_
     const char *what = folio_doc_kind_name(a->kind);
     int64_t amount;
     int32_t date, due;
-    int rc;
-    if ((rc = parse_amount(&amount, in->amount, d->cur, what)) < 0 ||
+    int rc, canonical = 0;
+    if ((rc = parse_amount(&amount, &canonical, in->amount, d->cur, what)) < 0 ||
         (rc = parse_date(&date, in->date, "date")) < 0)
         return rc;
     due = date;
@@ -256,7 +274,7 @@ static int stage_document(folio_cmd *c, doc_ctx *d, const doc_args *a, char out_
     folio_mpw__kstr(p, "doc", out_doc);
     put_date_text(p, "date", date, in->date);
     if (a->kind == FOLIO_DOC_INVOICE) put_date_text(p, "due", due, in->due ? in->due : in->date);
-    put_money(p, "amount", amount, d->cur);
+    put_money_text(p, "amount", amount, d->cur, canonical ? in->amount : NULL);
     *amount_out = amount;
     *date_out = date;
     return FOLIO_OK;
@@ -373,7 +391,7 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
         }
         int64_t amount = inv->open < *left ? inv->open : *left;
         if (ap->amount) {
-            if ((rc = parse_amount(&amount, ap->amount, d->cur, "allocation")) < 0) return rc;
+            if ((rc = parse_amount(&amount, NULL, ap->amount, d->cur, "allocation")) < 0) return rc;
             if (amount > inv->open || amount > *left) {
                 folio_money_format(text, sizeof text, amount > inv->open ? inv->open : *left, d->cur);
                 return folio_error__set(FOLIO_ERULE,
@@ -424,7 +442,7 @@ static int document_fn(folio_cmd *c, void *arg) {
         }
         rc = folio_receivables__get(&old, &d.rec, a->kind, in->doc, strlen(in->doc));
         if (rc == FOLIO_OK) {
-            if ((rc = parse_amount(&amount, in->amount, d.cur, folio_doc_kind_name(a->kind))) < 0 ||
+            if ((rc = parse_amount(&amount, NULL, in->amount, d.cur, folio_doc_kind_name(a->kind))) < 0 ||
                 (rc = parse_date(&date, in->date, "date")) < 0)
                 goto done;
             due = date;
@@ -623,6 +641,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
     int64_t amount;
     int32_t date;
     char doc[FOLIO_DOC_BYTES_MAX + 1], text[FOLIO_MONEY_TEXT_MAX];
+    int canonical = 0;
     int rc = load(&d, c, a->ref);
     if (rc < 0) goto done;
     if (!a->from_doc) {
@@ -630,7 +649,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
         goto done;
     }
     if ((rc = source_doc(&src, &d, a->from_doc)) < 0 ||
-        (rc = parse_amount(&amount, in->amount, d.cur, "refund")) < 0 ||
+        (rc = parse_amount(&amount, &canonical, in->amount, d.cur, "refund")) < 0 ||
         (rc = parse_date(&date, in->date, "date")) < 0)
         goto done;
     if (amount > src.open) {
@@ -653,7 +672,7 @@ static int refund_fn(folio_cmd *c, void *arg) {
     folio_mpw__kstr(p, "from", src.doc);
     folio_mpw__kstr(p, "from_kind", folio_doc_kind_name(src.kind));
     put_date_text(p, "date", date, in->date);
-    put_money(p, "amount", amount, d.cur);
+    put_money_text(p, "amount", amount, d.cur, canonical ? in->amount : NULL);
     memcpy(c->doc, doc, strlen(doc) + 1); /* both FOLIO_DOC_BYTES_MAX + 1 */
     rc = folio_docs__limit_check(c, d.card, d.card->credit_limit, &d.set, d.balance);
 done:

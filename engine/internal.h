@@ -47,6 +47,12 @@ void folio_error__clear(void);
 const char *folio_error__where(void); /* source location of the last corruption found */
 #define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
 
+/* ---- money (engine/money.c) ---- */
+/* folio_money_parse, and *canonical_out (when not NULL) 1 when text is exactly what
+ * folio_money_format writes for the amount (a command writes such text as it came). */
+int folio_money__parse(int64_t *minor_out, int *canonical_out, const char *text,
+                       const char *currency);
+
 /* Settings records up to this size are kept decoded by the handle (a ledger's is ~120). */
 #define FOLIO_SETTINGS_MEMO_BYTES 512u
 

@@ -95,6 +95,11 @@ int folio_currency_exponent(unsigned *exponent_out, const char *code) {
 }
 
 int folio_money_parse(int64_t *minor_out, const char *text, const char *currency) {
+    return folio_money__parse(minor_out, NULL, text, currency);
+}
+
+int folio_money__parse(int64_t *minor_out, int *canonical_out, const char *text,
+                       const char *currency) {
     unsigned exp;
     if (!minor_out || !text || !currency)
         return folio_error__set(FOLIO_EINVAL, "amount: NULL argument");
@@ -106,6 +111,7 @@ int folio_money_parse(int64_t *minor_out, const char *text, const char *currency
         negative = 1;
         p++;
     }
+    const char first_digit = *p;
     /* Accumulate the magnitude as a negative number: INT64_MIN has no positive twin. */
     int64_t acc = 0;
     unsigned int_digits = 0, frac_digits = 0;
@@ -140,6 +146,11 @@ int folio_money_parse(int64_t *minor_out, const char *text, const char *currency
         if (acc == INT64_MIN) goto overflow;
         acc = -acc;
     }
+    /* folio_money_format's text of acc: no zero before a units digit, exactly exp fraction
+     * digits (a point only with them), a sign only before a value that is not 0 */
+    if (canonical_out)
+        *canonical_out = (int_digits == 1 || first_digit != '0') && frac_digits == exp &&
+                         !(negative && acc == 0);
     *minor_out = acc;
     return FOLIO_OK;
 overflow:

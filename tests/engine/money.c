@@ -5,6 +5,9 @@
 #include <folio.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "../../engine/internal.h"
 
 static int64_t parse_ok(const char *text, const char *cur) {
     int64_t v = 0;
@@ -121,5 +124,50 @@ Test(money, format_then_parse_round_trips) {
         const char *c = cur[i % 4];
         cr_assert_eq(folio_money_format(out, sizeof out, v, c), FOLIO_OK);
         cr_assert_eq(parse_ok(out, c), v, "%s %s", out, c);
+    }
+}
+
+/* folio_money__parse says an amount's text is canonical exactly when folio_money_format
+ * writes that very text for the amount (the document commands then write it as it came):
+ * crafted texts in currencies of 0, 2, 3 and 4 fraction digits, and every text a small
+ * alphabet makes, are checked against format(parse(text)); a refused text leaves the flag. */
+static void canonical_agrees(const char *text, const char *cur) {
+    int64_t v = 0, plain = 0;
+    int canonical = 7;
+    char back[64];
+    int rc = folio_money__parse(&v, &canonical, text, cur);
+    cr_assert_eq(rc, folio_money_parse(&plain, text, cur), "'%s' %s", text, cur);
+    if (rc < 0) {
+        cr_assert_eq(canonical, 7, "'%s' %s: a refused text leaves the flag", text, cur);
+        return;
+    }
+    cr_assert_eq(v, plain);
+    cr_assert_eq(folio_money_format(back, sizeof back, v, cur), FOLIO_OK);
+    cr_assert_eq(canonical, strcmp(back, text) == 0, "'%s' %s: canonical %d, formatted '%s'",
+                 text, cur, canonical, back);
+}
+
+Test(money, canonical_is_exactly_the_text_format_writes) {
+    static const char *const texts[] = {
+        "1.00", "1.0", "1", "01.00", "0.50", "00.50", "0.00", "-0.00", "-0", "0", "-1.00",
+        "-01.00", "10", "10.000", "0.001", "5.0000", "05", "1.", ".5", "+1.00", "1e2",
+        "92233720368547758.07", "-92233720368547758.08", "092233720368547758.07",
+        "9223372036854775807", "-9223372036854775808", "922337203685477.5807", "100.10"};
+    static const char *const curs[] = {"USD", "JPY", "BHD", "CLF"};
+    for (size_t c = 0; c < sizeof curs / sizeof curs[0]; c++)
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+            canonical_agrees(texts[t], curs[c]);
+    /* every text of up to 6 characters over "-0.1" */
+    static const char alphabet[] = "-0.1";
+    for (unsigned len = 1; len <= 6; len++) {
+        unsigned total = 1;
+        for (unsigned i = 0; i < len; i++) total *= 4;
+        for (unsigned k = 0; k < total; k++) {
+            char text[8];
+            unsigned x = k;
+            for (unsigned i = 0; i < len; i++, x /= 4) text[i] = alphabet[x % 4];
+            text[len] = '\0';
+            for (size_t c = 0; c < sizeof curs / sizeof curs[0]; c++) canonical_agrees(text, curs[c]);
+        }
     }
 }
