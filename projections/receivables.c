@@ -290,9 +290,15 @@ static int field_at(span *out, const folio_mpr *v, int walk_rc, const char *key,
 }
 
 static int field(span *out, const folio_mpr *p, const char *key, int required, const char *tn) {
-    folio_mpr v;
+    /* folio_mpr__find sets v only when it finds the key: an absent key is v.p NULL here, not
+     * whatever the stack held (the value of the key looked up before, as a rule) */
+    folio_mpr v = {NULL, p->end};
     int rc = folio_mpr__find(&v, p, key);
-    return field_at(out, &v, rc == FOLIO_ENOTFOUND ? FOLIO_OK : rc, key, required, tn);
+    if (rc == FOLIO_ENOTFOUND) {
+        v.p = NULL;
+        rc = FOLIO_OK;
+    }
+    return field_at(out, &v, rc, key, required, tn);
 }
 
 static int date_of(int32_t *out, span s, const char *tn) {

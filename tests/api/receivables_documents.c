@@ -930,3 +930,30 @@ Test(receivables_documents, raw_document_fields_are_read_in_any_order_and_refuse
     cr_assert_str_eq(tmpdb_balance(tmpdb, ref), "1.00"); /* 2.00 + 3.00 - 4.00 */
     cr_assert_eq(tmpdb_card(tmpdb, ref)->documents, 3);
 }
+
+/* A raw event without a field the fold requires is refused by that field's name, whatever
+ * the fold read before it: an absent key is absent (field() must not take the value of a
+ * key it did not find; the found value of the previous key, "from", named a payment). */
+Test(receivables_documents, a_raw_event_without_a_required_field_is_refused_by_its_name) {
+    uint64_t seq;
+    const char *ref = tmpdb_account(tmpdb, "Absent", "USD", NULL);
+    uint64_t id = tmpdb_card(tmpdb, ref)->id;
+    folio_event pay = tmpdb_event(id, FOLIO_EV_PAYMENT_RECEIVED,
+                                  "{\"doc\":\"payment\",\"date\":\"2026-01-01\",\"amount\":\"5.00\"}");
+    TMPDB_OK(folio_event_append(&seq, tmpdb, &pay));
+    folio_event refund = tmpdb_event(id, FOLIO_EV_REFUND_ISSUED,
+                                     "{\"doc\":\"RF-A\",\"from\":\"payment\",\"date\":\"2026-01-02\","
+                                     "\"amount\":\"1.00\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "refund.issued without a string 'from_kind'",
+                  folio_event_append(&seq, tmpdb, &refund));
+    folio_event alloc = tmpdb_event(id, FOLIO_EV_ALLOCATION_MADE,
+                                    "{\"from\":\"payment\",\"to\":\"I-1\",\"date\":\"2026-01-02\","
+                                    "\"amount\":\"1.00\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "allocation.made without a string 'from_kind'",
+                  folio_event_append(&seq, tmpdb, &alloc));
+    folio_event hold = tmpdb_event(id, FOLIO_EV_CREDIT_HOLD_PLACED, "{\"evidence\":\"x\"}");
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "credit_hold.placed without a string 'rule'",
+                  folio_event_append(&seq, tmpdb, &hold));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, ref), "-5.00");
+    cr_assert_eq(tmpdb_card(tmpdb, ref)->documents, 1);
+}
