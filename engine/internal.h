@@ -386,6 +386,11 @@ int folio_log__cache_load(folio_txn *t);
 /* The root key (FOLIO_DB_ROOT) of a projection's state: "\0proj.<name>"; returns its length.
  * Value: u32 LE code version, u64 LE last seq folded. */
 size_t folio_projection__state_key(char *buf, size_t cap, const char *name);
+#define FOLIO_PROJ_STATE_BYTES 12u
+/* The state projection `index` has on a ledger this code creates: its code version, folded
+ * to seq 0 (an empty log has nothing to fold). Writes the value, returns the key's length. */
+size_t folio_projection__initial_state(char *key, size_t key_cap,
+                                       uint8_t val[FOLIO_PROJ_STATE_BYTES], unsigned index);
 int folio_projection__load_store(folio_proj_states *out, folio_txn *t);
 int folio_projection__save_store(folio_txn *t, folio_proj_states *s);
 int folio_projection__load(folio_proj_states *out, folio_txn *t);

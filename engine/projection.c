@@ -21,7 +21,7 @@
  * page of the trees 20 times. */
 #define CATCH_UP_BATCH_COUNT_MAX (1u << 24)
 
-#define STATE_BYTES 12u
+#define STATE_BYTES FOLIO_PROJ_STATE_BYTES
 
 unsigned folio_projection__count(void) {
     FOLIO_ASSERT(folio_registry_count <= FOLIO_PROJECTIONS_MAX);
@@ -232,6 +232,14 @@ size_t folio_projection__state_key(char *buf, size_t cap, const char *name) {
 
 static size_t state_key(char *buf, size_t cap, unsigned i) {
     return folio_projection__state_key(buf, cap, folio_registry[i]->name);
+}
+
+size_t folio_projection__initial_state(char *key, size_t key_cap,
+                                       uint8_t val[FOLIO_PROJ_STATE_BYTES], unsigned index) {
+    FOLIO_ASSERT(index < folio_registry_count);
+    folio__put_le32(val, folio_registry[index]->version);
+    folio__put_le64(val + 4, 0);
+    return state_key(key, key_cap, index);
 }
 
 int folio_projection__load(folio_proj_states *out, folio_txn *t) {

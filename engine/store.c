@@ -822,6 +822,17 @@ static int open_dbs(folio_store *s, int *created_out) {
             folio__put_le32(fmt + 5, FOLIO_FORMAT_VERSION);
             MDB_val k = {6, "format"}, v = {9, fmt};
             mrc = mdb_put(txn, s->dbi[FOLIO_DB_META], &k, &v, 0);
+            /* The projections' states as well (current, nothing folded), so that the ledger
+             * is whole the moment it is linked into place: a creator killed before its open's
+             * catch-up committed them used to leave a ledger whose read-only handles refused
+             * every query ("projection ... is out of date") until a write open. */
+            for (unsigned p = 0; mrc == MDB_SUCCESS && p < folio_projection__count(); p++) {
+                char key[64];
+                uint8_t state[FOLIO_PROJ_STATE_BYTES];
+                size_t kn = folio_projection__initial_state(key, sizeof key, state, p);
+                MDB_val sk = {kn, key}, sv = {sizeof state, state};
+                mrc = mdb_put(txn, main_dbi, &sk, &sv, 0);
+            }
             if (mrc != MDB_SUCCESS) {
                 rc = xlate(mrc, "initialise");
                 goto fail;

@@ -148,14 +148,16 @@ Test(rebuild_bulk, a_rebuild_reuses_the_pages_of_the_trees_it_drops, .timeout = 
     cr_assert_eq(folio_stats_get(&st1, tmpdb), FOLIO_OK);
     cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(folio_stats_get(&st2, tmpdb), FOLIO_OK);
-    /* a page or two for LMDB's free list, and two copies of the stream records (34 bytes
-     * each in a leaf page); the trees take ~200 pages */
+    /* a few pages for LMDB's free list (a new ledger has its projection states from the
+     * start and so made two commits fewer before st0: its free list is that much shorter),
+     * and two copies of the stream records (34 bytes each in a leaf page); the trees take
+     * ~200 pages */
     uint64_t copies = 2 * ((st0.streams * 34 + 4000) / 4000);
     cr_assert_eq(st0.streams, 401);
-    cr_assert_leq(st1.file_bytes, st0.file_bytes + (4 + copies) * 4096,
+    cr_assert_leq(st1.file_bytes, st0.file_bytes + (6 + copies) * 4096,
                   "the file grew from %llu to %llu bytes", (unsigned long long)st0.file_bytes,
                   (unsigned long long)st1.file_bytes);
-    cr_assert_leq(st2.file_bytes, st0.file_bytes + (4 + copies) * 4096,
+    cr_assert_leq(st2.file_bytes, st0.file_bytes + (6 + copies) * 4096,
                   "the file grew from %llu to %llu bytes", (unsigned long long)st0.file_bytes,
                   (unsigned long long)st2.file_bytes);
     check_ok();
