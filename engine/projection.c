@@ -21,8 +21,6 @@
  * page of the trees 20 times. */
 #define CATCH_UP_BATCH_COUNT_MAX (1u << 24)
 
-#define STATE_BYTES FOLIO_PROJ_STATE_BYTES
-
 unsigned folio_projection__count(void) {
     FOLIO_ASSERT(folio_registry_count <= FOLIO_PROJECTIONS_MAX);
     return folio_registry_count;
@@ -274,7 +272,7 @@ int folio_projection__load_store(folio_proj_states *out, folio_txn *t) {
         int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, key, kn);
         if (rc == FOLIO_ENOTFOUND) continue; /* never built: version 0 */
         if (rc < 0) return rc;
-        if (v.size != STATE_BYTES)
+        if (v.size != FOLIO_PROJ_STATE_BYTES)
             return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key + 1,
                                     v.size);
         out->version[i] = folio__get_le32(v.data);
@@ -285,7 +283,7 @@ int folio_projection__load_store(folio_proj_states *out, folio_txn *t) {
 
 int folio_projection__save_store(folio_txn *t, folio_proj_states *s) {
     char key[64];
-    uint8_t val[STATE_BYTES];
+    uint8_t val[FOLIO_PROJ_STATE_BYTES];
     for (unsigned i = 0; i < folio_registry_count; i++) {
         if (!s->dirty[i]) continue;
         size_t kn = state_key(key, sizeof key, i);
@@ -336,7 +334,7 @@ int folio_projection__check_current(folio_txn *t, unsigned index, uint64_t head_
         size_t kn = state_key(key, sizeof key, index);
         int rc = folio_store__get(&v, t, FOLIO_DB_ROOT, key, kn);
         if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
-        if (rc == FOLIO_OK && v.size != STATE_BYTES)
+        if (rc == FOLIO_OK && v.size != FOLIO_PROJ_STATE_BYTES)
             return folio_error__set(FOLIO_ECORRUPT, "projection state '%s' has %zu bytes", key + 1,
                                     v.size);
         if (rc == FOLIO_OK) {
