@@ -356,7 +356,7 @@ static int create_fn(folio_cmd *c, void *arg) {
     id++;
     if (in->ref) {
         if ((rc = check_ref_text(in->ref, FOLIO_REF_BYTES_MAX, "ref")) < 0) return rc;
-        rc = folio_directory__id_by_ref(&other, &c->dir, in->ref, strlen(in->ref));
+        rc = folio_directory__ref_owner(&other, &c->dir, in->ref, strlen(in->ref), id);
         if (rc == FOLIO_OK)
             return folio_error__set(FOLIO_ERULE,
                                     "ref %s is already taken (refs are never reused)", in->ref);
@@ -364,7 +364,8 @@ static int create_fn(folio_cmd *c, void *arg) {
         memcpy(ref, in->ref, strlen(in->ref) + 1); /* check_ref_text: fits */
     } else {
         /* The prefix and a zero-padded counter, starting at the id; a ref someone took by
-         * hand is skipped. */
+         * hand is skipped. The first is the customer's natural ref (unless the prefix ends
+         * in a digit), usually known free without a lookup (projections/directory.c). */
         for (uint64_t n = id, tries = 0;; n++, tries++) {
             if (tries > 1000000) return folio_error__set(FOLIO_ERROR, "no free ref found");
             char num[24];
@@ -376,7 +377,7 @@ static int create_fn(folio_cmd *c, void *arg) {
                                         FOLIO_REF_BYTES_MAX);
             memcpy(ref, set.ref_prefix, prefix_bytes);
             memcpy(ref + prefix_bytes, num, num_bytes + 1);
-            rc = folio_directory__id_by_ref(&other, &c->dir, ref, prefix_bytes + num_bytes);
+            rc = folio_directory__ref_owner(&other, &c->dir, ref, prefix_bytes + num_bytes, id);
             if (rc == FOLIO_ENOTFOUND) break;
             if (rc < 0) return rc;
         }

@@ -3,14 +3,25 @@
  *
  * Keys (sub-database "proj.directory"):
  *   'c' + BE u64 id      -> card: an 80-byte head, then a msgpack map (encode/decode below)
- *   'r' + ref            -> BE u64 id, for every ref ever created (refs are never reused)
+ *   'r' + ref            -> BE u64 id, for every ref ever created that is not natural (below);
+ *                           refs are never reused
+ *   'r'                  -> LE u64: the largest number that ends a ref of the 'r' index in
+ *                           natural form (0, or absent, for none)
  *   'n' + name           -> BE u64 id, for customers that are not deleted (names are unique
  *                           among them, by exact match)
  *   'x' + external id    -> BE u64 id, for customers that are not deleted (unique among them)
  *   'd' + BE u64 seq     -> BE u64 id, deleted and merged-away customers by deletion seq
  *   's'                  -> settings: msgpack map of the four ledger settings
+ * A ref is natural when it ends in its own customer's id in decimal, zero-padded to 6 digits
+ * (folio_ref_number: CUST-000042 for customer 42, which is what a generated ref is unless
+ * someone took it first). A natural ref has no 'r' record: the card of the id its digits name
+ * is where it is found, so a creation writes no index page for it and a lookup reads the
+ * card it needs anyway. The 'r' record holds the largest n any indexed ref ends in, in
+ * that form: a natural ref whose id is above it cannot be in the index (no lookup).
  * Invariants: a card exists for every stream with a customer.created; the 'n' index holds
- * exactly the cards that are not deleted; every card's ref is in the 'r' index. The stored
+ * exactly the cards that are not deleted; every card's ref is natural or in the 'r' index,
+ * and no ref is both (refs are unique); no indexed ref ends in a number above the 'r'
+ * record's in natural form. The stored
  * card's version, documents, balance and holds are 0: the receivables projection keeps them
  * (folio_customer_sums, beside the customer's open items) and folio_directory__get reads
  * them from there, so a document does not write the card.
@@ -577,6 +588,130 @@ static int index_del(folio_proj_txn *t, char prefix, folio_dstr s) {
     return rc;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Refs: natural ones have no index record (header comment)
+ * ------------------------------------------------------------------------------------- */
+
+uint64_t folio_ref_number(const char *s, size_t n) {
+    size_t k = 0;
+    while (k < n && s[n - 1 - k] >= '0' && s[n - 1 - k] <= '9') k++;
+    if (k < FOLIO_REF_DIGITS_MIN || k > 20) return 0;
+    const char *d = s + n - k;
+    if (k > FOLIO_REF_DIGITS_MIN && d[0] == '0') return 0; /* zero-padded past 6 digits */
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; i++) {
+        const unsigned c = (unsigned)(d[i] - '0');
+        if (v > (UINT64_MAX - c) / 10) return 0;
+        v = v * 10 + c;
+    }
+    return v;
+}
+
+/* The ref of customer id's card (pointing into the stored card: valid until the next write),
+ * FOLIO_ENOTFOUND without a card. The encoder writes the ref first; anything else is read
+ * by the full decoder, which names a defect. */
+static int card_ref(folio_dstr *out, folio_proj_txn *t, uint64_t id) {
+    uint8_t key[9];
+    const void *cur;
+    size_t n, at = CARD_HEAD_BYTES + 5, len = SIZE_MAX;
+    key[0] = FOLIO_DIR_CARD;
+    folio__put_be64(key + 1, id);
+    int rc = folio_proj__get(&cur, &n, t, key, sizeof key);
+    if (rc < 0) return rc;
+    const uint8_t *b = cur;
+    if (n > at + 1 && b[CARD_HEAD_BYTES] == 0x8b && memcmp(b + CARD_HEAD_BYTES + 1, "\xa3ref", 4) == 0) {
+        if ((b[at] & 0xe0) == 0xa0) /* fixstr */
+            len = b[at++] & 0x1fu;
+        else if (b[at] == 0xd9) /* str 8 */
+            len = b[at + 1], at += 2;
+    }
+    if (len != SIZE_MAX && len <= n - at) {
+        out->s = (const char *)b + at;
+        out->n = (uint32_t)len;
+        return FOLIO_OK;
+    }
+    folio_dir_rec r;
+    if ((rc = folio_directory__decode(&r, cur, n)) < 0) return rc;
+    *out = r.ref;
+    return FOLIO_OK;
+}
+
+/* id from index `prefix` (ref, name or external id). */
+static int lookup(uint64_t *id, folio_proj_txn *t, char prefix, const char *s, size_t n) {
+    uint8_t key[512];
+    size_t klen = 0;
+    const void *cur;
+    size_t cur_n;
+    folio_dstr d = {s, (uint32_t)n};
+    if (n > 500) return FOLIO_ENOTFOUND;
+    int rc = index_key(key, &klen, prefix, d);
+    if (rc == FOLIO_OK) rc = folio_proj__get(&cur, &cur_n, t, key, klen);
+    if (rc < 0) return rc;
+    if (cur_n != 8) return folio_proj__fail(FOLIO_ECORRUPT, "directory index value is malformed");
+    *id = folio__get_be64(cur);
+    return FOLIO_OK;
+}
+
+/* The largest number that ends an indexed ref in natural form (0: none). */
+static int ref_index_max(uint64_t *out, folio_proj_txn *t) {
+    const void *cur;
+    size_t n;
+    const uint8_t key = FOLIO_DIR_REF;
+    int rc = folio_proj__get(&cur, &n, t, &key, 1);
+    *out = 0;
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
+    if (rc < 0) return rc;
+    if (n != 8)
+        return folio_proj__fail(FOLIO_ECORRUPT, "directory: the ref index's largest number has "
+                                                "%zu bytes", n);
+    *out = folio__get_le64(cur);
+    return FOLIO_OK;
+}
+
+/* Who has ref s: FOLIO_OK and *id, else FOLIO_ENOTFOUND. `creating`: a customer being
+ * created (no card yet; 0 for none), whose natural ref can only be taken through the index. */
+static int ref_owner(uint64_t *id, folio_proj_txn *t, folio_dstr s, uint64_t creating) {
+    const uint64_t n = folio_ref_number(s.s, s.n);
+    uint64_t max;
+    int rc;
+    if (n && n != creating) { /* natural for customer n? */
+        folio_dstr theirs;
+        rc = card_ref(&theirs, t, n);
+        if (rc == FOLIO_OK && folio_dstr_same(theirs, s)) {
+            *id = n;
+            return FOLIO_OK;
+        }
+        if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
+    }
+    if (n) { /* in the index only if some indexed ref ends in n */
+        if ((rc = ref_index_max(&max, t)) < 0) return rc;
+        if (n > max) return FOLIO_ENOTFOUND;
+    }
+    return lookup(id, t, FOLIO_DIR_REF, s.s, s.n);
+}
+
+/* A new customer's ref: refused when taken, indexed unless natural. */
+static int ref_put_new(folio_proj_txn *t, folio_dstr ref, uint64_t id) {
+    const uint64_t n = folio_ref_number(ref.s, ref.n);
+    uint64_t owner, max;
+    uint8_t key[512], val[8];
+    size_t klen = 0;
+    int rc = ref_owner(&owner, t, ref, id);
+    if (rc == FOLIO_OK)
+        return folio_proj__fail(FOLIO_EINVAL, "ref '%.*s' is already used by customer %llu",
+                                (int)ref.n, ref.s, (unsigned long long)owner);
+    if (rc != FOLIO_ENOTFOUND) return rc;
+    if (n == id) return FOLIO_OK; /* natural: found through its card */
+    if ((rc = index_key(key, &klen, FOLIO_DIR_REF, ref)) < 0) return rc;
+    folio__put_be64(val, id);
+    if ((rc = folio_proj__put(t, key, klen, val, sizeof val)) < 0) return rc;
+    if (!n) return FOLIO_OK;
+    if ((rc = ref_index_max(&max, t)) < 0) return rc;
+    if (n <= max) return FOLIO_OK;
+    folio__put_le64(val, n);
+    return folio_proj__put(t, key, 1, val, sizeof val); /* key[0]: the 'r' record */
+}
+
 static int settings_apply(folio_proj_txn *t, const folio_event *e) {
     folio_settings s;
     folio_mpr p;
@@ -694,7 +829,7 @@ static int directory_apply(folio_proj_txn *t, const folio_event *e) {
     int new_xid = !folio_dstr_same(oxid, rec.external_id) && rec.deleted_seq == 0;
     if (created || renamed || deleted || new_xid) {
         if ((rc = folio_directory__decode(&rec, buf, n)) < 0) return rc; /* points into buf */
-        if (created && ((rc = index_put_new(t, FOLIO_DIR_REF, rec.ref, rec.id, "ref")) < 0 ||
+        if (created && ((rc = ref_put_new(t, rec.ref, rec.id)) < 0 ||
                         (rc = index_put_new(t, FOLIO_DIR_NAME, rec.name, rec.id, "name")) < 0))
             return rc;
         if (new_xid && ((oxid.s && (rc = index_del(t, FOLIO_DIR_EXTERNAL, oxid)) < 0) ||
@@ -756,23 +891,15 @@ int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id) {
     return FOLIO_OK;
 }
 
-static int lookup(uint64_t *id, folio_proj_txn *t, char prefix, const char *s, size_t n) {
-    uint8_t key[512];
-    size_t klen = 0;
-    const void *cur;
-    size_t cur_n;
-    folio_dstr d = {s, (uint32_t)n};
-    if (n > 500) return FOLIO_ENOTFOUND;
-    int rc = index_key(key, &klen, prefix, d);
-    if (rc == FOLIO_OK) rc = folio_proj__get(&cur, &cur_n, t, key, klen);
-    if (rc < 0) return rc;
-    if (cur_n != 8) return folio_proj__fail(FOLIO_ECORRUPT, "directory index value is malformed");
-    *id = folio__get_be64(cur);
-    return FOLIO_OK;
+int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n) {
+    if (n > FOLIO_REF_BYTES_MAX) return FOLIO_ENOTFOUND;
+    return ref_owner(id, t, (folio_dstr){ref, (uint32_t)n}, 0);
 }
 
-int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n) {
-    return lookup(id, t, FOLIO_DIR_REF, ref, n);
+int folio_directory__ref_owner(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n,
+                               uint64_t creating) {
+    if (n > FOLIO_REF_BYTES_MAX) return FOLIO_ENOTFOUND;
+    return ref_owner(id, t, (folio_dstr){ref, (uint32_t)n}, creating);
 }
 
 int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n) {
@@ -842,7 +969,8 @@ int folio_directory__any_customer(int *yes, folio_proj_txn *t) {
 
 const folio_projection folio_directory_projection = {
     .name = "directory",
-    .version = 4, /* 2: the external id index; 3: the card's fixed head; 4: sums moved out */
+    .version = 5, /* 2: the external id index; 3: the card's fixed head; 4: sums moved out;
+                   * 5: natural refs without index records */
     .apply = directory_apply,
     .reset = NULL,
 };

@@ -68,7 +68,19 @@ int folio_directory__encode(size_t *n_out, uint8_t *buf, size_t cap, const folio
 int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies);
 
 int folio_directory__get(folio_dir_rec *r, folio_proj_txn *t, uint64_t id);
+/* Who has ref `ref`: FOLIO_OK and *id, else FOLIO_ENOTFOUND. */
 int folio_directory__id_by_ref(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n);
+/* The same, asked for customer `creating` (its card does not exist yet), who would take the
+ * ref: its natural ref is free without a lookup unless the index holds a ref ending in the
+ * same number. */
+int folio_directory__ref_owner(uint64_t *id, folio_proj_txn *t, const char *ref, size_t n,
+                               uint64_t creating);
+/* The number a ref ends in when it is written as a generated ref writes it: all its final
+ * digits, zero-padded to FOLIO_REF_DIGITS_MIN and otherwise without leading zeros
+ * ("CUST-000042" 42, "X1234567" 1234567); 0 for any other ref ("A42", "A0000042", "ACME").
+ * A ref is natural when this is its own customer's id. */
+#define FOLIO_REF_DIGITS_MIN 6u
+uint64_t folio_ref_number(const char *s, size_t n);
 int folio_directory__id_by_name(uint64_t *id, folio_proj_txn *t, const char *name, size_t n);
 int folio_directory__id_by_external_id(uint64_t *id, folio_proj_txn *t, const char *xid, size_t n);
 int folio_directory__settings(folio_settings *out, folio_proj_txn *t);
@@ -78,7 +90,8 @@ int folio_directory__settings_raw(const void **bytes_out, size_t *n_out, folio_p
 int folio_directory__settings_decode(folio_settings *out, const void *bytes, size_t n);
 int folio_directory__any_customer(int *yes, folio_proj_txn *t);
 
-/* Key prefixes: 'c' + BE u64 id -> card; 'r' + ref -> id (every ref ever: never reused);
+/* Key prefixes: 'c' + BE u64 id -> card; 'r' + ref -> id (every ref ever that is not natural:
+ * never reused; 'r' alone: the largest number an indexed ref ends in, directory.c);
  * 'n' + name -> id (customers not deleted); 'x' + external id -> id (customers not deleted);
  * 'd' + BE u64 deleted seq -> id; 's' settings. */
 #define FOLIO_DIR_CARD 'c'
