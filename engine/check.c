@@ -42,7 +42,13 @@ int folio_rebuild(uint64_t *events_out, folio_db *db) {
         return folio_error__set(FOLIO_EINVAL, "rebuild needs the ledger opened for writing");
     if (folio_log__in_batch(db))
         return folio_error__set(FOLIO_EINVAL, "rebuild cannot run inside a batch");
-    int rc = folio_log__write(db, reset_states, NULL);
+    /* A log that fails verify cannot be folded whole, and the drop commits before the fold
+     * (projection.c): refuse first, so a damaged ledger keeps answering from the
+     * projections it has instead of from none. */
+    folio_verify_report vr;
+    int rc = folio_verify(&vr, db);
+    if (rc < 0) return folio_error__set(rc, "rebuild refused, nothing changed: %s", folio_errmsg());
+    rc = folio_log__write(db, reset_states, NULL);
     if (rc == FOLIO_OK) rc = folio_projection__catch_up(db);
     if (rc == FOLIO_OK && events_out) {
         folio_txn t = {0};

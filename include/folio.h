@@ -784,9 +784,11 @@ typedef struct {
 
 /**
  * Drop every projection and fold the whole log again, in batched transactions that save
- * their progress (a killed rebuild resumes on the next read-write open or rebuild).
+ * their progress (a killed rebuild resumes on the next read-write open or rebuild). The log
+ * is verified first (folio_verify): a log that fails is refused before anything is dropped.
  * @param[out] events_out events folded (may be NULL).
- * @return FOLIO_OK, FOLIO_EINVAL (read-only handle, or inside a batch), else as folio_append().
+ * @return FOLIO_OK, FOLIO_EINVAL (read-only handle, or inside a batch), FOLIO_ECORRUPT (the
+ *         log fails verify: nothing changed), else as folio_append().
  */
 FOLIO_API int folio_rebuild(uint64_t *events_out, folio_db *db);
 

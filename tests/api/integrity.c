@@ -86,6 +86,31 @@ Test(integrity, a_flipped_byte_in_a_stored_event_is_found_by_verify_with_its_seq
               folio_errmsg());
 }
 
+/* Rebuild drops the projections in a transaction of its own before it folds: on a log it
+ * cannot fold it would leave a ledger that answers nothing. It verifies first, and refuses
+ * with nothing changed: the cards and balances the ledger had still answer. */
+Test(integrity, a_rebuild_of_a_damaged_log_is_refused_before_it_drops_anything) {
+    const char *marker = "MARKER-5be0a1-corrupt-me";
+    const char *ref = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    tmpdb_invoice(tmpdb, tmpdb_card(tmpdb, ref)->id, "INV-1", "12.50");
+    folio_event e = tmpdb_event(1, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"text\":\"%s\"}", marker);
+    uint64_t bad = tmpdb_append(tmpdb, &e);
+    tmpdb_close(tmpdb);
+    cr_assert_geq(tmpdb_flip_marker(tmpdb_ledger_path(), marker), 1);
+    tmpdb = tmpdb_open(tmpdb_ledger_path(), NULL);
+    uint64_t before = tmpdb_last_seq(tmpdb), events = 7;
+    cr_assert_eq(folio_rebuild(&events, tmpdb), FOLIO_ECORRUPT);
+    cr_assert(strstr(folio_errmsg(), "nothing changed") &&
+                  strstr(folio_errmsg(), tmpdb_strf("seq %llu", (unsigned long long)bad)),
+              "%s", folio_errmsg());
+    cr_assert_eq(events, 7, "no events counted as folded");
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before);
+    cr_assert_str_eq(tmpdb_card(tmpdb, ref)->name, "Acme");
+    cr_assert_str_eq(tmpdb_balance(tmpdb, ref), "12.50");
+    tmpdb_reopen(); /* and a read-write open has nothing to catch up */
+    cr_assert_str_eq(tmpdb_balance(tmpdb, ref), "12.50");
+}
+
 Test(integrity, iterators_report_a_corrupted_event_instead_of_returning_it) {
     const char *marker = "MARKER-d41d8c-corrupt-me";
     write_ledger_with_marker(marker);
