@@ -598,6 +598,11 @@ static int allocate_fn(folio_cmd *c, void *arg) {
     if ((rc = folio_receivables__open_items(&d.rec, d.card->id, collect_invoice, &invs)) < 0)
         goto done;
     int64_t left = src.open;
+    if (a->auto_allocate && a->amount) { /* --auto with an amount: at most that much */
+        int64_t most;
+        if ((rc = parse_amount(&most, NULL, a->amount, d.cur, "allocation")) < 0) goto done;
+        if (most < left) left = most;
+    }
     folio_apply one = {a->to_invoice, a->amount};
     rc = allocate_from(c, &d, &invs, src.kind, src.doc, src.date, &left, date, &one,
                        a->to_invoice ? 1 : 0, a->auto_allocate);

@@ -530,7 +530,8 @@ FOLIO_API int folio_payment_receive(folio_write_result *out, folio_db *db,
 /**
  * Allocate a payment or credit note (`from_doc`) to an invoice (rule 9: at most what is open
  * on both), or with `to_invoice` NULL and `auto_allocate` to the oldest open invoices.
- * `amount` NULL: as much as possible. `date` NULL: today; not before either document.
+ * `amount`: at most that much in all (with `auto_allocate` too); NULL: as much as possible.
+ * `date` NULL: today; not before either document.
  */
 FOLIO_API int folio_allocate(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                              const char *ref, const char *from_doc, const char *to_invoice,

@@ -609,6 +609,31 @@ Test(receivables_documents, auto_allocation_pays_the_oldest_invoice_first_by_dat
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "30.00");
 }
 
+/* --auto with an amount allocates at most that much, oldest invoice first; an amount that
+ * is not one is refused with nothing written (it used to be ignored: the whole payment went). */
+Test(receivables_documents, auto_allocation_with_an_amount_allocates_at_most_that_much) {
+    folio_write_result r;
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    tmpdb_issue_invoice(tmpdb, a, "10.00", "2026-01-01", NULL);
+    tmpdb_issue_invoice(tmpdb, a, "10.00", "2026-01-02", NULL);
+    const char *p = tmpdb_receive_payment(tmpdb, a, "15.00", "2026-01-05", 0);
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "allocation", allocate(&r, a, p, NULL, "abc", "2026-01-06"));
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "positive", allocate(&r, a, p, NULL, "0", "2026-01-06"));
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before);
+    TMPDB_OK(allocate(&r, a, p, NULL, "12.00", "2026-01-06"));
+    cr_assert_str_eq(tmpdb_statement(tmpdb, a, "2026-01-06", NULL, 0),
+                     "2026-01-02 INV-000002 invoice 10.00 8.00 due 2026-01-02 4d\n"
+                     "2026-01-05 PAY-000001 payment -15.00 -3.00\n"
+                     "total 5.00 aging -3.00 8.00 0.00 0.00 0.00\n");
+    /* more than the payment has left: what it has */
+    TMPDB_OK(allocate(&r, a, p, NULL, "50.00", "2026-01-07"));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "5.00");
+    cr_assert_str_eq(tmpdb_statement(tmpdb, a, "2026-01-07", NULL, 0),
+                     "2026-01-02 INV-000002 invoice 10.00 5.00 due 2026-01-02 5d\n"
+                     "total 5.00 aging 0.00 5.00 0.00 0.00 0.00\n");
+}
+
 Test(receivables_documents, auto_allocation_with_nothing_open_is_refused_or_leaves_funds_open,
      .disabled = TMPDB_UB_EMPTY_ARRAYS) {
     folio_write_result r;
