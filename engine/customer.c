@@ -232,12 +232,11 @@ static int init_fn(folio_cmd *c, void *arg) {
         changed += differs;
     }
     if (changed == 0 && cur.configured) return FOLIO_OK; /* nothing to change */
+    /* Every ledger.configured carries all four settings (SPEC section 2), the ones not
+     * given as they are: each event reads whole on its own. */
     folio_mpw *p = folio_cmd__stage(c, 0, FOLIO_EV_LEDGER_CONFIGURED);
-    folio_mpw__map(p, cur.configured ? changed : 4);
-    for (int i = 0; i < 4; i++) {
-        int differs = f[i].value && strcmp(f[i].value, f[i].current) != 0;
-        if (differs || !cur.configured) folio_mpw__kstr(p, f[i].key, differs ? f[i].value : f[i].current);
-    }
+    folio_mpw__map(p, 4);
+    for (int i = 0; i < 4; i++) folio_mpw__kstr(p, f[i].key, f[i].value ? f[i].value : f[i].current);
     return FOLIO_OK;
 }
 

@@ -151,7 +151,11 @@ Test(customer_settings, credit_control_and_on_hold_policy_can_change_at_any_time
     size_t n = 0;
     folio_event *log = tmpdb_read_log(tmpdb, r.seq, r.seq, &n);
     cr_assert_eq(log[0].type, FOLIO_EV_LEDGER_CONFIGURED);
-    tmpdb_assert_json_eq(tmpdb_payload_json(&log[0]), "{\"credit_control\":\"both\"}");
+    /* every ledger.configured carries all four settings (SPEC section 2), not only the
+     * one that changed */
+    tmpdb_assert_json_eq(tmpdb_payload_json(&log[0]),
+                         "{\"base_currency\":\"USD\",\"ref_prefix\":\"CUST-\","
+                         "\"credit_control\":\"both\",\"on_hold_policy\":\"allow-nothing\"}");
     assert_settings("USD", "CUST-", "both", "allow-nothing");
 
     const char *policies[] = {"pending-orders", "cash-sales", "pending-orders-and-cash-sales",
@@ -177,6 +181,27 @@ Test(customer_settings, credit_control_and_on_hold_policy_can_change_at_any_time
     /* The settings survive a reopen. */
     tmpdb_reopen();
     assert_settings("USD", "CUST-", "past-due", "allow-nothing");
+}
+
+/* Ledgers written before session 8 hold later ledger.configured events with only the
+ * settings that changed: the fold keeps the others as they were. */
+Test(customer_settings, an_older_partial_ledger_configured_keeps_the_other_settings) {
+    folio_write_result r;
+    folio_settings_new all = {"EUR", "ACC-", "limit", "cash-sales"};
+    TMPDB_OK(init(&r, &all));
+    folio_event e = tmpdb_event(0, FOLIO_EV_LEDGER_CONFIGURED, "{\"credit_control\":\"both\"}");
+    tmpdb_append(tmpdb, &e);
+    assert_settings("EUR", "ACC-", "both", "cash-sales");
+    uint64_t events;
+    TMPDB_OK(folio_rebuild(&events, tmpdb));
+    assert_settings("EUR", "ACC-", "both", "cash-sales");
+    folio_settings_new hold = {.on_hold_policy = "pending-orders"};
+    TMPDB_OK(init(&r, &hold));
+    size_t n = 0;
+    folio_event *log = tmpdb_read_log(tmpdb, r.seq, r.seq, &n);
+    tmpdb_assert_json_eq(tmpdb_payload_json(&log[0]),
+                         "{\"base_currency\":\"EUR\",\"ref_prefix\":\"ACC-\","
+                         "\"credit_control\":\"both\",\"on_hold_policy\":\"pending-orders\"}");
 }
 
 Test(customer_settings, invalid_setting_values_are_refused_as_invalid) {
