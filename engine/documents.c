@@ -560,19 +560,41 @@ int folio_payment_receive(folio_write_result *out, folio_db *db, const folio_wri
 }
 
 /* The payment or credit note `doc` of this customer; a number both kinds use is refused. */
+/* The payment or credit note `doc` of the customer. Numbers are unique per kind (rule 10),
+ * so a payment and a credit note may share one: "payment:DOC" or "credit_note:DOC" names
+ * the kind (a number never holds ':'). */
 static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
     folio_doc_rec other;
-    int rc = folio_receivables__get(r, &d->rec, FOLIO_DOC_PAYMENT, doc, strlen(doc));
-    int rc2 = folio_receivables__get(&other, &d->rec, FOLIO_DOC_CREDIT_NOTE, doc, strlen(doc));
+    int want_pay = 1, want_cn = 1;
+    const char *colon = strchr(doc, ':');
+    if (colon) {
+        const char kind = folio_doc_kind_parse(doc, (size_t)(colon - doc));
+        if (kind != FOLIO_DOC_PAYMENT && kind != FOLIO_DOC_CREDIT_NOTE)
+            return folio_error__set(FOLIO_EINVAL, "'%s': only payment:DOC or credit_note:DOC "
+                                                  "name a kind", doc);
+        want_pay = kind == FOLIO_DOC_PAYMENT;
+        want_cn = !want_pay;
+        doc = colon + 1;
+    }
+    int rc = want_pay ? folio_receivables__get(r, &d->rec, FOLIO_DOC_PAYMENT, doc, strlen(doc))
+                      : FOLIO_ENOTFOUND;
+    int rc2 = want_cn ? folio_receivables__get(&other, &d->rec, FOLIO_DOC_CREDIT_NOTE, doc,
+                                               strlen(doc))
+                      : FOLIO_ENOTFOUND;
     int mine1 = rc == FOLIO_OK && r->customer == d->card->id;
     int mine2 = rc2 == FOLIO_OK && other.customer == d->card->id;
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
     if (rc2 < 0 && rc2 != FOLIO_ENOTFOUND) return rc2;
     if (mine1 && mine2)
-        return folio_error__set(FOLIO_EINVAL, "%s is both a payment and a credit note number", doc);
+        return folio_error__set(FOLIO_EINVAL, "%s is both a payment and a credit note number: "
+                                              "give payment:%s or credit_note:%s",
+                                doc, doc, doc);
     if (mine2) *r = other;
     if (!mine1 && !mine2)
-        return folio_error__set(FOLIO_ENOTFOUND, "customer has no payment or credit note %s", doc);
+        return folio_error__set(FOLIO_ENOTFOUND, "customer has no %s %s",
+                                !want_cn ? "payment" : !want_pay ? "credit note"
+                                                                  : "payment or credit note",
+                                doc);
     return FOLIO_OK;
 }
 

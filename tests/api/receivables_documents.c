@@ -609,6 +609,39 @@ Test(receivables_documents, auto_allocation_pays_the_oldest_invoice_first_by_dat
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "30.00");
 }
 
+/* A payment and a credit note may share a number (rule 10: unique per kind); an allocation
+ * or refund from that number names the kind ("payment:X", "credit_note:X"): without it the
+ * two documents could never be settled. */
+Test(receivables_documents, a_number_shared_by_a_payment_and_a_credit_note_is_named_by_kind) {
+    folio_write_result r;
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    TMPDB_OK(invoice(&r, a, "50.00", "I1", "2026-01-01", NULL));
+    TMPDB_OK(pay(&r, a, "10.00", "X", "2026-01-02", NULL, 0, 0));
+    TMPDB_OK(credit_note(&r, a, "20.00", "X", "2026-01-03"));
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "give payment:X or credit_note:X",
+                  allocate(&r, a, "X", "I1", NULL, "2026-01-04"));
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "name a kind",
+                  allocate(&r, a, "invoice:I1", "I1", NULL, "2026-01-04"));
+    TMPDB_REFUSED(tmpdb, FOLIO_ENOTFOUND, "no payment Y",
+                  allocate(&r, a, "payment:Y", "I1", NULL, "2026-01-04"));
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before);
+    TMPDB_OK(allocate(&r, a, "payment:X", "I1", NULL, "2026-01-04"));
+    TMPDB_OK(refund(&r, a, "credit_note:X", "5.00", NULL, "2026-01-05"));
+    size_t n = 0;
+    folio_event *al = tmpdb_events_of_type(tmpdb, a, FOLIO_EV_ALLOCATION_MADE, &n);
+    cr_assert_eq(n, 1);
+    cr_assert(strstr(tmpdb_payload_json(&al[0]), "\"from\":\"X\"") &&
+                  strstr(tmpdb_payload_json(&al[0]), "\"from_kind\":\"payment\""),
+              "%s", tmpdb_payload_json(&al[0]));
+    folio_event *rf = tmpdb_events_of_type(tmpdb, a, FOLIO_EV_REFUND_ISSUED, &n);
+    cr_assert_eq(n, 1);
+    cr_assert(strstr(tmpdb_payload_json(&rf[0]), "\"from_kind\":\"credit_note\""), "%s",
+              tmpdb_payload_json(&rf[0]));
+    /* 50 - 10 - 20 + 5 */
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "25.00");
+}
+
 /* --auto with an amount allocates at most that much, oldest invoice first; an amount that
  * is not one is refused with nothing written (it used to be ignored: the whole payment went). */
 Test(receivables_documents, auto_allocation_with_an_amount_allocates_at_most_that_much) {
