@@ -50,8 +50,10 @@ static int check_name(folio_dstr *out, const char *name) {
     return FOLIO_OK;
 }
 
-/* An optional text field: NULL or "" is absent; else UTF-8, no control characters. */
-static int check_field(folio_dstr *out, const char *v, size_t max, const char *what) {
+/* An optional text field: NULL or "" is absent; else UTF-8, no control characters, except
+ * line breaks (LF, CR) where `lines` (a street: "1 Main St" LF "Floor 2"). */
+static int check_text_field(folio_dstr *out, const char *v, size_t max, const char *what,
+                            int lines) {
     out->s = NULL;
     out->n = 0;
     if (!v || !*v) return FOLIO_OK;
@@ -59,11 +61,21 @@ static int check_field(folio_dstr *out, const char *v, size_t max, const char *w
     if (rc == FOLIO_ELIMIT) rc = folio_error__set(FOLIO_EINVAL, "%s", folio_errmsg());
     if (rc < 0) return rc;
     for (const char *p = v; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return folio_error__set(FOLIO_EINVAL, "%s holds a control character", what);
+        if (((unsigned char)*p < 0x20 || *p == 0x7f) && !(lines && (*p == '\n' || *p == '\r')))
+            return folio_error__set(FOLIO_EINVAL, "%s holds a control character%s", what,
+                                    lines ? " other than a line break" : "");
     out->s = v;
     out->n = (uint32_t)strlen(v);
     return FOLIO_OK;
+}
+
+static int check_field(folio_dstr *out, const char *v, size_t max, const char *what) {
+    return check_text_field(out, v, max, what, 0);
+}
+
+/* An address field: the street may run over several lines. */
+static int check_addr_field(folio_dstr *out, const char *v, int f, const char *what) {
+    return check_text_field(out, v, FOLIO_FIELD_BYTES_MAX, what, f == FOLIO_ADDR_STREET);
 }
 
 static int check_ref_text(const char *ref, size_t max, const char *what) {
@@ -327,10 +339,8 @@ static int create_fn(folio_cmd *c, void *arg) {
         (rc = check_field(&xid, in->external_id, FOLIO_FIELD_BYTES_MAX, "external id")) < 0)
         return rc;
     for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
-        if ((rc = check_field(&bill[i], addr_in(&in->billing, i), FOLIO_FIELD_BYTES_MAX,
-                              "billing address")) < 0 ||
-            (rc = check_field(&ship[i], addr_in(&in->shipping, i), FOLIO_FIELD_BYTES_MAX,
-                              "shipping address")) < 0)
+        if ((rc = check_addr_field(&bill[i], addr_in(&in->billing, i), i, "billing address")) < 0 ||
+            (rc = check_addr_field(&ship[i], addr_in(&in->shipping, i), i, "shipping address")) < 0)
             return rc;
     }
     rc = folio_directory__id_by_name(&other, &c->dir, name.s, name.n);
@@ -513,8 +523,7 @@ static int update_fn(folio_cmd *c, void *arg) {
         for (int f = 0; f < FOLIO_ADDR_FIELDS; f++) {
             const char *given = addr_in(addr, f);
             if (!given) continue;
-            if ((rc = check_field(&v, given, FOLIO_FIELD_BYTES_MAX,
-                                  s ? "shipping address" : "billing address")) < 0)
+            if ((rc = check_addr_field(&v, given, f, s ? "shipping address" : "billing address")) < 0)
                 goto done;
             if (folio_dstr_same(v, old_addr->f[f])) continue;
             snprintf(names[s][f], sizeof names[s][f], "%s.%s", s ? "shipping" : "billing",

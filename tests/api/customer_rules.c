@@ -391,6 +391,34 @@ Test(customer_rules, malformed_creation_fields_are_refused_as_invalid) {
     cr_assert_str_eq(k->shipping.country, max_field);
 }
 
+/* A street may run over several lines (a CSV import's quoted field, an API caller's
+ * address block): line breaks are kept in the street, byte for byte, and refused in every
+ * other field; any other control character is refused in the street too. */
+Test(customer_rules, a_street_may_hold_line_breaks_and_no_other_field_may) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_customer_new c = {.name = "Acme", .billing = {.street = "1 Main St\nFloor 2"},
+                            .shipping = {.street = "Dock 4\r\nGate B", .city = "Hull"}};
+    folio_customer *k = tmpdb_card(tmpdb, tmpdb_customer_new(tmpdb, &c).ref);
+    cr_assert_str_eq(k->billing.street, "1 Main St\nFloor 2");
+    cr_assert_str_eq(k->shipping.street, "Dock 4\r\nGate B");
+    folio_customer_new bad[] = {
+        {.name = "T", .billing = {.street = "1 Main\tSt"}},
+        {.name = "T", .billing = {.city = "Leeds\nWest"}},
+        {.name = "T", .shipping = {.region = "a\rb"}},
+        {.name = "T", .owner = "al\nice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "control character",
+                      folio_customer_create(&r, tmpdb, &w, &bad[i]));
+    folio_customer_changes u = {.billing = {.street = "2 Side St\nUnit 9"}};
+    TMPDB_OK(folio_customer_update(&r, tmpdb, &w, k->ref, &u));
+    cr_assert_str_eq(tmpdb_card(tmpdb, k->ref)->billing.street, "2 Side St\nUnit 9");
+    folio_customer_changes u2 = {.shipping = {.city = "x\ny"}};
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "control character",
+                  folio_customer_update(&r, tmpdb, &w, k->ref, &u2));
+}
+
 Test(customer_rules, write_options_without_an_actor_are_refused_as_invalid) {
     folio_write_result r;
     folio_customer_new c = {.name = "Acme"};
