@@ -22,13 +22,42 @@ static int is_space(char ch) {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
+/* White space a name is trimmed of: ASCII's, Unicode's (no-break, ideographic, the other
+ * Zs, line and paragraph separators) and the zero-width space and no-break space. */
+static int trims(utf8proc_int32_t cp) {
+    if (cp < 0x80) return is_space((char)cp);
+    if (cp == 0x200B || cp == 0xFEFF) return 1;
+    const utf8proc_category_t k = utf8proc_category(cp);
+    return k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
+}
+
+void folio_customer__trim_name(const char **s, size_t *n) {
+    const utf8proc_uint8_t *b = (const utf8proc_uint8_t *)*s;
+    size_t from = 0, to = *n;
+    utf8proc_int32_t cp;
+    while (from < to) {
+        utf8proc_ssize_t k = utf8proc_iterate(b + from, (utf8proc_ssize_t)(to - from), &cp);
+        if (k <= 0 || !trims(cp)) break;
+        from += (size_t)k;
+    }
+    while (to > from) {
+        size_t at = to - 1; /* the last code point's first byte */
+        while (at > from && to - at < 4 && (b[at] & 0xC0) == 0x80) at--;
+        utf8proc_ssize_t k = utf8proc_iterate(b + at, (utf8proc_ssize_t)(to - at), &cp);
+        if (k <= 0 || (size_t)k != to - at || !trims(cp)) break;
+        to = at;
+    }
+    *s += from;
+    *n = to - from;
+}
+
 /* The name of SPEC rule 1: trimmed, non-empty, valid UTF-8, at most 200 bytes, and (so that
- * it reads the same everywhere it is printed) without control characters. */
+ * it reads the same everywhere it is printed) without control characters. Blank is what
+ * shows nothing: white space (Unicode's too) and format characters alone. */
 static int check_name(folio_dstr *out, const char *name) {
     if (!name) return folio_error__set(FOLIO_ERULE, "name is required (rule 1)");
     size_t n = strlen(name);
-    while (n && is_space(name[n - 1])) n--;
-    while (n && is_space(*name)) name++, n--;
+    folio_customer__trim_name(&name, &n);
     if (n == 0) return folio_error__set(FOLIO_ERULE, "name is required and cannot be blank (rule 1)");
     if (n > FOLIO_NAME_BYTES_MAX)
         return folio_error__set(FOLIO_ERULE, "name is %zu bytes, more than %u (rule 1)", n,
@@ -37,14 +66,21 @@ static int check_name(folio_dstr *out, const char *name) {
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return folio_error__set(FOLIO_ERULE, "name holds a control character (rule 1)");
     utf8proc_int32_t cp;
+    int visible = 0;
     for (size_t i = 0; i < n;) {
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)name + i,
                                               (utf8proc_ssize_t)(n - i), &cp);
         if (k <= 0) return folio_error__set(FOLIO_ERULE, "name is not valid UTF-8 (rule 1)");
         if (cp >= 0x80 && cp <= 0x9f)
             return folio_error__set(FOLIO_ERULE, "name holds a control character (rule 1)");
+        const utf8proc_category_t cat = utf8proc_category(cp);
+        visible |= !trims(cp) && cat != UTF8PROC_CATEGORY_CF && cat != UTF8PROC_CATEGORY_MN &&
+                   cat != UTF8PROC_CATEGORY_ME;
         i += (size_t)k;
     }
+    if (!visible)
+        return folio_error__set(FOLIO_ERULE, "name is required and cannot be blank (rule 1): it "
+                                             "shows nothing");
     out->s = name;
     out->n = (uint32_t)n;
     return FOLIO_OK;

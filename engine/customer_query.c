@@ -276,9 +276,7 @@ int folio_customer_find(folio_customer **out, folio_db *db, const char *name) {
     if (!out || !db || !name) return folio_error__set(FOLIO_EINVAL, "find: NULL argument");
     *out = NULL;
     size_t n = strlen(name);
-    /* trimmed as create trims a name (ASCII white space) */
-    while (n && strchr(" \t\n\r\v\f", name[n - 1])) n--;
-    while (n && strchr(" \t\n\r\v\f", *name)) name++, n--;
+    folio_customer__trim_name(&name, &n); /* as create trims a name */
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
     int rc = dir_begin(&t, &dir, db);

@@ -424,6 +424,11 @@ int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, const fo
 /* Call the handle's progress callback, if any. */
 void folio_progress__report(folio_db *db, const char *what, uint64_t done, uint64_t total);
 
+/* ---- the customer master (engine/customer.c) ---- */
+/* Trim a name (s, n bytes) of leading and trailing white space, ASCII's and Unicode's
+ * (Zs, Zl, Zp, U+200B, U+FEFF), as rule 1 stores it and find looks it up. */
+void folio_customer__trim_name(const char **s, size_t *n);
+
 /* ---- the handle ---- */
 struct folio_db {
     folio_store *store;

@@ -44,6 +44,30 @@ Test(customer_rules, name_is_stored_trimmed_of_surrounding_whitespace) {
     cr_assert_str_eq(tmpdb_card(tmpdb, r.ref)->name, "Acme   Trading  Ltd");
 }
 
+/* Blank is what shows nothing: Unicode's white space (no-break, ideographic, zero-width)
+ * is trimmed like ASCII's, and a name of format characters alone (a right-to-left
+ * override) is blank too; find trims its query the same way. */
+Test(customer_rules, unicode_white_space_is_trimmed_and_a_name_that_shows_nothing_is_blank) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    const char *blank[] = {"\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\x8b", "\xef\xbb\xbf",
+                           "\xe2\x80\xae", " \xc2\xa0\t\xe2\x80\xa8 ", "\xcc\x81"};
+    for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++) {
+        folio_customer_new c = {.name = blank[i]};
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "blank (rule 1)", folio_customer_create(&r, tmpdb, &w, &c));
+    }
+    cr_assert_eq(tmpdb_last_seq(tmpdb), 0, "nothing written");
+    folio_write_result a = tmpdb_customer(tmpdb, "\xc2\xa0" "Acme\xe3\x80\x80" "Ltd\xe2\x80\x8b\xef\xbb\xbf");
+    cr_assert_str_eq(tmpdb_card(tmpdb, a.ref)->name, "Acme\xe3\x80\x80" "Ltd", "inner spacing kept");
+    folio_customer *f = NULL;
+    TMPDB_OK(folio_customer_find(&f, tmpdb, "\xe2\x80\x8b Acme\xe3\x80\x80" "Ltd\xc2\xa0"));
+    cr_assert_str_eq(f->ref, a.ref);
+    folio_customer_free(f);
+    /* rule 2 sees the trimmed name */
+    folio_customer_new again = {.name = "Acme\xe3\x80\x80" "Ltd\xe2\x80\x83"};
+    TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "(rule 2)", folio_customer_create(&r, tmpdb, &w, &again));
+}
+
 Test(customer_rules, missing_empty_or_blank_name_is_refused_by_rule_1) {
     folio_write_result r;
     tmpdb_customer(tmpdb, "Someone"); /* the ledger exists and is configured */
@@ -155,7 +179,7 @@ Test(customer_rules, a_name_in_use_is_refused_by_rule_2_naming_the_holder) {
 
 Test(customer_rules, names_differing_in_case_punctuation_or_inner_spacing_coexist) {
     const char *names[] = {"Acme Ltd", "acme ltd", "ACME LTD", "Acme Ltd.", "Acme, Ltd",
-                           "Acme  Ltd", "Acme-Ltd", "Acme Ltd\xc2\xa0" /* no-break space */};
+                           "Acme  Ltd", "Acme-Ltd", "Acme\xc2\xa0" "Ltd" /* inner no-break space */};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) tmpdb_customer(tmpdb, names[i]);
     folio_customer_list *l = tmpdb_list(tmpdb, 0, FOLIO_LIST_ALL, NULL);
     cr_assert_eq(l->count, sizeof names / sizeof names[0]);
