@@ -366,6 +366,9 @@ void folio_pcache__bulk(folio_pcache *pc, size_t bulk_bytes);
 int folio_pcache__claim_fresh(folio_pcache *pc, folio_txn *t, unsigned dbi);
 /* Tests: keys this cache's flushes put with MDB_APPEND (all its life). */
 size_t folio_pcache__appends(const folio_pcache *pc);
+/* Tests: lookups this cache sent to LMDB since its creation (gets that missed it; a miss in
+ * "streams" reads the stream record and the record after it with one lookup). */
+size_t folio_pcache__reads(const folio_pcache *pc);
 /* Tests: keys every cache of this process put with MDB_APPEND (a check's cache is its own). */
 size_t folio_pcache__appends_all(void);
 /* Tests: the bytes the cache counts against its budget (arena, entries, table, sort array). */

@@ -59,6 +59,7 @@ struct folio_pcache {
      * here, so a key not cached is absent without asking LMDB. Cleared at reset. */
     uint32_t fresh;
     size_t appends; /* keys this cache put with MDB_APPEND (tests read it) */
+    size_t reads;   /* lookups this cache sent to LMDB (tests read it) */
     /* Index + 1 of the entry the last get, put or delete found or made (0: none): a fold
      * reads a record and then writes it back, and the write finds it here without hashing
      * and probing again. */
@@ -330,6 +331,82 @@ static inline pc_entry *memo_find(folio_pcache *pc, unsigned dbi, const void *ke
     return e;
 }
 
+/* A new clean (or absent: val NULL) entry for a key read from LMDB, its value copied. */
+static int insert_read(pc_entry **out, folio_pcache *pc, unsigned dbi, const void *key,
+                       size_t klen, uint64_t h, const folio_val *val) {
+    uint8_t *copy = NULL;
+    if (val && !(copy = arena_alloc(pc, val->size ? val->size : 1)))
+        return folio_error__set(FOLIO_ERROR, "projection cache: out of memory");
+    int rc = insert(out, pc, dbi, key, klen, h);
+    if (rc < 0) return rc;
+    if (val) {
+        memcpy(copy, val->data, val->size);
+        (*out)->val = copy;
+        (*out)->vlen = (uint32_t)val->size;
+        (*out)->state = PC_CLEAN;
+    } else {
+        (*out)->state = PC_ABSENT;
+    }
+    return FOLIO_OK;
+}
+
+/* Cache the record (k, v) that a read met on its way (v NULL: k is known absent), unless the
+ * cache has an entry for k already (a write waiting there is the truth). */
+static int take_met(folio_pcache *pc, unsigned dbi, const folio_val *k, const folio_val *v) {
+    pc_entry *e;
+    if (k->size > KEY_BYTES_MAX) return FOLIO_OK;
+    uint64_t h = hash_key(dbi, k->data, k->size);
+    if (find(pc, dbi, k->data, k->size, h)) return FOLIO_OK;
+    return insert_read(&e, pc, dbi, k->data, k->size, h, v);
+}
+
+/* lookup_miss in "streams", whose records of one stream are neighbours: its stream record
+ * (key: the 8-byte stream id), then its per-stream records (the id and more). A miss there
+ * reads the stream record and the record after it through one cursor, one descent of the
+ * tree, and caches both: a document reads its customer's sums (the first per-stream record)
+ * and its stream record, in either order, and each cost a descent of its own. A key further
+ * on is then sought from there (the cursor is on its page, most of the time). */
+static __attribute__((noinline)) int lookup_miss_stream(pc_entry **out, folio_pcache *pc,
+                                                        folio_txn *t, const void *key,
+                                                        size_t klen, uint64_t h) {
+    const unsigned dbi = FOLIO_DB_STREAMS;
+    FOLIO_ASSERT(klen >= 8);
+    FOLIO_ASSERT(!(pc->fresh & (1u << dbi)));
+    folio_cursor c = {0};
+    folio_val k = {0}, v = {0};
+    const folio_val head = {key, 8}; /* the key of the stream's record */
+    pc_entry *e = NULL;
+    pc->reads++;
+    int rc = folio_store__cursor_open(&c, t, dbi);
+    if (rc == FOLIO_OK) rc = folio_store__cursor_seek(&c, key, 8, &k, &v);
+    if (rc == FOLIO_OK && k.size == 8 && memcmp(k.data, key, 8) == 0) {
+        rc = take_met(pc, dbi, &k, &v);
+        if (rc == FOLIO_OK) rc = folio_store__cursor_next(&c, &k, &v);
+    } else if (rc == FOLIO_OK || rc == FOLIO_ITEROVER) { /* no stream record: absent */
+        int r2 = take_met(pc, dbi, &head, NULL);
+        if (r2 < 0) rc = r2;
+    }
+    /* (k, v), when rc is FOLIO_OK: the record after the stream record's place */
+    if (rc == FOLIO_OK && k.size > 8 && memcmp(k.data, key, 8) == 0)
+        rc = take_met(pc, dbi, &k, &v);
+    if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
+    if (rc == FOLIO_OK && !(e = find(pc, dbi, key, klen, h))) {
+        /* further on in the stream's records: sought from where the cursor is (on their
+         * page, most of the time) */
+        rc = folio_store__cursor_seek(&c, key, klen, &k, &v);
+        int found = rc == FOLIO_OK && k.size == klen && memcmp(k.data, key, klen) == 0;
+        if (rc == FOLIO_OK || rc == FOLIO_ITEROVER)
+            rc = insert_read(&e, pc, dbi, key, klen, h, found ? &v : NULL);
+    }
+    folio_store__cursor_close(&c);
+    if (rc < 0) return rc;
+    FOLIO_ASSERT(e != NULL);
+    FOLIO_ASSERT(e->hash == h);
+    pc->memo = (size_t)(e - pc->entries) + 1;
+    *out = e;
+    return FOLIO_OK;
+}
+
 /* The entry for a key not in the cache (hash h), read from LMDB into a new entry. *out is
  * NULL for a key of a fresh tree (absent; not worth an entry). Out of line, so that a hit
  * (most lookups) runs through get, put or delete without a call. */
@@ -342,7 +419,9 @@ static __attribute__((noinline)) int lookup_miss(pc_entry **out, folio_pcache *p
         *out = NULL;
         return FOLIO_OK;
     }
+    if (dbi == FOLIO_DB_STREAMS && klen >= 8) return lookup_miss_stream(out, pc, t, key, klen, h);
     folio_val v;
+    pc->reads++;
     int rc = folio_store__get(&v, t, dbi, key, klen);
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
     int found = rc == FOLIO_OK;
@@ -387,6 +466,8 @@ int folio_pcache__get(folio_val *out, folio_pcache *pc, folio_txn *t, unsigned d
     out->size = e->vlen;
     return FOLIO_OK;
 }
+
+size_t folio_pcache__reads(const folio_pcache *pc) { return pc->reads; }
 
 int folio_pcache__put(folio_pcache *pc, unsigned dbi, const void *key, size_t klen,
                       const void *val, size_t vlen) {

@@ -171,3 +171,79 @@ Test(pcache_keys, a_flush_writes_each_tree_its_own_keys_however_they_interleave)
     folio_store__abort(&t);
     folio_pcache__free(pc);
 }
+
+TestSuite(pcache_streams, .init = tmpdb_setup, .fini = tmpdb_teardown);
+
+/* The key of stream `stream`'s record (8 bytes), or of its sums (17: tag 'r', suffix 0). */
+static size_t streams_key(uint8_t key[17], uint64_t stream, int sums) {
+    folio__put_be64(key, stream);
+    if (!sums) return 8;
+    key[8] = 'r';
+    folio__put_be64(key + 9, 0);
+    return 17;
+}
+
+/* What LMDB holds for key in "streams" (asserts it is there), copied into buf. */
+static size_t stored(uint8_t *buf, size_t cap, const uint8_t *key, size_t klen) {
+    folio_txn t = {0};
+    folio_val v;
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_STREAMS, key, klen), FOLIO_OK);
+    cr_assert_leq(v.size, cap);
+    memcpy(buf, v.data, v.size);
+    folio_store__read_end(&t);
+    return v.size;
+}
+
+/* A stream record and the first per-stream record after it (a customer's sums) are
+ * neighbours in "streams": a miss of either reads both with one lookup in LMDB, whichever
+ * comes first, and both read back as stored. A record the cache holds already (a write
+ * waiting) is not replaced by what LMDB holds. A stream without a record has no sums. */
+Test(pcache_streams, a_stream_record_and_its_sums_come_from_one_lookup) {
+    tmpdb_customer(tmpdb, "First");
+    tmpdb_customer(tmpdb, "Second");
+    uint64_t id = tmpdb_card(tmpdb, "CUST-000002")->id;
+    uint8_t rec_key[17], sums_key[17], rec[64], sums[64];
+    size_t rk = streams_key(rec_key, id, 0), sk = streams_key(sums_key, id, 1);
+    size_t rec_bytes = stored(rec, sizeof rec, rec_key, rk);
+    size_t sums_bytes = stored(sums, sizeof sums, sums_key, sk);
+    folio_val v;
+    for (int sums_first = 0; sums_first < 2; sums_first++) {
+        folio_txn t = {0};
+        folio_txn_cache cache;
+        folio_pcache *pc = cache_txn(&t, &cache);
+        const uint8_t *k1 = sums_first ? sums_key : rec_key, *k2 = sums_first ? rec_key : sums_key;
+        size_t n1 = sums_first ? sk : rk, n2 = sums_first ? rk : sk;
+        cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, k1, n1), FOLIO_OK);
+        cr_assert_eq(folio_pcache__reads(pc), 1);
+        cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, k2, n2), FOLIO_OK);
+        cr_assert_eq(folio_pcache__reads(pc), 1, "the second record took a lookup of its own");
+        cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, rec_key, rk), FOLIO_OK);
+        cr_assert_eq(v.size, rec_bytes);
+        cr_assert_eq(memcmp(v.data, rec, rec_bytes), 0);
+        cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, sums_key, sk), FOLIO_OK);
+        cr_assert_eq(v.size, sums_bytes);
+        cr_assert_eq(memcmp(v.data, sums, sums_bytes), 0);
+        folio_store__abort(&t);
+        folio_pcache__free(pc);
+    }
+    /* a write waiting for the stream record stays what the cache answers */
+    folio_txn t = {0};
+    folio_txn_cache cache;
+    folio_pcache *pc = cache_txn(&t, &cache);
+    static const uint8_t mine[16] = {7};
+    cr_assert_eq(folio_pcache__put(pc, FOLIO_DB_STREAMS, rec_key, rk, mine, sizeof mine), FOLIO_OK);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, sums_key, sk), FOLIO_OK);
+    cr_assert_eq(memcmp(v.data, sums, sums_bytes), 0);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, rec_key, rk), FOLIO_OK);
+    cr_assert_eq(v.size, sizeof mine);
+    cr_assert_eq(memcmp(v.data, mine, sizeof mine), 0, "the stored record replaced a write");
+    /* a stream that has no record (the next id): neither has its sums */
+    uint8_t none_key[17];
+    size_t nk = streams_key(none_key, id + 1, 1);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, none_key, nk), FOLIO_ENOTFOUND);
+    nk = streams_key(none_key, id + 1, 0);
+    cr_assert_eq(folio_pcache__get(&v, pc, &t, FOLIO_DB_STREAMS, none_key, nk), FOLIO_ENOTFOUND);
+    folio_store__abort(&t);
+    folio_pcache__free(pc);
+}
