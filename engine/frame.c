@@ -54,7 +54,11 @@ void folio_frame__seal(uint8_t *frame, size_t frame_bytes, uint64_t prev_seq,
     frame[20] = FOLIO_FRAME_FORMAT;
     folio__put_le64(frame + 21, prev_seq);
     folio__put_le32(frame + 16, frame_checksum(frame, frame_bytes));
-    folio_frame__chain(frame, prev_chain, frame, frame_bytes);
+    /* The chain hash covers the previous one and frame[16, len), and takes frame[0, 16): the
+     * previous hash goes there first and the frame is hashed where it lies, in one call of
+     * any length (folio_frame__chain copies a read frame first: it is const there). */
+    memmove(frame, prev_chain, FOLIO_HASH_BYTES);
+    XXH128_canonicalFromHash((XXH128_canonical_t *)frame, XXH3_128bits(frame, frame_bytes));
 }
 
 int folio_frame__open(folio_frame *out, const void *frame, size_t frame_bytes, uint64_t seq) {
