@@ -123,6 +123,16 @@ int folio_store__get(folio_val *out, folio_txn *t, unsigned dbi, const void *key
 int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, const void *val,
                      size_t vlen, unsigned flags);
 int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen);
+/* Put key, past every key of tree dbi (at most 16 bytes), at the tree's end: as
+ * folio_store__put with FOLIO_PUT_APPEND, and the same full leaves, but for consecutive
+ * appends of one write transaction without a search of the tree from its root for each
+ * (store.c, struct folio_tail). For the log's frames. */
+int folio_store__append(folio_txn *t, unsigned dbi, const void *key, size_t klen,
+                        const void *val, size_t vlen);
+/* Tests: appends made by folio_store__append without MDB_APPEND (the handle's life); the
+ * leaf pages of tree dbi. */
+uint64_t folio_store__appends_plain(const folio_store *s);
+int folio_store__leaf_pages(uint64_t *out, folio_txn *t, unsigned dbi);
 /* Put and delete through a cursor of t kept across many writes into its tree in key order
  * (no descent from the root when the key is on the cursor's page). FOLIO_PUT_APPEND as for
  * folio_store__put; the delete returns FOLIO_ENOTFOUND for a key not there. */

@@ -454,8 +454,7 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head->chain);
     uint8_t seq_key[8];
     folio__put_be64(seq_key, e->seq);
-    rc = folio_store__put(t, FOLIO_DB_LOG, seq_key, sizeof seq_key, db->scratch, frame_bytes,
-                          FOLIO_PUT_APPEND);
+    rc = folio_store__append(t, FOLIO_DB_LOG, seq_key, sizeof seq_key, db->scratch, frame_bytes);
     if (rc < 0) return rc;
     srec.version = e->version;
     srec.head_seq = e->seq;

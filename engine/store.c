@@ -38,6 +38,33 @@ struct folio_read_slot {
     MDB_cursor *idle[FOLIO_DBS_MAX];
 };
 
+/*
+ * The appends of a write transaction into one tree (folio_store__append), and what they tell
+ * about the tree's last leaf. An MDB_APPEND put searches the tree from the root to its last
+ * leaf every time in LMDB 0.9.24 (mdb_cursor_last redoes the search even through a cursor
+ * that is there), about 600 instructions per event of the log; a plain put through a cursor
+ * on the last leaf finds its place there with two key comparisons. Only where the new node
+ * does not fit does the flag matter: MDB_APPEND starts a new leaf with the new node alone
+ * (full pages), a plain put would split the leaf and leave one node fewer on it. So the
+ * tail tracks the last leaf's free bytes from a split it saw (the leaf count of the tree
+ * grew by one on an MDB_APPEND put: the new leaf holds that node alone) and puts plainly
+ * while the next node fits, with MDB_APPEND otherwise. LMDB's accounting is modelled below;
+ * a put that does not do what the model said (a split where none was due, or none where
+ * one was) only makes the tail unknown until the next split, and costs a page one node of
+ * its fill, never a key out of place: a plain put is made only of a key past the last one
+ * this tail put, and with MDB_NOOVERWRITE.
+ */
+struct folio_tail {
+    MDB_cursor *cur;   /* on the last key put (NULL: none opened in this transaction) */
+    unsigned dbi;      /* the tree it appends to */
+    int known;         /* free_bytes is the last leaf's */
+    size_t free_bytes; /* bytes left on the last leaf (LMDB's SIZELEFT) */
+    uint64_t leaf_pages; /* the tree's leaf pages after the last put */
+    uint8_t last[16];  /* the last key put, for the order check */
+    size_t last_bytes;
+    uint64_t plain;    /* puts made without MDB_APPEND (tests read it) */
+};
+
 struct folio_store {
     MDB_env *env;
     MDB_dbi dbi[FOLIO_DBS_MAX];
@@ -56,6 +83,8 @@ struct folio_store {
      * began the write transaction touches them (LMDB's rule for write transactions). */
     MDB_txn *write_mdb;
     MDB_cursor *idle[FOLIO_DBS_MAX];
+    struct folio_tail tail; /* the write transaction's appends (folio_store__append) */
+    unsigned page_bytes;    /* LMDB's page size, read at open */
     /* Read transactions kept for reuse: slot[free[0 .. free_count)] are not in use. */
     pthread_mutex_t read_lock;
     struct folio_read_slot slot[READ_SPARES_MAX];
@@ -66,6 +95,8 @@ struct folio_store {
     char *path;
     struct folio_store *next_open; /* registry of open ledgers in this process */
 };
+
+static inline int key_order(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
 /* One environment per file per process (LMDB's rule: closing a second handle on the same
  * file would drop the first one's POSIX locks). */
@@ -374,8 +405,22 @@ static void write_end(folio_store *s) {
         if (s->idle[i]) mdb_cursor_close(s->idle[i]);
         s->idle[i] = NULL;
     }
+    if (s->tail.cur) mdb_cursor_close(s->tail.cur);
+    s->tail.cur = NULL;
+    s->tail.known = 0;
     s->write_mdb = NULL;
     if (writing == s) writing = NULL;
+}
+
+/* A write into tree dbi other than folio_store__append's: the tail no longer knows that
+ * tree's last leaf or last key, so its next append goes with MDB_APPEND (checked by LMDB). */
+static inline void tail_touched(folio_store *s, unsigned dbi) {
+    if (s->tail.cur && s->tail.dbi == dbi) s->tail.known = 0;
+}
+
+/* The same for a write through cursor c (of the write transaction). */
+static inline void tail_touched_mdb(folio_store *s, MDB_cursor *c) {
+    if (s->tail.cur && mdb_cursor_dbi(c) == s->dbi[s->tail.dbi]) s->tail.known = 0;
 }
 
 int folio_store__commit(folio_txn *t) {
@@ -444,6 +489,7 @@ int folio_store__put(folio_txn *t, unsigned dbi, const void *key, size_t klen, c
     FOLIO_ASSERT(t->write);
     FOLIO_ASSERT(dbi < t->store->db_count);
     t->writes++;
+    tail_touched(t->store, dbi);
     if (inject_put_failure && --inject_put_failure == 0)
         return folio_error__set(FOLIO_ERROR, "put: injected failure");
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
@@ -465,6 +511,7 @@ int folio_store__cursor_put(folio_cursor *c, folio_txn *t, const void *key, size
     FOLIO_ASSERT(c->mdb != NULL);
     FOLIO_DEBUG_ASSERT(mdb_cursor_txn(c->mdb) == t->mdb);
     t->writes++;
+    tail_touched_mdb(t->store, c->mdb);
     if (inject_put_failure && --inject_put_failure == 0)
         return folio_error__set(FOLIO_ERROR, "put: injected failure");
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
@@ -474,6 +521,84 @@ int folio_store__cursor_put(folio_cursor *c, folio_txn *t, const void *key, size
     return xlate(mrc, "put");
 }
 
+/* LMDB 0.9's page layout (mdb.c): a 16-byte page header (PAGEHDRSZ), and per leaf node an
+ * 8-byte node header (NODESIZE) before its key and data, rounded up to even, plus a 2-byte
+ * index; a node larger than the largest node (me_nodemax, from MDB_MINKEYS 2) keeps its data
+ * on overflow pages. */
+#define LMDB_PAGE_HEADER_BYTES 16u
+#define LMDB_NODE_HEADER_BYTES 8u
+#define LMDB_INDEX_BYTES 2u
+
+int folio_store__append(folio_txn *t, unsigned dbi, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    folio_store *s = t->store;
+    struct folio_tail *tl = &s->tail;
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(t->mdb == s->write_mdb);
+    FOLIO_ASSERT(dbi < s->db_count);
+    FOLIO_ASSERT(klen >= 1 && klen <= sizeof tl->last);
+    FOLIO_ASSERT(s->page_bytes >= 512); /* LMDB's smallest page size */
+    t->writes++;
+    if (inject_put_failure && --inject_put_failure == 0)
+        return folio_error__set(FOLIO_ERROR, "put: injected failure");
+    MDB_stat st;
+    int mrc;
+    if (tl->cur && tl->dbi != dbi) { /* another tree: start over */
+        mdb_cursor_close(tl->cur);
+        tl->cur = NULL;
+    }
+    if (!tl->cur) {
+        if ((mrc = mdb_cursor_open(t->mdb, s->dbi[dbi], &tl->cur)) != MDB_SUCCESS ||
+            (mrc = mdb_stat(t->mdb, s->dbi[dbi], &st)) != MDB_SUCCESS) {
+            if (tl->cur) mdb_cursor_close(tl->cur);
+            tl->cur = NULL;
+            return xlate(mrc, "put");
+        }
+        tl->dbi = dbi;
+        tl->known = 0;
+        tl->leaf_pages = st.ms_leaf_pages;
+    }
+    const size_t node = LMDB_NODE_HEADER_BYTES + klen + vlen;
+    const size_t node_max =
+        (((s->page_bytes - LMDB_PAGE_HEADER_BYTES) / 2u) & ~(size_t)1u) - LMDB_INDEX_BYTES;
+    const size_t need = ((node + 1u) & ~(size_t)1u) + LMDB_INDEX_BYTES; /* mdb_leaf_size */
+    const int plain = tl->known && node <= node_max && need <= tl->free_bytes &&
+                      key_order(key, klen, tl->last, tl->last_bytes) > 0;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    mrc = mdb_cursor_put(tl->cur, &k, &v, plain ? MDB_NOOVERWRITE : MDB_APPEND);
+    if (mrc == MDB_SUCCESS) mrc = mdb_stat(t->mdb, s->dbi[dbi], &st);
+    if (mrc != MDB_SUCCESS) {
+        tl->known = 0;
+        if (mrc == MDB_KEYEXIST)
+            return folio_error__set(FOLIO_ERROR, "put: append key is not past the last key");
+        return xlate(mrc, "put");
+    }
+    const int split = st.ms_leaf_pages != tl->leaf_pages;
+    if (plain && !split) { /* as the model said */
+        tl->free_bytes -= need;
+    } else if (!plain && split && st.ms_leaf_pages == tl->leaf_pages + 1 && node <= node_max) {
+        /* a new last leaf with this node alone (or the tree's first leaf) */
+        tl->known = 1;
+        tl->free_bytes = s->page_bytes - LMDB_PAGE_HEADER_BYTES - need;
+    } else if (plain || split) { /* not what the model said, or a node on overflow pages */
+        tl->known = 0;
+    }
+    tl->plain += plain;
+    tl->leaf_pages = st.ms_leaf_pages;
+    memcpy(tl->last, key, klen);
+    tl->last_bytes = klen;
+    return FOLIO_OK;
+}
+
+uint64_t folio_store__appends_plain(const folio_store *s) { return s->tail.plain; }
+
+int folio_store__leaf_pages(uint64_t *out, folio_txn *t, unsigned dbi) {
+    MDB_stat st;
+    int rc = xlate(mdb_stat(t->mdb, t->store->dbi[dbi], &st), "stat");
+    if (rc == FOLIO_OK) *out = st.ms_leaf_pages;
+    return rc;
+}
+
 /* Delete key through cursor c of transaction t (kept as for folio_store__cursor_put).
  * FOLIO_ENOTFOUND when the tree has no such key. */
 int folio_store__cursor_del(folio_cursor *c, folio_txn *t, const void *key, size_t klen) {
@@ -481,6 +606,7 @@ int folio_store__cursor_del(folio_cursor *c, folio_txn *t, const void *key, size
     FOLIO_ASSERT(c->mdb != NULL);
     FOLIO_DEBUG_ASSERT(mdb_cursor_txn(c->mdb) == t->mdb);
     t->writes++;
+    tail_touched_mdb(t->store, c->mdb);
     MDB_val k = {klen, (void *)key}, v;
     int mrc = mdb_cursor_get(c->mdb, &k, &v, MDB_SET);
     if (mrc == MDB_SUCCESS) mrc = mdb_cursor_del(c->mdb, 0);
@@ -490,6 +616,7 @@ int folio_store__cursor_del(folio_cursor *c, folio_txn *t, const void *key, size
 int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
     FOLIO_ASSERT(t->write);
     t->writes++;
+    tail_touched(t->store, dbi);
     MDB_val k = {klen, (void *)key};
     return xlate(mdb_del(t->mdb, t->store->dbi[dbi], &k, NULL), "delete");
 }
@@ -498,6 +625,11 @@ int folio_store__del(folio_txn *t, unsigned dbi, const void *key, size_t klen) {
 int folio_store__drop(folio_txn *t, unsigned dbi) {
     FOLIO_ASSERT(t->write);
     t->writes++;
+    tail_touched(t->store, dbi);
+    if (t->store->tail.cur && t->store->tail.dbi == dbi) { /* its cursor's pages go */
+        mdb_cursor_close(t->store->tail.cur);
+        t->store->tail.cur = NULL;
+    }
     return xlate(mdb_drop(t->mdb, t->store->dbi[dbi], 0), "drop");
 }
 
@@ -1120,6 +1252,10 @@ int folio_store__open(folio_store **out, const char *path, uint64_t map_bytes, i
     }
     FOLIO_TRY(check_not_truncated(s));
     FOLIO_TRY(check_meta_pair(s));
+    MDB_stat env_stat;
+    if (mdb_env_stat(s->env, &env_stat) != MDB_SUCCESS)
+        return folio_error__set(FOLIO_ERROR, "open: cannot read environment info");
+    s->page_bytes = env_stat.ms_psize;
     int dead = 0;
     mdb_reader_check(s->env, &dead); /* clears slots of crashed readers */
     int fresh = 0;
