@@ -585,7 +585,10 @@ int folio_store__append(folio_txn *t, unsigned dbi, const void *key, size_t klen
     }
     tl->plain += plain;
     tl->leaf_pages = st.ms_leaf_pages;
-    memcpy(tl->last, key, klen);
+    if (klen == 8) /* a seq (the log's keys): one move */
+        memcpy(tl->last, key, 8);
+    else
+        memcpy(tl->last, key, klen);
     tl->last_bytes = klen;
     return FOLIO_OK;
 }
