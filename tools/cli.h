@@ -27,7 +27,10 @@ typedef struct {
     int discard_new_ledger;      /* cli_done removes a ledger this run created if it is empty */
 } cli_ctx;
 
-/* Print "folio: <message>" on stderr and return the exit code for a usage error. */
+/* Print "folio: <message>" on stderr as one line: control characters in the message (it may
+ * quote arguments, file names, the engine's messages) are shown as cli_print_text shows them. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_error, then return the exit code for a usage error. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "folio: <what>: <detail of rc>" on stderr and return the exit code for rc. */
 int cli_fail(int rc, const char *what);

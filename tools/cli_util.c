@@ -26,12 +26,39 @@ int cli_exit_code(int rc) {
     }
 }
 
+/* The message is formatted first and then printed through cli_print_text, so whatever its
+ * arguments quote (a file name, a command-line argument, a message of the engine) cannot
+ * break it over two lines. */
+static void verror(const char *fmt, va_list ap) {
+    char small[512], *big = NULL;
+    const char *text = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n < 0) {
+        text = "(the message could not be formatted)";
+    } else if ((size_t)n >= sizeof small) {
+        big = malloc((size_t)n + 1); /* out of memory: the message cut short is one line too */
+        if (big && vsnprintf(big, (size_t)n + 1, fmt, again) == n) text = big;
+    }
+    va_end(again);
+    fputs("folio: ", stderr);
+    cli_print_text(stderr, text);
+    fputc('\n', stderr);
+    free(big);
+}
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verror(fmt, ap);
+    va_end(ap);
+}
+
 int cli_usage(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("folio: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    verror(fmt, ap);
     va_end(ap);
     return EXIT_USAGE;
 }

@@ -336,7 +336,7 @@ int cmd_import(cli_ctx *c) {
     }
     FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
     if (!in) {
-        fprintf(stderr, "folio: cannot read %s: %s\n", file, strerror(errno));
+        cli_error("cannot read %s: %s", file, strerror(errno));
         free(im);
         return EXIT_NOTFOUND;
     }

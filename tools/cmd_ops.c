@@ -68,6 +68,6 @@ int cmd_check(cli_ctx *c) {
         cli_json_string(stdout, msg);
         printf("}\n");
     }
-    fprintf(stderr, "folio: check failed: %s\n", msg);
+    cli_error("check failed: %s", msg);
     return EXIT_INTEGRITY;
 }

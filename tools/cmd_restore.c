@@ -185,22 +185,20 @@ int cmd_restore(cli_ctx *c) {
         db = NULL;
         if (rc < 0 && rc != FOLIO_EFORMAT) return cli_fail(rc, NULL);
         if (rc == FOLIO_EFORMAT || s.events > 0) {
-            fprintf(stderr, "folio: restore goes into a new or empty ledger; %s is not empty\n",
-                    c->db_path);
+            cli_error("restore goes into a new or empty ledger; %s is not empty", c->db_path);
             return EXIT_RULE;
         }
     }
     FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
     if (!in) {
-        fprintf(stderr, "folio: cannot read %s: %s\n", file, strerror(errno));
+        cli_error("cannot read %s: %s", file, strerror(errno));
         return EXIT_NOTFOUND;
     }
     snprintf(tmp, sizeof tmp, "%s.restoring", c->db_path);
     snprintf(tmp_lock, sizeof tmp_lock, "%s-lock", tmp);
     snprintf(lock, sizeof lock, "%s-lock", c->db_path);
     if (stat(tmp, &st) == 0) {
-        fprintf(stderr, "folio: %s exists: another restore is running or was killed (remove it)\n",
-                tmp);
+        cli_error("%s exists: another restore is running or was killed (remove it)", tmp);
         if (in != stdin) fclose(in);
         return EXIT_RULE;
     }
@@ -225,14 +223,14 @@ int cmd_restore(cli_ctx *c) {
             line_no++;
             const char *why = NULL;
             if (len == -2) {
-                fprintf(stderr, "folio: restore: line %llu: longer than %u bytes\n",
-                        (unsigned long long)line_no, LINE_BYTES_MAX);
+                cli_error("restore: line %llu: longer than %u bytes", (unsigned long long)line_no,
+                          LINE_BYTES_MAX);
                 code = EXIT_USAGE;
                 break;
             }
             if (n == 0) first_line = line_no;
             if (parse_line(&batch[n], line, &why) < 0) {
-                fprintf(stderr, "folio: restore: line %llu: %s\n", (unsigned long long)line_no, why);
+                cli_error("restore: line %llu: %s", (unsigned long long)line_no, why);
                 pending_free(&batch[n]);
                 code = EXIT_USAGE;
                 break;
@@ -244,9 +242,8 @@ int cmd_restore(cli_ctx *c) {
             rc = folio_restore_append(db, items, n);
             if (rc < 0) {
                 /* The message names the seq of the event that failed. */
-                fprintf(stderr, "folio: restore: lines %llu-%llu: %s\n",
-                        (unsigned long long)first_line, (unsigned long long)(first_line + n - 1),
-                        folio_errmsg());
+                cli_error("restore: lines %llu-%llu: %s", (unsigned long long)first_line,
+                          (unsigned long long)(first_line + n - 1), folio_errmsg());
                 code = cli_exit_code(rc); /* EFULL/ERROR stay 5: the disk, not the file */
                 if (rc == FOLIO_EFORMAT || rc == FOLIO_ENOTFOUND || rc == FOLIO_EINVAL)
                     code = EXIT_USAGE;
@@ -281,13 +278,13 @@ int cmd_restore(cli_ctx *c) {
         if (r2 == FOLIO_OK) r2 = folio_stats_get(&s2, t2);
         folio_db_close(t2);
         if (r2 < 0 || s2.events > 0) {
-            fprintf(stderr, "folio: restore: %s got events while restoring; the restored ledger "
-                            "is left at %s\n", c->db_path, tmp);
+            cli_error("restore: %s got events while restoring; the restored ledger is left at %s",
+                      c->db_path, tmp);
             return EXIT_RULE;
         }
     }
     if (rename(tmp, c->db_path) != 0 || rename(tmp_lock, lock) != 0) {
-        fprintf(stderr, "folio: restore: cannot move %s into place: %s\n", tmp, strerror(errno));
+        cli_error("restore: cannot move %s into place: %s", tmp, strerror(errno));
         return EXIT_SYSTEM;
     }
     char head[33];

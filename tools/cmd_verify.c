@@ -154,6 +154,6 @@ int cmd_verify(cli_ctx *c) {
         cli_json_string(stdout, msg);
         printf("}\n");
     }
-    fprintf(stderr, "folio: verify failed: %s\n", msg);
+    cli_error("verify failed: %s", msg);
     return EXIT_INTEGRITY;
 }

@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
             code = commands[i].run(&c);
             free(c.argv);
             if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {
-                fprintf(stderr, "folio: cannot write the output: %s\n", strerror(errno));
+                cli_error("cannot write the output: %s", strerror(errno));
                 code = EXIT_SYSTEM;
             }
             return code;
