@@ -22,6 +22,7 @@ typedef struct {
     const char *idempotency_key; /* --idempotency-key K */
     int argc;                    /* the command word and its own arguments */
     char **argv;
+    int operands_at;             /* argv[i], i >= operands_at, came after "--": never options */
     int created_ledger;          /* this run created the ledger file (cli_open) */
     int export_mode;             /* log prints the export shape (folio export) */
     int discard_new_ledger;      /* cli_done removes a ledger this run created if it is empty */
@@ -48,9 +49,20 @@ int cli_done(folio_db *db, cli_ctx *c, int code);
 /* Parse a whole unsigned decimal number (no sign, no junk, no overflow). */
 int cli_parse_u64(uint64_t *out, const char *s);
 /* Fetch the value of an option at argv[*i] ("--name VALUE" or "--name=VALUE"); advances *i.
- * Returns 1 if argv[*i] is that option, 0 if not, -1 (after printing) if its value is
- * missing. */
+ * Returns 1 if argv[*i] is that option, 0 if not (an argument after "--" never is), -1
+ * (after printing) if its value is missing. */
 int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
+/* Is argv[i] the flag `name` ("--all")? Not after "--". */
+int cli_flag(const cli_ctx *c, int i, const char *name);
+/* Does argv[i] look like an option: "--" and more, before the end-of-options marker "--"? */
+int cli_is_option(const cli_ctx *c, int i);
+/* The usage error for argv[i], an argument the command has no place for: "unknown option"
+ * if it looks like one, else "unexpected argument". Names the command (argv[0]). */
+int cli_bad_arg(const cli_ctx *c, int i);
+/* Take exactly `count` operands from argv[first..] into out[]: an unknown option or another
+ * number of operands is a usage error (`usage` is printed for a wrong count). Returns 0 or
+ * the exit code after printing. The shared parser of the commands without options. */
+int cli_operands(const char **out, const cli_ctx *c, int first, int count, const char *usage);
 
 /* "2026-11-23T23:14:05.123456Z" */
 void cli_format_time(char out[40], int64_t us);

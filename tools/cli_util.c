@@ -123,6 +123,7 @@ int cli_parse_u64(uint64_t *out, const char *s) {
 int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {
     const char *a = c->argv[*i];
     size_t n = strlen(name);
+    if (*i >= c->operands_at) return 0; /* after "--": a value, whatever it looks like */
     if (strncmp(a, name, n) != 0) return 0;
     if (a[n] == '=') {
         *value = a + n + 1;
@@ -135,6 +136,34 @@ int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {
     }
     *value = c->argv[++*i];
     return 1;
+}
+
+int cli_flag(const cli_ctx *c, int i, const char *name) {
+    return i < c->operands_at && strcmp(c->argv[i], name) == 0;
+}
+
+int cli_is_option(const cli_ctx *c, int i) {
+    const char *a = c->argv[i];
+    return i < c->operands_at && a[0] == '-' && a[1] == '-' && a[2] != '\0';
+}
+
+int cli_bad_arg(const cli_ctx *c, int i) {
+    if (cli_is_option(c, i))
+        return cli_usage("%s: unknown option '%s' (a value that starts with '--' goes after "
+                         "'--', the end of the options)",
+                         c->argv[0], c->argv[i]);
+    return cli_usage("%s: unexpected argument '%s'", c->argv[0], c->argv[i]);
+}
+
+int cli_operands(const char **out, const cli_ctx *c, int first, int count, const char *usage) {
+    int n = 0;
+    for (int i = first; i < c->argc; i++) {
+        if (cli_is_option(c, i)) return cli_bad_arg(c, i);
+        if (n < count) out[n] = c->argv[i];
+        n++;
+    }
+    if (n != count) return cli_usage("%s", usage);
+    return 0;
 }
 
 void cli_format_time(char out[40], int64_t us) {

@@ -36,7 +36,7 @@ int cmd_init(cli_ctx *c) {
             (r = cli_opt(&s.on_hold_policy, c, &i, "--on-hold"))) {
             if (r < 0) return EXIT_USAGE;
         } else {
-            return cli_usage("init: unknown argument '%s'", c->argv[i]);
+            return cli_bad_arg(c, i);
         }
     }
     CLI_RUN_WRITE(c, "settings recorded", folio_ledger_init(&res, db, &w, &s));
@@ -55,8 +55,8 @@ int cmd_create(cli_ctx *c) {
             if (r < 0) return EXIT_USAGE;
         } else if (address_opt(&n.billing, &n.shipping, c, &i, &bad)) {
             if (bad) return EXIT_USAGE;
-        } else if (strncmp(c->argv[i], "--", 2) == 0) {
-            return cli_usage("create: unknown option '%s'", c->argv[i]);
+        } else if (cli_is_option(c, i)) {
+            return cli_bad_arg(c, i);
         } else if (!n.name) {
             n.name = c->argv[i];
         } else {
@@ -81,12 +81,10 @@ int cmd_update(cli_ctx *c) {
             if (r < 0) return EXIT_USAGE;
         } else if (address_opt(&ch.billing, &ch.shipping, c, &i, &bad)) {
             if (bad) return EXIT_USAGE;
-        } else if (strncmp(c->argv[i], "--", 2) == 0) {
-            return cli_usage("update: unknown option '%s'", c->argv[i]);
-        } else if (!ref) {
-            ref = c->argv[i];
+        } else if (cli_is_option(c, i) || ref) {
+            return cli_bad_arg(c, i);
         } else {
-            return cli_usage("update: unexpected argument '%s'", c->argv[i]);
+            ref = c->argv[i];
         }
     }
     if (!ref) return cli_usage("update needs a CUSTOMER ref");
@@ -94,36 +92,47 @@ int cmd_update(cli_ctx *c) {
 }
 
 int cmd_status(cli_ctx *c) {
-    if (c->argc != 3) return cli_usage("usage: folio status CUSTOMER prospect|active|hold|inactive|deleted");
+    const char *a[2];
+    int code = cli_operands(a, c, 1, 2,
+                            "usage: folio status CUSTOMER prospect|active|hold|inactive|deleted");
+    if (code) return code;
     char what[64];
-    snprintf(what, sizeof what, "status %s", c->argv[2]);
-    CLI_RUN_WRITE(c, what, folio_customer_set_status(&res, db, &w, c->argv[1], c->argv[2]));
+    snprintf(what, sizeof what, "status %s", a[1]);
+    CLI_RUN_WRITE(c, what, folio_customer_set_status(&res, db, &w, a[0], a[1]));
 }
 
 int cmd_delete(cli_ctx *c) {
-    if (c->argc != 2) return cli_usage("usage: folio delete CUSTOMER");
-    CLI_RUN_WRITE(c, "deleted", folio_customer_set_status(&res, db, &w, c->argv[1], "deleted"));
+    const char *ref;
+    int code = cli_operands(&ref, c, 1, 1, "usage: folio delete CUSTOMER");
+    if (code) return code;
+    CLI_RUN_WRITE(c, "deleted", folio_customer_set_status(&res, db, &w, ref, "deleted"));
 }
 
 int cmd_own(cli_ctx *c) {
-    if (c->argc != 3) return cli_usage("usage: folio own CUSTOMER USER");
+    const char *a[2];
+    int code = cli_operands(a, c, 1, 2, "usage: folio own CUSTOMER USER");
+    if (code) return code;
     char what[160];
-    snprintf(what, sizeof what, "owned by %s", c->argv[2]);
-    CLI_RUN_WRITE(c, what, folio_customer_set_owner(&res, db, &w, c->argv[1], c->argv[2]));
+    snprintf(what, sizeof what, "owned by %s", a[1]);
+    CLI_RUN_WRITE(c, what, folio_customer_set_owner(&res, db, &w, a[0], a[1]));
 }
 
 int cmd_note(cli_ctx *c) {
-    if (c->argc != 3) return cli_usage("usage: folio note CUSTOMER TEXT (quote the text)");
-    CLI_RUN_WRITE(c, "note added", folio_note_add(&res, db, &w, c->argv[1], c->argv[2]));
+    const char *a[2];
+    int code = cli_operands(a, c, 1, 2, "usage: folio note CUSTOMER TEXT (quote the text)");
+    if (code) return code;
+    CLI_RUN_WRITE(c, "note added", folio_note_add(&res, db, &w, a[0], a[1]));
 }
 
 int cmd_contact(cli_ctx *c) {
     if (c->argc >= 2 && strcmp(c->argv[1], "remove") == 0) {
+        const char *a[2];
         uint64_t id;
-        if (c->argc != 4) return cli_usage("usage: folio contact remove CUSTOMER ID");
-        if (cli_parse_u64(&id, c->argv[3]) != 0 || id == 0)
-            return cli_usage("contact id must be a number, not '%s'", c->argv[3]);
-        CLI_RUN_WRITE(c, "contact removed", folio_contact_remove(&res, db, &w, c->argv[2], id));
+        int code = cli_operands(a, c, 2, 2, "usage: folio contact remove CUSTOMER ID");
+        if (code) return code;
+        if (cli_parse_u64(&id, a[1]) != 0 || id == 0)
+            return cli_usage("contact id must be a number, not '%s'", a[1]);
+        CLI_RUN_WRITE(c, "contact removed", folio_contact_remove(&res, db, &w, a[0], id));
     }
     if (c->argc < 2 || strcmp(c->argv[1], "add") != 0)
         return cli_usage("usage: folio contact add CUSTOMER --name N [--email E] [--phone P] "
@@ -135,12 +144,10 @@ int cmd_contact(cli_ctx *c) {
         if ((r = cli_opt(&ct.name, c, &i, "--name")) || (r = cli_opt(&ct.email, c, &i, "--email")) ||
             (r = cli_opt(&ct.phone, c, &i, "--phone")) || (r = cli_opt(&ct.role, c, &i, "--role"))) {
             if (r < 0) return EXIT_USAGE;
-        } else if (strncmp(c->argv[i], "--", 2) == 0) {
-            return cli_usage("contact add: unknown option '%s'", c->argv[i]);
-        } else if (!ref) {
-            ref = c->argv[i];
+        } else if (cli_is_option(c, i) || ref) {
+            return cli_bad_arg(c, i);
         } else {
-            return cli_usage("contact add: unexpected argument '%s'", c->argv[i]);
+            ref = c->argv[i];
         }
     }
     if (!ref) return cli_usage("contact add needs a CUSTOMER ref");
@@ -157,7 +164,7 @@ int cmd_merge(cli_ctx *c) {
             (r = cli_opt(&dv, c, &i, "--expect-delete-version"))) {
             if (r < 0) return EXIT_USAGE;
         } else {
-            return cli_usage("merge: unexpected argument '%s'", c->argv[i]);
+            return cli_bad_arg(c, i);
         }
     }
     if (!keep || !del) return cli_usage("usage: folio merge --keep CUSTOMER --delete CUSTOMER");

@@ -15,7 +15,7 @@ static int step(int rc, const char *key) { return rc < 0 ? cli_fail(rc, key) : 0
 
 int cmd_demo(cli_ctx *c) {
     folio_db *db = NULL;
-    if (c->argc > 1) return cli_usage("demo takes no arguments ('%s')", c->argv[1]);
+    if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
     int code = cli_open(&db, c, 1);
     if (code) return code;
     folio_write_result r, acme, dup;

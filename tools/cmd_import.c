@@ -298,18 +298,16 @@ int cmd_import(cli_ctx *c) {
     int dry_run = 0;
     for (int i = 1; i < c->argc; i++) {
         int r;
-        if (strcmp(c->argv[i], "--dry-run") == 0) {
+        if (cli_flag(c, i, "--dry-run")) {
             dry_run = 1;
         } else if ((r = cli_opt(&on_existing, c, &i, "--on-existing")) != 0) {
             if (r < 0) return EXIT_USAGE;
-        } else if (strncmp(c->argv[i], "--", 2) == 0) {
-            return cli_usage("import: unknown option '%s'", c->argv[i]);
+        } else if (cli_is_option(c, i) || file) {
+            return cli_bad_arg(c, i);
         } else if (!what) {
             what = c->argv[i];
-        } else if (!file) {
-            file = c->argv[i];
         } else {
-            return cli_usage("import: unexpected argument '%s'", c->argv[i]);
+            file = c->argv[i];
         }
     }
     if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))

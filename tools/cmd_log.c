@@ -62,7 +62,7 @@ int cmd_log(cli_ctx *c) {
     for (int i = 1; i < c->argc; i++) {
         const char *v;
         int r;
-        if (strcmp(c->argv[i], "--follow") == 0) {
+        if (cli_flag(c, i, "--follow")) {
             follow = 1;
         } else if ((r = cli_opt(&v, c, &i, "--from")) != 0) {
             if (r < 0) return EXIT_USAGE;
@@ -73,7 +73,7 @@ int cmd_log(cli_ctx *c) {
             if (cli_parse_u64(&limit, v) != 0 || limit == 0)
                 return cli_usage("--limit needs a number of events (1 or more), not '%s'", v);
         } else {
-            return cli_usage("log: unknown argument '%s'", c->argv[i]);
+            return cli_bad_arg(c, i);
         }
     }
     folio_db *db = NULL;

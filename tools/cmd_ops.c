@@ -7,7 +7,7 @@
 int cmd_rebuild(cli_ctx *c) {
     folio_db *db = NULL;
     uint64_t events = 0;
-    if (c->argc > 1) return cli_usage("rebuild takes no arguments ('%s')", c->argv[1]);
+    if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
     int code = cli_open(&db, c, 0);
     if (code) return code;
     cli_progress_attach(db);
@@ -54,7 +54,7 @@ static int check_scan(void *arg, cli_mark *mark) {
 }
 
 int cmd_check(cli_ctx *c) {
-    if (c->argc > 1) return cli_usage("check takes no arguments ('%s')", c->argv[1]);
+    if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
     cli_mark mark = {0, 0, 0};
     int sig = 0;
     int code = cli_contain(&sig, check_scan, c, &mark);

@@ -151,8 +151,7 @@ int cmd_show(cli_ctx *c) {
         int r = cli_opt(&at, c, &i, "--at-seq");
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
-        if (strncmp(c->argv[i], "--", 2) == 0 || ref)
-            return cli_usage("show: unexpected argument '%s'", c->argv[i]);
+        if (cli_is_option(c, i) || ref) return cli_bad_arg(c, i);
         ref = c->argv[i];
     }
     if (!ref) return cli_usage("usage: folio show CUSTOMER [--at-seq N]");
@@ -167,13 +166,16 @@ int cmd_show(cli_ctx *c) {
 }
 
 int cmd_find(cli_ctx *c) {
-    if (c->argc != 2 || !c->argv[1][strspn(c->argv[1], " \t\n\r\v\f")])
-        return cli_usage("usage: folio find NAME (quote a name with spaces)");
+    const char *name;
+    static const char usage[] = "usage: folio find NAME (quote a name with spaces)";
+    int code = cli_operands(&name, c, 1, 1, usage);
+    if (code) return code;
+    if (!name[strspn(name, " \t\n\r\v\f")]) return cli_usage("%s", usage);
     folio_db *db = NULL;
     folio_customer *cu = NULL;
-    int code = cli_open(&db, c, 0);
+    code = cli_open(&db, c, 0);
     if (code) return code;
-    int rc = folio_customer_find(&cu, db, c->argv[1]); /* before cu is read */
+    int rc = folio_customer_find(&cu, db, name); /* before cu is read */
     return print_card(c, db, rc, cu);
 }
 
@@ -258,13 +260,13 @@ int cmd_list(cli_ctx *c) {
     int all = 0;
     for (int i = 1; i < c->argc; i++) {
         int r;
-        if (strcmp(c->argv[i], "--all") == 0) {
+        if (cli_flag(c, i, "--all")) {
             all = 1;
         } else if ((r = cli_opt(&status, c, &i, "--status")) ||
                    (r = cli_opt(&pattern, c, &i, "--name"))) {
             if (r < 0) return EXIT_USAGE;
         } else {
-            return cli_usage("list: unexpected argument '%s'", c->argv[i]);
+            return cli_bad_arg(c, i);
         }
     }
     if (status) {
@@ -291,7 +293,7 @@ int cmd_deleted(cli_ctx *c) {
     for (int i = 1; i < c->argc; i++) {
         int r = cli_opt(&pattern, c, &i, "--name");
         if (r < 0) return EXIT_USAGE;
-        if (!r) return cli_usage("deleted: unexpected argument '%s'", c->argv[i]);
+        if (!r) return cli_bad_arg(c, i);
     }
     folio_db *db = NULL;
     folio_customer_list *l = NULL;
@@ -308,13 +310,15 @@ int cmd_deleted(cli_ctx *c) {
 }
 
 int cmd_history(cli_ctx *c) {
-    if (c->argc != 2) return cli_usage("usage: folio history CUSTOMER");
+    const char *ref;
+    int code = cli_operands(&ref, c, 1, 1, "usage: folio history CUSTOMER");
+    if (code) return code;
     folio_db *db = NULL;
     folio_iter *it = NULL;
     const folio_event *e;
-    int code = cli_open(&db, c, 0);
+    code = cli_open(&db, c, 0);
     if (code) return code;
-    int rc = folio_history_open(&it, db, c->argv[1]);
+    int rc = folio_history_open(&it, db, ref);
     if (rc == FOLIO_OK && c->json) putchar('[');
     size_t n = 0;
     while (rc == FOLIO_OK && (rc = folio_iter_next(&e, it)) == FOLIO_OK) {

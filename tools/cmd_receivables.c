@@ -39,15 +39,14 @@ static int parse_doc_args(doc_cli *a, cli_ctx *c, const char *cmd, int due_ok, i
             char *colon = strrchr(copy, ':');
             if (colon) *colon = '\0';
             a->applies[a->apply_count++] = (folio_apply){copy, colon ? colon + 1 : NULL};
-        } else if (pay_ok && strcmp(c->argv[i], "--auto") == 0) {
+        } else if (pay_ok && cli_flag(c, i, "--auto")) {
             a->auto_allocate = 1;
-        } else if (strncmp(c->argv[i], "--", 2) == 0 && strcmp(c->argv[i], "--") != 0 &&
-                   !(c->argv[i][2] >= '0' && c->argv[i][2] <= '9')) {
-            return cli_usage("%s: unknown option '%s'", cmd, c->argv[i]);
+        } else if (cli_is_option(c, i) && !(c->argv[i][2] >= '0' && c->argv[i][2] <= '9')) {
+            return cli_bad_arg(c, i); /* ("--5" is an amount: refused as malformed money) */
         } else if (np < 2) {
             positional[np++] = c->argv[i];
         } else {
-            return cli_usage("%s: unexpected argument '%s'", cmd, c->argv[i]);
+            return cli_bad_arg(c, i);
         }
     }
     if (np != 2) return cli_usage("usage: folio %s CUSTOMER AMOUNT [options]", cmd);
@@ -112,10 +111,10 @@ int cmd_allocate(cli_ctx *c) {
         if ((r = cli_opt(&from, c, &i, "--from")) || (r = cli_opt(&to, c, &i, "--to")) ||
             (r = cli_opt(&amount, c, &i, "--amount")) || (r = cli_opt(&date, c, &i, "--date"))) {
             if (r < 0) return EXIT_USAGE;
-        } else if (strcmp(c->argv[i], "--auto") == 0) {
+        } else if (cli_flag(c, i, "--auto")) {
             auto_allocate = 1;
-        } else if (strncmp(c->argv[i], "--", 2) == 0 || ref) {
-            return cli_usage("allocate: unexpected argument '%s'", c->argv[i]);
+        } else if (cli_is_option(c, i) || ref) {
+            return cli_bad_arg(c, i);
         } else {
             ref = c->argv[i];
         }
@@ -128,12 +127,14 @@ int cmd_allocate(cli_ctx *c) {
 }
 
 int cmd_balance(cli_ctx *c) {
-    if (c->argc != 2) return cli_usage("usage: folio balance CUSTOMER");
+    const char *ref;
+    int code = cli_operands(&ref, c, 1, 1, "usage: folio balance CUSTOMER");
+    if (code) return code;
     folio_db *db = NULL;
     folio_customer *cu = NULL;
-    int code = cli_open(&db, c, 0);
+    code = cli_open(&db, c, 0);
     if (code) return code;
-    int rc = folio_customer_get(&cu, db, c->argv[1], 0, 0);
+    int rc = folio_customer_get(&cu, db, ref, 0, 0);
     if (rc < 0) {
         code = cli_fail(rc, NULL);
     } else if (c->json) {
@@ -259,8 +260,8 @@ int cmd_statement(cli_ctx *c) {
         if ((r = cli_opt(&as_of, c, &i, "--as-of")) || (r = cli_opt(&from, c, &i, "--from")) ||
             (r = cli_opt(&at, c, &i, "--at-seq")) || (r = cli_opt(&format, c, &i, "--format"))) {
             if (r < 0) return EXIT_USAGE;
-        } else if (strncmp(c->argv[i], "--", 2) == 0 || ref) {
-            return cli_usage("statement: unexpected argument '%s'", c->argv[i]);
+        } else if (cli_is_option(c, i) || ref) {
+            return cli_bad_arg(c, i);
         } else {
             ref = c->argv[i];
         }
@@ -291,7 +292,7 @@ int cmd_statement(cli_ctx *c) {
 }
 
 int cmd_holds(cli_ctx *c) {
-    if (c->argc != 1) return cli_usage("holds takes no arguments ('%s')", c->argv[1]);
+    if (c->argc != 1) return cli_bad_arg(c, 1); /* takes none */
     folio_db *db = NULL;
     folio_customer_list *l = NULL;
     int code = cli_open(&db, c, 0);
@@ -335,7 +336,7 @@ int cmd_credit_check(cli_ctx *c) {
     for (int i = 1; i < c->argc; i++) {
         int r = cli_opt(&as_of, c, &i, "--as-of");
         if (r < 0) return EXIT_USAGE;
-        if (!r) return cli_usage("credit-check: unexpected argument '%s'", c->argv[i]);
+        if (!r) return cli_bad_arg(c, i);
     }
     folio_db *db = NULL;
     folio_credit_check_result res;
@@ -362,8 +363,7 @@ int cmd_admit(cli_ctx *c) {
         int r = cli_opt(&doc, c, &i, "--doc");
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
-        if (strncmp(c->argv[i], "--", 2) == 0 || ref)
-            return cli_usage("admit: unexpected argument '%s'", c->argv[i]);
+        if (cli_is_option(c, i) || ref) return cli_bad_arg(c, i);
         ref = c->argv[i];
     }
     if (!ref || !doc) return cli_usage("usage: folio admit CUSTOMER --doc sales-order|cash-sale");

@@ -24,7 +24,7 @@ int cmd_export(cli_ctx *c) {
         const char *v;
         int r = cli_opt(&v, c, &i, "--from");
         if (r < 0) return EXIT_USAGE;
-        if (!r) return cli_usage("export: unexpected argument '%s'", c->argv[i]);
+        if (!r) return cli_bad_arg(c, i);
     }
     c->export_mode = 1;
     return cmd_log(c);
@@ -166,8 +166,9 @@ static void remove_ledger(const char *path) {
 }
 
 int cmd_restore(cli_ctx *c) {
-    if (c->argc != 2) return cli_usage("usage: folio restore FILE (an export; - reads stdin)");
-    const char *file = c->argv[1];
+    const char *file;
+    int r0 = cli_operands(&file, c, 1, 1, "usage: folio restore FILE (an export; - reads stdin)");
+    if (r0) return r0;
     char tmp[4200], tmp_lock[4400], lock[4400];
     struct stat st;
     folio_db *db = NULL;

@@ -7,7 +7,7 @@ int cmd_stats(cli_ctx *c) {
     folio_db *db = NULL;
     folio_stats s;
     char hex[2 * FOLIO_HASH_BYTES + 1], when[40] = "-";
-    if (c->argc > 1) return cli_usage("stats takes no arguments ('%s')", c->argv[1]);
+    if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
     int code = cli_open(&db, c, 0);
     if (code) return code;
     int rc = folio_stats_get(&s, db);

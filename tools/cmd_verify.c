@@ -128,7 +128,7 @@ static int locate_scan(void *arg, cli_mark *mark) {
 }
 
 int cmd_verify(cli_ctx *c) {
-    if (c->argc > 1) return cli_usage("verify takes no arguments ('%s')", c->argv[1]);
+    if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
     cli_mark mark = {0, 0, 0};
     int sig = 0;
     int code = cli_contain(&sig, verify_scan, c, &mark);

@@ -58,6 +58,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
+               "After --, every argument is an operand (a value that starts with --).\n"
                "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
 }
 
@@ -70,15 +71,18 @@ static const char *default_actor(void) {
 }
 
 /* Take the global options out of argv wherever they stand; what is left is the command
- * word and its arguments, in their order. After "--" nothing is taken. */
+ * word and its arguments, in their order. After "--" nothing is taken, and the command takes
+ * what follows as operands, never options (c->operands_at). */
 static int parse_globals(cli_ctx *c, int argc, char **argv) {
     c->argv = calloc((size_t)argc + 1, sizeof *c->argv);
     if (!c->argv) return cli_fail(FOLIO_ERROR, "out of memory");
-    cli_ctx all = {.argc = argc, .argv = argv};
+    cli_ctx all = {.argc = argc, .argv = argv, .operands_at = argc};
+    c->operands_at = argc; /* no "--": any argument may be an option */
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
-        if (strcmp(argv[i], "--") == 0) {
+        if (strcmp(argv[i], "--") == 0) { /* the rest are operands of the command */
+            c->operands_at = c->argc;
             while (++i < argc) c->argv[c->argc++] = argv[i];
             break;
         }

@@ -46,3 +46,86 @@ Test(arguments, restore_naming_a_ledger_path_with_a_newline_is_one_line) {
     cli_write_file(cli_path("empty.jsonl"), "", 0);
     one_escaped_line(1, ARGS("--db", "a\nb.db", "restore", "empty.jsonl"));
 }
+
+/* ---- unknown options and the end-of-options marker ---- */
+
+/* Run `args`: exit 2, one line saying "unknown option" and naming `opt`, no new event. */
+static void unknown_option(const char *opt, const char *const *args) {
+    uint64_t before = cli_exists(cli_path("folio.db")) ? cli_event_count() : 0;
+    cli_fails_with(2, SAYS("unknown option", opt), args);
+    if (before) cr_assert_eq(cli_event_count(), before, "a refused command appended events");
+}
+
+Test(arguments, an_unknown_option_is_never_taken_as_a_value) {
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    unknown_option("--urgent", ARGS("note", "CUST-000001", "--urgent"));
+    unknown_option("--urgent", ARGS("note", "--urgent", "CUST-000001"));
+    unknown_option("--force", ARGS("own", "CUST-000001", "--force"));
+    unknown_option("--force", ARGS("status", "CUST-000001", "--force"));
+    unknown_option("--now", ARGS("status", "CUST-000001", "active", "--now"));
+    unknown_option("--force", ARGS("delete", "--force"));
+    unknown_option("--force", ARGS("delete", "CUST-000001", "--force"));
+    unknown_option("--force", ARGS("contact", "remove", "CUST-000001", "1", "--force"));
+    unknown_option("--exact", ARGS("find", "--exact"));
+    unknown_option("--exact", ARGS("find", "Acme", "--exact"));
+    unknown_option("--cents", ARGS("balance", "CUST-000001", "--cents"));
+    unknown_option("--json-lines", ARGS("history", "--json-lines"));
+    unknown_option("--bogus", ARGS("show", "CUST-000001", "--bogus"));
+    unknown_option("--bogus", ARGS("list", "--bogus"));
+    unknown_option("--bogus", ARGS("deleted", "--bogus"));
+    unknown_option("--bogus", ARGS("holds", "--bogus"));
+    unknown_option("--bogus", ARGS("verify", "--bogus"));
+    unknown_option("--bogus", ARGS("log", "--bogus"));
+    unknown_option("--bogus", ARGS("export", "--bogus"));
+    unknown_option("--bogus", ARGS("merge", "--bogus"));
+    unknown_option("--bogus", ARGS("init", "--bogus"));
+    unknown_option("--bogus", ARGS("credit-check", "--bogus"));
+    unknown_option("--bogus", ARGS("invoice", "CUST-000001", "10", "--bogus"));
+    unknown_option("--bogus", ARGS("update", "CUST-000001", "--bogus"));
+    json_t *s = cli_json_ok("--json", "show", "CUST-000001");
+    cr_assert(json_is_null(json_object_get(s, "owner")) ||
+                  strcmp(cli_jstr(s, "owner"), "--force") != 0,
+              "own took --force as the owner");
+    json_decref(s);
+}
+
+Test(arguments, restore_does_not_read_a_file_named_like_an_option) {
+    cli_write_file(cli_path("--bogus"), "", 0); /* an empty export: would restore 0 events */
+    unknown_option("--bogus", ARGS("restore", "--bogus"));
+    cr_assert(!cli_exists(cli_path("folio.db")), "restore --bogus created the ledger");
+    cli_result r = cli("restore", "--", "--bogus"); /* what the user meant, if anything */
+    cr_assert_eq(r.status, 0, "restore -- --bogus exited %d: %s", r.status, r.err);
+    cli_result_free(&r);
+}
+
+Test(arguments, a_value_starting_with_dashes_goes_after_the_end_of_options) {
+    json_decref(cli_json_ok("--json", "create", "--", "--Acme--"));
+    json_t *f = cli_json_ok("--json", "find", "--", "--Acme--");
+    cr_assert_str_eq(cli_jstr(f, "ref"), "CUST-000001");
+    json_decref(f);
+    json_decref(cli_json_ok("--json", "note", "CUST-000001", "--", "--urgent"));
+    json_decref(cli_json_ok("--json", "own", "--", "CUST-000001", "--force"));
+    /* global options after "--" are operands too */
+    cli_result r = cli("note", "CUST-000001", "--", "--json");
+    cr_assert_eq(r.status, 0, "note -- --json exited %d: %s", r.status, r.err);
+    cr_assert(r.out[0] != '{', "--json after -- was taken as the global option: %s", r.out);
+    cli_result_free(&r);
+    json_t *s = cli_json_ok("--json", "show", "CUST-000001");
+    cr_assert_str_eq(cli_jstr(s, "owner"), "--force");
+    cr_assert_str_eq(cli_jstr(s, "name"), "--Acme--");
+    json_decref(s);
+    json_t *h = cli_json_ok("--json", "history", "--", "CUST-000001");
+    int urgent = 0, json_note = 0;
+    for (size_t i = 0; i < json_array_size(h); i++) {
+        json_t *text = json_object_get(json_object_get(json_array_get(h, i), "data"), "text");
+        if (!json_is_string(text)) continue;
+        urgent += strcmp(json_string_value(text), "--urgent") == 0;
+        json_note += strcmp(json_string_value(text), "--json") == 0;
+    }
+    cr_assert_eq(urgent, 1, "the note --urgent was not written once");
+    cr_assert_eq(json_note, 1, "the note --json was not written once");
+    json_decref(h);
+    /* an option after "--" is an operand, and too many operands are a usage error */
+    cli_fails_with(2, SAYS("unexpected argument", "--all"), ARGS("list", "--", "--all"));
+    cli_fails_with(2, SAYS("usage"), ARGS("note", "CUST-000001", "--", "a", "b"));
+}
