@@ -442,10 +442,14 @@ static int document_fn(folio_cmd *c, void *arg) {
         }
         rc = folio_receivables__get(&old, &d.rec, a->kind, in->doc, strlen(in->doc));
         if (rc == FOLIO_OK) {
+            /* The same document is what the row gives: a date or due it leaves out is not
+             * compared (its default, today or the date, may not be what the first run
+             * stored: a re-run on a later day finds the row imported). */
+            date = old.date;
+            due = old.due;
             if ((rc = parse_amount(&amount, NULL, in->amount, d.cur, folio_doc_kind_name(a->kind))) < 0 ||
-                (rc = parse_date(&date, in->date, "date")) < 0)
+                (in->date && (rc = parse_date(&date, in->date, "date")) < 0))
                 goto done;
-            due = date;
             if (a->kind == FOLIO_DOC_INVOICE && in->due && (rc = parse_date(&due, in->due, "due")) < 0)
                 goto done;
             if (old.customer != d.card->id || old.amount != amount || old.date != date ||

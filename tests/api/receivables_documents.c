@@ -880,6 +880,47 @@ Test(receivables_documents, an_import_key_is_bound_to_the_document_kind) {
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "10.00");
 }
 
+/* A re-run of an import finds a row imported before by what the row gives: a date or due
+ * it leaves out defaults to today (or the date) and is not compared, so a re-run on a later
+ * day is not "other content". What the row does give is still compared. */
+Test(receivables_documents, an_import_row_without_date_or_due_finds_the_document_imported_before) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    folio_document_new inv = {"10.00", "I-1", "2020-01-15", "2020-02-15"};
+    folio_document_new pay = {"4.00", "P-1", "2020-01-20", NULL};
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "invoice", a, &inv));
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "payment", a, &pay));
+    uint64_t seq = r.seq;
+    folio_document_new inv_nodate = {"10.00", "I-1", NULL, NULL};
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "invoice", a, &inv_nodate));
+    cr_assert_eq(r.existed, 1, "an invoice row without date or due was not found");
+    folio_document_new inv_nodue = {"10.00", "I-1", "2020-01-15", NULL};
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "invoice", a, &inv_nodue));
+    cr_assert_eq(r.existed, 1, "an invoice row without due was not found");
+    folio_document_new inv_due_only = {"10.00", "I-1", NULL, "2020-02-15"};
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "invoice", a, &inv_due_only));
+    cr_assert_eq(r.existed, 1, "an invoice row with only its due was not found");
+    folio_document_new pay_nodate = {"4.00", "P-1", NULL, NULL};
+    TMPDB_OK(folio_document_import(&r, tmpdb, &w, "payment", a, &pay_nodate));
+    cr_assert_eq(r.existed, 1, "a payment row without date was not found");
+    cr_assert_eq(r.seq, seq, "a found row appended something");
+    /* what a row gives is compared */
+    folio_document_new other_date = {"10.00", "I-1", "2020-01-16", NULL};
+    folio_document_new other_due = {"10.00", "I-1", NULL, "2020-02-16"};
+    folio_document_new other_amount = {"10.01", "I-1", NULL, NULL};
+    folio_document_new bad_date = {"10.00", "I-1", "2020-13-01", NULL};
+    TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "other content",
+                  folio_document_import(&r, tmpdb, &w, "invoice", a, &other_date));
+    TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "other content",
+                  folio_document_import(&r, tmpdb, &w, "invoice", a, &other_due));
+    TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "other content",
+                  folio_document_import(&r, tmpdb, &w, "invoice", a, &other_amount));
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, NULL,
+                  folio_document_import(&r, tmpdb, &w, "invoice", a, &bad_date));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "6.00");
+}
+
 /* Events appended through the raw API skip the commands' rules, but the read models still
  * refuse what would break their invariants, and then nothing is written. */
 Test(receivables_documents, raw_document_events_that_break_the_read_models_are_refused) {

@@ -1034,6 +1034,42 @@ Test(import, the_same_document_twice_in_one_file) {
     expect_balance("A1", "6.00");
 }
 
+/* A re-run on a later day of a file without a date column: the rows' default date (today)
+ * is not the stored one, and the rows were imported all the same. Shown without waiting a
+ * day: the first file gives a past date and due, the second leaves them out. */
+Test(import, a_rerun_without_date_or_due_columns_finds_the_rows_imported_before) {
+    json_decref(cli_json_ok("--json", "create", "Acme", "--ref", "A1"));
+    write_csv("dated.csv", "kind,customer,doc,date,due,amount\n"
+                           "invoice,A1,I-1,2020-01-15,2020-02-15,10.00\n"
+                           "credit_note,A1,C-1,2020-01-16,,1.00\n"
+                           "payment,A1,P-1,2020-01-17,,2.00\n");
+    json_t *j = import_json(0, "documents", "dated.csv");
+    expect_counts(j, 3, 0, 0);
+    json_decref(j);
+    uint64_t events = cli_event_count();
+    write_csv("undated.csv", "kind,customer,doc,amount\n"
+                             "invoice,A1,I-1,10.00\n"
+                             "credit_note,A1,C-1,1.00\n"
+                             "payment,A1,P-1,2.00\n");
+    j = import_json(0, "documents", "undated.csv");
+    expect_counts(j, 3, 0, 3);
+    json_decref(j);
+    write_csv("no_due.csv", "kind,customer,doc,date,amount\n"
+                            "invoice,A1,I-1,2020-01-15,10.00\n");
+    j = import_json(0, "documents", "no_due.csv");
+    expect_counts(j, 1, 0, 1);
+    json_decref(j);
+    cr_assert_eq(cli_event_count(), events, "a re-run appended events");
+    /* a date the row does give is compared */
+    write_csv("other.csv", "kind,customer,doc,date,amount\n"
+                           "invoice,A1,I-1,2020-01-16,10.00\n");
+    j = import_json(1, "documents", "other.csv");
+    expect_counts(j, 0, 1, 0);
+    expect_error_says(j, 0, "rule 10");
+    json_decref(j);
+    expect_balance("A1", "7.00");
+}
+
 /* ---- batches ---- */
 
 Test(import, a_file_crossing_the_batch_boundary_with_a_bad_row_in_each_batch) {
