@@ -860,6 +860,18 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
     check_args a = {0, 0, 0, 0};
     if (!out || !w) return folio_error__set(FOLIO_EINVAL, "credit-check: NULL argument");
     *out = res;
+    /* A safety option the check cannot honour is refused, not dropped: the caller would
+     * believe it held. */
+    if (w->idempotency_key)
+        return folio_error__set(FOLIO_EINVAL,
+                                "credit-check takes no idempotency key: it writes holds of many "
+                                "customers in several transactions, which one key cannot stand "
+                                "for; running it again is safe (it changes only holds that are "
+                                "out of date)");
+    if (w->has_expected_version)
+        return folio_error__set(FOLIO_EINVAL,
+                                "credit-check takes no expected version: it writes to many "
+                                "customers, not to one stream whose version could be expected");
     int rc = parse_date(&a.as_of, as_of, "as-of date");
     if (rc < 0) return rc;
     /* Each pass is one transaction of at most FOLIO_CMD_EVENTS_MAX hold changes. */
@@ -872,10 +884,9 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
         folio_mpw__array(&req, 2);
         folio_mpw__str(&req, "credit-check");
         folio_mpw__i64(&req, a.as_of);
-        folio_write_opts once = *w;
-        once.idempotency_key = NULL; /* a check is repeatable by nature */
-        once.has_expected_version = 0;
-        rc = folio_cmd__run(&wr, db, &once, &req, credit_check_fn, &a);
+        FOLIO_ASSERT(w->idempotency_key == NULL); /* refused above */
+        FOLIO_ASSERT(!w->has_expected_version);
+        rc = folio_cmd__run(&wr, db, w, &req, credit_check_fn, &a);
         folio_mpw__free(&req);
         if (rc < 0) break;
         res.placed += a.placed;

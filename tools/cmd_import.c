@@ -222,8 +222,8 @@ static void clear_batch_results(importer *im) {
 static int run_rows(folio_db *db, void *arg) {
     importer *im = arg;
     folio_write_opts w = cli_write_opts(im->c);
-    w.idempotency_key = NULL; /* rows are found again by ref, id, name or number */
-    w.has_expected_version = 0;
+    w.idempotency_key = NULL; /* cmd_import refuses both: rows are found again by ref, */
+    w.has_expected_version = 0; /* external id, name or number */
     clear_batch_results(im); /* the batch may run twice (the map grew) */
     for (size_t i = 0; i < im->pending; i++) {
         const row *r = &im->batch[i];
@@ -313,6 +313,15 @@ int cmd_import(cli_ctx *c) {
     if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))
         return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
                          "[--on-existing skip|update|error]");
+    /* Safety options that do not apply are refused, not dropped: the caller would believe
+     * they held. */
+    if (c->idempotency_key)
+        return cli_usage("import takes no --idempotency-key: it has its own, row by row (a row "
+                         "is found again by its ref, external id, name or document number, so "
+                         "a re-run imports nothing twice)");
+    if (c->has_expect_version)
+        return cli_usage("import takes no --expect-version: its rows write to many customers, "
+                         "not to one whose version could be expected");
     importer *im = calloc(1, sizeof *im);
     if (!im) return cli_fail(FOLIO_ERROR, "import: out of memory");
     im->c = c;

@@ -252,6 +252,29 @@ Test(receivables_credit, credit_check_needs_past_due_control_and_a_valid_date) {
     cr_assert_eq(res.on_hold, 1);
 }
 
+/* An idempotency key or an expected version cannot hold for a check that writes to many
+ * customers in several transactions: refused (FOLIO_EINVAL, saying why), never dropped. */
+Test(receivables_credit, credit_check_refuses_an_idempotency_key_and_an_expected_version) {
+    folio_credit_check_result res;
+    folio_write_opts w = tmpdb_w();
+    tmpdb_configure(tmpdb, "past-due", NULL);
+    const char *a = tmpdb_account(tmpdb, "Late", NULL, NULL);
+    tmpdb_issue_invoice(tmpdb, a, "100.00", "2026-01-01", "2026-01-02");
+    w.idempotency_key = "check-1";
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "idempotency key",
+                  folio_credit_check(&res, tmpdb, &w, "2026-02-01"));
+    cr_assert_eq(res.placed + res.released + res.on_hold, 0);
+    w.idempotency_key = NULL;
+    w.has_expected_version = 1;
+    w.expected_version = 0;
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "expected version",
+                  folio_credit_check(&res, tmpdb, &w, "2026-02-01"));
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    w.has_expected_version = 0;
+    TMPDB_OK(folio_credit_check(&res, tmpdb, &w, "2026-02-01"));
+    cr_assert_eq(res.placed, 1);
+}
+
 Test(receivables_credit, hold_reasons_are_status_credit_limit_and_past_due) {
     folio_credit_check_result res;
     folio_write_opts w = tmpdb_w();

@@ -129,3 +129,36 @@ Test(arguments, a_value_starting_with_dashes_goes_after_the_end_of_options) {
     cli_fails_with(2, SAYS("unexpected argument", "--all"), ARGS("list", "--", "--all"));
     cli_fails_with(2, SAYS("usage"), ARGS("note", "CUST-000001", "--", "a", "b"));
 }
+
+/* ---- safety options a command cannot honour are refused, never dropped ---- */
+
+Test(arguments, credit_check_refuses_an_idempotency_key_and_an_expected_version) {
+    cli_fails_with(2, SAYS("--idempotency-key", "several transactions"),
+                   ARGS("credit-check", "--idempotency-key", "k1"));
+    cr_assert(!cli_exists(cli_path("folio.db")), "a refused credit-check created the ledger");
+    json_decref(cli_json_ok("--json", "init", "--credit-control", "past-due"));
+    json_decref(cli_json_ok("--json", "create", "Late"));
+    json_decref(cli_json_ok("--json", "invoice", "CUST-000001", "10", "--date", "2020-01-01",
+                            "--due", "2020-01-31"));
+    uint64_t before = cli_event_count();
+    cli_fails_with(2, SAYS("--idempotency-key", "several transactions"),
+                   ARGS("--idempotency-key", "k1", "credit-check", "--as-of", "2020-03-01"));
+    cli_fails_with(2, SAYS("--expect-version", "many customers"),
+                   ARGS("credit-check", "--as-of", "2020-03-01", "--expect-version", "3"));
+    cr_assert_eq(cli_event_count(), before, "a refused credit-check wrote");
+    json_t *j = cli_json_ok("--json", "credit-check", "--as-of", "2020-03-01");
+    cr_assert_eq(cli_jint(j, "placed"), 1);
+    json_decref(j);
+}
+
+Test(arguments, import_refuses_an_idempotency_key_and_an_expected_version) {
+    const char *csv = "name\nAcme\n";
+    cli_write_file(cli_path("c.csv"), csv, strlen(csv));
+    cli_fails_with(2, SAYS("--idempotency-key", "re-run imports nothing twice"),
+                   ARGS("--idempotency-key", "k1", "import", "customers", "c.csv"));
+    cli_fails_with(2, SAYS("--expect-version", "many customers"),
+                   ARGS("import", "customers", "c.csv", "--expect-version", "1"));
+    cli_fails_with(2, SAYS("--idempotency-key"),
+                   ARGS("import", "customers", "c.csv", "--dry-run", "--idempotency-key", "k"));
+    cr_assert(!cli_exists(cli_path("folio.db")), "a refused import created the ledger");
+}
