@@ -12,6 +12,12 @@
  * batch of the same file is only caught by the real run.
  * A row that is not valid CSV (a stray quote, a NUL byte) is reported with its line, the
  * parser starts afresh on the next line, and the import goes on.
+ * Every bad row is reported, and none is kept: a batch's errors are written as soon as the
+ * batch has committed (or, in a dry run, been checked), so memory does not grow with the file
+ * and a batch that runs twice (the map grew) reports once. Text: one stderr line each, the
+ * summary at the end. --json: one object on one line, its "errors" array streamed first and
+ * the counts after it; once it has begun it is always finished, even when a later batch
+ * fails (then with "stopped", and the failure on stderr).
  */
 #include <csv.h>
 #include <errno.h>
@@ -23,7 +29,6 @@
 
 #define IMPORT_BATCH_ROWS 1000u
 #define IMPORT_COLUMNS_MAX 32u
-#define IMPORT_ERRORS_KEPT 1000u /* errors listed; the rest are counted */
 #define CHUNK_BYTES (64u * 1024u)
 /* A row longer than this stops the import (an unterminated quote would otherwise make the
  * rest of a hostile file one field, held in memory by the parser). */
@@ -71,8 +76,10 @@ typedef struct {
     struct {
         uint64_t line;
         char *msg;
-    } errors[IMPORT_ERRORS_KEPT], batch_errors[IMPORT_BATCH_ROWS];
-    size_t nerrors, nbatch_errors;
+    } batch_errors[IMPORT_BATCH_ROWS]; /* a row has at most one */
+    size_t nbatch_errors;
+    uint64_t reported;   /* errors written so far (the batches that committed) */
+    int json_begun;      /* --json: "{\"errors\":[" is out, the object must be finished */
     int flush_rc; /* a batch that failed as a whole (storage) */
 } importer;
 
@@ -211,6 +218,48 @@ static void record_error(importer *im, uint64_t line, const char *msg) {
     }
 }
 
+/* --json: begin the summary object with its "errors" array (once). */
+static void json_begin(importer *im) {
+    if (im->json_begun) return;
+    fputs("{\"errors\":[", stdout);
+    im->json_begun = 1;
+}
+
+/* --json: end the errors array and the object with the counts (after json_begin); `stopped`
+ * (or NULL) says why the import stopped before the end of the file. */
+static void json_finish(importer *im, const char *stopped) {
+    printf("],\"accepted\":%llu,\"rejected\":%llu,\"existing\":%llu,\"dry_run\":%s",
+           (unsigned long long)im->accepted, (unsigned long long)im->rejected,
+           (unsigned long long)im->existing, im->dry_run ? "true" : "false");
+    if (stopped) {
+        printf(",\"stopped\":");
+        cli_json_string(stdout, stopped);
+    }
+    printf("}\n");
+}
+
+/* Write the bad rows of a batch that went in (or was checked): in file order, each once. */
+static void report_batch_errors(importer *im) {
+    if (im->nbatch_errors == 0) return;
+    if (!im->c->json) cli_progress_end(); /* a progress line on a terminal: end it first */
+    for (size_t i = 0; i < im->nbatch_errors; i++) {
+        unsigned long long line = (unsigned long long)im->batch_errors[i].line;
+        const char *msg = im->batch_errors[i].msg ? im->batch_errors[i].msg : "out of memory";
+        if (im->c->json) {
+            json_begin(im);
+            printf("%s{\"line\":%llu,\"message\":", im->reported ? "," : "", line);
+            cli_json_string(stdout, msg);
+            putchar('}');
+        } else {
+            fprintf(stderr, "folio: line %llu: ", line);
+            cli_print_text(stderr, msg); /* one line, whatever the row held */
+            fputc('\n', stderr);
+        }
+        im->reported++;
+    }
+    fflush(im->c->json ? stdout : stderr);
+}
+
 static void clear_batch_results(importer *im) {
     for (size_t i = 0; i < im->nbatch_errors; i++) free(im->batch_errors[i].msg);
     im->nbatch_errors = 0;
@@ -277,14 +326,7 @@ static int flush(importer *im) {
         im->accepted += im->batch_accepted;
         im->rejected += im->batch_rejected;
         im->existing += im->batch_existing;
-        for (size_t i = 0; i < im->nbatch_errors; i++) {
-            if (im->nerrors < IMPORT_ERRORS_KEPT) {
-                im->errors[im->nerrors].line = im->batch_errors[i].line;
-                im->errors[im->nerrors].msg = im->batch_errors[i].msg;
-                im->batch_errors[i].msg = NULL;
-                im->nerrors++;
-            }
-        }
+        report_batch_errors(im);
     }
     clear_batch_results(im);
     for (size_t i = 0; i < im->pending; i++) row_free(&im->batch[i]);
@@ -466,6 +508,14 @@ int cmd_import(cli_ctx *c) {
     if (in != stdin) fclose(in);
 
     if (rc < 0) {
+        /* A batch failed as a whole (storage): the batches before it went in. A JSON summary
+         * that has begun (bad rows of those batches) is finished, saying where it stopped. */
+        if (im->json_begun) {
+            char stopped[sizeof im->fatal_msg];
+            const char *why = folio_errmsg();
+            snprintf(stopped, sizeof stopped, "%s", why && *why ? why : folio_strerror(rc));
+            json_finish(im, stopped);
+        }
         code = cli_fail(rc, "import");
     } else if (im->fatal && !im->have_header) {
         fputs("folio: import: ", stderr);
@@ -474,28 +524,9 @@ int cmd_import(cli_ctx *c) {
         code = EXIT_USAGE;
     } else {
         if (c->json) {
-            printf("{\"accepted\":%llu,\"rejected\":%llu,\"existing\":%llu,\"dry_run\":%s,",
-                   (unsigned long long)im->accepted, (unsigned long long)im->rejected,
-                   (unsigned long long)im->existing, dry_run ? "true" : "false");
-            if (im->fatal) {
-                printf("\"stopped\":");
-                cli_json_string(stdout, im->fatal_msg);
-                putchar(',');
-            }
-            printf("\"errors\":[");
-            for (size_t i = 0; i < im->nerrors; i++) {
-                printf("%s{\"line\":%llu,\"message\":", i ? "," : "",
-                       (unsigned long long)im->errors[i].line);
-                cli_json_string(stdout, im->errors[i].msg);
-                printf("}");
-            }
-            printf("]}\n");
+            json_begin(im);
+            json_finish(im, im->fatal ? im->fatal_msg : NULL);
         } else {
-            for (size_t i = 0; i < im->nerrors; i++) {
-                fprintf(stderr, "folio: line %llu: ", (unsigned long long)im->errors[i].line);
-                cli_print_text(stderr, im->errors[i].msg);
-                fputc('\n', stderr);
-            }
             printf("%s%llu rows accepted (%llu already there), %llu rejected\n",
                    dry_run ? "dry run, nothing written: " : "", (unsigned long long)im->accepted,
                    (unsigned long long)im->existing, (unsigned long long)im->rejected);
@@ -512,7 +543,6 @@ int cmd_import(cli_ctx *c) {
         }
     }
     if (dry_run) c->discard_new_ledger = 1; /* a dry run leaves no new file behind */
-    for (size_t i = 0; i < im->nerrors; i++) free(im->errors[i].msg);
     code = cli_done(im->db, c, code);
     free(im);
     return code;
