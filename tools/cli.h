@@ -52,6 +52,9 @@ int cli_parse_u64(uint64_t *out, const char *s);
  * Returns 1 if argv[*i] is that option, 0 if not (an argument after "--" never is), -1
  * (after printing) if its value is missing. */
 int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
+/* cli_opt refuses an option given twice (only --apply may repeat): a parser that reads the
+ * same arguments again (export, then log) forgets the options seen first. */
+void cli_opt_reset(void);
 /* Is argv[i] the flag `name` ("--all")? Not after "--". */
 int cli_flag(const cli_ctx *c, int i, const char *name);
 /* Does argv[i] look like an option: "--" and more, before the end-of-options marker "--"? */

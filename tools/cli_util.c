@@ -120,16 +120,37 @@ int cli_parse_u64(uint64_t *out, const char *s) {
     return 0;
 }
 
+/* The options that took a value so far in this run (one command per process). An option
+ * given twice is a usage error, not the last one winning: 'merge --keep A --delete B
+ * --delete C' must not merge C and leave B. Only --apply is a list. */
+static char opts_seen[64][32]; /* copies: some names are built in a buffer (--billing-...) */
+static unsigned opts_seen_count;
+
+static int seen_before(const char *name) {
+    if (strcmp(name, "--apply") == 0) return 0;
+    for (unsigned k = 0; k < opts_seen_count; k++)
+        if (strcmp(opts_seen[k], name) == 0) return 1;
+    if (opts_seen_count < sizeof opts_seen / sizeof opts_seen[0] && strlen(name) < sizeof opts_seen[0])
+        strcpy(opts_seen[opts_seen_count++], name);
+    return 0;
+}
+
+void cli_opt_reset(void) { opts_seen_count = 0; }
+
 int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {
     const char *a = c->argv[*i];
     size_t n = strlen(name);
     if (*i >= c->operands_at) return 0; /* after "--": a value, whatever it looks like */
     if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] != '=' && a[n] != '\0') return 0;
+    if (seen_before(name)) {
+        cli_usage("%s is given more than once", name);
+        return -1;
+    }
     if (a[n] == '=') {
         *value = a + n + 1;
         return 1;
     }
-    if (a[n] != '\0') return 0;
     if (*i + 1 >= c->argc) {
         cli_usage("%s needs a value", name);
         return -1;

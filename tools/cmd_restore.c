@@ -27,6 +27,7 @@ int cmd_export(cli_ctx *c) {
         if (!r) return cli_bad_arg(c, i);
     }
     c->export_mode = 1;
+    cli_opt_reset(); /* log reads the same --from again */
     return cmd_log(c);
 }
 

@@ -162,3 +162,40 @@ Test(arguments, import_refuses_an_idempotency_key_and_an_expected_version) {
                    ARGS("import", "customers", "c.csv", "--dry-run", "--idempotency-key", "k"));
     cr_assert(!cli_exists(cli_path("folio.db")), "a refused import created the ledger");
 }
+
+/* An option given twice is a usage error, not the last one winning: 'merge --keep A
+ * --delete B --delete C' merged C and left B, exit 0. --apply alone is a list. */
+static void given_twice(const char *opt, const char *const *args) {
+    uint64_t before = cli_event_count();
+    cli_fails_with(2, SAYS(opt, "more than once"), args);
+    cr_assert_eq(cli_event_count(), before, "a refused command appended events");
+}
+
+Test(arguments, an_option_given_twice_is_refused_and_only_apply_repeats) {
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    json_decref(cli_json_ok("--json", "create", "Beta"));
+    json_decref(cli_json_ok("--json", "create", "Gamma"));
+    given_twice("--delete", ARGS("merge", "--keep", "CUST-000001", "--delete", "CUST-000002",
+                                 "--delete", "CUST-000003"));
+    given_twice("--doc", ARGS("invoice", "CUST-000001", "10", "--doc", "X", "--doc=Y"));
+    given_twice("--billing-city", ARGS("update", "CUST-000001", "--billing-city", "Leeds",
+                                       "--billing-street", "1 Main", "--billing-city", "York"));
+    given_twice("--db", ARGS("--db", "folio.db", "show", "CUST-000001", "--db", "other.db"));
+    given_twice("--reason", ARGS("--reason", "a", "note", "CUST-000001", "hi", "--reason", "b"));
+    given_twice("--name", ARGS("list", "--name", "A*", "--name", "B*"));
+    json_t *s = cli_json_ok("--json", "show", "CUST-000002");
+    cr_assert_str_eq(cli_jstr(s, "status"), "prospect", "B was not merged away");
+    json_decref(s);
+    /* --apply is a list: two invoices paid by one payment */
+    json_decref(cli_json_ok("--json", "invoice", "CUST-000001", "10", "--doc", "I1"));
+    json_decref(cli_json_ok("--json", "invoice", "CUST-000001", "5", "--doc", "I2"));
+    json_decref(cli_json_ok("--json", "pay", "CUST-000001", "15", "--apply", "I1", "--apply",
+                            "I2"));
+    json_t *b = cli_json_ok("--json", "balance", "CUST-000001");
+    cr_assert_str_eq(cli_jstr(b, "balance"), "0.00");
+    json_decref(b);
+    /* export reads --from twice on purpose (export checks, log runs): one --from is fine */
+    cli_result r = cli("export", "--from", "2");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+}
