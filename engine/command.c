@@ -195,6 +195,11 @@ static int run_txn(folio_txn *t, void *arg) {
             return rc;
         if (found) {
             if ((rc = describe_replay(r->out, c, prior.first_seq, prior.last_seq)) < 0) return rc;
+            if (found == 2) { /* the original wrote nothing: its answer again */
+                r->out->unchanged = 1;
+                r->out->doc[0] = '\0';
+                r->out->item_id = 0;
+            }
             return FOLIO__NOCOMMIT;
         }
     }
@@ -207,6 +212,14 @@ static int run_txn(folio_txn *t, void *arg) {
         r->out->item_id = c->item_id;
         r->out->existed = c->existed;
         memcpy(r->out->doc, c->doc, sizeof r->out->doc);
+        /* A key used on a write that changed nothing is taken all the same (rule 11): a
+         * repeat gets this answer again, and does not apply the request to a state that
+         * others changed since (a status set again after someone else moved it). */
+        if (w->idempotency_key && r->out->seq > 0 && !c->existed) {
+            if ((rc = folio_log__idem_put_answer(t, w->idempotency_key, hash, r->out->seq)) < 0)
+                return rc;
+            return FOLIO_OK;
+        }
         return FOLIO__NOCOMMIT;
     }
     for (size_t i = 0; i < c->count; i++) {

@@ -287,6 +287,11 @@ int folio_log__in_batch(const folio_db *db);
  * same request hash; FOLIO_EEXISTS for a different one; *found = 0 when the key is new. */
 int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,
                           const uint8_t hash[FOLIO_HASH_BYTES]);
+/* Record idempotency key `key` for a command that wrote nothing: its answer named event seq
+ * (record format 2). folio_log__idem_check then sets *found to 2 for it (1 for a record of
+ * appended events). */
+int folio_log__idem_put_answer(folio_txn *t, const char *key, const uint8_t hash[FOLIO_HASH_BYTES],
+                               uint64_t seq);
 int folio_log__check_expects(folio_txn *t, const folio_expect *expects, size_t n);
 /* Append already-validated events in transaction t: assign seq, version and recorded_at,
  * write frames, stream records and the head, fold every projection, record the key. */

@@ -8,7 +8,8 @@
  *              append dirties one log page (sequential) and one stream record, not a page of a
  *              (stream, version) index (docs/FORMAT.md explains the write-cost reasoning);
  *   "idem":    key = idempotency key bytes, value = u8 1, 16-byte content hash, u64 LE first
- *              seq, u64 LE last seq;
+ *              seq, u64 LE last seq; or u8 2 (a command that wrote nothing: the event its
+ *              answer named, first = last);
  * and root key "\0head" (FOLIO_DB_ROOT, LMDB's main database): u64 LE last seq, 16-byte
  * chain hash of that event, u64 LE last recorded_at.
  * Invariants: seq is dense from 1; versions are dense from 1 per stream; a frame's
@@ -379,10 +380,12 @@ int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, co
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
     if (rc < 0) return rc;
     const uint8_t *p = v.data;
-    if (v.size != IDEM_VALUE_BYTES || p[0] != 1)
+    if (v.size != IDEM_VALUE_BYTES || (p[0] != 1 && p[0] != 2))
         return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
     out->first_seq = folio__get_le64(p + 1 + FOLIO_HASH_BYTES);
     out->last_seq = folio__get_le64(p + 9 + FOLIO_HASH_BYTES);
+    if (p[0] == 2 && out->first_seq != out->last_seq)
+        return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
     out->replayed = 1;
     if (memcmp(p + 1, hash, FOLIO_HASH_BYTES) != 0)
         return folio_error__set(FOLIO_EEXISTS,
@@ -390,7 +393,7 @@ int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, co
                                 "(seq %llu..%llu)",
                                 key, (unsigned long long)out->first_seq,
                                 (unsigned long long)out->last_seq);
-    *found = 1;
+    *found = p[0];
     return FOLIO_OK;
 }
 
@@ -472,14 +475,26 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     return FOLIO_OK;
 }
 
-static int put_idem(folio_txn *t, const char *key, const uint8_t hash[FOLIO_HASH_BYTES],
-                    uint64_t first, uint64_t last) {
+static int put_idem_as(folio_txn *t, uint8_t format, const char *key,
+                       const uint8_t hash[FOLIO_HASH_BYTES], uint64_t first, uint64_t last) {
     uint8_t val[IDEM_VALUE_BYTES];
-    val[0] = 1;
+    val[0] = format;
     memcpy(val + 1, hash, FOLIO_HASH_BYTES);
     folio__put_le64(val + 1 + FOLIO_HASH_BYTES, first);
     folio__put_le64(val + 9 + FOLIO_HASH_BYTES, last);
     return folio_store__put(t, FOLIO_DB_IDEM, key, strlen(key), val, sizeof val, 0);
+}
+
+static int put_idem(folio_txn *t, const char *key, const uint8_t hash[FOLIO_HASH_BYTES],
+                    uint64_t first, uint64_t last) {
+    return put_idem_as(t, 1, key, hash, first, last);
+}
+
+int folio_log__idem_put_answer(folio_txn *t, const char *key, const uint8_t hash[FOLIO_HASH_BYTES],
+                               uint64_t seq) {
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(seq > 0);
+    return put_idem_as(t, 2, key, hash, seq, seq);
 }
 
 int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,

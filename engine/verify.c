@@ -325,7 +325,9 @@ cleanup:
 }
 
 /* Every idempotency record names events that exist and that carry its key and request
- * hash (the first and the last of the range). */
+ * hash (the first and the last of the range); a record of a command that wrote nothing
+ * (format 2) names one event that exists, the one its answer named, which does not carry
+ * the key. */
 static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, char *strbuf) {
     folio_cursor c = {0};
     folio_val k, v;
@@ -336,10 +338,21 @@ static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, c
         const uint8_t *p = v.data;
         uint64_t first = v.size == 33 ? folio__get_le64(p + 17) : 0;
         uint64_t last = v.size == 33 ? folio__get_le64(p + 25) : 0;
-        if (v.size != 33 || p[0] != 1 || first == 0 || first > last || last > last_seq) {
+        const int answer = v.size == 33 && p[0] == 2;
+        if (v.size != 33 || (p[0] != 1 && !answer) || first == 0 || first > last ||
+            last > last_seq || (answer && first != last)) {
             rc = folio_error__set(FOLIO_ECORRUPT,
                                   "idempotency index holds a record that names no events");
             goto cleanup;
+        }
+        if (answer) { /* the event exists and is whole */
+            uint8_t key[8];
+            folio_val fv;
+            folio_frame f;
+            folio__put_be64(key, first);
+            FOLIO_TRY(folio_store__get(&fv, t, FOLIO_DB_LOG, key, sizeof key));
+            FOLIO_TRY(folio_frame__open(&f, fv.data, fv.size, first));
+            continue;
         }
         uint64_t ends[2] = {first, last};
         for (int i = 0; i < 2; i++) {

@@ -288,3 +288,45 @@ Test(customer_idempotency, a_long_request_is_hashed_whole) {
     cr_assert_eq(folio_note_add(&again, tmpdb, &w, "CUST-000001", text), FOLIO_EEXISTS,
                  "the last byte is part of the request: %s", folio_errmsg());
 }
+
+/* A key used on a write that changed nothing is taken all the same (rule 11): the status set
+ * again is answered "unchanged" and recorded, so a repeat after someone else moved the
+ * customer gets that answer again instead of moving it back; other content under the key
+ * is refused. verify accepts the record (format 2: it names the event the answer named). */
+Test(customer_idempotency, a_key_used_on_a_write_that_changed_nothing_is_taken) {
+    folio_write_result first, again, r;
+    folio_customer_new c = {.name = "Acme", .status = "active"};
+    folio_write_result made = tmpdb_customer_new(tmpdb, &c);
+    folio_write_opts w = keyed("activate-1");
+    TMPDB_OK(folio_customer_set_status(&first, tmpdb, &w, made.ref, "active"));
+    cr_assert_eq(first.unchanged, 1);
+    cr_assert_eq(first.seq, made.seq);
+    tmpdb_set_status(tmpdb, made.ref, "hold"); /* someone else, no key */
+    tmpdb_head before = tmpdb_head_get(tmpdb);
+    TMPDB_OK(folio_customer_set_status(&again, tmpdb, &w, made.ref, "active"));
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.unchanged, 1);
+    cr_assert_eq(again.id, first.id);
+    cr_assert_str_eq(again.ref, first.ref);
+    cr_assert_eq(again.seq, first.seq);
+    cr_assert_eq(again.version, first.version);
+    tmpdb_assert_head_is(tmpdb, &before, "repeated no-op");
+    cr_assert_str_eq(tmpdb_card(tmpdb, made.ref)->status, "hold");
+    TMPDB_REFUSED(tmpdb, FOLIO_EEXISTS, "different request",
+                  folio_customer_set_status(&r, tmpdb, &w, made.ref, "inactive"));
+    /* the same for an update that changes nothing, and a setting set again */
+    folio_write_opts w2 = keyed("rename-1");
+    folio_customer_changes ch = {.name = "Acme"};
+    TMPDB_OK(folio_customer_update(&first, tmpdb, &w2, made.ref, &ch));
+    cr_assert_eq(first.unchanged, 1);
+    TMPDB_OK(folio_customer_update(&again, tmpdb, &w2, made.ref, &ch));
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.unchanged, 1);
+    cr_assert_eq(again.seq, first.seq);
+    folio_verify_report vr;
+    TMPDB_OK(folio_verify(&vr, tmpdb));
+    tmpdb_reopen();
+    TMPDB_OK(folio_customer_set_status(&again, tmpdb, &w, made.ref, "active"));
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_str_eq(tmpdb_card(tmpdb, made.ref)->status, "hold");
+}
