@@ -42,8 +42,13 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const folio_addr_field_names[FOLIO_ADDR_FIELDS] = {"street", "city", "region",
-                                                               "postcode", "country"};
+/* The address fields in their order (FOLIO_ADDR_STREET ...): the names, and the keys a
+ * payload's address is read by (pl_addr), from one list. */
+#define ADDR_FIELD_LIST(X) X("street") X("city") X("region") X("postcode") X("country")
+#define ADDR_NAME(lit) lit,
+#define ADDR_KEY(lit) FOLIO_MP_KEY(lit),
+const char *const folio_addr_field_names[FOLIO_ADDR_FIELDS] = {ADDR_FIELD_LIST(ADDR_NAME)};
+static const folio_mp_key addr_keys[FOLIO_ADDR_FIELDS] = {ADDR_FIELD_LIST(ADDR_KEY)};
 
 /* ---------------------------------------------------------------------------------------
  * Card encoding
@@ -258,21 +263,31 @@ int folio_directory__decode(folio_dir_rec *r, const void *bytes, size_t n) {
  * ------------------------------------------------------------------------------------- */
 
 /* Read an optional string field of a payload map: absent or nil gives s = NULL. */
-static int pl_str(folio_dstr *out, const folio_mpr *map, const char *key, int required,
-                  const char *type_name) {
-    folio_mpr v;
+/* The string (or nil) value v of key `key`, found by folio_mpr__find_keys (v->p NULL: the
+ * map has no such key). */
+static int pl_str_at(folio_dstr *out, folio_mpr *v, const char *key, int required,
+                     const char *type_name) {
     out->s = NULL;
     out->n = 0;
-    int rc = folio_mpr__find(&v, map, key);
-    if (rc == FOLIO_ENOTFOUND) {
+    if (!v->p) {
         if (required) return folio_proj__fail(FOLIO_EINVAL, "%s without '%s'", type_name, key);
         return FOLIO_OK;
     }
-    if (rc == FOLIO_OK) rc = get_dstr(out, &v);
-    if (rc < 0) return folio_proj__fail(FOLIO_EINVAL, "%s: '%s' is not a string", type_name, key);
+    if (get_dstr(out, v) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: '%s' is not a string", type_name, key);
     if (required && !out->s)
         return folio_proj__fail(FOLIO_EINVAL, "%s without '%s'", type_name, key);
     return FOLIO_OK;
+}
+
+static int pl_str(folio_dstr *out, const folio_mpr *map, const char *key, int required,
+                  const char *type_name) {
+    folio_mpr v;
+    int rc = folio_mpr__find(&v, map, key);
+    if (rc == FOLIO_ENOTFOUND) v.p = NULL;
+    else if (rc < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: '%s' is not a string", type_name, key);
+    return pl_str_at(out, &v, key, required, type_name);
 }
 
 static int pl_u64(uint64_t *out, const folio_mpr *map, const char *key, const char *type_name) {
@@ -284,9 +299,12 @@ static int pl_u64(uint64_t *out, const folio_mpr *map, const char *key, const ch
 }
 
 static int pl_addr(folio_daddr *a, const folio_mpr *map, const char *type_name) {
+    folio_mpr v[FOLIO_ADDR_FIELDS];
     memset(a, 0, sizeof *a);
+    if (folio_mpr__find_keys(v, map, addr_keys, FOLIO_ADDR_FIELDS) < 0)
+        return folio_proj__fail(FOLIO_EINVAL, "%s: an address is not a map", type_name);
     for (int i = 0; i < FOLIO_ADDR_FIELDS; i++) {
-        int rc = pl_str(&a->f[i], map, folio_addr_field_names[i], 0, type_name);
+        int rc = pl_str_at(&a->f[i], &v[i], folio_addr_field_names[i], 0, type_name);
         if (rc < 0) return rc;
     }
     return FOLIO_OK;
@@ -421,22 +439,32 @@ int folio_directory__fold(folio_dir_rec *r, const folio_event *e, int *applies) 
         if (r->id != 0)
             return folio_proj__fail(FOLIO_EINVAL, "%s: customer %llu already exists", tn,
                                     (unsigned long long)e->stream);
+        /* the payload's fields in one walk of its map (and of its addresses') */
+        static const folio_mp_key keys[] = {
+            FOLIO_MP_KEY("ref"),    FOLIO_MP_KEY("name"),         FOLIO_MP_KEY("type"),
+            FOLIO_MP_KEY("status"), FOLIO_MP_KEY("owner"),        FOLIO_MP_KEY("credit_limit"),
+            FOLIO_MP_KEY("external_id"), FOLIO_MP_KEY("addresses")};
+        static const folio_mp_key sides[] = {FOLIO_MP_KEY("billing"), FOLIO_MP_KEY("shipping")};
+        folio_mpr v[sizeof keys / sizeof keys[0]], side[2];
         memset(r, 0, offsetof(folio_dir_rec, contacts));
-        if ((rc = pl_str(&r->ref, &p, "ref", 1, tn)) < 0 ||
-            (rc = pl_str(&r->name, &p, "name", 1, tn)) < 0 ||
-            (rc = pl_str(&r->type, &p, "type", 1, tn)) < 0 ||
-            (rc = pl_str(&r->status, &p, "status", 1, tn)) < 0 ||
-            (rc = pl_str(&r->owner, &p, "owner", 0, tn)) < 0 ||
-            (rc = pl_str(&r->credit_limit, &p, "credit_limit", 0, tn)) < 0 ||
-            (rc = pl_str(&r->external_id, &p, "external_id", 0, tn)) < 0)
+        if (folio_mpr__find_keys(v, &p, keys, sizeof keys / sizeof keys[0]) < 0)
+            return folio_proj__fail(FOLIO_EINVAL, "%s: payload is not a map", tn);
+        if ((rc = pl_str_at(&r->ref, &v[0], "ref", 1, tn)) < 0 ||
+            (rc = pl_str_at(&r->name, &v[1], "name", 1, tn)) < 0 ||
+            (rc = pl_str_at(&r->type, &v[2], "type", 1, tn)) < 0 ||
+            (rc = pl_str_at(&r->status, &v[3], "status", 1, tn)) < 0 ||
+            (rc = pl_str_at(&r->owner, &v[4], "owner", 0, tn)) < 0 ||
+            (rc = pl_str_at(&r->credit_limit, &v[5], "credit_limit", 0, tn)) < 0 ||
+            (rc = pl_str_at(&r->external_id, &v[6], "external_id", 0, tn)) < 0)
             return rc;
-        if (folio_mpr__find(&addrs, &p, "addresses") == FOLIO_OK &&
-            folio_mpr__type(&addrs) == FOLIO_MP_MAP) {
-            if (folio_mpr__find(&a, &addrs, "billing") == FOLIO_OK &&
-                folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->billing, &a, tn)) < 0)
+        addrs = v[7];
+        if (addrs.p && folio_mpr__type(&addrs) == FOLIO_MP_MAP &&
+            folio_mpr__find_keys(side, &addrs, sides, 2) == FOLIO_OK) {
+            a = side[0];
+            if (a.p && folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->billing, &a, tn)) < 0)
                 return rc;
-            if (folio_mpr__find(&a, &addrs, "shipping") == FOLIO_OK &&
-                folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->shipping, &a, tn)) < 0)
+            a = side[1];
+            if (a.p && folio_mpr__type(&a) == FOLIO_MP_MAP && (rc = pl_addr(&r->shipping, &a, tn)) < 0)
                 return rc;
         }
         if ((rc = check_card_values(r, tn)) < 0) return rc;
