@@ -38,6 +38,15 @@ typedef struct {
     int32_t date, due; /* days since 1970-01-01; due = date when not given */
 } folio_doc_rec;
 
+/* The document record's value (FORMAT.md#projreceivables): six varints, 6 to 48 bytes.
+ * encode writes customer, seq, amount, open, date and due of d (which keeps the invariants:
+ * customer and seq >= 1, 0 < amount, 0 <= open <= amount, due >= date) and returns its
+ * length; decode reads them back (not kind and doc, which are the key's), FOLIO_ECORRUPT for
+ * bytes that are not such a record. */
+#define FOLIO_DOC_REC_BYTES_MAX 48u /* 10 + 10 + 9 + 9 + 5 + 5 */
+size_t folio_receivables__doc_encode(uint8_t out[FOLIO_DOC_REC_BYTES_MAX], const folio_doc_rec *d);
+int folio_receivables__doc_decode(folio_doc_rec *d, const void *v, size_t n);
+
 int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
                            size_t doc_bytes);
 
