@@ -18,7 +18,9 @@
  *   BE u64 customer + 'r' + 8 x 0x00     -> the customer's sums (SUMS_BYTES, below): currency,
  *                              stream version, documents, balance, credit holds;
  *   BE u64 customer + 'r' + BE u64 ~seq  -> kind + doc, for documents whose open amount is
- *                              not 0 (~seq: the bits of seq inverted, so newest first).
+ *                              not 0 (~seq: the bits of seq inverted, so newest first); a doc
+ *                              in its kind's generated form as kind | 0x80 + varint n
+ *                              (open_value).
  * Invariants: 0 <= open <= amount; the open-item index holds exactly the documents with open != 0
  * under the customer that owns them; doc numbers are unique per kind; a customer's balance
  * is the sum of its open amounts (invoices and refunds positive, the others negative); no
@@ -229,9 +231,52 @@ static void open_key(uint8_t key[OPEN_KEY_BYTES], const folio_proj_txn *st, uint
     folio__put_be64(key + FOLIO_PROJ_STREAM_KEY_BYTES, ~seq);
 }
 
-/* Write a document record and keep the open-item index in step with its open amount. */
+/* An open item's value: its document's kind and number. A number in its kind's generated
+ * form (folio_doc_number_parse) is written as kind | 0x80 and a varint of n (INV-000001 to
+ * INV-2097151 in 4 bytes instead of 11), any other number as kind + its bytes. `number` is
+ * what folio_doc_number_parse found in doc: n, or 0 when it is not in generated form. */
+#define OPEN_GENERATED 0x80u
+
+static size_t open_value(uint8_t out[1 + FOLIO_DOC_BYTES_MAX], char kind, const char *doc,
+                         size_t n, uint64_t number) {
+    if (number != 0) {
+        out[0] = (uint8_t)((uint8_t)kind | OPEN_GENERATED);
+        return 1 + put_varint(out + 1, number);
+    }
+    out[0] = (uint8_t)kind;
+    memcpy(out + 1, doc, n);
+    return 1 + n;
+}
+
+/* The kind and number (doc, *n_out bytes, no NUL) of an open item's value; FOLIO_ECORRUPT
+ * for bytes open_value does not write: a generated form with an unknown kind, a bad varint,
+ * n 0 or bytes after it; a number written out that is in generated form, or empty. */
+static int open_value_decode(char *kind_out, char doc[FOLIO_DOC_BYTES_MAX], size_t *n_out,
+                             const uint8_t *v, size_t vn) {
+    uint64_t number;
+    if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) return FOLIO_ECORRUPT;
+    char kind = (char)(v[0] & ~OPEN_GENERATED);
+    if (v[0] & OPEN_GENERATED) {
+        const uint8_t *p = v + 1;
+        if (get_varint(&number, &p, v + vn) < 0 || p != v + vn || number == 0 ||
+            !folio_doc_kind_name(kind))
+            return FOLIO_ECORRUPT;
+        *n_out = folio_doc_number_format(doc, kind, number);
+    } else {
+        if (folio_doc_number_parse(&number, kind, (const char *)v + 1, vn - 1))
+            return FOLIO_ECORRUPT; /* written in the short form */
+        memcpy(doc, v + 1, vn - 1);
+        *n_out = vn - 1;
+    }
+    *kind_out = kind;
+    return FOLIO_OK;
+}
+
+/* Write a document record and keep the open-item index in step with its open amount.
+ * `number`: the n of d->doc when it is in its kind's generated form, else 0 (the issue has
+ * parsed it already; doc_number below parses it for the others). */
 static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
-                   uint64_t old_customer) {
+                   uint64_t old_customer, uint64_t number) {
     uint8_t key[2 + FOLIO_DOC_BYTES_MAX], val[FOLIO_DOC_REC_BYTES_MAX], okey[OPEN_KEY_BYTES],
         oval[1 + FOLIO_DOC_BYTES_MAX];
     size_t klen = 0, n = strlen(d->doc);
@@ -247,11 +292,17 @@ static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
     }
     if (d->open != 0) {
         open_key(okey, &st, d->customer, d->seq);
-        oval[0] = (uint8_t)d->kind;
-        memcpy(oval + 1, d->doc, n);
-        if ((rc = folio_proj__put(&st, okey, sizeof okey, oval, 1 + n)) < 0) return rc;
+        size_t on = open_value(oval, d->kind, d->doc, n, number);
+        if ((rc = folio_proj__put(&st, okey, sizeof okey, oval, on)) < 0) return rc;
     }
     return FOLIO_OK;
+}
+
+/* The n of a document's number in its kind's generated form, or 0 (put_doc's `number`). */
+static uint64_t doc_number(const folio_doc_rec *d) {
+    uint64_t number;
+    folio_doc_number_parse(&number, d->kind, d->doc, strlen(d->doc));
+    return number;
 }
 
 int folio_receivables__count(folio_doc_count *out, folio_proj_txn *t, char kind) {
@@ -291,21 +342,19 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
     folio_proj__iter_init_reverse(&it, &st, prefix, sizeof prefix); /* oldest first */
     while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
         folio_doc_rec d;
-        const char *val = v;
         if (kn != OPEN_KEY_BYTES) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
         }
         if (folio__get_be64((const uint8_t *)k + FOLIO_PROJ_STREAM_KEY_BYTES) == ~SUMS_SEQ)
             continue; /* the customer's sums, before its open items */
-        if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) {
+        /* Copy out before the nested lookup: the cursor's values stay valid (no writes). */
+        char kind, doc[FOLIO_DOC_BYTES_MAX];
+        size_t n;
+        if (open_value_decode(&kind, doc, &n, v, vn) < 0) {
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
         }
-        /* Copy out before the nested lookup: the cursor's values stay valid (no writes). */
-        char kind = val[0], doc[FOLIO_DOC_BYTES_MAX];
-        size_t n = vn - 1;
-        memcpy(doc, val + 1, n);
         if ((rc = folio_receivables__get(&d, t, kind, doc, n)) < 0) break;
         if ((rc = visit(&d, arg)) != FOLIO_OK) break;
     }
@@ -484,7 +533,7 @@ static int issue(int64_t *amount_out, folio_proj_txn *t, const folio_event *e,
     folio__put_le64(cval + 8, fresh ? number : count.number_max);
     if ((rc = folio_proj__put(t, ckey, sizeof ckey, cval, sizeof cval)) < 0) return rc;
     *amount_out = d.amount;
-    return put_doc(t, &d, 0, 0);
+    return put_doc(t, &d, 0, 0, generated ? number : 0);
 }
 
 /* Take `amount` off a document's open amount (allocation or refund). */
@@ -494,7 +543,7 @@ static int reduce(folio_proj_txn *t, folio_doc_rec *d, int64_t amount, const cha
                                 "remaining", d->doc);
     int64_t old = d->open;
     d->open -= amount;
-    return put_doc(t, d, old, d->customer);
+    return put_doc(t, d, old, d->customer, doc_number(d));
 }
 
 int folio_hold_apply(uint32_t *holds, uint32_t event_type, const char *rule, size_t n) {
@@ -609,7 +658,7 @@ static int apply_merged_from(folio_customer_sums *sums, folio_proj_txn *t, const
             return folio_proj__fail(FOLIO_EINVAL, "%s would overflow the balance", tn);
         uint64_t old_customer = d.customer;
         d.customer = e->stream;
-        if ((rc = put_doc(t, &d, d.open, old_customer)) < 0) return rc;
+        if ((rc = put_doc(t, &d, d.open, old_customer, doc_number(&d))) < 0) return rc;
     }
     if (moved != named_balance)
         return folio_proj__fail(FOLIO_EINVAL,
@@ -685,10 +734,11 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 6, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
+    .version = 7, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
                    * count of a kind after its documents; 5: the count record also holds the
                    * largest generated-form number taken (16 bytes); 6: the document record
-                   * as varints (was 40 fixed bytes) */
+                   * as varints (was 40 fixed bytes); 7: an open item of a number in generated
+                   * form holds n as a varint */
     .apply = receivables_apply,
     .reset = NULL,
     .stream_tag = 'r',

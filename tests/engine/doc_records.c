@@ -3,7 +3,8 @@
  * six varints since code version 6 (customer, seq, amount, amount - open, zigzagged date,
  * due - date) instead of 40 fixed bytes. Round trips at the extremes, one encoding per value,
  * malformed bytes refused as FOLIO_ECORRUPT (never a crash), and a version-5 projection
- * rebuilt at the next read-write open.
+ * rebuilt at the next read-write open. And the open items in "streams": since code version
+ * 7, a number in its kind's generated form is kept as kind | 0x80 + a varint of n.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -265,7 +266,8 @@ Test(doc_records, a_malformed_stored_record_is_refused_as_corrupt) {
 }
 
 /* A ledger whose receivables were built by code version 5 (40-byte document records) is
- * rebuilt by the next read-write open, which writes the varints. */
+ * rebuilt by the next read-write open, which writes the varints (and version 7's open
+ * items). */
 Test(doc_records, a_version_5_projection_is_rebuilt_at_open) {
     const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
     uint64_t id = tmpdb_card(tmpdb, a)->id;
@@ -294,5 +296,136 @@ Test(doc_records, a_version_5_projection_is_rebuilt_at_open) {
     TMPDB_OK(folio_receivables__doc_decode(&d, b, n));
     assert_same_fields(&d, &want);
     uint64_t events;
+    TMPDB_OK(folio_check(&events, tmpdb));
+}
+
+/* ---- open items ---- */
+
+static size_t open_item_key(uint8_t key[17], uint64_t customer, uint64_t seq) {
+    folio__put_be64(key, customer);
+    key[8] = 'r';
+    folio__put_be64(key + 9, ~seq);
+    return 17;
+}
+
+/* The value of a customer's open item of seq as stored; 0 bytes when there is none. */
+static size_t read_open_item(uint8_t out[80], uint64_t customer, uint64_t seq) {
+    uint8_t key[17];
+    folio_txn t = {0};
+    folio_val v;
+    size_t n = 0;
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    int rc = folio_store__get(&v, &t, FOLIO_DB_STREAMS, key, open_item_key(key, customer, seq));
+    if (rc == FOLIO_OK) {
+        cr_assert_leq(v.size, 80);
+        memcpy(out, v.data, v.size);
+        n = v.size;
+    } else {
+        cr_assert_eq(rc, FOLIO_ENOTFOUND);
+    }
+    folio_store__read_end(&t);
+    return n;
+}
+
+static void write_open_item(uint64_t customer, uint64_t seq, const void *val, size_t val_bytes) {
+    uint8_t key[17];
+    folio_txn t = {0};
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, FOLIO_DB_STREAMS, key, open_item_key(key, customer, seq),
+                                  val, val_bytes, 0),
+                 FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+}
+
+Test(doc_records, an_open_item_keeps_a_generated_number_as_its_n) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    uint64_t id = tmpdb_card(tmpdb, a)->id;
+    uint8_t b[80];
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, a, "10.00", "2026-11-24", NULL), "INV-000001");
+    uint64_t s1 = tmpdb_last_seq(tmpdb);
+    cr_assert_eq(read_open_item(b, id, s1), 2);
+    cr_assert_eq(b[0], 0xc9);
+    cr_assert_eq(b[1], 0x01);
+    /* given numbers: one in generated form (n 300, a two-byte varint), one not, one that
+     * only looks like it (7 digits with a leading zero) */
+    static const char *given[] = {"INV-000300", "A-7", "INV-0000301"};
+    static const uint8_t want0[] = {0xc9, 0xac, 0x02};
+    for (int i = 0; i < 3; i++) {
+        folio_document_new d = {"1.00", given[i], "2026-11-24", NULL};
+        TMPDB_OK(folio_invoice_issue(&r, tmpdb, &w, a, &d));
+        size_t n = read_open_item(b, id, tmpdb_last_seq(tmpdb));
+        if (i == 0) {
+            cr_assert_eq(n, sizeof want0);
+            cr_assert_arr_eq(b, want0, sizeof want0);
+        } else {
+            cr_assert_eq(n, 1 + strlen(given[i]));
+            cr_assert_eq(b[0], 'I');
+            cr_assert_arr_eq(b + 1, given[i], strlen(given[i]));
+        }
+    }
+    /* every kind, read back through the open items (oldest first, by an auto-allocation) */
+    const char *cn = tmpdb_issue_credit_note(tmpdb, a, "0.50", "2026-11-25");
+    cr_assert_eq(read_open_item(b, id, tmpdb_last_seq(tmpdb)), 2);
+    cr_assert_eq(b[0], 0xc3);
+    const char *pay = tmpdb_receive_payment(tmpdb, a, "100.00", "2026-11-25", 0);
+    cr_assert_eq(read_open_item(b, id, tmpdb_last_seq(tmpdb)), 2);
+    cr_assert_eq(b[0], 0xd0);
+    TMPDB_OK(folio_allocate(&r, tmpdb, &w, a, pay, NULL, NULL, "2026-11-26", 1));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "-87.50");
+    cr_assert_eq(read_open_item(b, id, s1), 0, "INV-000001 was allocated in full");
+    const char *rf = tmpdb_issue_refund(tmpdb, a, cn, "0.50", "2026-11-27");
+    cr_assert_str_eq(rf, "RF-000001");
+    uint64_t events;
+    TMPDB_OK(folio_check(&events, tmpdb));
+}
+
+/* An open item that open_value would not write fails the read of the open items with
+ * FOLIO_ECORRUPT and writes nothing; a rebuild mends it. */
+Test(doc_records, a_malformed_open_item_is_refused_as_corrupt) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    uint64_t id = tmpdb_card(tmpdb, a)->id;
+    tmpdb_issue_invoice(tmpdb, a, "10.00", "2026-11-24", NULL);
+    uint64_t seq = tmpdb_last_seq(tmpdb);
+    uint8_t saved[80];
+    size_t n = read_open_item(saved, id, seq);
+    cr_assert_eq(n, 2);
+    static const struct {
+        const char *what;
+        uint8_t b[16];
+        size_t n;
+    } bad[] = {
+        {"a generated form of no kind", {0x80 | 'X', 0x01}, 2},
+        {"n 0", {0xc9, 0x00}, 2},
+        {"a varint that runs past the end", {0xc9, 0x81}, 2},
+        {"a varint not in its shortest form", {0xc9, 0x81, 0x00}, 3},
+        {"bytes after n", {0xc9, 0x01, 0x01}, 3},
+        {"a generated number written out", {'I', 'I', 'N', 'V', '-', '0', '0', '0', '0', '0', '1'}, 11},
+        {"a kind alone", {0xc9}, 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_open_item(id, seq, bad[i].b, bad[i].n);
+        folio_document_new p = {"1.00", NULL, "2026-11-25", NULL};
+        TMPDB_REFUSED(tmpdb, FOLIO_ECORRUPT, "open-item index is malformed",
+                      folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
+    }
+    /* the written-out form of a number not in generated form passes: the lookup of the
+     * document it names is what fails (there is no invoice A-7) */
+    static const uint8_t given[] = {'I', 'A', '-', '7'};
+    write_open_item(id, seq, given, sizeof given);
+    folio_document_new p = {"1.00", NULL, "2026-11-25", NULL};
+    TMPDB_REFUSED(tmpdb, FOLIO_ENOTFOUND, NULL,
+                  folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
+    uint64_t events;
+    cr_assert_eq(folio_check(&events, tmpdb), FOLIO_ECORRUPT);
+    TMPDB_OK(folio_rebuild(&events, tmpdb));
+    uint8_t b[80];
+    cr_assert_eq(read_open_item(b, id, seq), n);
+    cr_assert_arr_eq(b, saved, n);
+    TMPDB_OK(folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "9.00");
     TMPDB_OK(folio_check(&events, tmpdb));
 }
