@@ -2,7 +2,9 @@
  * projections/receivables.c - documents and their open amounts (receivables.h).
  *
  * Keys in sub-database "proj.receivables":
- *   'i' + kind + doc        -> document: six varints (folio_receivables__doc_encode):
+ *   'i' + kind + doc        -> document, keyed by doc's bytes or, when doc is in its kind's
+ *                              generated form, 'i' + kind + 0xFE + n (doc_key, below):
+ *                              six varints (folio_receivables__doc_encode):
  *                              customer, seq, amount, amount - open, date (zigzag), due -
  *                              date; 6 to 48 bytes (12 to 14 for the benchmark's)
  *   'i' + kind + 0xFF       -> the kind's count record (16 bytes): LE u64 documents issued
@@ -121,14 +123,35 @@ int folio_doc_number_parse(uint64_t *n_out, char kind, const char *doc, size_t d
     return 1;
 }
 
-static int doc_key(uint8_t *key, size_t *klen, char kind, const char *doc, size_t n) {
+/* Document keys: a number in its kind's generated form ('INV-000123') is keyed by its n,
+ * 'i' + kind + GENERATED_KEY_BYTE + the count of n's bytes (1 to 8) + n in that many bytes,
+ * big-endian (5 to 7 bytes for the first 16 million numbers instead of 12), which sorts the
+ * generated numbers in numeric order after every other number of the kind and right before
+ * the kind's count. Any other number is 'i' + kind + its bytes. Neither 0xFE nor 0xFF begins
+ * UTF-8 text, so a number that begins with one of them is refused. */
+#define GENERATED_KEY_BYTE 0xFEu
+#define DOC_KEY_BYTES_MAX (2u + FOLIO_DOC_BYTES_MAX)
+_Static_assert(4u + 8u <= DOC_KEY_BYTES_MAX, "a generated number's key fits");
+
+/* The key of document doc (n bytes) of kind; `number` is what folio_doc_number_parse found
+ * in it (n, or 0 when it is not in generated form). */
+static int doc_key(uint8_t key[DOC_KEY_BYTES_MAX], size_t *klen, char kind, const char *doc,
+                   size_t n, uint64_t number) {
     if (n == 0 || n > FOLIO_DOC_BYTES_MAX)
         return folio_proj__fail(FOLIO_EINVAL, "document number must be 1 to %u bytes",
                                 FOLIO_DOC_BYTES_MAX);
-    if ((uint8_t)doc[0] == COUNT_KEY_BYTE) /* not UTF-8: would be the count's key */
+    if ((uint8_t)doc[0] >= GENERATED_KEY_BYTE) /* not UTF-8: would be a generated or count key */
         return folio_proj__fail(FOLIO_EINVAL, "document number is not valid UTF-8");
     key[0] = 'i';
     key[1] = (uint8_t)kind;
+    if (number != 0) {
+        unsigned bytes = (unsigned)(71 - __builtin_clzll(number)) / 8; /* 1 to 8 */
+        key[2] = GENERATED_KEY_BYTE;
+        key[3] = (uint8_t)bytes;
+        for (unsigned i = 0; i < bytes; i++) key[4 + i] = (uint8_t)(number >> (8 * (bytes - 1 - i)));
+        *klen = 4 + bytes;
+        return FOLIO_OK;
+    }
     memcpy(key + 2, doc, n);
     *klen = n + 2;
     return FOLIO_OK;
@@ -201,14 +224,16 @@ int folio_receivables__doc_decode(folio_doc_rec *d, const void *v, size_t n) {
 
 int folio_receivables__get(folio_doc_rec *out, folio_proj_txn *t, char kind, const char *doc,
                            size_t doc_bytes) {
-    uint8_t key[2 + FOLIO_DOC_BYTES_MAX];
+    uint8_t key[DOC_KEY_BYTES_MAX];
     size_t klen = 0;
     const void *v;
     size_t vn;
+    uint64_t number;
     if (doc_bytes == 0 || doc_bytes > FOLIO_DOC_BYTES_MAX ||
-        (uint8_t)doc[0] == COUNT_KEY_BYTE)
+        (uint8_t)doc[0] >= GENERATED_KEY_BYTE)
         return FOLIO_ENOTFOUND;
-    int rc = doc_key(key, &klen, kind, doc, doc_bytes);
+    folio_doc_number_parse(&number, kind, doc, doc_bytes);
+    int rc = doc_key(key, &klen, kind, doc, doc_bytes, number);
     if (rc == FOLIO_OK) rc = folio_proj__get(&v, &vn, t, key, klen);
     if (rc < 0) return rc;
     if (folio_receivables__doc_decode(out, v, vn) < 0)
@@ -277,12 +302,12 @@ static int open_value_decode(char *kind_out, char doc[FOLIO_DOC_BYTES_MAX], size
  * parsed it already; doc_number below parses it for the others). */
 static int put_doc(folio_proj_txn *t, const folio_doc_rec *d, int64_t old_open,
                    uint64_t old_customer, uint64_t number) {
-    uint8_t key[2 + FOLIO_DOC_BYTES_MAX], val[FOLIO_DOC_REC_BYTES_MAX], okey[OPEN_KEY_BYTES],
+    uint8_t key[DOC_KEY_BYTES_MAX], val[FOLIO_DOC_REC_BYTES_MAX], okey[OPEN_KEY_BYTES],
         oval[1 + FOLIO_DOC_BYTES_MAX];
     size_t klen = 0, n = strlen(d->doc);
     folio_proj_txn st;
     folio_proj__streams(&st, t);
-    int rc = doc_key(key, &klen, d->kind, d->doc, n);
+    int rc = doc_key(key, &klen, d->kind, d->doc, n, number);
     if (rc < 0) return rc;
     size_t vlen = folio_receivables__doc_encode(val, d);
     if ((rc = folio_proj__put(t, key, klen, val, vlen)) < 0) return rc;
@@ -734,11 +759,11 @@ static int receivables_apply(folio_proj_txn *t, const folio_event *e) {
 
 const folio_projection folio_receivables_projection = {
     .name = "receivables",
-    .version = 7, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
+    .version = 8, /* 2: the customer sums, after the open items; 3: both in "streams"; 4: the
                    * count of a kind after its documents; 5: the count record also holds the
                    * largest generated-form number taken (16 bytes); 6: the document record
                    * as varints (was 40 fixed bytes); 7: an open item of a number in generated
-                   * form holds n as a varint */
+                   * form holds n as a varint; 8: such a document is keyed by n */
     .apply = receivables_apply,
     .reset = NULL,
     .stream_tag = 'r',

@@ -4,10 +4,12 @@
  * due - date) instead of 40 fixed bytes. Round trips at the extremes, one encoding per value,
  * malformed bytes refused as FOLIO_ECORRUPT (never a crash), and a version-5 projection
  * rebuilt at the next read-write open. And the open items in "streams": since code version
- * 7, a number in its kind's generated form is kept as kind | 0x80 + a varint of n.
+ * 7, a number in its kind's generated form is kept as kind | 0x80 + a varint of n; since
+ * version 8 such a document is keyed by n.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../engine/internal.h"
@@ -23,17 +25,34 @@ static unsigned receivables_dbi(void) {
     return FOLIO_DB_PROJ0 + i;
 }
 
+/* The key of a document (FORMAT.md#projreceivables): a number in its kind's generated form
+ * by its n ('i' + kind + fe + n's byte count + n big-endian), any other by its bytes. */
+static size_t doc_key_of(uint8_t key[2 + FOLIO_DOC_BYTES_MAX], char kind, const char *doc) {
+    size_t n = strlen(doc);
+    uint64_t number;
+    key[0] = 'i';
+    key[1] = (uint8_t)kind;
+    if (folio_doc_number_parse(&number, kind, doc, n)) {
+        unsigned bytes = 1;
+        while (bytes < 8 && number >> (8 * bytes)) bytes++;
+        key[2] = 0xFE;
+        key[3] = (uint8_t)bytes;
+        for (unsigned i = 0; i < bytes; i++) key[4 + i] = (uint8_t)(number >> (8 * (bytes - 1 - i)));
+        return 4 + bytes;
+    }
+    memcpy(key + 2, doc, n);
+    return n + 2;
+}
+
 /* The stored value of a document record (asserted present), copied into out. */
 static size_t read_record(uint8_t out[64], char kind, const char *doc) {
     uint8_t key[2 + FOLIO_DOC_BYTES_MAX];
-    size_t n = strlen(doc);
-    key[0] = 'i';
-    key[1] = (uint8_t)kind;
-    memcpy(key + 2, doc, n);
+    size_t klen = doc_key_of(key, kind, doc);
     folio_txn t = {0};
     folio_val v;
     cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__get(&v, &t, receivables_dbi(), key, n + 2), FOLIO_OK);
+    cr_assert_eq(folio_store__get(&v, &t, receivables_dbi(), key, klen), FOLIO_OK, "%c %s", kind,
+                 doc);
     cr_assert_leq(v.size, 64);
     memcpy(out, v.data, v.size);
     folio_store__read_end(&t);
@@ -42,13 +61,10 @@ static size_t read_record(uint8_t out[64], char kind, const char *doc) {
 
 static void write_record(char kind, const char *doc, const void *val, size_t val_bytes) {
     uint8_t key[2 + FOLIO_DOC_BYTES_MAX];
-    size_t n = strlen(doc);
-    key[0] = 'i';
-    key[1] = (uint8_t)kind;
-    memcpy(key + 2, doc, n);
+    size_t klen = doc_key_of(key, kind, doc);
     folio_txn t = {0};
     cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, receivables_dbi(), key, n + 2, val, val_bytes, 0), FOLIO_OK);
+    cr_assert_eq(folio_store__put(&t, receivables_dbi(), key, klen, val, val_bytes, 0), FOLIO_OK);
     cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
 }
 
@@ -428,4 +444,81 @@ Test(doc_records, a_malformed_open_item_is_refused_as_corrupt) {
     TMPDB_OK(folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
     cr_assert_str_eq(tmpdb_balance(tmpdb, a), "9.00");
     TMPDB_OK(folio_check(&events, tmpdb));
+}
+
+/* ---- keys ---- */
+
+/* The keys of a kind's documents, in the tree's order, as text: a number by its bytes, a
+ * generated one as "#n", the count as "count". */
+static const char *keys_of(char kind) {
+    folio_txn t = {0};
+    folio_cursor c = {0};
+    folio_val k, v;
+    static char got[1024];
+    uint8_t prefix[2] = {'i', (uint8_t)kind};
+    got[0] = '\0';
+    cr_assert_eq(folio_store__read_begin(&t, tmpdb->store), FOLIO_OK);
+    cr_assert_eq(folio_store__cursor_open(&c, &t, receivables_dbi()), FOLIO_OK);
+    for (int rc = folio_store__cursor_seek(&c, prefix, 2, &k, &v);
+         rc == FOLIO_OK && k.size > 2 && memcmp(k.data, prefix, 2) == 0;
+         rc = folio_store__cursor_next(&c, &k, &v)) {
+        const uint8_t *p = k.data;
+        size_t n = strlen(got);
+        if (k.size == 3 && p[2] == 0xFF) {
+            snprintf(got + n, sizeof got - n, "count");
+        } else if (p[2] == 0xFE) {
+            cr_assert_geq(p[3], 1);
+            cr_assert_leq(p[3], 8);
+            cr_assert_eq(k.size, 4u + p[3]);
+            cr_assert_neq(p[4], 0, "n in its fewest bytes");
+            uint64_t number = 0;
+            for (unsigned i = 0; i < p[3]; i++) number = number << 8 | p[4 + i];
+            snprintf(got + n, sizeof got - n, "#%llu ", (unsigned long long)number);
+        } else {
+            snprintf(got + n, sizeof got - n, "%.*s ", (int)k.size - 2, (const char *)p + 2);
+        }
+    }
+    folio_store__cursor_close(&c);
+    folio_store__read_end(&t);
+    return got;
+}
+
+Test(doc_records, a_generated_number_is_keyed_by_its_n_in_numeric_order) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    const char *a = tmpdb_account(tmpdb, "Acme", NULL, NULL);
+    static const char *given[] = {"INV-1000000", "INV-999999", "INV-0000301", "A-7", "INV-000300",
+                                  "INV-18446744073709551615", "INV-256"};
+    for (int i = 0; i < 7; i++) {
+        folio_document_new d = {"1.00", given[i], "2026-11-24", NULL};
+        TMPDB_OK(folio_invoice_issue(&r, tmpdb, &w, a, &d));
+    }
+    cr_assert_str_eq(tmpdb_issue_invoice(tmpdb, a, "1.00", "2026-11-24", NULL), "INV-000008");
+    cr_assert_str_eq(keys_of(FOLIO_DOC_INVOICE),
+                     "A-7 INV-0000301 INV-256 #8 #300 #999999 #1000000 #18446744073709551615 count");
+    /* the key's bytes, as FORMAT.md gives them */
+    uint8_t key[2 + FOLIO_DOC_BYTES_MAX];
+    static const uint8_t k1[] = {'i', 'I', 0xFE, 0x01, 0x01};
+    static const uint8_t k300[] = {'i', 'I', 0xFE, 0x02, 0x01, 0x2C};
+    cr_assert_eq(doc_key_of(key, 'I', "INV-000001"), sizeof k1);
+    cr_assert_arr_eq(key, k1, sizeof k1);
+    cr_assert_eq(doc_key_of(key, 'I', "INV-000300"), sizeof k300);
+    cr_assert_arr_eq(key, k300, sizeof k300);
+    uint8_t b[64];
+    cr_assert_gt(read_record(b, FOLIO_DOC_INVOICE, "INV-000300"), 0);
+    /* every one is found by its number, and a repeated one is refused */
+    for (int i = 0; i < 7; i++) {
+        folio_document_new d = {"1.00", given[i], "2026-11-24", NULL};
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "already", folio_invoice_issue(&r, tmpdb, &w, a, &d));
+    }
+    const char *pay = tmpdb_receive_payment(tmpdb, a, "8.00", "2026-11-25", 0);
+    for (int i = 0; i < 7; i++)
+        TMPDB_OK(folio_allocate(&r, tmpdb, &w, a, pay, given[i], NULL, "2026-11-25", 0));
+    TMPDB_OK(folio_allocate(&r, tmpdb, &w, a, pay, "INV-000008", NULL, "2026-11-25", 0));
+    cr_assert_str_eq(tmpdb_balance(tmpdb, a), "0.00");
+    uint64_t events;
+    TMPDB_OK(folio_check(&events, tmpdb));
+    TMPDB_OK(folio_rebuild(&events, tmpdb));
+    cr_assert_str_eq(keys_of(FOLIO_DOC_INVOICE),
+                     "A-7 INV-0000301 INV-256 #8 #300 #999999 #1000000 #18446744073709551615 count");
 }

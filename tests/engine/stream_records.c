@@ -68,6 +68,8 @@ Test(stream_records, a_kinds_document_count_follows_its_documents) {
             snprintf(got + n, sizeof got - n, "[%c count %llu max %llu] ", p[1],
                      (unsigned long long)folio__get_le64(v.data),
                      (unsigned long long)folio__get_le64((const uint8_t *)v.data + 8));
+        } else if (k.size > 4 && p[0] == 'i' && p[2] == 0xFE) { /* a generated number: n */
+            snprintf(got + n, sizeof got - n, "i%c#%u ", p[1], p[k.size - 1]);
         } else {
             snprintf(got + n, sizeof got - n, "%.*s ", (int)k.size, (const char *)p);
         }
@@ -75,8 +77,8 @@ Test(stream_records, a_kinds_document_count_follows_its_documents) {
     folio_store__cursor_close(&c);
     folio_store__read_end(&t);
     /* "INV-1" is no generated number (6 digits at least): the largest is INV-000005's */
-    cr_assert_str_eq(got, "iIINV-000004 iIINV-000005 iIINV-1 iIINV-2 iIINV-3 [I count 5 max 5] "
-                          "iPPAY-000001 iPPAY-000002 [P count 2 max 2] ",
+    cr_assert_str_eq(got, "iIINV-1 iIINV-2 iIINV-3 iI#4 iI#5 [I count 5 max 5] "
+                          "iP#1 iP#2 [P count 2 max 2] ",
                      "%s", got);
 }
 
