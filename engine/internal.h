@@ -309,6 +309,8 @@ typedef struct {
     int started;
     int walked;      /* a stream record was returned */
     uint64_t stream; /* the last stream walked */
+    int log_only;    /* set before the first call: step over the projections' per-stream
+                      * records without checking them (a rebuild rewrites them) */
 } folio_stream_walk;
 /* FOLIO_OK with the next stream and its record, FOLIO_ITEROVER after the last, or
  * FOLIO_ECORRUPT for a key or value of neither shape, or per-stream records of a stream
@@ -442,6 +444,14 @@ int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, const fo
 /* Call the handle's progress callback, if any. */
 void folio_progress__report(folio_db *db, const char *what, uint64_t done, uint64_t total);
 
+/* ---- verify (engine/verify.c) ---- */
+/* folio_verify of what a rebuild cannot repair: the frames, the chain, seq and version gaps,
+ * the stream records, the head, the idempotency index and the counts; the projections'
+ * per-stream records are not checked (a rebuild drops and refolds them). Run before any
+ * projection is dropped (folio_rebuild, a catch-up that rebuilds), so that a log a fold
+ * would stop in is refused with nothing dropped. */
+int folio_verify__log(folio_verify_report *report, folio_db *db);
+
 /* ---- the customer master (engine/customer.c) ---- */
 /* Trim a name (s, n bytes) of leading and trailing white space, ASCII's and Unicode's
  * (Zs, Zl, Zp, U+200B, U+FEFF), as rule 1 stores it and find looks it up. */
@@ -475,6 +485,8 @@ struct folio_db {
     uint64_t history_checks;
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
     size_t rebuild_cache_bytes;    /* its budget in bulk mode (folio_open_opts) */
+    int log_checked;               /* folio_rebuild verified the log just now: its catch-up
+                                    * drops without checking it again */
     /* the ledger settings a command last decoded, and their record's bytes (engine/command.c,
      * folio_cmd__settings), under write_lock */
     folio_settings settings_memo;

@@ -473,10 +473,24 @@ int folio_projection__catch_up(folio_db *db) {
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
     folio_store__read_end(&t);
-    for (unsigned i = 0; i < folio_registry_count; i++)
+    int drops = 0;
+    for (unsigned i = 0; i < folio_registry_count; i++) {
         if (s.version[i] != folio_registry[i]->version || s.last_seq[i] != head.last_seq)
             behind = 1;
+        if (s.version[i] != folio_registry[i]->version) drops = 1;
+    }
     if (!behind || folio_store__read_only(db->store)) return FOLIO_OK;
+    /* A projection built by other code is dropped in a transaction of its own before the
+     * fold: on a log the fold would stop in, that would leave a ledger that answers nothing
+     * (an older folio could still read it). Refuse first, with nothing dropped. */
+    if (drops && !db->log_checked) {
+        folio_verify_report vr;
+        int vrc = folio_verify__log(&vr, db);
+        if (vrc < 0)
+            return folio_error__set(vrc, "projections need rebuilding (built by other code) but "
+                                         "the log fails verify; nothing was dropped: %s",
+                                    folio_errmsg());
+    }
 
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
     if (!strbuf) return folio_error__set(FOLIO_ERROR, "catch-up: out of memory");
