@@ -147,7 +147,7 @@ int folio_stats_get(folio_stats *out, folio_db *db) {
     FOLIO_TRY(folio_log__read_counts(&counts, &t));
     memcpy(out->type_counts, counts.types, sizeof out->type_counts);
     out->streams = counts.streams;
-    out->format = folio_store__format(db->store);
+    FOLIO_TRY(folio_store__read_format(&out->format, &t)); /* another handle may raise it */
     out->events = head.last_seq;
     memcpy(out->head, head.chain, FOLIO_HASH_BYTES);
     out->last_recorded_at_us = head.last_recorded_at_us;

@@ -162,7 +162,11 @@ uint64_t folio_store__file_bytes(folio_store *s);
 /* Bytes of the pages in use (the pages LMDB has handed out, less its free-page list). */
 int folio_store__used_bytes(uint64_t *out, folio_txn *t);
 int folio_store__read_only(const folio_store *s);
-uint32_t folio_store__format(const folio_store *s); /* the ledger file's format version */
+/* The format version the ledger's format record says in transaction t. */
+int folio_store__read_format(uint32_t *out, folio_txn *t);
+/* In write transaction t: raise the ledger's format record to `to` unless it says as much
+ * already (FOLIO_FORMAT_VERSION's comment). */
+int folio_store__raise_format(folio_txn *t, uint32_t to);
 
 /* ---- frames (engine/frame.c, the only includer of xxhash.h) ---- */
 typedef struct {

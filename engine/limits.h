@@ -41,10 +41,16 @@ _Static_assert(FOLIO_FRAME_HEADER_BYTES + FOLIO_ENVELOPE_OVERHEAD_MAX + FOLIO_PA
 #define FOLIO_PROJECTIONS_MAX 16u
 #define FOLIO_DBS_MAX (6u + FOLIO_PROJECTIONS_MAX)
 
-/* On-disk format version written by this code; a larger one is refused at open, and so is
- * a smaller one. 2: the log head, its counts and the projection states are root records
- * (format 1 kept the head in 'meta': a format 1 folio reads a format 2 ledger as empty). */
-#define FOLIO_FORMAT_VERSION 2u
+/* On-disk format versions this code reads: FOLIO_FORMAT_OLDEST to FOLIO_FORMAT_VERSION; a
+ * larger or smaller one is refused at open. 2: the log head, its counts and the projection
+ * states are root records (format 1 kept the head in 'meta': a format 1 folio reads a
+ * format 2 ledger as empty). 3: the idempotency index may hold records of format 2 (a keyed
+ * command that changed nothing), which a format-2 folio takes for damage: a ledger is
+ * created as format 2 and raised to 3 by the transaction that writes the first such
+ * record, so that a format-2 folio refuses it as newer instead. */
+#define FOLIO_FORMAT_VERSION 3u
+#define FOLIO_FORMAT_OLDEST 2u
+#define FOLIO_FORMAT_CREATED 2u
 /* Frame format byte and envelope format this code writes. */
 #define FOLIO_FRAME_FORMAT 1u
 #define FOLIO_ENVELOPE_FORMAT 1u

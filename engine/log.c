@@ -503,6 +503,8 @@ int folio_log__idem_put_answer(folio_txn *t, const char *key, const uint8_t hash
                                uint64_t seq) {
     FOLIO_ASSERT(t->write);
     FOLIO_ASSERT(seq > 0);
+    int rc = folio_store__raise_format(t, 3); /* a format-2 folio would take it for damage */
+    if (rc < 0) return rc;
     return put_idem_as(t, 2, key, hash, seq, seq);
 }
 

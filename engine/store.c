@@ -784,7 +784,27 @@ int folio_store__used_bytes(uint64_t *out, folio_txn *t) {
 }
 
 int folio_store__read_only(const folio_store *s) { return s->read_only; }
-uint32_t folio_store__format(const folio_store *s) { return s->format; }
+int folio_store__read_format(uint32_t *out, folio_txn *t) {
+    MDB_val k = {6, "format"}, v;
+    int mrc = mdb_get(t->mdb, t->store->dbi[FOLIO_DB_META], &k, &v);
+    if (mrc != MDB_SUCCESS) return xlate(mrc, "read format");
+    if (v.mv_size != 9 || memcmp(v.mv_data, "folio", 5) != 0)
+        return folio_error__set(FOLIO_ECORRUPT, "the format record is malformed");
+    *out = folio__get_le32((const uint8_t *)v.mv_data + 5);
+    return FOLIO_OK;
+}
+
+int folio_store__raise_format(folio_txn *t, uint32_t to) {
+    uint32_t now = 0;
+    FOLIO_ASSERT(t->write);
+    FOLIO_ASSERT(to <= FOLIO_FORMAT_VERSION);
+    int rc = folio_store__read_format(&now, t);
+    if (rc < 0 || now >= to) return rc;
+    uint8_t fmt[9];
+    memcpy(fmt, "folio", 5);
+    folio__put_le32(fmt + 5, to);
+    return folio_store__put(t, FOLIO_DB_META, "format", 6, fmt, sizeof fmt, 0);
+}
 
 /* Names of the sub-databases in dbi order: the core ones, then "proj.<name>". */
 static void db_name(char *buf, size_t cap, unsigned i) {
@@ -818,7 +838,7 @@ static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
                                 "ledger format %u is newer than this folio supports (%u)", ver,
                                 FOLIO_FORMAT_VERSION);
     if (ver == 0) return folio_error__set(FOLIO_EFORMAT, "not a folio ledger (format 0)");
-    if (ver < FOLIO_FORMAT_VERSION)
+    if (ver < FOLIO_FORMAT_OLDEST)
         return folio_error__set(FOLIO_EFORMAT,
                                 "ledger of format %u, written by an earlier pre-release folio: "
                                 "export it with that folio and restore it here", ver);
@@ -954,7 +974,7 @@ static int open_dbs(folio_store *s, int *created_out) {
         if (fresh) {
             uint8_t fmt[9];
             memcpy(fmt, "folio", 5);
-            folio__put_le32(fmt + 5, FOLIO_FORMAT_VERSION);
+            folio__put_le32(fmt + 5, FOLIO_FORMAT_CREATED);
             MDB_val k = {6, "format"}, v = {9, fmt};
             mrc = mdb_put(txn, s->dbi[FOLIO_DB_META], &k, &v, 0);
             /* The projections' states as well (current, nothing folded), so that the ledger
@@ -973,7 +993,7 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             *created_out = 1;
-            s->format = FOLIO_FORMAT_VERSION;
+            s->format = FOLIO_FORMAT_CREATED;
         }
         mrc = mdb_txn_commit(txn);
         txn = NULL;

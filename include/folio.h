@@ -544,7 +544,8 @@ FOLIO_API int folio_refund_issue(folio_write_result *out, folio_db *db, const fo
 /**
  * Issue a document of kind "invoice", "credit_note" or "payment" unless a document of that
  * kind with number d->doc (required) exists: if it belongs to the same customer with the same
- * amount and dates, nothing is written (out->existed, out->unchanged); otherwise FOLIO_ERULE.
+ * amount, and the same date and due where d gives them (a date or due d leaves NULL is not
+ * compared), nothing is written (out->existed, out->unchanged); otherwise FOLIO_ERULE.
  * One row of `folio import documents`.
  */
 FOLIO_API int folio_document_import(folio_write_result *out, folio_db *db,
@@ -560,7 +561,9 @@ typedef struct {
  * an open invoice due before `as_of` (NULL: today), release the others. Actor
  * "credit-control". Runs in passes of one transaction each: on an error, the passes before it
  * stay committed and `out` counts them (out is zero when the first pass fails).
- * @return FOLIO_OK, FOLIO_ERULE (credit control does not include past-due).
+ * @return FOLIO_OK, FOLIO_ERULE (credit control does not include past-due), FOLIO_EINVAL (an
+ *         idempotency key or an expected version in w: one cannot stand for holds written to
+ *         many customers in several transactions).
  */
 FOLIO_API int folio_credit_check(folio_credit_check_result *out, folio_db *db,
                                  const folio_write_opts *w, const char *as_of);

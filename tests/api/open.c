@@ -237,7 +237,8 @@ Test(open, refuses_an_lmdb_file_whose_meta_database_has_no_format_record) {
 }
 
 Test(open, refuses_a_ledger_written_by_a_newer_format) {
-    /* A real ledger whose format record is then raised to 2. */
+    /* A real ledger (created as format 2) whose format record is then raised to 4, past
+     * the newest this folio reads (3). */
     folio_db *db = tmpdb_open(tmpdb_ledger_path(), NULL);
     folio_event e = tmpdb_note(1, "x");
     tmpdb_append(db, &e);
@@ -255,7 +256,7 @@ Test(open, refuses_a_ledger_written_by_a_newer_format) {
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_eq(v.mv_size, 9);
     cr_assert_eq(memcmp(v.mv_data, "folio\x02\0\0\0", 9), 0, "format record is folio + u32 2");
-    MDB_val newer = {9, "folio\x03\0\0\0"};
+    MDB_val newer = {9, "folio\x04\0\0\0"};
     cr_assert_eq(mdb_put(txn, meta, &k, &newer, 0), 0);
     cr_assert_eq(mdb_txn_commit(txn), 0);
     mdb_env_close(env);

@@ -243,3 +243,35 @@ Test(format, a_new_ledger_answers_read_only_queries_before_any_catch_up) {
     cr_assert_eq(events, 0);
     folio_db_close(db);
 }
+
+/* Format 3: the idempotency index may hold a keyed no-op's answer (record format 2), which a
+ * format-2 folio takes for damage ('idempotency index holds a record that names no events').
+ * A ledger is created as format 2, which such a folio reads, and is raised to 3 by the
+ * transaction that writes the first such record, so that a format-2 folio refuses it as
+ * newer instead; both formats open here. */
+Test(format, a_keyed_no_op_raises_the_ledger_to_format_3_and_nothing_else_does) {
+    folio_db *db = NULL;
+    folio_stats st;
+    folio_write_result r;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK);
+    folio_write_opts w = {.actor = "t"};
+    folio_customer_new c = {.name = "Acme", .status = "active"};
+    cr_assert_eq(folio_customer_create(&r, db, &w, &c), FOLIO_OK, "%s", folio_errmsg());
+    char ref[FOLIO_REF_BYTES_MAX + 1];
+    snprintf(ref, sizeof ref, "%s", r.ref);
+    w.idempotency_key = "k1"; /* a keyed write that appends events: format 2 still */
+    cr_assert_eq(folio_customer_set_status(&r, db, &w, ref, "hold"), FOLIO_OK);
+    cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK);
+    cr_assert_eq(st.format, 2);
+    w.idempotency_key = "k2"; /* a keyed no-op: its answer is recorded, format 3 */
+    cr_assert_eq(folio_customer_set_status(&r, db, &w, ref, "hold"), FOLIO_OK);
+    cr_assert_eq(r.unchanged, 1);
+    cr_assert_eq(folio_stats_get(&st, db), FOLIO_OK);
+    cr_assert_eq(st.format, 3);
+    folio_db_close(db);
+    db = NULL;
+    cr_assert_eq(folio_db_open(&db, path, NULL), FOLIO_OK, "%s", folio_errmsg());
+    folio_verify_report vr;
+    cr_assert_eq(folio_verify(&vr, db), FOLIO_OK, "%s", folio_errmsg());
+    folio_db_close(db);
+}
