@@ -96,10 +96,15 @@ static int check_text_field(folio_dstr *out, const char *v, size_t max, const ch
     int rc = folio_codec__check_text(v, max, what, 1);
     if (rc == FOLIO_ELIMIT) rc = folio_error__set(FOLIO_EINVAL, "%s", folio_errmsg());
     if (rc < 0) return rc;
-    for (const char *p = v; *p; p++)
+    int text = 0;
+    for (const char *p = v; *p; p++) {
         if (((unsigned char)*p < 0x20 || *p == 0x7f) && !(lines && (*p == '\n' || *p == '\r')))
             return folio_error__set(FOLIO_EINVAL, "%s holds a control character%s", what,
                                     lines ? " other than a line break" : "");
+        text |= *p != '\n' && *p != '\r' && *p != ' ';
+    }
+    if (lines && !text)
+        return folio_error__set(FOLIO_EINVAL, "%s holds only line breaks and spaces", what);
     out->s = v;
     out->n = (uint32_t)strlen(v);
     return FOLIO_OK;

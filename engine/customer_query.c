@@ -277,6 +277,7 @@ int folio_customer_find(folio_customer **out, folio_db *db, const char *name) {
     *out = NULL;
     size_t n = strlen(name);
     folio_customer__trim_name(&name, &n); /* as create trims a name */
+    if (n == 0) return folio_error__set(FOLIO_EINVAL, "find needs a name (it is blank)");
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
     int rc = dir_begin(&t, &dir, db);

@@ -570,7 +570,7 @@ int folio_payment_receive(folio_write_result *out, folio_db *db, const folio_wri
 static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
     folio_doc_rec other;
     int want_pay = 1, want_cn = 1;
-    const char *colon = strchr(doc, ':');
+    const char *given = doc, *colon = strchr(doc, ':');
     if (colon) {
         const char kind = folio_doc_kind_parse(doc, (size_t)(colon - doc));
         if (kind != FOLIO_DOC_PAYMENT && kind != FOLIO_DOC_CREDIT_NOTE)
@@ -579,6 +579,9 @@ static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
         want_pay = kind == FOLIO_DOC_PAYMENT;
         want_cn = !want_pay;
         doc = colon + 1;
+        if (!*doc)
+            return folio_error__set(FOLIO_EINVAL, "'%s' needs a document number after the ':'",
+                                    given);
     }
     int rc = want_pay ? folio_receivables__get(r, &d->rec, FOLIO_DOC_PAYMENT, doc, strlen(doc))
                       : FOLIO_ENOTFOUND;

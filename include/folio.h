@@ -609,7 +609,8 @@ typedef struct folio_customer {
  */
 FOLIO_API int folio_customer_get(folio_customer **out, folio_db *db, const char *ref,
                                  uint64_t at_seq, int include_deleted);
-/** Exact-match lookup by name (after trimming) among customers that are not deleted. */
+/** Exact-match lookup by name (after trimming) among customers that are not deleted;
+ * FOLIO_EINVAL for a name blank after trimming. */
 FOLIO_API int folio_customer_find(folio_customer **out, folio_db *db, const char *name);
 FOLIO_API void folio_customer_free(folio_customer *c);
 

@@ -84,16 +84,16 @@ static void text_address(const char *label, const folio_address *a) {
     printf("  %-13s ", label);
     for (int i = 0; i < 5; i++) {
         if (!parts[i]) continue;
-        printf("%s", any ? ", " : "");
-        /* a street's line breaks read as ", " on the one line of the card */
-        for (const char *p = parts[i]; *p; p++) {
-            if (*p == '\r' && p[1] == '\n') p++;
-            if (*p == '\n' || *p == '\r')
-                fputs(", ", stdout);
-            else
-                putchar(*p);
+        /* a street's lines read as ", " on the one line of the card (empty ones left out) */
+        for (const char *p = parts[i]; *p;) {
+            size_t n = strcspn(p, "\r\n");
+            if (n) {
+                printf("%s%.*s", any ? ", " : "", (int)n, p);
+                any = 1;
+            }
+            p += n;
+            while (*p == '\r' || *p == '\n') p++;
         }
-        any = 1;
     }
     printf("%s\n", any ? "" : "-");
 }

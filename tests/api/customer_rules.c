@@ -63,6 +63,8 @@ Test(customer_rules, unicode_white_space_is_trimmed_and_a_name_that_shows_nothin
     TMPDB_OK(folio_customer_find(&f, tmpdb, "\xe2\x80\x8b Acme\xe3\x80\x80" "Ltd\xc2\xa0"));
     cr_assert_str_eq(f->ref, a.ref);
     folio_customer_free(f);
+    f = NULL;
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "blank", folio_customer_find(&f, tmpdb, "\xc2\xa0 \t"));
     /* rule 2 sees the trimmed name */
     folio_customer_new again = {.name = "Acme\xe3\x80\x80" "Ltd\xe2\x80\x83"};
     TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "(rule 2)", folio_customer_create(&r, tmpdb, &w, &again));
@@ -435,6 +437,9 @@ Test(customer_rules, a_street_may_hold_line_breaks_and_no_other_field_may) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "control character",
                       folio_customer_create(&r, tmpdb, &w, &bad[i]));
+    folio_customer_new empty = {.name = "T", .billing = {.street = "\n\r\n \n"}};
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "only line breaks",
+                  folio_customer_create(&r, tmpdb, &w, &empty));
     folio_customer_changes u = {.billing = {.street = "2 Side St\nUnit 9"}};
     TMPDB_OK(folio_customer_update(&r, tmpdb, &w, k->ref, &u));
     cr_assert_str_eq(tmpdb_card(tmpdb, k->ref)->billing.street, "2 Side St\nUnit 9");

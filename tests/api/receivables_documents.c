@@ -625,6 +625,8 @@ Test(receivables_documents, a_number_shared_by_a_payment_and_a_credit_note_is_na
                   allocate(&r, a, "invoice:I1", "I1", NULL, "2026-01-04"));
     TMPDB_REFUSED(tmpdb, FOLIO_ENOTFOUND, "no payment Y",
                   allocate(&r, a, "payment:Y", "I1", NULL, "2026-01-04"));
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "needs a document number",
+                  allocate(&r, a, "payment:", "I1", NULL, "2026-01-04"));
     cr_assert_eq(tmpdb_last_seq(tmpdb), before);
     TMPDB_OK(allocate(&r, a, "payment:X", "I1", NULL, "2026-01-04"));
     TMPDB_OK(refund(&r, a, "credit_note:X", "5.00", NULL, "2026-01-05"));

@@ -199,3 +199,18 @@ Test(arguments, an_option_given_twice_is_refused_and_only_apply_repeats) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_result_free(&r);
 }
+
+/* restore and rebuild cannot honour a key or an expected version either: refused, not
+ * dropped (exit 2, nothing written, no ledger created). */
+Test(arguments, restore_and_rebuild_refuse_an_idempotency_key_and_an_expected_version) {
+    cli_fails_with(2, SAYS("restore takes no --idempotency-key"),
+                   ARGS("--db", "new.db", "--idempotency-key", "k", "restore", "e.jsonl"));
+    cli_fails_with(2, SAYS("restore takes no"),
+                   ARGS("--db", "new.db", "--expect-version", "4", "restore", "e.jsonl"));
+    cr_assert(!cli_exists(cli_path("new.db")), "a refused restore created the ledger");
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    uint64_t before = cli_event_count();
+    cli_fails_with(2, SAYS("rebuild takes no"), ARGS("--idempotency-key", "k", "rebuild"));
+    cli_fails_with(2, SAYS("rebuild takes no"), ARGS("rebuild", "--expect-version", "2"));
+    cr_assert_eq(cli_event_count(), before);
+}

@@ -227,14 +227,14 @@ Test(import, embedded_newlines_are_one_field_and_later_rows_keep_their_line_numb
      *         4     a good row after it, its fields in place
      *         5-7   a name over three lines (rule 1: control characters)
      *         8     a bad ref: its line is 8
-     *         9-10  a street with CRLF inside the quotes, imported as it is
-     *         11    a good row */
+     *         9-12  a street with CRLFs inside the quotes (an empty line too), imported as it is
+     *         13    a good row */
     write_csv("c.csv", "name,ref,billing_street,billing_city\n"
                        "Acme,A1,\"1 Main St\nSuite 4\",Leeds\n"
                        "Beta,B1,2 Side St,York\n"
                        "\"Gam\nm\na\",G1,,\n"
                        "Delta,\"D 1\",,\n"
-                       "Eps,E1,\"x\r\ny\",Hull\n"
+                       "Eps,E1,\"x\r\n\r\ny\r\n\",Hull\n"
                        "Zeta,Z1,\"3, Quay\",Bath\n");
     json_t *j = import_json(1, "customers", "c.csv");
     expect_counts(j, 4, 2, 0);
@@ -256,9 +256,10 @@ Test(import, embedded_newlines_are_one_field_and_later_rows_keep_their_line_numb
     expect_str(json_object_get(s, "billing"), "city", "Leeds");
     json_decref(s);
     s = show("E1");
-    expect_str(json_object_get(s, "billing"), "street", "x\r\ny");
+    expect_str(json_object_get(s, "billing"), "street", "x\r\n\r\ny\r\n");
     json_decref(s);
-    /* the text card keeps one line per field: the street's line breaks read as ", " */
+    /* the text card keeps one line per field: the street's lines read as ", " (empty ones
+     * left out) */
     cli_result t = cli("show", "A1");
     cr_assert_eq(t.status, 0, "%s", t.err);
     cr_assert(strstr(t.out, "billing       1 Main St, Suite 4, Leeds\n"), "%s", t.out);
