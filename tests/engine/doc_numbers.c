@@ -14,6 +14,7 @@
 #include "../../engine/internal.h"
 #include "../../engine/projection.h"
 #include "../../projections/receivables.h"
+#include "proj_state.h"
 #include "tmpdb.h"
 
 TestSuite(doc_numbers, .init = tmpdb_setup, .fini = tmpdb_teardown);
@@ -285,16 +286,10 @@ Test(doc_numbers, a_version_4_projection_is_rebuilt_with_the_largest_at_open) {
     TMPDB_OK(invoice(&r, a, "INV-000003"));
     cr_assert_str_eq(generate(a), "INV-000002");
     /* what version 4 left: its state and its count record */
-    uint8_t old[8], state[12];
+    uint8_t old[8];
     folio__put_le64(old, 2);
     put_count_raw(FOLIO_DOC_INVOICE, old, sizeof old);
-    folio__put_le32(state, 4);
-    folio__put_le64(state + 4, tmpdb_last_seq(tmpdb));
-    folio_txn t = {0};
-    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.receivables", 17, state, 12, 0),
-                 FOLIO_OK);
-    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    tmpdb_set_projection_version("receivables", 4);
     tmpdb_reopen();
     count_rec c = read_count(FOLIO_DOC_INVOICE);
     cr_assert_eq(c.issued, 2);

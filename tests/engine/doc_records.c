@@ -15,6 +15,7 @@
 #include "../../engine/internal.h"
 #include "../../engine/projection.h"
 #include "../../projections/receivables.h"
+#include "proj_state.h"
 #include "tmpdb.h"
 
 TestSuite(doc_records, .init = tmpdb_setup, .fini = tmpdb_teardown);
@@ -290,20 +291,14 @@ Test(doc_records, a_version_5_projection_is_rebuilt_at_open) {
     const char *inv = tmpdb_issue_invoice(tmpdb, a, "10.00", "2026-11-24", NULL);
     uint64_t seq = tmpdb_last_seq(tmpdb);
     /* what version 5 left: its state and a 40-byte record */
-    uint8_t old[40], state[12];
+    uint8_t old[40];
     folio__put_be64(old, id);
     folio__put_be64(old + 8, seq);
     folio__put_le64(old + 16, 1000);
     folio__put_le64(old + 24, 1000);
     folio__put_le64(old + 32, (uint64_t)20781 | (uint64_t)20781 << 32);
     write_record(FOLIO_DOC_INVOICE, inv, old, sizeof old);
-    folio__put_le32(state, 5);
-    folio__put_le64(state + 4, tmpdb_last_seq(tmpdb));
-    folio_txn t = {0};
-    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.receivables", 17, state, 12, 0),
-                 FOLIO_OK);
-    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    tmpdb_set_projection_version("receivables", 5);
     tmpdb_reopen();
     uint8_t b[64];
     size_t n = read_record(b, FOLIO_DOC_INVOICE, inv);

@@ -13,6 +13,7 @@
 #include "../../engine/internal.h"
 #include "../../engine/projection.h"
 #include "../../projections/directory.h"
+#include "proj_state.h"
 #include "tmpdb.h"
 
 TestSuite(natural_refs, .init = tmpdb_setup, .fini = tmpdb_teardown);
@@ -285,19 +286,13 @@ Test(natural_refs, a_damaged_card_is_refused_not_misread) {
  * read-write open: the natural refs' records go. */
 Test(natural_refs, a_version_4_directory_is_rebuilt_without_natural_records) {
     const char *a = create("Acme", NULL);
-    uint8_t key[1 + 11], val[8], state[12];
+    uint8_t key[1 + 11], val[8];
     key[0] = FOLIO_DIR_REF;
     memcpy(key + 1, a, 11);
     folio__put_be64(val, 1);
     put_raw(key, sizeof key, val, sizeof val);
     cr_assert_eq(indexed(a), 1);
-    folio__put_le32(state, 4);
-    folio__put_le64(state + 4, tmpdb_last_seq(tmpdb));
-    folio_txn t = {0};
-    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.directory", 15, state, 12, 0),
-                 FOLIO_OK);
-    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    tmpdb_set_projection_version("directory", 4);
     tmpdb_reopen();
     cr_assert_eq(indexed(a), 0);
     cr_assert_eq(id_of(a), 1);

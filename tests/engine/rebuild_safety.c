@@ -10,6 +10,7 @@
 #include "../../engine/internal.h"
 #include "../../engine/projection.h"
 #include "../../projections/directory.h"
+#include "proj_state.h"
 #include "tmpdb.h"
 
 TestSuite(rebuild_safety, .init = tmpdb_setup, .fini = tmpdb_teardown);
@@ -36,14 +37,7 @@ Test(rebuild_safety, an_upgrade_open_of_a_damaged_log_drops_nothing) {
     folio_event e = tmpdb_event(1, FOLIO_EV_CUSTOMER_NOTE_ADDED, "{\"text\":\"%s\"}", marker);
     tmpdb_append(tmpdb, &e);
     create("Bolt", NULL);
-    uint8_t state[12];
-    folio__put_le32(state, 4); /* built by the code before this change */
-    folio__put_le64(state + 4, tmpdb_last_seq(tmpdb));
-    folio_txn t = {0};
-    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
-    cr_assert_eq(folio_store__put(&t, FOLIO_DB_ROOT, "\0proj.directory", 15, state, 12, 0),
-                 FOLIO_OK);
-    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    tmpdb_set_projection_version("directory", 4);
     tmpdb_close(tmpdb);
     cr_assert_geq(tmpdb_flip_marker(tmpdb_ledger_path(), marker), 1);
     folio_db *db = NULL;
