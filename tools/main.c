@@ -117,6 +117,7 @@ static int parse_globals(cli_ctx *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
     cli_ctx c = {0};
+    cli_opt_reset(); /* one command per run; a harness may run main more than once */
     int code = parse_globals(&c, argc, argv);
     if (code != 0) {
         free(c.argv);

@@ -116,7 +116,8 @@ int main(int argc, char **argv) {
     expect_refused(cli, bad, "garbage behind LMDB's magic", 5, "not a folio ledger");
     free(bytes);
 
-    /* a newer format: the meta database's format record raised from 2 to 3 */
+    /* a newer format: the meta database's format record raised from 2 (what a new ledger
+     * is) to 4 (this folio reads 2 and 3) */
     remove_ledger(bad);
     copy_file(good, bad);
     MDB_env *env;
@@ -129,10 +130,10 @@ int main(int argc, char **argv) {
         fail("cannot read the format record of %s", bad);
     if (v.mv_size != 9 || memcmp(v.mv_data, "folio\x02\0\0\0", 9) != 0)
         fail("the format record is not 'folio' + u32 2");
-    MDB_val newer = {9, "folio\x03\0\0\0"};
+    MDB_val newer = {9, "folio\x04\0\0\0"};
     if (mdb_put(txn, meta, &k, &newer, 0) || mdb_txn_commit(txn)) fail("cannot raise the format");
     mdb_env_close(env);
-    expect_refused(cli, bad, "a newer format (3)", 5, "newer");
+    expect_refused(cli, bad, "a newer format (4)", 5, "newer");
 
     /* the layout of an earlier pre-release build: the log head in "meta", not in LMDB's
      * main database (read as it is, the ledger would look empty) */
