@@ -281,6 +281,7 @@ static int open_value_decode(char *kind_out, char doc[FOLIO_DOC_BYTES_MAX], size
     uint64_t number;
     if (vn < 2 || vn > 1 + FOLIO_DOC_BYTES_MAX) return FOLIO_ECORRUPT;
     char kind = (char)(v[0] & ~OPEN_GENERATED);
+    if (!folio_doc_kind_name(kind)) return FOLIO_ECORRUPT;
     if (v[0] & OPEN_GENERATED) {
         const uint8_t *p = v + 1;
         if (get_varint(&number, &p, v + vn) < 0 || p != v + vn || number == 0 ||
@@ -380,7 +381,19 @@ int folio_receivables__open_items(folio_proj_txn *t, uint64_t customer,
             rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index is malformed");
             break;
         }
-        if ((rc = folio_receivables__get(&d, t, kind, doc, n)) < 0) break;
+        rc = folio_receivables__get(&d, t, kind, doc, n);
+        /* the index and the documents agree (receivables.c invariants): anything else is
+         * damage, not a document that is not there */
+        if (rc == FOLIO_ENOTFOUND ||
+            (rc == FOLIO_OK && (d.customer != customer || d.open == 0 ||
+                                d.seq != ~folio__get_be64((const uint8_t *)k +
+                                                          FOLIO_PROJ_STREAM_KEY_BYTES)))) {
+            rc = folio_proj__fail(FOLIO_ECORRUPT, "open-item index names %.*s, which is not an "
+                                                  "open document of customer %llu",
+                                  (int)n, doc, (unsigned long long)customer);
+            break;
+        }
+        if (rc < 0) break;
         if ((rc = visit(&d, arg)) != FOLIO_OK) break;
     }
     folio_proj__iter_close(&it);

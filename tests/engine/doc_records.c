@@ -423,12 +423,18 @@ Test(doc_records, a_malformed_open_item_is_refused_as_corrupt) {
         TMPDB_REFUSED(tmpdb, FOLIO_ECORRUPT, "open-item index is malformed",
                       folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
     }
-    /* the written-out form of a number not in generated form passes: the lookup of the
-     * document it names is what fails (there is no invoice A-7) */
+    /* the written-out form of a number not in generated form decodes, but the document it
+     * names must be an open document of the customer with the item's seq: an item naming
+     * no document (there is no invoice A-7), or one of an unknown kind, is damage too, not
+     * "not found" (found by review) */
+    static const uint8_t unknown_kind[] = {'X', 'A', '-', '7'};
+    write_open_item(id, seq, unknown_kind, sizeof unknown_kind);
+    folio_document_new p = {"1.00", NULL, "2026-11-25", NULL};
+    TMPDB_REFUSED(tmpdb, FOLIO_ECORRUPT, "open-item index is malformed",
+                  folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
     static const uint8_t given[] = {'I', 'A', '-', '7'};
     write_open_item(id, seq, given, sizeof given);
-    folio_document_new p = {"1.00", NULL, "2026-11-25", NULL};
-    TMPDB_REFUSED(tmpdb, FOLIO_ENOTFOUND, NULL,
+    TMPDB_REFUSED(tmpdb, FOLIO_ECORRUPT, "not an open document of customer",
                   folio_payment_receive(&r, tmpdb, &w, a, &p, NULL, 0, 1));
     uint64_t events;
     cr_assert_eq(folio_check(&events, tmpdb), FOLIO_ECORRUPT);
