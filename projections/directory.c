@@ -283,6 +283,8 @@ static int pl_str_at(folio_dstr *out, folio_mpr *v, const char *key, int require
 static int pl_str(folio_dstr *out, const folio_mpr *map, const char *key, int required,
                   const char *type_name) {
     folio_mpr v;
+    out->s = NULL;
+    out->n = 0;
     int rc = folio_mpr__find(&v, map, key);
     if (rc == FOLIO_ENOTFOUND) v.p = NULL;
     else if (rc < 0)
