@@ -96,7 +96,7 @@ int folio_db_open(folio_db **out, const char *path, const folio_open_opts *opts)
                     (opts->allow_shared_write ? FOLIO_STORE_ALLOW_SHARED_WRITE : 0u);
     FOLIO_TRY(folio_store__open(&db->store, path, map, opts->read_only != 0,
                               opts->must_exist != 0, perm, &created));
-    FOLIO_TRY(folio_projection__catch_up(db));
+    FOLIO_TRY(folio_projection__catch_up(db, 0));
     *out = db;
     return FOLIO_OK;
 cleanup:

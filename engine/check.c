@@ -23,36 +23,14 @@
  * writes each tree once, appending in key order to the scratch ledger's empty trees. */
 #define CHECK_BATCH_COUNT_MAX (1u << 24)
 
-static int reset_states(folio_txn *t, void *arg) {
-    (void)arg;
-    folio_proj_states s;
-    int rc = folio_projection__load(&s, t);
-    if (rc < 0) return rc;
-    for (unsigned i = 0; i < folio_projection__count(); i++) {
-        s.version[i] = 0; /* built by no code: catch-up empties it and folds from seq 1 */
-        s.last_seq[i] = 0;
-        s.dirty[i] = 1;
-    }
-    return folio_projection__save(t, &s);
-}
-
 int folio_rebuild(uint64_t *events_out, folio_db *db) {
     if (!db) return folio_error__set(FOLIO_EINVAL, "rebuild: NULL argument");
     if (folio_store__read_only(db->store))
         return folio_error__set(FOLIO_EINVAL, "rebuild needs the ledger opened for writing");
     if (folio_log__in_batch(db))
         return folio_error__set(FOLIO_EINVAL, "rebuild cannot run inside a batch");
-    /* A log that fails verify cannot be folded whole, and the drop commits before the fold
-     * (projection.c): refuse first, so a damaged ledger keeps answering from the
-     * projections it has instead of from none. Only what a rebuild cannot repair is
-     * checked (folio_verify__log): damaged projection records are what it is for. */
-    folio_verify_report vr;
-    int rc = folio_verify__log(&vr, db);
-    if (rc < 0) return folio_error__set(rc, "rebuild refused, nothing changed: %s", folio_errmsg());
-    rc = folio_log__write(db, reset_states, NULL);
-    db->log_checked = 1; /* the catch-up need not walk the log again */
-    if (rc == FOLIO_OK) rc = folio_projection__catch_up(db);
-    db->log_checked = 0;
+    /* every projection dropped and folded again; the log is checked before the drop */
+    int rc = folio_projection__catch_up(db, 1);
     if (rc == FOLIO_OK && events_out) {
         folio_txn t = {0};
         folio_head head;

@@ -430,9 +430,11 @@ void folio_projection__txn(struct folio_proj_txn *out, folio_txn *t, const char 
                            uint8_t *scratch);
 /* 1 when a registered projection keeps per-stream records under this tag. */
 int folio_projection__tag_known(uint8_t tag);
-/* Bring every projection up to the head: rebuild those of an older code version, fold the
- * events they have not yet seen. Runs its own write transactions. */
-int folio_projection__catch_up(folio_db *db);
+/* Bring every projection up to the head: rebuild those of an older code version (`all`:
+ * every one, folio_rebuild), fold the events they have not yet seen. Before any drop the log
+ * is checked (folio_verify__log) and a log that fails is refused with nothing changed. Runs
+ * its own write transactions. */
+int folio_projection__catch_up(folio_db *db, int all);
 unsigned folio_projection__count(void);
 const char *folio_projection__name(unsigned index);
 
@@ -489,8 +491,6 @@ struct folio_db {
     uint64_t history_checks;
     folio_pcache *pcache;          /* the write transaction's projection cache, under write_lock */
     size_t rebuild_cache_bytes;    /* its budget in bulk mode (folio_open_opts) */
-    int log_checked;               /* folio_rebuild verified the log just now: its catch-up
-                                    * drops without checking it again */
     /* the ledger settings a command last decoded, and their record's bytes (engine/command.c,
      * folio_cmd__settings), under write_lock */
     folio_settings settings_memo;

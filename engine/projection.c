@@ -462,35 +462,56 @@ cleanup:
     return rc;
 }
 
-int folio_projection__catch_up(folio_db *db) {
+/* Mark every projection as built by no code (folio_projection__catch_up with `all`): the
+ * catch-up then empties each and folds from seq 1, and a rebuild killed after this commit
+ * resumes at the next read-write open. */
+static int reset_states(folio_txn *t, void *arg) {
+    (void)arg;
+    folio_proj_states s;
+    int rc = folio_projection__load(&s, t);
+    if (rc < 0) return rc;
+    for (unsigned i = 0; i < folio_registry_count; i++) {
+        s.version[i] = 0;
+        s.last_seq[i] = 0;
+        s.dirty[i] = 1;
+    }
+    return folio_projection__save(t, &s);
+}
+
+int folio_projection__catch_up(folio_db *db, int all) {
     folio_txn t = {0};
     folio_proj_states s;
     folio_head head;
-    int rc = FOLIO_OK, behind = 0;
+    int rc = FOLIO_OK, behind = all;
     /* Look first in a read transaction: the usual answer is "all current", and it must not
      * wait for another process's writer. */
     FOLIO_TRY(folio_store__read_begin(&t, db->store));
     FOLIO_TRY(folio_log__read_head(&head, &t));
     FOLIO_TRY(folio_projection__load(&s, &t));
     folio_store__read_end(&t);
-    int drops = 0;
+    int drops = all;
     for (unsigned i = 0; i < folio_registry_count; i++) {
         if (s.version[i] != folio_registry[i]->version || s.last_seq[i] != head.last_seq)
             behind = 1;
         if (s.version[i] != folio_registry[i]->version) drops = 1;
     }
     if (!behind || folio_store__read_only(db->store)) return FOLIO_OK;
-    /* A projection built by other code is dropped in a transaction of its own before the
-     * fold: on a log the fold would stop in, that would leave a ledger that answers nothing
-     * (an older folio could still read it). Refuse first, with nothing dropped. */
-    if (drops && !db->log_checked) {
+    /* A projection built by other code (or every one, for a rebuild) is dropped in a
+     * transaction of its own before the fold: on a log the fold would stop in, that would
+     * leave a ledger that answers nothing (an older folio could still read it). Check the
+     * log first (without the projections' own records, which the fold rewrites) and refuse
+     * with nothing dropped. */
+    if (drops) {
         folio_verify_report vr;
         int vrc = folio_verify__log(&vr, db);
+        if (vrc < 0 && all)
+            return folio_error__set(vrc, "rebuild refused, nothing changed: %s", folio_errmsg());
         if (vrc < 0)
             return folio_error__set(vrc, "projections need rebuilding (built by other code) but "
                                          "the log fails verify; nothing was dropped: %s",
                                     folio_errmsg());
     }
+    if (all && (rc = folio_log__write(db, reset_states, NULL)) < 0) return rc;
 
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
     if (!strbuf) return folio_error__set(FOLIO_ERROR, "catch-up: out of memory");

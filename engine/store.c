@@ -75,7 +75,6 @@ struct folio_store {
     dev_t dev;
     ino_t ino;
     pid_t pid;        /* the process that opened it: a forked child may open the file again */
-    uint32_t format;  /* the ledger's format version, as read at open */
     unsigned write_txns; /* write transactions begun (under the handle's write lock) */
     /* The write transaction in progress (NULL: none), and the cursors its users closed, one
      * per sub-database, kept for the next user: LMDB allocates a cursor on every open, and
@@ -819,7 +818,7 @@ static void db_name(char *buf, size_t cap, unsigned i) {
  * the layout of a pre-release build of format 1 that kept the log head and the projection
  * states there (they are root records now): refused rather than read as an empty log, as
  * is format 1 (FOLIO_FORMAT_VERSION 2 keeps such a build from reading ours as empty). */
-static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
+static int check_format(MDB_txn *txn, MDB_dbi meta) {
     MDB_val k = {6, "format"}, v, old_head = {4, "head"};
     if (mdb_get(txn, meta, &old_head, &v) == MDB_SUCCESS)
         return folio_error__set(FOLIO_EFORMAT,
@@ -842,7 +841,6 @@ static int check_format(MDB_txn *txn, MDB_dbi meta, uint32_t *format_out) {
         return folio_error__set(FOLIO_EFORMAT,
                                 "ledger of format %u, written by an earlier pre-release folio: "
                                 "export it with that folio and restore it here", ver);
-    *format_out = ver;
     return FOLIO_OK;
 }
 
@@ -962,7 +960,7 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             if (i == FOLIO_DB_META && !fresh) {
-                rc = check_format(txn, s->dbi[i], &s->format);
+                rc = check_format(txn, s->dbi[i]);
                 if (rc < 0) goto fail;
             }
         }
@@ -993,7 +991,6 @@ static int open_dbs(folio_store *s, int *created_out) {
                 goto fail;
             }
             *created_out = 1;
-            s->format = FOLIO_FORMAT_CREATED;
         }
         mrc = mdb_txn_commit(txn);
         txn = NULL;

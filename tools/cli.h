@@ -33,6 +33,9 @@ typedef struct {
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_error, then return the exit code for a usage error. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For a write that cannot honour --idempotency-key or --expect-version: refuse them (a
+ * usage error saying `why`; the caller would believe they held), else 0. */
+int cli_refuse_write_guards(const cli_ctx *c, const char *why);
 /* Print "folio: <what>: <detail of rc>" on stderr and return the exit code for rc. */
 int cli_fail(int rc, const char *what);
 int cli_exit_code(int rc);

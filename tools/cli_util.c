@@ -135,6 +135,11 @@ static int seen_before(const char *name) {
     return 0;
 }
 
+int cli_refuse_write_guards(const cli_ctx *c, const char *why) {
+    if (!c->idempotency_key && !c->has_expect_version) return 0;
+    return cli_usage("%s takes no --idempotency-key or --expect-version: %s", c->argv[0], why);
+}
+
 void cli_opt_reset(void) { opts_seen_count = 0; }
 
 int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {

@@ -355,15 +355,11 @@ int cmd_import(cli_ctx *c) {
     if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))
         return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
                          "[--on-existing skip|update|error]");
-    /* Safety options that do not apply are refused, not dropped: the caller would believe
-     * they held. */
-    if (c->idempotency_key)
-        return cli_usage("import takes no --idempotency-key: it has its own, row by row (a row "
-                         "is found again by its ref, external id, name or document number, so "
-                         "a re-run imports nothing twice)");
-    if (c->has_expect_version)
-        return cli_usage("import takes no --expect-version: its rows write to many customers, "
-                         "not to one whose version could be expected");
+    int refused = cli_refuse_write_guards(
+        c, "its rows write to many customers, and it has its own idempotency, row by row (a row "
+           "is found again by its ref, external id, name or document number, so a re-run "
+           "imports nothing twice)");
+    if (refused) return refused;
     importer *im = calloc(1, sizeof *im);
     if (!im) return cli_fail(FOLIO_ERROR, "import: out of memory");
     im->c = c;

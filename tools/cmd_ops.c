@@ -8,9 +8,9 @@ int cmd_rebuild(cli_ctx *c) {
     folio_db *db = NULL;
     uint64_t events = 0;
     if (c->argc > 1) return cli_bad_arg(c, 1); /* takes none */
-    if (c->idempotency_key || c->has_expect_version) /* refused, not dropped */
-        return cli_usage("rebuild takes no --idempotency-key or --expect-version: it refolds "
-                         "every projection and appends no event; running it again is safe");
+    int refused = cli_refuse_write_guards(
+        c, "it refolds every projection and appends no event; running it again is safe");
+    if (refused) return refused;
     int code = cli_open(&db, c, 0);
     if (code) return code;
     cli_progress_attach(db);

@@ -339,13 +339,11 @@ int cmd_credit_check(cli_ctx *c) {
         if (!r) return cli_bad_arg(c, i);
     }
     /* Refused before the ledger is opened (folio_credit_check refuses them too). */
-    if (c->idempotency_key)
-        return cli_usage("credit-check takes no --idempotency-key: it writes holds of many "
-                         "customers in several transactions, which one key cannot stand for; "
-                         "running it again is safe (it changes only holds that are out of date)");
-    if (c->has_expect_version)
-        return cli_usage("credit-check takes no --expect-version: it writes to many customers, "
-                         "not to one whose version could be expected");
+    int refused = cli_refuse_write_guards(
+        c, "it writes holds of many customers in several transactions, which one key or "
+           "version cannot stand for; running it again is safe (it changes only holds that are "
+           "out of date)");
+    if (refused) return refused;
     folio_db *db = NULL;
     folio_credit_check_result res;
     int code = cli_open(&db, c, 1);

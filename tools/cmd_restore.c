@@ -170,10 +170,10 @@ int cmd_restore(cli_ctx *c) {
     const char *file;
     int r0 = cli_operands(&file, c, 1, 1, "usage: folio restore FILE (an export; - reads stdin)");
     if (r0) return r0;
-    if (c->idempotency_key || c->has_expect_version) /* refused, not dropped */
-        return cli_usage("restore takes no --idempotency-key or --expect-version: it writes the "
-                         "exported events as they were, their keys included, into an empty "
-                         "ledger");
+    int refused = cli_refuse_write_guards(
+        c, "it writes the exported events as they were, their keys included, into an empty "
+           "ledger");
+    if (refused) return refused;
     char tmp[4200], tmp_lock[4400], lock[4400];
     struct stat st;
     folio_db *db = NULL;
