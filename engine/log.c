@@ -570,7 +570,7 @@ static int restore_txn(folio_txn *t, void *arg) {
             folio_append_result prior;
             int found = 0;
             rc = folio_log__idem_check(&prior, &found, t, key, it->request_hash);
-            if (rc == FOLIO_EEXISTS || (found && prior.last_seq + 1 != e.seq))
+            if (rc == FOLIO_EEXISTS || found == 2 || (found && prior.last_seq + 1 != e.seq))
                 return FOLIO_CORRUPT(e.seq, "idempotency key '%s' was used twice", key);
             if (rc < 0) return rc;
             if ((rc = put_idem(t, key, it->request_hash, found ? prior.first_seq : e.seq, e.seq)) < 0)
@@ -610,6 +610,95 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
     }
     restore_args a = {db, items, n};
     return folio_log__write(db, restore_txn, &a);
+}
+
+typedef struct {
+    const folio_idem_answer *answers;
+    size_t n;
+} answers_args;
+
+/* Restore answers: each key new, each named event in the log (format 2 records). */
+static int restore_answers_txn(folio_txn *t, void *arg) {
+    answers_args *a = arg;
+    folio_head head;
+    int rc;
+    if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
+    for (size_t i = 0; i < a->n; i++) {
+        const folio_idem_answer *x = &a->answers[i];
+        if (x->seq > head.last_seq)
+            return folio_error__set(FOLIO_EINVAL,
+                                    "idempotency key '%s' names seq %llu, past the last seq %llu",
+                                    x->idempotency_key, (unsigned long long)x->seq,
+                                    (unsigned long long)head.last_seq);
+        folio_append_result prior;
+        int found = 0;
+        rc = folio_log__idem_check(&prior, &found, t, x->idempotency_key, x->request_hash);
+        if (rc == FOLIO_EEXISTS || found)
+            return FOLIO_CORRUPT(x->seq, "idempotency key '%s' was used twice", x->idempotency_key);
+        if (rc < 0) return rc;
+        if ((rc = folio_log__idem_put_answer(t, x->idempotency_key, x->request_hash, x->seq)) < 0)
+            return rc;
+    }
+    return FOLIO_OK;
+}
+
+int folio_restore_answers(folio_db *db, const folio_idem_answer *answers, size_t n) {
+    int rc;
+    if (!db || (!answers && n)) return folio_error__set(FOLIO_EINVAL, "restore: NULL argument");
+    if (n == 0) return FOLIO_OK;
+    if (n > FOLIO_BATCH_EVENTS_MAX)
+        return folio_error__set(FOLIO_ELIMIT, "restore: more than %u answers in one call",
+                                FOLIO_BATCH_EVENTS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const folio_idem_answer *x = &answers[i];
+        if (!x->idempotency_key || !*x->idempotency_key || !x->request_hash || x->seq == 0)
+            return folio_error__set(FOLIO_EINVAL, "answer %zu: a key, its request hash and a seq "
+                                                  "are required", i);
+        if ((rc = folio_codec__check_text(x->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+                                          "idempotency key", 0)) < 0)
+            return rc;
+    }
+    answers_args a = {answers, n};
+    return folio_log__write(db, restore_answers_txn, &a);
+}
+
+int folio_idem_answers(folio_db *db, int (*fn)(void *payload, const folio_idem_answer *answer),
+                       void *payload) {
+    folio_txn t = {0};
+    folio_cursor c = {0};
+    folio_val k, v;
+    int rc = FOLIO_OK, open = 0;
+    if (!db || !fn) return folio_error__set(FOLIO_EINVAL, "idempotency answers: NULL argument");
+    FOLIO_TRY(folio_store__read_begin(&t, db->store));
+    open = 1;
+    FOLIO_TRY(folio_store__cursor_open(&c, &t, FOLIO_DB_IDEM));
+    /* Bounded by the index's size: one record per key. */
+    for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
+         rc = folio_store__cursor_next(&c, &k, &v)) {
+        const uint8_t *p = v.data;
+        if (v.size != IDEM_VALUE_BYTES || (p[0] != 1 && p[0] != 2) || k.size == 0 ||
+            k.size > FOLIO_IDEMPOTENCY_KEY_BYTES_MAX || memchr(k.data, 0, k.size)) {
+            rc = folio_error__set(FOLIO_ECORRUPT, "idempotency index holds a malformed record");
+            goto cleanup;
+        }
+        if (p[0] != 2) continue;
+        char key[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 1];
+        uint8_t hash[FOLIO_HASH_BYTES];
+        memcpy(key, k.data, k.size);
+        key[k.size] = '\0';
+        memcpy(hash, p + 1, sizeof hash);
+        folio_idem_answer x = {key, hash, folio__get_le64(p + 1 + FOLIO_HASH_BYTES)};
+        if (x.seq == 0 || x.seq != folio__get_le64(p + 9 + FOLIO_HASH_BYTES)) {
+            rc = folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
+            goto cleanup;
+        }
+        if ((rc = fn(payload, &x)) != 0) goto cleanup;
+    }
+    if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
+cleanup:
+    folio_store__cursor_close(&c);
+    if (open) folio_store__read_end(&t);
+    return rc;
 }
 
 /* The batch this thread is running (folio_batch_run): writes on its handle join it. */

@@ -311,6 +311,34 @@ typedef struct {
  */
 FOLIO_API int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n);
 
+/* A keyed request that changed nothing (rule 11): its key is taken, and a repeat is answered
+ * with the event the original answer named, appending nothing. The idempotency index keeps
+ * it; no event carries the key. */
+typedef struct {
+    const char *idempotency_key;
+    const uint8_t *request_hash; /* 16 bytes */
+    uint64_t seq;                /* the event the answer named */
+} folio_idem_answer;
+
+/**
+ * Call fn for every recorded answer of a keyed request that changed nothing, in key order,
+ * from one snapshot (an export carries them: docs/EXPORT.md). A non-zero return of fn stops
+ * the walk and is returned.
+ * Lifetime: the answer's strings until fn returns.
+ * @return FOLIO_OK, FOLIO_ECORRUPT (a malformed idempotency record), fn's return.
+ */
+FOLIO_API int folio_idem_answers(folio_db *db,
+                                 int (*fn)(void *payload, const folio_idem_answer *answer),
+                                 void *payload);
+
+/**
+ * Record exported answers (folio_idem_answers) in a ledger being restored, in one
+ * transaction: each names an event the ledger holds and a key it has not recorded.
+ * @return FOLIO_OK; FOLIO_EINVAL (a missing field, a malformed key, a seq past the last
+ *         event); FOLIO_ECORRUPT (the key is recorded already: the export was altered).
+ */
+FOLIO_API int folio_restore_answers(folio_db *db, const folio_idem_answer *answers, size_t n);
+
 /**
  * The last version of a stream (0 when it has no events).
  * @return FOLIO_OK, FOLIO_ERROR.

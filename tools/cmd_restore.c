@@ -1,6 +1,7 @@
 /*
  * tools/cmd_restore.c - `folio export [--from SEQ]` and `folio restore FILE`.
- * export: JSON Lines, one event a line with every field (docs/EXPORT.md).
+ * export: JSON Lines, one event a line with every field and the keys of requests that changed
+ * nothing and were answered with it ("answers"; docs/EXPORT.md).
  * restore: the lines of an export, into a ledger that does not exist yet or has no event.
  * The file is treated as hostile: lines are capped, JSON is parsed by jansson, every field is
  * checked, and each event's chain hash must come out as exported. The events are written
@@ -36,6 +37,9 @@ typedef struct {
     json_t *json;         /* keeps the strings alive */
     uint8_t *payload;
     uint8_t request[16], chain[16];
+    folio_idem_answer *answers; /* "answers": keys whose request named this event */
+    uint8_t (*answer_hashes)[16];
+    size_t answer_count;
 } pending;
 
 static int unhex(uint8_t *out, const char *s, size_t n) {
@@ -115,6 +119,31 @@ static int parse_line(pending *p, const char *line, const char **why) {
         }
         p->item.request_hash = p->request;
     }
+    /* "answers" (exports since format 3): keyed requests that changed nothing and were
+     * answered with this event. Absent in older exports. */
+    json_t *answers = json_object_get(o, "answers");
+    if (answers) {
+        size_t count = json_is_array(answers) ? json_array_size(answers) : 0;
+        if (count == 0 || count > FOLIO_BATCH_EVENTS_MAX ||
+            !(p->answers = calloc(count, sizeof *p->answers)) ||
+            !(p->answer_hashes = calloc(count, sizeof *p->answer_hashes))) {
+            *why = "\"answers\" is not a list of keys and request hashes";
+            return -1;
+        }
+        for (size_t i = 0; i < count; i++) {
+            json_t *a = json_array_get(answers, i);
+            int abad = 0;
+            const char *key = json_is_object(a) ? opt_str(a, "idempotency_key", &abad) : NULL;
+            const char *hash = json_is_object(a) ? opt_str(a, "request_hash", &abad) : NULL;
+            if (abad || !key || !hash || json_object_size(a) != 2 || strlen(hash) != 32 ||
+                unhex(p->answer_hashes[i], hash, 16) < 0) {
+                *why = "\"answers\" is not a list of keys and request hashes";
+                return -1;
+            }
+            p->answers[i] = (folio_idem_answer){key, p->answer_hashes[i], e->seq};
+        }
+        p->answer_count = count;
+    }
     /* "data" is what people read: it must say what the payload says. */
     char *rendered = NULL;
     json_t *parsed = NULL;
@@ -133,6 +162,8 @@ static int parse_line(pending *p, const char *line, const char **why) {
 static void pending_free(pending *p) {
     json_decref(p->json);
     free(p->payload);
+    free(p->answers);
+    free(p->answer_hashes);
     memset(p, 0, sizeof *p);
 }
 
@@ -246,6 +277,9 @@ int cmd_restore(cli_ctx *c) {
         }
         if (n > 0 && (n == RESTORE_BATCH || len < 0)) {
             rc = folio_restore_append(db, items, n);
+            /* then the answers that name the batch's events (keys recorded after them) */
+            for (size_t i = 0; i < n && rc == FOLIO_OK; i++)
+                rc = folio_restore_answers(db, batch[i].answers, batch[i].answer_count);
             if (rc < 0) {
                 /* The message names the seq of the event that failed. */
                 cli_error("restore: lines %llu-%llu: %s", (unsigned long long)first_line,

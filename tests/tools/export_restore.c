@@ -148,3 +148,83 @@ Test(export_restore, an_endless_line_is_refused_at_the_cap) {
     free(err);
     cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
 }
+
+/* A key used on a write that changed nothing is taken (rule 11, idempotency record format
+ * 2): the export carries it on the line of the event its answer named ("answers"), and on
+ * the restored ledger a repeat is answered unchanged again instead of being applied to a
+ * state that moved since. Before, such keys were not exported and were free again. */
+Test(export_restore, a_key_taken_by_a_write_that_changed_nothing_stays_taken_after_a_restore) {
+    cr_assert_eq(sh("$F --idempotency-key k2 status CUST-000001 hold > /dev/null && "
+                    "$F status CUST-000001 active > /dev/null"),
+                 0);
+    cr_assert_eq(sh("$F export > all.jsonl && grep -c '\"answers\":\\[{\"idempotency_key\":\"k2\",' "
+                    "all.jsonl > n.txt"),
+                 0, "the answer is not exported");
+    char *n = slurp("n.txt");
+    cr_assert_eq(atoi(n), 1, "%s", n);
+    free(n);
+    cr_assert_eq(sh("$F --db copy.db restore all.jsonl > /dev/null && $F --db copy.db verify > /dev/null"),
+                 0);
+    cr_assert_eq(sh("$F --db copy.db --json verify > v1.json && "
+                    "$F --db copy.db --idempotency-key k2 status CUST-000001 hold > out.txt && "
+                    "$F --db copy.db --json verify > v2.json && cmp -s v1.json v2.json && "
+                    "grep -q 'nothing to change' out.txt && "
+                    "$F --db copy.db show CUST-000001 | grep -q 'status *active'"),
+                 0, "the repeat was applied on the restored ledger");
+    /* the same key for another request is refused, as on the original */
+    cr_assert_eq(sh("$F --db copy.db --idempotency-key k2 status CUST-000001 inactive 2> /dev/null"),
+                 1);
+    cr_assert_eq(sh("$F export > e1.jsonl && $F --db copy.db export > e2.jsonl && cmp -s e1.jsonl e2.jsonl"),
+                 0, "exporting the copy gives the same file");
+}
+
+/* An export written before answers were exported (no "answers") still restores. */
+Test(export_restore, an_export_without_answers_still_restores) {
+    cr_assert_eq(sh("$F --idempotency-key k2 status CUST-000001 hold > /dev/null"), 0);
+    cr_assert_eq(sh("$F export | sed 's/,\"answers\":\\[[^]]*\\]//' > old.jsonl && "
+                    "! grep -q answers old.jsonl && $F --db copy.db restore old.jsonl > /dev/null && "
+                    "$F --json verify > a.json && $F --db copy.db --json verify > b.json && "
+                    "cmp -s a.json b.json"),
+                 0);
+}
+
+/* The answers of a hostile file: malformed ones are named by line (exit 2); a key that
+ * also went with events, or twice, is a changed export (exit 4); nothing is created. */
+Test(export_restore, altered_answers_are_refused) {
+    cr_assert_eq(sh("$F --idempotency-key k2 status CUST-000001 hold > /dev/null && "
+                    "$F export > all.jsonl && grep -n answers all.jsonl | cut -d: -f1 > line.txt"),
+                 0);
+    char *line = slurp("line.txt");
+    int at = atoi(line);
+    free(line);
+    cr_assert_gt(at, 0);
+    cr_assert_eq(sh("sed '%ds/\"request_hash\":\"\\([0-9a-f]*\\)\"}\\]/\"request_hash\":1}]/' "
+                    "all.jsonl > bad1.jsonl && ! cmp -s all.jsonl bad1.jsonl",
+                    at),
+                 0);
+    cr_assert_eq(sh("$F --db copy.db restore bad1.jsonl 2> err.txt"), 2);
+    char *err = slurp("err.txt");
+    cr_assert(strstr(err, "answers") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
+    /* k1 is the key of the keyed payment's events */
+    cr_assert_eq(sh("sed '%ds/\"idempotency_key\":\"k2\"/\"idempotency_key\":\"k1\"/' "
+                    "all.jsonl > bad2.jsonl && ! cmp -s all.jsonl bad2.jsonl",
+                    at),
+                 0);
+    cr_assert_eq(sh("$F --db copy.db restore bad2.jsonl 2> err.txt"), 4);
+    err = slurp("err.txt");
+    cr_assert(strstr(err, "'k1' was used twice") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
+    /* an answer naming seq 1 whose key then goes with later events */
+    cr_assert_eq(sh("sed '%ds/,\"answers\":\\[[^]]*\\]//' all.jsonl | "
+                    "sed '1s/}$/,\"answers\":[{\"idempotency_key\":\"k1\",\"request_hash\":"
+                    "\"00000000000000000000000000000000\"}]}/' > bad3.jsonl",
+                    at),
+                 0);
+    cr_assert_eq(sh("$F --db copy.db restore bad3.jsonl 2> err.txt"), 4);
+    err = slurp("err.txt");
+    cr_assert(strstr(err, "'k1' was used twice") != NULL, "%s", err);
+    free(err);
+}
