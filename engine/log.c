@@ -102,10 +102,15 @@ static int read_counts_store(folio_log_counts *out, folio_txn *t, uint64_t event
         out->types[type] = n;
         prev = type;
     }
-    if (sum != events || out->streams > events)
+    if (sum != events)
         return folio_error__set(FOLIO_ECORRUPT,
                                 "the log's counts record counts %llu events, the head %llu",
                                 (unsigned long long)sum, (unsigned long long)events);
+    if (out->streams > events)
+        return folio_error__set(FOLIO_ECORRUPT,
+                                "the log's counts record says %llu streams, more than its %llu "
+                                "events",
+                                (unsigned long long)out->streams, (unsigned long long)events);
     return FOLIO_OK;
 }
 

@@ -115,6 +115,13 @@ Test(log_counts, verify_refuses_a_record_that_disagrees_with_the_log) {
     put_counts(v, n);
     assert_verify_says("streams");
 
+    /* more streams than events (a flipped high byte): said so, not "counts N events, the
+     * head N" with the same N twice */
+    memcpy(v, good, n);
+    folio__put_le64(v, folio__get_le64(good) | (1ull << 24));
+    put_counts(v, n);
+    assert_verify_says("streams, more than its");
+
     memcpy(v, good, n); /* one event too many: not the head's number */
     folio__put_le64(v + 8 + 1, folio__get_le64(good + 8 + 1) + 1);
     put_counts(v, n);
