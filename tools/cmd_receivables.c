@@ -178,8 +178,12 @@ static void statement_json(const folio_statement *s) {
     printf("}}\n");
 }
 
-static void statement_text(const folio_statement *s) {
-    printf("Statement  %s  %s  (%s)  as of %s\n\n", s->ref, s->name, s->currency, s->as_of);
+/* A statement asked --at-seq says so on its face: a printed page of the past that looked
+ * like the present would mislead its reader. */
+static void statement_text(const folio_statement *s, int at_seq_asked) {
+    printf("Statement  %s  %s  (%s)  as of %s", s->ref, s->name, s->currency, s->as_of);
+    if (at_seq_asked) printf(", as known at seq %llu", (unsigned long long)s->at_seq);
+    printf("\n\n");
     if (s->from) printf("  %-12s %-16s %-12s %16s\n\n", "", "brought forward", "", s->opening_balance);
     printf("  %-10s  %-16s %-12s %16s %16s  %-10s  %s\n", "DATE", "DOC", "KIND", "AMOUNT", "OPEN",
            "DUE", "DAYS OVERDUE");
@@ -211,7 +215,7 @@ static void html_text(const char *s) {
 }
 
 /* One self-contained printable page: no external resources. */
-static void statement_html(const folio_statement *s) {
+static void statement_html(const folio_statement *s, int at_seq_asked) {
     printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>Statement ");
     html_text(s->ref);
@@ -226,6 +230,7 @@ static void statement_html(const folio_statement *s) {
     html_text(s->ref);
     printf(") &middot; %s &middot; as of %s", s->currency, s->as_of);
     if (s->from) printf(" &middot; from %s", s->from);
+    if (at_seq_asked) printf(" &middot; as known at seq %llu", (unsigned long long)s->at_seq);
     printf("</div>\n<table>\n<tr><th>Date</th><th>Document</th><th>Kind</th>"
            "<th class=\"n\">Amount</th><th class=\"n\">Open</th><th>Due</th>"
            "<th class=\"n\">Days overdue</th></tr>\n");
@@ -283,9 +288,9 @@ int cmd_statement(cli_ctx *c) {
     else if (strcmp(format, "json") == 0)
         statement_json(s);
     else if (strcmp(format, "html") == 0)
-        statement_html(s);
+        statement_html(s, at != NULL);
     else
-        statement_text(s);
+        statement_text(s, at != NULL);
     folio_statement_free(s);
     folio_db_close(db);
     return code;

@@ -330,7 +330,26 @@ Test(receivables_cli, statement_json_states_open_items_as_of_from_and_at_seq) {
     cr_assert(strstr(text, "230.00") && strstr(text, "-150.00") && strstr(text, "50.00"), "%s",
               text);
     cr_assert_null(strstr(text, "INV-000001"), "settled invoices are not listed: %s", text);
+    cr_assert_null(strstr(text, "as known at"), "only asked --at-seq says so: %s", text);
     free(text);
+}
+
+/* A statement as known at a past seq says so in its text and HTML forms (the JSON has
+ * at_seq): a page of the past that read like the present would mislead an auditor. */
+Test(receivables_cli, a_statement_at_a_seq_says_so_in_text_and_html) {
+    acme();
+    char at[32], want[64];
+    snprintf(at, sizeof at, "%lld", seq_of_first("payment.received") - 1);
+    snprintf(want, sizeof want, "as known at seq %s", at);
+    char *text = run_ok_args(ARGS("statement", "CUST-000001", "--as-of", "2026-03-12", "--at-seq", at));
+    const char *nl = strchr(text, '\n');
+    cr_assert(nl && strstr(text, want) && strstr(text, want) < nl, "not in the heading: %s", text);
+    cr_assert_not_null(strstr(text, "320.00"), "%s", text);
+    free(text);
+    char *html = run_ok_args(ARGS("statement", "CUST-000001", "--as-of", "2026-03-12", "--at-seq",
+                                  at, "--format", "html"));
+    cr_assert_not_null(strstr(html, want), "%s", html);
+    free(html);
 }
 
 Test(receivables_cli, statement_html_is_one_self_contained_page) {
