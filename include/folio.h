@@ -322,7 +322,7 @@ typedef struct {
 
 /**
  * Call fn for every recorded answer of a keyed request that changed nothing, in key order,
- * from one snapshot (an export carries them: docs/EXPORT.md). A non-zero return of fn stops
+ * from one snapshot (an export writes them after its events: docs/EXPORT.md). A non-zero return of fn stops
  * the walk and is returned.
  * Lifetime: the answer's strings until fn returns.
  * @return FOLIO_OK, FOLIO_ECORRUPT (a malformed idempotency record), fn's return.

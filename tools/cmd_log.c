@@ -5,8 +5,6 @@
  * pipe (`folio log --follow | head -3` ends by itself), each of which ends it with exit 0.
  */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <poll.h>
@@ -16,67 +14,21 @@
 
 static volatile sig_atomic_t stop_following;
 
-/* The export's answers of keyed requests that changed nothing (folio_idem_answers), by seq:
- * each goes on the line of the event it named (docs/EXPORT.md, "answers"). */
+/* Export: the keys of keyed requests that changed nothing (folio_idem_answers), one line
+ * each after the events, for the events exported (docs/EXPORT.md, "Answers"). */
 typedef struct {
-    char key[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 1];
-    uint8_t hash[16];
-    uint64_t seq;
-} answer;
+    uint64_t from, to;
+} answer_range;
 
-typedef struct {
-    answer *v;
-    size_t n, cap, next;
-} answer_list;
-
-static int keep_answer(void *payload, const folio_idem_answer *x) {
-    answer_list *l = payload;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        answer *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return FOLIO_ERROR;
-        l->v = v;
-        l->cap = cap;
-    }
-    answer *a = &l->v[l->n++];
-    snprintf(a->key, sizeof a->key, "%s", x->idempotency_key);
-    memcpy(a->hash, x->request_hash, sizeof a->hash);
-    a->seq = x->seq;
+static int print_answer(void *payload, const folio_idem_answer *a) {
+    const answer_range *r = payload;
+    if (a->seq < r->from || a->seq > r->to) return 0;
+    printf("{\"answer_seq\":%llu,\"idempotency_key\":", (unsigned long long)a->seq);
+    cli_json_string(stdout, a->idempotency_key);
+    fputs(",\"request_hash\":\"", stdout);
+    for (size_t i = 0; i < 16; i++) printf("%02x", a->request_hash[i]);
+    fputs("\"}\n", stdout);
     return 0;
-}
-
-static int by_seq(const void *a, const void *b) {
-    const answer *x = a, *y = b;
-    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
-    return strcmp(x->key, y->key);
-}
-
-/* Print the event's line with its answers: the line as always, "answers" before its '}'. */
-static int print_with_answers(const folio_event *e, const char *ref, const folio_iter *it,
-                              answer_list *l) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    if (!m) return FOLIO_ERROR;
-    int rc = cli_print_history_item(m, e, 1, 1, ref, it);
-    if (fclose(m) != 0 && rc == FOLIO_OK) rc = FOLIO_ERROR;
-    if (rc == FOLIO_OK && (len < 2 || buf[len - 2] != '}' || buf[len - 1] != '\n'))
-        rc = FOLIO_ERROR;
-    if (rc == FOLIO_OK) {
-        fwrite(buf, 1, len - 2, stdout);
-        fputs(",\"answers\":[", stdout);
-        for (int first = 1; l->next < l->n && l->v[l->next].seq == e->seq; l->next++, first = 0) {
-            const answer *a = &l->v[l->next];
-            fputs(first ? "{\"idempotency_key\":" : ",{\"idempotency_key\":", stdout);
-            cli_json_string(stdout, a->key);
-            fputs(",\"request_hash\":\"", stdout);
-            for (size_t i = 0; i < sizeof a->hash; i++) printf("%02x", a->hash[i]);
-            fputs("\"}", stdout);
-        }
-        fputs("]}\n", stdout);
-    }
-    free(buf);
-    return rc;
 }
 
 static void on_stop(int sig) {
@@ -86,7 +38,7 @@ static void on_stop(int sig) {
 
 /* Print events from `from` on; returns the next seq to read, or 0 after an error (code set). */
 static uint64_t print_from(folio_db *db, const cli_ctx *c, uint64_t from, uint64_t *left,
-                           int *code, answer_list *answers) {
+                           int *code) {
     folio_iter *it = NULL;
     const folio_event *e;
     uint64_t next = from, ref_stream = UINT64_MAX;
@@ -105,13 +57,8 @@ static uint64_t print_from(folio_db *db, const cli_ctx *c, uint64_t from, uint64
             }
             have_ref = r == FOLIO_OK;
         }
-        while (answers->next < answers->n && answers->v[answers->next].seq < e->seq)
-            answers->next++; /* before --from */
-        if (answers->next < answers->n && answers->v[answers->next].seq == e->seq)
-            rc = print_with_answers(e, have_ref ? ref : NULL, it, answers);
-        else
-            rc = cli_print_history_item(stdout, e, c->json || c->export_mode, 1,
-                                        have_ref ? ref : NULL, c->export_mode ? it : NULL);
+        rc = cli_print_history_item(stdout, e, c->json || c->export_mode, 1, have_ref ? ref : NULL,
+                                    c->export_mode ? it : NULL);
         next = e->seq + 1;
         if (c->export_mode && (e->seq & 65535u) == 0 && isatty(STDERR_FILENO))
             cli_progress(NULL, "export", e->seq, 0);
@@ -149,14 +96,6 @@ int cmd_log(cli_ctx *c) {
     folio_db *db = NULL;
     int code = cli_open(&db, c, 0);
     if (code) return code;
-    answer_list answers = {0};
-    int rc;
-    if (c->export_mode && (rc = folio_idem_answers(db, keep_answer, &answers)) != FOLIO_OK) {
-        free(answers.v);
-        folio_db_close(db);
-        return cli_fail(rc, "export");
-    }
-    if (answers.n) qsort(answers.v, answers.n, sizeof *answers.v, by_seq);
     /* `left` counts down from limit + 1 so that 0 can mean "no limit". */
     uint64_t left = limit ? limit + 1 : 0;
     if (follow) {
@@ -167,19 +106,23 @@ int cmd_log(cli_ctx *c) {
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGPIPE, SIG_IGN); /* a closed pipe shows up as a write error: stop quietly */
     }
-    uint64_t next = print_from(db, c, from, &left, &code, &answers);
+    uint64_t next = print_from(db, c, from, &left, &code);
+    if (c->export_mode && next > from) {
+        answer_range range = {from, next - 1};
+        int rc = folio_idem_answers(db, print_answer, &range);
+        if (rc != FOLIO_OK) code = cli_fail(rc, "export");
+    }
     long wait_ms = 10;
     while (follow && next && !stop_following && left != 1) {
         if (fflush(stdout) != 0 || ferror(stdout)) break; /* the reader went away */
         /* Wait, but wake at once if stdout's reader goes away (a pipe reports POLLERR). */
         struct pollfd out = {STDOUT_FILENO, 0, 0};
         if (poll(&out, 1, (int)wait_ms) > 0 && (out.revents & (POLLERR | POLLHUP))) break;
-        uint64_t after = print_from(db, c, next, &left, &code, &answers);
+        uint64_t after = print_from(db, c, next, &left, &code);
         wait_ms = after != next ? 10 : (wait_ms * 2 > 500 ? 500 : wait_ms * 2);
         next = after;
     }
     if (c->export_mode) cli_progress_end();
-    free(answers.v);
     folio_db_close(db);
     if (follow && code == 0) {
         clearerr(stdout);

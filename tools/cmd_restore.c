@@ -1,7 +1,7 @@
 /*
  * tools/cmd_restore.c - `folio export [--from SEQ]` and `folio restore FILE`.
- * export: JSON Lines, one event a line with every field and the keys of requests that changed
- * nothing and were answered with it ("answers"; docs/EXPORT.md).
+ * export: JSON Lines, one event a line with every field, then one line for each key taken by
+ * a keyed request that changed nothing ("answer_seq"; docs/EXPORT.md).
  * restore: the lines of an export, into a ledger that does not exist yet or has no event.
  * The file is treated as hostile: lines are capped, JSON is parsed by jansson, every field is
  * checked, and each event's chain hash must come out as exported. The events are written
@@ -34,13 +34,13 @@ int cmd_export(cli_ctx *c) {
 
 typedef struct {
     folio_restore_item item;
-    json_t *json;         /* keeps the strings alive */
+    folio_idem_answer answer; /* an answer line: a key taken by a request that changed nothing */
+    json_t *json;             /* keeps the strings alive */
     uint8_t *payload;
     uint8_t request[16], chain[16];
-    folio_idem_answer *answers; /* "answers": keys whose request named this event */
-    uint8_t (*answer_hashes)[16];
-    size_t answer_count;
 } pending;
+
+enum { LINE_EVENT = 0, LINE_ANSWER = 1 };
 
 static int unhex(uint8_t *out, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -58,7 +58,23 @@ static const char *opt_str(json_t *o, const char *key, int *bad) {
     return json_string_value(v);
 }
 
-/* Turn one line into an item; returns -1 after setting *why. */
+/* An answer line: exactly answer_seq, idempotency_key and request_hash. */
+static int parse_answer(pending *p, json_t *o, const char **why) {
+    int bad = 0;
+    json_t *seq = json_object_get(o, "answer_seq");
+    const char *key = opt_str(o, "idempotency_key", &bad), *hash = opt_str(o, "request_hash", &bad);
+    if (bad || !key || !hash || !json_is_integer(seq) || json_integer_value(seq) < 1 ||
+        json_object_size(o) != 3 || strlen(hash) != 32 || unhex(p->request, hash, 16) < 0) {
+        *why = "an answer line holds exactly answer_seq (a seq), idempotency_key (a string) and "
+               "request_hash (32 hex digits)";
+        return -1;
+    }
+    p->answer = (folio_idem_answer){key, p->request, (uint64_t)json_integer_value(seq)};
+    return LINE_ANSWER;
+}
+
+/* Turn one line into an item (LINE_EVENT) or an answer (LINE_ANSWER); returns -1 after
+ * setting *why. */
 static int parse_line(pending *p, const char *line, const char **why) {
     json_error_t err;
     static char msg[256];
@@ -71,6 +87,7 @@ static int parse_line(pending *p, const char *line, const char **why) {
         return -1;
     }
     json_t *o = p->json;
+    if (json_object_get(o, "answer_seq")) return parse_answer(p, o, why);
     folio_event *e = &p->item.event;
     json_t *seq = json_object_get(o, "seq"), *stream = json_object_get(o, "stream"),
            *version = json_object_get(o, "version"), *schema = json_object_get(o, "schema"),
@@ -119,31 +136,6 @@ static int parse_line(pending *p, const char *line, const char **why) {
         }
         p->item.request_hash = p->request;
     }
-    /* "answers" (exports since format 3): keyed requests that changed nothing and were
-     * answered with this event. Absent in older exports. */
-    json_t *answers = json_object_get(o, "answers");
-    if (answers) {
-        size_t count = json_is_array(answers) ? json_array_size(answers) : 0;
-        if (count == 0 || count > FOLIO_BATCH_EVENTS_MAX ||
-            !(p->answers = calloc(count, sizeof *p->answers)) ||
-            !(p->answer_hashes = calloc(count, sizeof *p->answer_hashes))) {
-            *why = "\"answers\" is not a list of keys and request hashes";
-            return -1;
-        }
-        for (size_t i = 0; i < count; i++) {
-            json_t *a = json_array_get(answers, i);
-            int abad = 0;
-            const char *key = json_is_object(a) ? opt_str(a, "idempotency_key", &abad) : NULL;
-            const char *hash = json_is_object(a) ? opt_str(a, "request_hash", &abad) : NULL;
-            if (abad || !key || !hash || json_object_size(a) != 2 || strlen(hash) != 32 ||
-                unhex(p->answer_hashes[i], hash, 16) < 0) {
-                *why = "\"answers\" is not a list of keys and request hashes";
-                return -1;
-            }
-            p->answers[i] = (folio_idem_answer){key, p->answer_hashes[i], e->seq};
-        }
-        p->answer_count = count;
-    }
     /* "data" is what people read: it must say what the payload says. */
     char *rendered = NULL;
     json_t *parsed = NULL;
@@ -156,14 +148,21 @@ static int parse_line(pending *p, const char *line, const char **why) {
         *why = "\"data\" does not match \"payload\"";
         return -1;
     }
-    return 0;
+    return LINE_EVENT;
+}
+
+/* Move a parsed line to another slot: its item points into the slot's own arrays. */
+static void pending_move(pending *dst, pending *src) {
+    *dst = *src;
+    if (src->item.chain) dst->item.chain = dst->chain;
+    if (src->item.request_hash) dst->item.request_hash = dst->request;
+    if (src->answer.request_hash) dst->answer.request_hash = dst->request;
+    memset(src, 0, sizeof *src);
 }
 
 static void pending_free(pending *p) {
     json_decref(p->json);
     free(p->payload);
-    free(p->answers);
-    free(p->answer_hashes);
     memset(p, 0, sizeof *p);
 }
 
@@ -188,6 +187,29 @@ static ssize_t read_line(char **line, size_t *cap, FILE *in, size_t max) {
     if (len == 0 && ch == EOF) return -1;
     (*line)[len] = '\0';
     return (ssize_t)len;
+}
+
+/* Write a batch of lines of one kind; returns the exit code (0: written). */
+static int write_batch(folio_db *db, pending *batch, size_t n, int kind, uint64_t first_line) {
+    static folio_restore_item items[RESTORE_BATCH];
+    static folio_idem_answer answers[RESTORE_BATCH];
+    int rc, code = 0;
+    for (size_t i = 0; i < n; i++) {
+        items[i] = batch[i].item;
+        answers[i] = batch[i].answer;
+    }
+    rc = kind == LINE_EVENT ? folio_restore_append(db, items, n)
+                            : folio_restore_answers(db, answers, n);
+    if (rc < 0) {
+        /* The message names the seq of the event that failed. */
+        cli_error("restore: lines %llu-%llu: %s", (unsigned long long)first_line,
+                  (unsigned long long)(first_line + n - 1), folio_errmsg());
+        code = cli_exit_code(rc); /* EFULL/ERROR stay 5: the disk, not the file */
+        if (rc == FOLIO_EFORMAT || rc == FOLIO_ENOTFOUND || rc == FOLIO_EINVAL)
+            code = EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
+    return code;
 }
 
 static void remove_ledger(const char *path) {
@@ -249,8 +271,9 @@ int cmd_restore(cli_ctx *c) {
         return code;
     }
     static pending batch[RESTORE_BATCH];
-    folio_restore_item items[RESTORE_BATCH];
+    pending cur;
     size_t n = 0, cap = 0;
+    int kind = LINE_EVENT; /* of the lines in batch: events, or answers after them */
     uint64_t line_no = 0, first_line = 1, events = 0;
     char *line = NULL;
     ssize_t len;
@@ -265,33 +288,33 @@ int cmd_restore(cli_ctx *c) {
                 code = EXIT_USAGE;
                 break;
             }
-            if (n == 0) first_line = line_no;
-            if (parse_line(&batch[n], line, &why) < 0) {
+            int k = parse_line(&cur, line, &why);
+            if (k < 0) {
                 cli_error("restore: line %llu: %s", (unsigned long long)line_no, why);
-                pending_free(&batch[n]);
+                pending_free(&cur);
                 code = EXIT_USAGE;
                 break;
             }
-            items[n] = batch[n].item;
-            n++;
+            if (n > 0 && k != kind) { /* the lines before go in first, in order */
+                if (kind == LINE_EVENT) events += n;
+                code = write_batch(db, batch, n, kind, first_line);
+                n = 0;
+                if (code) {
+                    pending_free(&cur);
+                    break;
+                }
+            }
+            if (n == 0) {
+                first_line = line_no;
+                kind = k;
+            }
+            pending_move(&batch[n++], &cur);
         }
         if (n > 0 && (n == RESTORE_BATCH || len < 0)) {
-            rc = folio_restore_append(db, items, n);
-            /* then the answers that name the batch's events (keys recorded after them) */
-            for (size_t i = 0; i < n && rc == FOLIO_OK; i++)
-                rc = folio_restore_answers(db, batch[i].answers, batch[i].answer_count);
-            if (rc < 0) {
-                /* The message names the seq of the event that failed. */
-                cli_error("restore: lines %llu-%llu: %s", (unsigned long long)first_line,
-                          (unsigned long long)(first_line + n - 1), folio_errmsg());
-                code = cli_exit_code(rc); /* EFULL/ERROR stay 5: the disk, not the file */
-                if (rc == FOLIO_EFORMAT || rc == FOLIO_ENOTFOUND || rc == FOLIO_EINVAL)
-                    code = EXIT_USAGE;
-            }
-            events += n;
-            if (isatty(STDERR_FILENO)) cli_progress(NULL, "restore", events, 0);
-            for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
+            if (kind == LINE_EVENT) events += n;
+            code = write_batch(db, batch, n, kind, first_line);
             n = 0;
+            if (isatty(STDERR_FILENO)) cli_progress(NULL, "restore", events, 0);
         }
         if (len < 0) break;
     }
