@@ -72,6 +72,25 @@ static int open_read_only(folio_db **db, const cli_ctx *c) {
     return rc < 0 ? cli_fail(rc, NULL) : 0;
 }
 
+/* Does msg name "seq N" (not the start of a longer number)? */
+static int names_seq(const char *msg, uint64_t seq) {
+    char needle[32];
+    size_t n = (size_t)snprintf(needle, sizeof needle, "seq %llu", (unsigned long long)seq);
+    for (const char *p = strstr(msg, needle); p; p = strstr(p + 1, needle))
+        if (p[n] < '0' || p[n] > '9') return 1;
+    return 0;
+}
+
+/* The failure on stderr, naming the first bad seq (SPEC section 6) also when the message has
+ * none (an index check: a stream-count mismatch, an idempotency record naming no events). */
+static int fail_naming_seq(int rc, uint64_t bad_seq) {
+    const char *msg = folio_errmsg();
+    if (bad_seq == 0 || !msg || names_seq(msg, bad_seq)) return cli_fail(rc, "verify failed");
+    char what[64];
+    snprintf(what, sizeof what, "verify failed at seq %llu", (unsigned long long)bad_seq);
+    return cli_fail(rc, what);
+}
+
 /* The child of the walk: what `folio verify` always printed. */
 static int verify_scan(void *arg, cli_mark *mark) {
     const cli_ctx *c = arg;
@@ -98,7 +117,7 @@ static int verify_scan(void *arg, cli_mark *mark) {
             cli_json_string(stdout, folio_errmsg());
             printf("}\n");
         }
-        code = cli_fail(rc, "verify failed");
+        code = fail_naming_seq(rc, r.bad_seq);
     } else {
         code = cli_fail(rc, "verify");
     }

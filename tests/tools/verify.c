@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../engine/internal.h"
 #include "cli_run.h"
 
 TestSuite(verify, .init = cli_tmpdir_setup, .fini = cli_tmpdir_teardown);
@@ -171,4 +172,48 @@ Test(verify, log_stops_at_the_corrupted_event_with_exit_4) {
                  json_array_size(lines), (unsigned long long)seq);
     json_decref(lines);
     cli_result_free(&r);
+}
+
+/* Put (or, val NULL, delete) one record of the ledger's LMDB database dbi, as damage would. */
+static void damage(unsigned dbi, const void *key, size_t klen, const void *val, size_t vlen) {
+    folio_db *db = NULL;
+    folio_txn t = {0};
+    cr_assert_eq(folio_db_open(&db, cli_path("folio.db"), NULL), FOLIO_OK, "%s", folio_errmsg());
+    cr_assert_eq(folio_store__write_begin(&t, db->store), FOLIO_OK);
+    if (val)
+        cr_assert_eq(folio_store__put(&t, dbi, key, klen, val, vlen, 0), FOLIO_OK);
+    else
+        cr_assert_eq(folio_store__del(&t, dbi, key, klen), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_db_close(db);
+}
+
+/* verify names the first bad seq (SPEC section 6) on its text line too when the check's
+ * message has none: an idempotency record naming no events, a stream record missing. */
+Test(verify, the_text_line_names_the_bad_seq_of_an_index_check) {
+    cli_demo();
+    uint8_t idem[33] = {1};
+    folio__put_le64(idem + 17, 1);
+    folio__put_le64(idem + 25, 999); /* past the log's end */
+    damage(FOLIO_DB_IDEM, "zz", 2, idem, sizeof idem);
+    for (int round = 0; round < 2; round++) {
+        cli_result j = cli("--json", "verify");
+        cr_assert_eq(j.status, 4, "verify exited %d: %s", j.status, j.err);
+        json_t *o = cli_json(j.out);
+        uint64_t bad = (uint64_t)json_integer_value(json_object_get(o, "bad_seq"));
+        cr_assert_gt(bad, 0, "%s", j.out);
+        json_decref(o);
+        cli_result_free(&j);
+        cli_result r = cli("verify");
+        cli_assert_error(&r, 4);
+        cr_assert(cli_mentions_seq(r.err, bad), "stderr does not name seq %llu: '%s'",
+                  (unsigned long long)bad, r.err);
+        cr_assert(strstr(r.err, round ? "stream" : "names no events") != NULL, "%s", r.err);
+        cli_result_free(&r);
+        if (round == 0) { /* next: the record of stream 0 gone instead */
+            damage(FOLIO_DB_IDEM, "zz", 2, NULL, 0);
+            uint8_t key[8] = {0};
+            damage(FOLIO_DB_STREAMS, key, sizeof key, NULL, 0);
+        }
+    }
 }
