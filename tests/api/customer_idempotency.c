@@ -6,6 +6,7 @@
  * FOLIO_ECONFLICT; a refused write does not use up its key.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tmpdb.h"
@@ -329,4 +330,79 @@ Test(customer_idempotency, a_key_used_on_a_write_that_changed_nothing_is_taken) 
     TMPDB_OK(folio_customer_set_status(&again, tmpdb, &w, made.ref, "active"));
     cr_assert_eq(again.replayed, 1);
     cr_assert_str_eq(tmpdb_card(tmpdb, made.ref)->status, "hold");
+}
+
+typedef struct {
+    char key[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 1];
+    uint8_t hash[16];
+    uint64_t seq;
+    size_t count;
+} seen_answer;
+
+static int keep_answer(void *payload, const folio_idem_answer *a) {
+    seen_answer *s = payload;
+    snprintf(s->key, sizeof s->key, "%s", a->idempotency_key);
+    memcpy(s->hash, a->request_hash, sizeof s->hash);
+    s->seq = a->seq;
+    s->count++;
+    return 0;
+}
+
+static int stop_walk(void *payload, const folio_idem_answer *a) {
+    (void)payload;
+    (void)a;
+    return 7;
+}
+
+/* A keyed no-op's answer is listed (only it: keys that wrote events are their events'), and
+ * written back into a ledger holding the same events it is taken there too; bad arguments
+ * and an answer that names no event or a key already taken are refused, nothing written. */
+Test(customer_idempotency, the_answers_of_keyed_no_ops_are_listed_and_restored) {
+    folio_write_result made, r;
+    folio_customer_new c = {.name = "Acme", .status = "active"};
+    made = tmpdb_customer_new(tmpdb, &c);
+    folio_write_opts w = keyed("activate-1"), wk = keyed("note-1");
+    TMPDB_OK(folio_note_add(&r, tmpdb, &wk, made.ref, "hello"));
+    TMPDB_OK(folio_customer_set_status(&r, tmpdb, &w, made.ref, "active"));
+    cr_assert_eq(r.unchanged, 1);
+    seen_answer s = {0};
+    TMPDB_OK(folio_idem_answers(tmpdb, keep_answer, &s));
+    cr_assert_eq(s.count, 1);
+    cr_assert_str_eq(s.key, "activate-1");
+    cr_assert_eq(s.seq, r.seq);
+    cr_assert_eq(folio_idem_answers(tmpdb, stop_walk, NULL), 7, "fn's return stops the walk");
+    cr_assert_eq(folio_idem_answers(NULL, keep_answer, &s), FOLIO_EINVAL);
+    cr_assert_eq(folio_idem_answers(tmpdb, NULL, &s), FOLIO_EINVAL);
+
+    tmpdb_head before = tmpdb_head_get(tmpdb);
+    folio_idem_answer a = {"other-1", s.hash, s.seq};
+    cr_assert_eq(folio_restore_answers(NULL, &a, 1), FOLIO_EINVAL);
+    cr_assert_eq(folio_restore_answers(tmpdb, NULL, 1), FOLIO_EINVAL);
+    TMPDB_OK(folio_restore_answers(tmpdb, NULL, 0));
+    folio_idem_answer bad[] = {{NULL, s.hash, s.seq}, {"", s.hash, s.seq}, {"k", NULL, s.seq},
+                               {"k", s.hash, 0}, {"k", s.hash, before.seq + 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(folio_restore_answers(tmpdb, &bad[i], 1), FOLIO_EINVAL, "answer %zu", i);
+    folio_idem_answer taken[] = {{"activate-1", s.hash, s.seq}, {"note-1", s.hash, s.seq}};
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(folio_restore_answers(tmpdb, &taken[i], 1), FOLIO_ECORRUPT, "answer %zu", i);
+    folio_idem_answer two[] = {{"other-1", s.hash, s.seq}, {"other-1", s.hash, s.seq}};
+    cr_assert_eq(folio_restore_answers(tmpdb, two, 2), FOLIO_ECORRUPT, "one key twice");
+    s.count = 0;
+    TMPDB_OK(folio_idem_answers(tmpdb, keep_answer, &s));
+    cr_assert_eq(s.count, 1, "a refused call wrote nothing");
+
+    /* Restored: the key is taken, answered unchanged with the event it names. */
+    TMPDB_OK(folio_restore_answers(tmpdb, &a, 1));
+    tmpdb_assert_head_is(tmpdb, &before, "answers append no event");
+    folio_verify_report vr;
+    TMPDB_OK(folio_verify(&vr, tmpdb));
+    s.count = 0;
+    TMPDB_OK(folio_idem_answers(tmpdb, keep_answer, &s));
+    cr_assert_eq(s.count, 2);
+    folio_write_opts wo = keyed("other-1");
+    TMPDB_OK(folio_customer_set_status(&r, tmpdb, &wo, made.ref, "active"));
+    cr_assert_eq(r.replayed, 1);
+    cr_assert_eq(r.unchanged, 1);
+    cr_assert_eq(r.seq, a.seq);
 }
