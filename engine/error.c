@@ -41,6 +41,28 @@ void folio_error__clear(void) {
 
 const char *folio_error__where(void) { return where_buf; }
 
+void folio_error__save(char *saved) { memcpy(saved, errmsg_buf, strlen(errmsg_buf) + 1); }
+
+void folio_error__restore(const char *saved) {
+    size_t n = strnlen(saved, sizeof errmsg_buf - 1);
+    memcpy(errmsg_buf, saved, n);
+    errmsg_buf[n] = '\0';
+}
+
+/* A message cut at the end of its buffer (`cap` bytes; `n` is what vsnprintf wanted to write)
+ * may end inside a UTF-8 sequence of a long argument quoted in it: drop that partial
+ * character, so the message stays valid UTF-8 like every string of the API. */
+static void cut_at_character(char *msg, size_t cap, int n) {
+    if (n < 0 || (size_t)n < cap) return; /* not cut */
+    const size_t kept = cap - 1;
+    size_t i = kept; /* msg[i - 1]: the last character's first byte */
+    while (i > 0 && kept - i < 4 && ((unsigned char)msg[i - 1] & 0xC0) == 0x80) i--;
+    if (i == 0) return;
+    const unsigned char b = (unsigned char)msg[i - 1];
+    const size_t bytes = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    if (kept - (i - 1) < bytes) msg[i - 1] = '\0';
+}
+
 /* Record the detail of a failure for this thread and return rc, so call sites read
  * `return folio_error__set(FOLIO_EINVAL, "...")`. */
 int folio_error__set(int rc, const char *fmt, ...) {
@@ -50,8 +72,9 @@ int folio_error__set(int rc, const char *fmt, ...) {
     char msg[sizeof errmsg_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cut_at_character(msg, sizeof msg, n);
     memcpy(errmsg_buf, msg, sizeof msg);
     return rc;
 }
@@ -61,12 +84,13 @@ int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *f
     char what[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    int n = vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    cut_at_character(what, sizeof what, n);
     const char *base = strrchr(file, '/');
     snprintf(where_buf, sizeof where_buf, "%s:%d", base ? base + 1 : file, line);
     snprintf(errmsg_buf, sizeof errmsg_buf, "corrupt event at seq %llu: %s",
-             (unsigned long long)seq, what);
+             (unsigned long long)seq, what); /* fits: what is shorter than the buffer */
     return FOLIO_ECORRUPT;
 }
 

@@ -45,6 +45,10 @@ int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *f
     __attribute__((format(printf, 4, 5)));
 void folio_error__clear(void);
 const char *folio_error__where(void); /* source location of the last corruption found */
+/* Copy this thread's message out (into FOLIO_ERRMSG_BYTES bytes) and back: a thread that runs
+ * other threads' writes (the group-commit leader, engine/log.c) keeps its own message. */
+void folio_error__save(char *saved);
+void folio_error__restore(const char *saved);
 #define FOLIO_CORRUPT(seq, ...) folio_error__corrupt((seq), __FILE__, __LINE__, __VA_ARGS__)
 
 /* ---- money (engine/money.c) ---- */

@@ -894,7 +894,11 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
     db->queued++;
     while (!me.done && db->leading) pthread_cond_wait(&db->queue_cond, &db->queue_lock);
     if (!me.done) {
-        /* Lead: take what is queued (this write first among them) and run it as one group. */
+        /* Lead: take what is queued (this write first among them) and run it as one group.
+         * The other writes of the group set this thread's message when they fail: each
+         * caller gets its own through its request, and this thread's own is put back. */
+        char saved_msg[FOLIO_ERRMSG_BYTES];
+        folio_error__save(saved_msg);
         db->leading = 1;
         while (!me.done) {
             gather(db);
@@ -917,6 +921,7 @@ int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg
         }
         db->leading = 0;
         pthread_cond_broadcast(&db->queue_cond);
+        folio_error__restore(saved_msg);
     }
     pthread_mutex_unlock(&db->queue_lock);
     if (me.rc < 0) return folio_error__set(me.rc, "%s", me.msg);

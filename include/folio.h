@@ -61,8 +61,9 @@ typedef enum {
 FOLIO_API const char *folio_strerror(int rc);
 
 /**
- * Detail of this thread's last failure ("expected version 3 of stream 7, found 4"). Read it
- * right after a call that failed: a later successful call may leave it as it was.
+ * Detail of this thread's last failure ("expected version 3 of stream 7, found 4"), never
+ * another thread's; valid UTF-8, at most 511 bytes. Read it right after a call that failed:
+ * a later successful call may leave it as it was.
  * Lifetime: until the next folio call on this thread. Never NULL.
  */
 FOLIO_API const char *folio_errmsg(void);

@@ -5,9 +5,12 @@
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tmpdb.h"
+
+#define ERRMSG_COPY_BYTES 600 /* more than a message (511 bytes) and a prefix */
 
 TestSuite(errors, .init = tmpdb_setup, .fini = tmpdb_teardown);
 
@@ -79,6 +82,94 @@ Test(errors, errmsg_is_per_thread) {
     cr_assert_eq(pthread_join(th, &ret), 0);
     cr_assert_str_eq((const char *)ret, "empty");
     cr_assert(strstr(folio_errmsg(), "no.such.type") != NULL, "%s", folio_errmsg());
+}
+
+/* Writes from several threads are run by one of them (group commit): a write of another
+ * thread that fails in that group must not become the message of the thread that ran it. */
+static _Atomic int failing_stop;
+static const char *shared_ref;
+static char good_seen[2][ERRMSG_COPY_BYTES];
+
+static void *fail_writes(void *arg) {
+    (void)arg;
+    folio_write_opts w = tmpdb_w();
+    folio_write_result r;
+    while (!failing_stop) folio_note_add(&r, tmpdb, &w, "CUST-999999", "never written");
+    return NULL;
+}
+
+static void *good_writes(void *arg) {
+    char *seen = arg;
+    folio_write_opts w = tmpdb_w();
+    folio_write_result r;
+    for (int i = 0; i < 300 && !seen[0]; i++) {
+        if (folio_note_add(&r, tmpdb, &w, shared_ref, "written") != FOLIO_OK)
+            snprintf(seen, ERRMSG_COPY_BYTES, "failed: %s", folio_errmsg());
+        else if (folio_errmsg()[0] != '\0')
+            snprintf(seen, ERRMSG_COPY_BYTES, "%s", folio_errmsg());
+    }
+    return NULL;
+}
+
+Test(errors, errmsg_of_a_thread_never_holds_another_threads_failure, .timeout = 120) {
+    folio_write_result c = tmpdb_customer(tmpdb, "Shared");
+    shared_ref = c.ref;
+    pthread_t bad[2], good[2];
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&bad[i], NULL, fail_writes, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&good[i], NULL, good_writes, good_seen[i]), 0);
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_join(good[i], NULL), 0);
+    failing_stop = 1;
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_join(bad[i], NULL), 0);
+    for (int i = 0; i < 2; i++)
+        cr_assert_str_eq(good_seen[i], "", "a thread that never failed reads '%s'", good_seen[i]);
+}
+
+/* 1 when s is well-formed UTF-8 (no partial or overlong sequence, no surrogate). */
+static int valid_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        if (n == 0) return 0;
+        uint32_t cp = n == 1 ? *p : n == 2 ? (*p & 0x1Fu) : n == 3 ? (*p & 0x0Fu) : (*p & 0x07u);
+        for (size_t i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* A message quoting a long argument is cut at 511 bytes, at a character boundary: a cut
+ * inside a two-, three- or four-byte character left its first bytes, invalid UTF-8, at the
+ * end of the message (a JSON log or a strict decoder refuses it). */
+Test(errors, a_message_cut_at_its_limit_is_still_valid_utf8) {
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t pad = 0; pad < 4; pad++) { /* every cut position inside a character */
+            char type[2048] = "";
+            for (size_t i = 0; i < pad; i++) strcat(type, "x");
+            while (strlen(type) + strlen(chars[c]) < sizeof type) strcat(type, chars[c]);
+            folio_customer_new cu = {.name = "Acme", .type = type};
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "type '",
+                          folio_customer_create(&r, tmpdb, &w, &cu));
+            const char *msg = folio_errmsg();
+            cr_assert_leq(strlen(msg), 511);
+            cr_assert_geq(strlen(msg), 508, "cut at the limit, not before: %zu", strlen(msg));
+            cr_assert(valid_utf8(msg), "char %zu pad %zu: the message ends in a partial "
+                      "character (%zu bytes)", c, pad, strlen(msg));
+            int64_t minor;
+            cr_assert_eq(folio_money_parse(&minor, type, "USD"), FOLIO_EINVAL);
+            cr_assert(valid_utf8(folio_errmsg()), "money: char %zu pad %zu", c, pad);
+        }
+    }
 }
 
 Test(errors, null_arguments_are_invalid_not_crashes) {
