@@ -924,13 +924,16 @@ static int upsert_fn(folio_cmd *c, void *arg) {
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
     if (rc == FOLIO_ENOTFOUND) {
         if ((rc = create_fn(c, (void *)in)) < 0) return rc;
-        if (a->contact && a->contact->name) {
+        if (a->contact) {
             folio_dstr cn, em, ph, ro;
             if ((rc = check_field(&cn, a->contact->name, FOLIO_FIELD_BYTES_MAX, "contact name")) < 0 ||
                 (rc = check_field(&em, a->contact->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
                 (rc = check_field(&ph, a->contact->phone, FOLIO_FIELD_BYTES_MAX, "phone")) < 0 ||
                 (rc = check_field(&ro, a->contact->role, FOLIO_FIELD_BYTES_MAX, "role")) < 0)
                 return rc;
+            /* As folio_contact_add: refused here, before anything is staged (the directory
+             * fold would refuse the event during the append, which spoils a batch). */
+            if (!cn.s) return folio_error__set(FOLIO_EINVAL, "a contact needs a name");
             put_contact(folio_cmd__stage(c, c->primary, FOLIO_EV_CUSTOMER_CONTACT_ADDED), 1, cn,
                         em, ph, ro);
             c->item_id = 1;

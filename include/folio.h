@@ -499,8 +499,9 @@ typedef enum {
  * — and then act as `on_existing` says (out->existed = 1). An update records only fields that
  * differ: name, type, credit limit, external id, addresses (customer.updated) and owner; a
  * different currency is refused (rule 3); status is left alone. With `contact` (may be NULL)
- * a new customer gets that contact in the same transaction. This is one row of
- * `folio import customers`: run it inside folio_batch_run() for batched commits.
+ * a new customer gets that contact in the same transaction; it needs a name (FOLIO_EINVAL).
+ * This is one row of `folio import customers`: run it inside folio_batch_run() for batched
+ * commits.
  */
 FOLIO_API int folio_customer_upsert(folio_write_result *out, folio_db *db,
                                     const folio_write_opts *w, const folio_customer_new *c,

@@ -134,3 +134,41 @@ Test(customer_contacts, up_to_256_contacts_are_accepted_and_the_257th_is_refused
     cr_assert_eq(tmpdb_card_at(tmpdb, a.ref, full - 1, 0)->contact_count, FOLIO_CONTACTS_MAX - 1);
     cr_assert_eq(tmpdb_card_at(tmpdb, a.ref, full, 0)->contact_count, FOLIO_CONTACTS_MAX);
 }
+
+/* An upsert's contact is checked as folio_contact_add checks one, before anything is staged:
+ * a contact without a name was staged, refused by the directory fold during the append, and
+ * in a batch (as an import runs its rows) that refusal spoiled every other row with it. */
+static int upsert_rows(folio_db *db, void *arg) {
+    int *rcs = arg;
+    folio_write_opts w = tmpdb_w();
+    folio_write_result r;
+    folio_customer_new first = {.name = "First"}, second = {.name = "Second"},
+                       third = {.name = "Third"};
+    folio_contact_new nameless = {.name = "", .email = "ap@second.example"};
+    rcs[0] = folio_customer_upsert(&r, db, &w, &first, NULL, FOLIO_ON_EXISTING_SKIP);
+    rcs[1] = folio_customer_upsert(&r, db, &w, &second, &nameless, FOLIO_ON_EXISTING_SKIP);
+    rcs[2] = folio_customer_upsert(&r, db, &w, &third, NULL, FOLIO_ON_EXISTING_SKIP);
+    return FOLIO_OK;
+}
+
+Test(customer_contacts, an_upsert_contact_without_a_name_is_refused_and_spoils_no_batch) {
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_customer_new c = {.name = "Acme"};
+    folio_contact_new no_name[] = {{.name = "", .email = "a@b"}, {.name = NULL, .phone = "1"}};
+    for (size_t i = 0; i < sizeof no_name / sizeof no_name[0]; i++)
+        TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "a contact needs a name",
+                      folio_customer_upsert(&r, tmpdb, &w, &c, &no_name[i],
+                                            FOLIO_ON_EXISTING_SKIP));
+    int rcs[3];
+    TMPDB_OK(folio_batch_run(tmpdb, upsert_rows, rcs, 0));
+    cr_assert_eq(rcs[0], FOLIO_OK);
+    cr_assert_eq(rcs[1], FOLIO_EINVAL, "%d: %s", rcs[1], folio_errmsg());
+    cr_assert_eq(rcs[2], FOLIO_OK, "the row after it: %d", rcs[2]);
+    cr_assert_eq(tmpdb_list(tmpdb, 0, 0, NULL)->count, 2, "First and Third were committed");
+    /* A named contact still comes with a new customer. */
+    folio_contact_new named = {.name = "Pat", .email = "pat@acme.example"};
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &c, &named, FOLIO_ON_EXISTING_SKIP));
+    cr_assert_eq(r.item_id, 1);
+    cr_assert_str_eq(tmpdb_card(tmpdb, r.ref)->contacts[0].email, "pat@acme.example");
+}
