@@ -135,8 +135,11 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
             memcpy(out->doc, s, n);
             out->doc[n] = '\0';
         }
-        /* a contact add's id (a merge, whose first event is not one, reports none) */
-        if (e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED && seq == first_seq &&
+        /* the id of a contact added or removed, as the original's result gave it (a merge,
+         * whose first event is neither, reports none) */
+        if ((e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED ||
+             e.type == FOLIO_EV_CUSTOMER_CONTACT_REMOVED) &&
+            seq == first_seq &&
             folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
             folio_mpr__find(&d, &p, "id") == FOLIO_OK) {
             uint64_t id = 0;

@@ -397,7 +397,7 @@ typedef struct {
     char ref[FOLIO_REF_BYTES_MAX + 1];  /* customer ref ("" for settings) */
     uint64_t seq;          /* seq of the last event written (of the original, on a repeat) */
     uint64_t version;      /* the customer's version after the write */
-    uint64_t item_id;      /* the id of a contact added */
+    uint64_t item_id;      /* the id of a contact added or removed */
     char doc[65];          /* the document number written (invoice, payment, ...) */
     int replayed;          /* 1: an idempotent repeat; nothing appended */
     int unchanged;         /* 1: nothing to change (same status again, ...); nothing appended */

@@ -101,6 +101,8 @@ Test(customer_idempotency, every_command_replays_under_its_key) {
         cr_assert_str_eq(again[i].ref, first[i].ref, "%s", keys[i]);
         cr_assert_eq(again[i].seq, first[i].seq, "%s", keys[i]);
         cr_assert_eq(again[i].version, first[i].version, "%s", keys[i]);
+        /* the contact removed too (a repeat gave 0), and a merge's 0 */
+        cr_assert_eq(again[i].item_id, first[i].item_id, "%s", keys[i]);
     }
 #undef RUN
     tmpdb_assert_head_is(tmpdb, &before, "every repeat");
@@ -123,6 +125,18 @@ Test(customer_idempotency, a_repeated_contact_add_returns_the_original_contact_i
     TMPDB_OK(folio_contact_add(&again, tmpdb, &w, a.ref, &ct));
     cr_assert_eq(again.replayed, 1);
     cr_assert_eq(again.item_id, 2);
+}
+
+Test(customer_idempotency, a_repeated_contact_remove_returns_the_removed_contact_id) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Acme"), first, again;
+    tmpdb_contact(tmpdb, a.ref, "First");
+    uint64_t jane = tmpdb_contact(tmpdb, a.ref, "Jane");
+    folio_write_opts w = keyed("remove-jane");
+    TMPDB_OK(folio_contact_remove(&first, tmpdb, &w, a.ref, jane));
+    cr_assert_eq(first.item_id, jane);
+    TMPDB_OK(folio_contact_remove(&again, tmpdb, &w, a.ref, jane));
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.item_id, jane, "the original result names the contact removed");
 }
 
 Test(customer_idempotency, the_key_with_other_arguments_is_refused_as_existing) {
