@@ -798,9 +798,10 @@ int folio_note_add(folio_write_result *out, folio_db *db, const folio_write_opts
     int rc = folio_codec__check_text(text, FOLIO_NOTE_BYTES_MAX, "note", 1);
     if (rc == FOLIO_ELIMIT) rc = FOLIO_EINVAL;
     if (rc < 0) return rc;
-    const char *p = text;
-    while (*p && is_space(*p)) p++;
-    if (!*p) return folio_error__set(FOLIO_EINVAL, "note is blank");
+    const char *p = text; /* blank: white space alone, Unicode's too, as a name (rule 1) */
+    size_t n = strlen(text);
+    folio_customer__trim_name(&p, &n);
+    if (n == 0) return folio_error__set(FOLIO_EINVAL, "note is blank");
     folio_mpw req;
     uint8_t req_buf[FOLIO_REQUEST_STACK_BYTES];
     request_init(&req, req_buf, "note", 2);

@@ -369,6 +369,13 @@ Test(customer_history, notes_are_limited_in_size_and_must_not_be_blank) {
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, NULL, folio_note_add(&r, tmpdb, &w, a.ref, " \n\t "));
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, NULL, folio_note_add(&r, tmpdb, &w, a.ref, NULL));
     TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, NULL, folio_note_add(&r, tmpdb, &w, a.ref, "bad \xff"));
+    /* White space is Unicode's too (as a name's): no-break and ideographic spaces, a line
+     * separator, a zero-width space; each was written as a note that shows nothing. */
+    static const char *const blank[] = {"\xc2\xa0", " \xe3\x80\x80 ", "\xe2\x80\xa8\n",
+                                        "\xe2\x80\x8b"};
+    for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++)
+        TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "blank", folio_note_add(&r, tmpdb, &w, a.ref, blank[i]));
+    TMPDB_OK(folio_note_add(&r, tmpdb, &w, a.ref, "\xe3\x80\x80" "call back\xc2\xa0"));
     /* A note may span lines. */
     TMPDB_OK(folio_note_add(&r, tmpdb, &w, a.ref, "line 1\nline 2"));
 }
