@@ -1120,7 +1120,12 @@ static int create_ledger_file(int *made, const char *path, unsigned perm_flags,
     if ((mrc = mdb_env_create(&t.env)) != MDB_SUCCESS ||
         (mrc = mdb_env_set_maxdbs(t.env, FOLIO_DBS_MAX)) != MDB_SUCCESS ||
         (mrc = mdb_env_open(t.env, tmp, MDB_NOSUBDIR | MDB_NOTLS, mode)) != MDB_SUCCESS) {
-        rc = xlate(mrc, "create");
+        /* the path's directory is missing (or not ours): say so, naming the path */
+        rc = mrc == ENOENT ? folio_error__set(FOLIO_ENOTFOUND, "cannot create ledger %s: its "
+                                                               "directory does not exist", path)
+             : mrc == EACCES || mrc == EPERM
+                 ? folio_error__set(FOLIO_ERROR, "cannot create ledger %s: %s", path, strerror(mrc))
+                 : xlate(mrc, "create");
         goto cleanup;
     }
     if ((rc = open_dbs(&t, &created)) < 0) goto cleanup;

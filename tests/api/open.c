@@ -134,6 +134,16 @@ Test(open, must_exist_open_of_a_missing_path_fails_and_creates_nothing) {
     cr_assert_eq(dir_entries(tmpdb_dir), 0, "nothing was created");
 }
 
+/* A read-write open that would create the ledger in a directory that does not exist is
+ * FOLIO_ENOTFOUND (docs/API.md), naming the path, as the read-only and must-exist opens are:
+ * it was FOLIO_ERROR "create: No such file or directory", with no path. */
+Test(open, a_write_open_in_a_missing_directory_is_not_found_and_names_the_path) {
+    const char *path = tmpdb_path("no-such-dir/ledger.db");
+    assert_open_fails(path, NULL, FOLIO_ENOTFOUND);
+    cr_assert_not_null(strstr(folio_errmsg(), path), "names %s: %s", path, folio_errmsg());
+    cr_assert_eq(dir_entries(tmpdb_dir), 0, "nothing was created");
+}
+
 Test(open, must_exist_open_of_an_existing_ledger_sees_its_events) {
     folio_db *db = tmpdb_open(tmpdb_ledger_path(), NULL);
     folio_event e = tmpdb_note(7, "kept");
