@@ -61,6 +61,7 @@ int folio_date_parse(int32_t *days_out, const char *text) {
 void folio_date_format(char out[11], int32_t days) {
     int y;
     unsigned m, d;
+    if (!out) return;
     civil_from_days(days, &y, &m, &d);
     FOLIO_ASSERT(m >= 1 && m <= 12);
     FOLIO_ASSERT(d >= 1 && d <= 31);

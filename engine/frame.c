@@ -111,6 +111,11 @@ void folio_hasher__digest(folio_hasher *h, uint8_t out[FOLIO_HASH_BYTES]) {
 
 void folio_hash_hex(char out[2 * FOLIO_HASH_BYTES + 1], const uint8_t hash[FOLIO_HASH_BYTES]) {
     static const char hexd[] = "0123456789abcdef";
+    if (!out) return;
+    if (!hash) { /* nothing to print */
+        out[0] = '\0';
+        return;
+    }
     for (unsigned i = 0; i < FOLIO_HASH_BYTES; i++) {
         out[2 * i] = hexd[hash[i] >> 4];
         out[2 * i + 1] = hexd[hash[i] & 15];

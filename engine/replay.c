@@ -482,11 +482,17 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
 }
 
 void folio_iter_chain(uint8_t out[FOLIO_HASH_BYTES], const folio_iter *it) {
+    if (!out) return;
+    if (!it) { /* no iterator, no event: no hash (zeros) */
+        memset(out, 0, FOLIO_HASH_BYTES);
+        return;
+    }
     memcpy(out, it->cur_chain, FOLIO_HASH_BYTES);
 }
 
 int folio_iter_request_hash(uint8_t out[FOLIO_HASH_BYTES], const folio_iter *it) {
     static const uint8_t zero[FOLIO_HASH_BYTES];
+    if (!out || !it) return folio_error__set(FOLIO_EINVAL, "iter_request_hash: NULL argument");
     memcpy(out, it->cur_request, FOLIO_HASH_BYTES);
     return memcmp(out, zero, FOLIO_HASH_BYTES) != 0;
 }

@@ -288,9 +288,10 @@ FOLIO_API int folio_iter_next(const folio_event **event_out, folio_iter *iter);
 /** Release an iterator (before closing the handle it came from). NULL is a no-op. */
 FOLIO_API void folio_iter_free(folio_iter *iter);
 
-/** The chain hash of the event last returned by folio_iter_next(). */
+/** The chain hash of the event last returned by folio_iter_next() (zeros for a NULL iter). */
 FOLIO_API void folio_iter_chain(uint8_t out[16], const folio_iter *iter);
-/** The request hash the event's idempotency key was used for; 0 (out zeroed) when none. */
+/** The request hash the event's idempotency key was used for: 1, or 0 (out zeroed) when
+ * none; FOLIO_EINVAL for a NULL argument. */
 FOLIO_API int folio_iter_request_hash(uint8_t out[16], const folio_iter *iter);
 
 /* One event of an export, to be restored exactly (folio_restore_append). */

@@ -224,6 +224,20 @@ Test(errors, null_arguments_are_invalid_not_crashes) {
     cr_assert_eq(folio_payload_to_json(NULL, e.payload, e.payload_bytes), FOLIO_EINVAL);
     cr_assert_eq(folio_payload_to_json(&json, NULL, 3), FOLIO_EINVAL);
 
+    /* The export helpers and the formatters: NULL is refused or writes nothing. */
+    uint8_t hash[FOLIO_HASH_BYTES];
+    char text[2 * FOLIO_HASH_BYTES + 1] = "x";
+    cr_assert_eq(folio_iter_request_hash(hash, NULL), FOLIO_EINVAL);
+    cr_assert_eq(folio_iter_request_hash(NULL, NULL), FOLIO_EINVAL);
+    memset(hash, 0xAB, sizeof hash);
+    folio_iter_chain(hash, NULL);
+    for (size_t i = 0; i < sizeof hash; i++) cr_assert_eq(hash[i], 0);
+    folio_iter_chain(NULL, NULL);
+    folio_hash_hex(text, NULL);
+    cr_assert_str_eq(text, "");
+    folio_hash_hex(NULL, hash);
+    folio_date_format(NULL, 0);
+
     /* Release functions accept NULL. */
     folio_db_close(NULL);
     folio_iter_free(NULL);
