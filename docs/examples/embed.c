@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     if (rc != FOLIO_OK) return fail("history", rc);
     while ((rc = folio_iter_next(&e, it)) == FOLIO_OK) {
         char *changes = NULL;
-        if (folio_event_changes_json(&changes, e) != FOLIO_OK) break;
+        if ((rc = folio_event_changes_json(&changes, e)) != FOLIO_OK) break;
         printf("  v%llu %-24s by %-12s %s\n", (unsigned long long)e->version,
                folio_event_type_name(e->type), e->actor, changes ? changes : "");
         folio_free(changes);
