@@ -63,6 +63,47 @@ static void cut_at_character(char *msg, size_t cap, int n) {
     if (kept - (i - 1) < bytes) msg[i - 1] = '\0';
 }
 
+/* The length of the well-formed UTF-8 character at s (of `left` bytes), 0 when there is none
+ * (a stray byte, a partial, overlong or surrogate sequence). */
+static size_t utf8_char(const unsigned char *s, size_t left) {
+    const unsigned char b = s[0];
+    if (b < 0x80) return 1;
+    const size_t n = (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || n > left) return 0;
+    uint32_t cp = b & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* A message quotes what it was given (a ref, a status, an amount), which may not be UTF-8:
+ * each byte that is not part of a well-formed character becomes U+FFFD (as payloads rendered
+ * as JSON do), as far as the buffer (`cap` bytes, at most FOLIO_ERRMSG_BYTES) holds. */
+static void keep_utf8(char *msg, size_t cap) {
+    const size_t len = strlen(msg);
+    size_t i = 0, k;
+    while (i < len && (k = utf8_char((const unsigned char *)msg + i, len - i)) > 0) i += k;
+    if (i == len) return; /* valid: the usual case */
+    FOLIO_ASSERT(cap <= FOLIO_ERRMSG_BYTES);
+    char out[FOLIO_ERRMSG_BYTES];
+    size_t o = 0;
+    for (i = 0; i < len; i += k ? k : 1) {
+        k = utf8_char((const unsigned char *)msg + i, len - i);
+        const char *src = k ? msg + i : "\xEF\xBF\xBD";
+        const size_t n = k ? k : 3;
+        if (o + n > cap - 1) break;
+        memcpy(out + o, src, n);
+        o += n;
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+}
+
 /* Record the detail of a failure for this thread and return rc, so call sites read
  * `return folio_error__set(FOLIO_EINVAL, "...")`. */
 int folio_error__set(int rc, const char *fmt, ...) {
@@ -75,6 +116,7 @@ int folio_error__set(int rc, const char *fmt, ...) {
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     cut_at_character(msg, sizeof msg, n);
+    keep_utf8(msg, sizeof msg);
     memcpy(errmsg_buf, msg, sizeof msg);
     return rc;
 }
@@ -87,6 +129,7 @@ int folio_error__corrupt(uint64_t seq, const char *file, int line, const char *f
     int n = vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     cut_at_character(what, sizeof what, n);
+    keep_utf8(what, sizeof what);
     const char *base = strrchr(file, '/');
     snprintf(where_buf, sizeof where_buf, "%s:%d", base ? base + 1 : file, line);
     snprintf(errmsg_buf, sizeof errmsg_buf, "corrupt event at seq %llu: %s",

@@ -172,6 +172,30 @@ Test(errors, a_message_cut_at_its_limit_is_still_valid_utf8) {
     }
 }
 
+/* A message quotes what the caller gave, and that need not be UTF-8: each stray byte is
+ * U+FFFD in the message (it was copied as it came, so the message was not UTF-8 either). */
+Test(errors, a_message_quoting_bytes_that_are_not_utf8_is_valid_utf8) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Acme"), r;
+    folio_write_opts w = tmpdb_w();
+    TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, "status 'act\xef\xbf\xbd(ve'",
+                  folio_customer_set_status(&r, tmpdb, &w, a.ref, "act\xc3\x28ve"));
+    cr_assert(valid_utf8(folio_errmsg()), "%s", folio_errmsg());
+    TMPDB_REFUSED(tmpdb, FOLIO_ENOTFOUND, "no customer CUST-\xef\xbf\xbd" "1",
+                  folio_note_add(&r, tmpdb, &w, "CUST-\xff" "1", "hello"));
+    int64_t minor;
+    static const char *const bad[] = {"1\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
+                                      "\xe2\x82"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(folio_money_parse(&minor, bad[i], "USD"), FOLIO_EINVAL);
+        cr_assert(valid_utf8(folio_errmsg()), "%zu: %s", i, folio_errmsg());
+    }
+    /* A long run of stray bytes: the message is as long as it may be, and valid. */
+    const char *long_bad = tmpdb_repeat('\xff', 400);
+    cr_assert_eq(folio_money_parse(&minor, long_bad, "USD"), FOLIO_EINVAL);
+    cr_assert(valid_utf8(folio_errmsg()));
+    cr_assert_leq(strlen(folio_errmsg()), 511);
+}
+
 Test(errors, null_arguments_are_invalid_not_crashes) {
     folio_db *db = NULL;
     folio_iter *it = NULL;
