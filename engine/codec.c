@@ -1011,6 +1011,14 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
     out->version = w.u[K_VERSION];
     out->type = (uint32_t)w.u[K_TYPE];
     out->recorded_at_us = (int64_t)w.u[K_RECORDED];
+    out->idem_key = NULL;
+    out->idem_key_bytes = 0;
+    for (unsigned j = 0; j < w.strings; j++)
+        if (w.str[j].key == K_IDEM) {
+            out->idem_key = w.str[j].src;
+            out->idem_key_bytes = w.str[j].len;
+        }
+    out->request = w.request;
     return 1;
 }
 

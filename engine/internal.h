@@ -229,6 +229,9 @@ typedef struct {
     uint64_t seq, stream, version;
     uint32_t type;
     int64_t recorded_at_us;
+    const uint8_t *idem_key; /* the idempotency key in place (no NUL), or NULL */
+    size_t idem_key_bytes;
+    const uint8_t *request; /* the key's 16-byte request hash in place, or NULL */
 } folio_envelope_fields;
 /* A one-pass fast path of folio_codec__decode_envelope for scans over many events (verify):
  * returns 1, with *out, only for an envelope that folio_codec__decode_envelope(.., seq, ..)

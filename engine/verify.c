@@ -146,6 +146,24 @@ static const stream_pos *table_lookup(stream_table *t, uint64_t stream) {
     return p && p->seq ? p : NULL;
 }
 
+/* An event written under an idempotency key lies in the range of its key's record, which
+ * holds the event's request hash (check 10): a lost or changed record would let a retry of
+ * that request be applied again. */
+static int check_keyed_event(folio_txn *t, uint64_t seq, const folio_envelope_fields *e) {
+    static const uint8_t none[FOLIO_HASH_BYTES] = {0};
+    folio_val v;
+    int rc = folio_store__get(&v, t, FOLIO_DB_IDEM, e->idem_key, e->idem_key_bytes);
+    if (rc == FOLIO_ENOTFOUND)
+        return FOLIO_CORRUPT(seq, "its idempotency key has no record in the idempotency index");
+    if (rc < 0) return rc;
+    const uint8_t *p = v.data;
+    if (v.size != 33 || p[0] != 1 || folio__get_le64(p + 17) > seq ||
+        folio__get_le64(p + 25) < seq ||
+        memcmp(p + 1, e->request ? e->request : none, FOLIO_HASH_BYTES) != 0)
+        return FOLIO_CORRUPT(seq, "idempotency index does not match the event's key");
+    return FOLIO_OK;
+}
+
 static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, char *strbuf,
                     int64_t *last_recorded, folio_log_counts *counted, folio_db *db,
                     uint64_t total) {
@@ -193,15 +211,19 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
             rc = FOLIO_CORRUPT(seq, "chain hash mismatch");
             goto cleanup;
         }
+        uint8_t request[FOLIO_HASH_BYTES];
         if (!scanned) {
             folio_event full;
             FOLIO_TRY(folio_codec__decode_envelope(&full, f.envelope, f.envelope_bytes, strbuf,
-                                                   FOLIO_EVENT_BYTES_MAX, seq, NULL));
+                                                   FOLIO_EVENT_BYTES_MAX, seq, request));
             e.seq = full.seq;
             e.stream = full.stream;
             e.version = full.version;
             e.type = full.type;
             e.recorded_at_us = full.recorded_at_us;
+            e.idem_key = (const uint8_t *)full.idempotency_key;
+            e.idem_key_bytes = full.idempotency_key ? strlen(full.idempotency_key) : 0;
+            e.request = request;
         }
         FOLIO_ASSERT(e.seq == seq);
         FOLIO_TRY(table_get(&s, tab, e.stream));
@@ -229,6 +251,7 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
             rc = FOLIO_CORRUPT(seq, "event type %u is past folio's type ids", e.type);
             goto cleanup;
         }
+        if (e.idem_key) FOLIO_TRY(check_keyed_event(t, seq, &e));
         counted->types[e.type]++;
         if (e.version == 1) counted->streams++;
         *last_recorded = e.recorded_at_us;

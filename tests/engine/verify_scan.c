@@ -92,6 +92,25 @@ static void write_ledger(void) {
 /* Replace the frame of seq 4 by one holding `env` with back-pointer prev_seq, its checksum
  * and chain hash computed as an append would; with fix_head, the head record follows it
  * (chain hash and recorded_at), so that only the envelope can be at fault. */
+/* The idempotency record of `key` for seq `seq` alone, with the hash 00112233...eeff (seq
+ * 0: none). */
+static void put_idem_record(const char *key, uint64_t seq) {
+    static const uint8_t hash[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                     0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    uint8_t rec[33] = {1};
+    memcpy(rec + 1, hash, sizeof hash);
+    folio__put_le64(rec + 17, seq);
+    folio__put_le64(rec + 25, seq);
+    folio_txn t = {0};
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    if (seq)
+        cr_assert_eq(folio_store__put(&t, FOLIO_DB_IDEM, key, strlen(key), rec, sizeof rec, 0),
+                     FOLIO_OK);
+    else
+        cr_assert_eq(folio_store__del(&t, FOLIO_DB_IDEM, key, strlen(key)), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+}
+
 static void rewrite_last(const env_buf *env, uint64_t prev_seq, int fix_head,
                          int64_t recorded) {
     static uint8_t frame[FOLIO_FRAME_HEADER_BYTES + sizeof ((env_buf *)0)->b];
@@ -388,7 +407,9 @@ Test(verify_scan, unusual_but_valid_envelopes_pass_verify) {
     kstr(&e, 10, "key-1", 5);
     payload(&e);
     hx(&e, "0c c5 0010 00112233445566778899aabbccddeeff"); /* the hash as bin 16 */
+    put_idem_record("key-1", 4); /* a keyed event needs its key's record (check 10) */
     assert_accepted(&e, 0);
+    put_idem_record("key-1", 0); /* and a record its event */
 
     /* The integer keys in another order, and a short envelope: scanned all the same. */
     e.n = 0;
@@ -412,6 +433,7 @@ Test(verify_scan, unusual_but_valid_envelopes_pass_verify) {
     kstr(&e, 10, "key-1", 5);
     hx(&e, "0b 83 a1 61 92 c0 c3 a1 62 de 0001 a1 63 d0 ff a1 64 c4 02 0102");
     hx(&e, "0c c4 10 00112233445566778899aabbccddeeff");
+    put_idem_record("key-1", 4);
     assert_accepted(&e, 1);
 }
 
