@@ -110,7 +110,8 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
                            uint64_t last_seq) {
     folio_event e;
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX); /* strings of any event fit */
-    uint64_t stream = 0, version = 0;
+    uint64_t stream = 0, version = 0, contact_id = 0;
+    int merge = 0;
     int rc = strbuf ? FOLIO_OK : folio_error__set(FOLIO_ERROR, "out of memory");
     out->doc[0] = '\0';
     for (uint64_t seq = first_seq; seq <= last_seq && rc == FOLIO_OK; seq++) {
@@ -135,27 +136,25 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
             memcpy(out->doc, s, n);
             out->doc[n] = '\0';
         }
-        /* the id of a contact added or removed, as the original's result gave it (a merge,
-         * whose first event is neither, reports none) */
+        /* the id of the contact the original added or removed (a contact command, or an
+         * upsert that created a customer with its contact): its first contact event's; a
+         * merge, whose moved contacts are contact events too, reports none */
+        merge |= e.type == FOLIO_EV_CUSTOMER_MERGED_INTO || e.type == FOLIO_EV_CUSTOMER_MERGED_FROM;
         if ((e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED ||
              e.type == FOLIO_EV_CUSTOMER_CONTACT_REMOVED) &&
-            seq == first_seq &&
-            folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
-            folio_mpr__find(&d, &p, "id") == FOLIO_OK) {
-            uint64_t id = 0;
-            if (folio_mpr__u64(&d, &id) == FOLIO_OK && !out->item_id) out->item_id = id;
-        }
+            !contact_id && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
+            folio_mpr__find(&d, &p, "id") == FOLIO_OK && folio_mpr__u64(&d, &contact_id) != FOLIO_OK)
+            contact_id = 0;
         stream = e.stream;
         version = e.version;
     }
     free(strbuf);
     if (rc < 0) return rc;
     char doc[sizeof out->doc];
-    uint64_t item_id = out->item_id;
     memcpy(doc, out->doc, sizeof doc);
     rc = describe(out, c, stream);
     memcpy(out->doc, doc, sizeof doc);
-    out->item_id = item_id;
+    out->item_id = merge ? 0 : contact_id;
     out->version = version;
     out->seq = last_seq;
     out->replayed = 1;

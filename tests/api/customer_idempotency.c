@@ -139,6 +139,24 @@ Test(customer_idempotency, a_repeated_contact_remove_returns_the_removed_contact
     cr_assert_eq(again.item_id, jane, "the original result names the contact removed");
 }
 
+/* An upsert that created its customer with a contact returns the contact's id (1); its
+ * repeat returned 0: the contact event is not the first of the original's events. */
+Test(customer_idempotency, a_repeated_upsert_with_a_contact_returns_the_contact_id) {
+    folio_write_result first, again;
+    folio_write_opts w = keyed("row-7");
+    folio_customer_new c = {.name = "Acme"};
+    folio_contact_new ct = {.name = "Pat", .email = "pat@acme.example"};
+    TMPDB_OK(folio_customer_upsert(&first, tmpdb, &w, &c, &ct, FOLIO_ON_EXISTING_SKIP));
+    cr_assert_eq(first.item_id, 1);
+    tmpdb_head before = tmpdb_head_get(tmpdb);
+    TMPDB_OK(folio_customer_upsert(&again, tmpdb, &w, &c, &ct, FOLIO_ON_EXISTING_SKIP));
+    tmpdb_assert_head_is(tmpdb, &before, "repeated upsert");
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.seq, first.seq);
+    cr_assert_eq(again.version, first.version);
+    cr_assert_eq(again.item_id, 1, "the original result names the contact added");
+}
+
 Test(customer_idempotency, the_key_with_other_arguments_is_refused_as_existing) {
     folio_write_result a = tmpdb_customer(tmpdb, "Acme"), r;
     folio_write_opts w = keyed("k");
