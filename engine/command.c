@@ -78,6 +78,7 @@ typedef struct {
     const folio_mpw *request;
     int (*fn)(folio_cmd *c, void *arg);
     void *arg;
+    int upsert; /* folio_cmd__run_upsert: a repeat says whether the customer existed */
 } run_ctx;
 
 /* Fill the result's id, ref and version from the primary customer's card. */
@@ -106,8 +107,8 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
 
 /* The result of an idempotent repeat: named by the last event the original wrote, with the
  * document number the original issued (the first document event of its range). */
-static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first_seq,
-                           uint64_t last_seq) {
+static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
+                           uint64_t first_seq, uint64_t last_seq) {
     folio_event e;
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX); /* strings of any event fit */
     uint64_t stream = 0, version = 0, contact_id = 0;
@@ -140,6 +141,7 @@ static int describe_replay(folio_write_result *out, folio_cmd *c, uint64_t first
          * upsert that created a customer with its contact): its first contact event's; a
          * merge, whose moved contacts are contact events too, reports none */
         merge |= e.type == FOLIO_EV_CUSTOMER_MERGED_INTO || e.type == FOLIO_EV_CUSTOMER_MERGED_FROM;
+        *created |= e.type == FOLIO_EV_CUSTOMER_CREATED;
         if ((e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED ||
              e.type == FOLIO_EV_CUSTOMER_CONTACT_REMOVED) &&
             !contact_id && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
@@ -196,7 +198,12 @@ static int run_txn(folio_txn *t, void *arg) {
         if ((rc = folio_log__idem_check(&prior, &found, t, w->idempotency_key, hash)) < 0)
             return rc;
         if (found) {
-            if ((rc = describe_replay(r->out, c, prior.first_seq, prior.last_seq)) < 0) return rc;
+            int created = 0;
+            if ((rc = describe_replay(r->out, &created, c, prior.first_seq, prior.last_seq)) < 0)
+                return rc;
+            /* an upsert that wrote events to a customer it did not create found it there (one
+             * that found it and changed nothing recorded no answer: it runs again) */
+            if (r->upsert && found == 1) r->out->existed = !created;
             if (found == 2) { /* the original wrote nothing: its answer again */
                 r->out->unchanged = 1;
                 r->out->doc[0] = '\0';
@@ -250,21 +257,33 @@ static int run_txn(folio_txn *t, void *arg) {
     return FOLIO_OK;
 }
 
-int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
-                   const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg) {
+static int cmd_run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg,
+                   int upsert) {
     folio_write_result res;
     if (!out || !db) return folio_error__set(FOLIO_EINVAL, "write: NULL argument");
     int rc = folio_cmd__check_opts(w);
     if (rc < 0) return rc;
     if ((rc = folio_mpw__finish(request)) < 0) return rc;
     /* db->cmd is used only inside run_txn, under the handle's write lock. */
-    run_ctx r = {db->cmd, db, w, &res, request, fn, arg};
+    run_ctx r = {db->cmd, db, w, &res, request, fn, arg, upsert};
     rc = folio_log__write(db, run_txn, &r);
     if (rc == FOLIO_OK) {
         FOLIO_ASSERT(res.replayed || res.unchanged || res.seq > 0);
         *out = res;
     }
     return rc;
+}
+
+int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                   const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg) {
+    return cmd_run(out, db, w, request, fn, arg, 0);
+}
+
+int folio_cmd__run_upsert(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg),
+                          void *arg) {
+    return cmd_run(out, db, w, request, fn, arg, 1);
 }
 
 folio_cmd *folio_cmd__create(void) {

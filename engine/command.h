@@ -65,6 +65,13 @@ folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type);
 int folio_cmd__run(folio_write_result *out, folio_db *db, const folio_write_opts *w,
                    const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg), void *arg);
 
+/* As folio_cmd__run, for a create-or-update (folio_customer_upsert): the result of a repeat
+ * says whether the customer existed, as the original's did (it existed unless the original
+ * created it). */
+int folio_cmd__run_upsert(folio_write_result *out, folio_db *db, const folio_write_opts *w,
+                          const folio_mpw *request, int (*fn)(folio_cmd *c, void *arg),
+                          void *arg);
+
 /* Validate the options of a write (actor required, lengths, UTF-8). */
 int folio_cmd__check_opts(const folio_write_opts *w);
 

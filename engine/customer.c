@@ -987,5 +987,7 @@ int folio_customer_upsert(folio_write_result *out, folio_db *db, const folio_wri
     folio_mpw__u64(&req, (uint64_t)on_existing);
     folio_mpw__nil(&req);
     upsert_args a = {c, contact, on_existing};
-    return run_simple(out, db, w, &req, upsert_fn, &a);
+    int rc = folio_cmd__run_upsert(out, db, w, &req, upsert_fn, &a);
+    folio_mpw__free(&req);
+    return rc;
 }

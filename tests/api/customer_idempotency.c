@@ -157,6 +157,27 @@ Test(customer_idempotency, a_repeated_upsert_with_a_contact_returns_the_contact_
     cr_assert_eq(again.item_id, 1, "the original result names the contact added");
 }
 
+/* An upsert that found its customer and updated it says existed = 1; its repeat said 0, as
+ * if the row had created a customer. One that created its customer says 0 both times. */
+Test(customer_idempotency, a_repeated_upsert_says_whether_the_customer_existed) {
+    folio_write_result a = tmpdb_customer(tmpdb, "Acme"), first, again;
+    folio_write_opts w = keyed("row-1");
+    folio_customer_new c = {.name = "Acme", .credit_limit = "100"};
+    TMPDB_OK(folio_customer_upsert(&first, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_UPDATE));
+    cr_assert_eq(first.existed, 1);
+    cr_assert_eq(first.id, a.id);
+    TMPDB_OK(folio_customer_upsert(&again, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_UPDATE));
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.existed, 1, "the original found the customer there");
+    w = keyed("row-2");
+    folio_customer_new n = {.name = "Newco"};
+    TMPDB_OK(folio_customer_upsert(&first, tmpdb, &w, &n, NULL, FOLIO_ON_EXISTING_UPDATE));
+    TMPDB_OK(folio_customer_upsert(&again, tmpdb, &w, &n, NULL, FOLIO_ON_EXISTING_UPDATE));
+    cr_assert_eq(first.existed, 0);
+    cr_assert_eq(again.replayed, 1);
+    cr_assert_eq(again.existed, 0, "the original created it");
+}
+
 Test(customer_idempotency, the_key_with_other_arguments_is_refused_as_existing) {
     folio_write_result a = tmpdb_customer(tmpdb, "Acme"), r;
     folio_write_opts w = keyed("k");
