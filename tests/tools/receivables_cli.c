@@ -479,3 +479,22 @@ Test(receivables_cli, jpy_and_bhd_customers_use_their_exponents) {
     FAILS(2, NULL, "refund", "CUST-000001", "0.5", "--from", "PAY-000001");
     FAILS(2, NULL, "credit-note", "CUST-000002", "0.0001");
 }
+
+/* A limit of the engine is a rejection like a rule's (exit 1, one line naming it, nothing
+ * written; docs/API.md maps FOLIO_ELIMIT to 1): one payment --auto allocates to at most
+ * FOLIO_ALLOCATIONS_MAX (200) invoices. At the limit it is accepted. */
+Test(receivables_cli, an_engine_limit_exceeded_exits_1_and_appends_nothing) {
+    RUN("create", "Acme");
+    FILE *f = fopen(cli_path("docs.csv"), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "kind,customer,doc,date,due,amount\n");
+    for (unsigned i = 1; i <= 201; i++)
+        fprintf(f, "invoice,CUST-000001,L-%u,2026-01-01,2026-01-31,1.00\n", i);
+    cr_assert_eq(fclose(f), 0);
+    RUN("import", "documents", cli_path("docs.csv"));
+    FAILS(1, "200 allocations", "pay", "CUST-000001", "201.00", "--auto", "--date", "2026-02-01");
+    RUN("pay", "CUST-000001", "200.00", "--auto", "--date", "2026-02-01");
+    json_t *b = RUN_JSON("--json", "balance", "CUST-000001");
+    cr_assert_str_eq(cli_jstr(b, "balance"), "1.00");
+    json_decref(b);
+}
