@@ -674,3 +674,24 @@ Test(verify_scan, payloads_of_every_msgpack_type_are_walked_like_the_decoder) {
     cr_assert_gt(refused, 1000, "refused %llu", (unsigned long long)refused);
     cr_assert_gt(accepted, 1000, "accepted %llu", (unsigned long long)accepted);
 }
+
+/* The head record names where the log ends (SPEC section 6: verify names the first bad seq):
+ * a log that lost its last event is refused at the missing seq, not at the event before it,
+ * whose own chain hash is sound. */
+Test(verify_scan, a_log_that_lost_its_last_event_is_named_at_the_missing_seq) {
+    for (unsigned i = 0; i < 3; i++) {
+        folio_event e = tmpdb_note(1, "a note");
+        tmpdb_append(tmpdb, &e);
+    }
+    folio_txn t;
+    uint8_t key[8];
+    cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
+    folio__put_be64(key, 3);
+    cr_assert_eq(folio_store__del(&t, FOLIO_DB_LOG, key, 8), FOLIO_OK);
+    cr_assert_eq(folio_store__commit(&t), FOLIO_OK);
+    folio_verify_report r;
+    cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_ECORRUPT, "%s", folio_errmsg());
+    cr_assert_eq(r.events, 2);
+    cr_assert_eq(r.bad_seq, 3, "bad_seq %llu: %s", (unsigned long long)r.bad_seq, folio_errmsg());
+    cr_assert(strstr(folio_errmsg(), "seq 3") != NULL, "%s", folio_errmsg());
+}
