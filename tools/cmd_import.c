@@ -7,9 +7,16 @@
  * CLI command it stands for; rows go in batches of IMPORT_BATCH_ROWS, one durable commit per
  * batch, and a bad row is reported with the physical line it starts on and never stops the
  * good ones. A re-run imports nothing twice: customers are found by ref, external id or name,
- * documents by their number. --dry-run checks everything and writes nothing; each batch of a
- * dry run is checked against the ledger as it is, so a row that repeats a row of an earlier
- * batch of the same file is only caught by the real run.
+ * documents by their number. --dry-run checks everything and writes nothing: the whole file
+ * goes in as the real run would, batch by batch, but every batch joins one write transaction
+ * that is thrown away at the end, so a row sees the rows before it as in the real run (a
+ * duplicate of row 5 at row 1050 is caught) and the dry run answers what the real run would.
+ * The cost: that transaction holds the ledger's write lock for the whole dry run (other
+ * writers wait), and LMDB keeps the pages it changed in memory (about what the real run
+ * would write, at most its limit of dirty pages, 512 MiB, past which it spills them into
+ * free space of the file, uncommitted). If the map fills up, the dry run grows it and runs
+ * again from the start: its input is read again (a pipe is copied to a temporary file first)
+ * and the bad rows' report is kept in a temporary file until the dry run has ended.
  * A row that is not valid CSV (a stray quote, a NUL byte) is reported with its line, the
  * parser starts afresh on the next line, and the import goes on.
  * Every bad row is reported, and none is kept: a batch's errors are written as soon as the
@@ -21,6 +28,7 @@
  */
 #include <csv.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +64,13 @@ typedef struct {
     folio_db *db;
     int kind, dry_run;
     folio_on_existing on_existing;
+    FILE *in;         /* the CSV (a dry run's pipe: a temporary copy of it) */
+    const char *file; /* its name, for messages */
+    FILE *spool;      /* dry run: the bad rows' report until the dry run has ended */
+    off_t in_start;   /* dry run: where the input began */
+    unsigned runs;    /* dry run: times its batch ran (the map grew: again from the start) */
+    int said;         /* the failure is on stderr already */
+    /* Everything from here on is the state of one pass over the file (importer_restart). */
     /* header: for each CSV column, the index of the known column it is */
     int have_header;
     int col[IMPORT_COLUMNS_MAX];
@@ -238,26 +253,44 @@ static void json_finish(importer *im, const char *stopped) {
     printf("}\n");
 }
 
-/* Write the bad rows of a batch that went in (or was checked): in file order, each once. */
+/* Write the bad rows of a batch that went in (or was checked): in file order, each once. A
+ * dry run keeps them in its spool until it has ended (spool_out). */
 static void report_batch_errors(importer *im) {
     if (im->nbatch_errors == 0) return;
-    if (!im->c->json) cli_progress_end(); /* a progress line on a terminal: end it first */
+    FILE *out = im->spool ? im->spool : im->c->json ? stdout : stderr;
+    if (!im->c->json && !im->spool) cli_progress_end(); /* a progress line: end it first */
     for (size_t i = 0; i < im->nbatch_errors; i++) {
         unsigned long long line = (unsigned long long)im->batch_errors[i].line;
         const char *msg = im->batch_errors[i].msg ? im->batch_errors[i].msg : "out of memory";
         if (im->c->json) {
-            json_begin(im);
-            printf("%s{\"line\":%llu,\"message\":", im->reported ? "," : "", line);
-            cli_json_string(stdout, msg);
-            putchar('}');
+            if (!im->spool) json_begin(im);
+            fprintf(out, "%s{\"line\":%llu,\"message\":", im->reported ? "," : "", line);
+            cli_json_string(out, msg);
+            fputc('}', out);
         } else {
-            fprintf(stderr, "folio: line %llu: ", line);
-            cli_print_text(stderr, msg); /* one line, whatever the row held */
-            fputc('\n', stderr);
+            fprintf(out, "folio: line %llu: ", line);
+            cli_print_text(out, msg); /* one line, whatever the row held */
+            fputc('\n', out);
         }
         im->reported++;
     }
-    fflush(im->c->json ? stdout : stderr);
+    fflush(out);
+}
+
+/* Dry run, once it has ended: write out the bad rows kept in the spool (as
+ * report_batch_errors writes them in a real run). */
+static int spool_out(importer *im) {
+    char buf[8192];
+    size_t n;
+    if (im->reported == 0 || !im->spool) return FOLIO_OK;
+    FILE *out = im->c->json ? stdout : stderr;
+    if (im->c->json) json_begin(im);
+    else cli_progress_end();
+    if (fflush(im->spool) != 0 || fseek(im->spool, 0, SEEK_SET) != 0)
+        return FOLIO_ERROR;
+    while ((n = fread(buf, 1, sizeof buf, im->spool)) > 0) fwrite(buf, 1, n, out);
+    fflush(out);
+    return ferror(im->spool) ? FOLIO_ERROR : FOLIO_OK;
 }
 
 static void clear_batch_results(importer *im) {
@@ -308,6 +341,7 @@ static int run_rows(folio_db *db, void *arg) {
             rc = folio_document_import(&res, db, &w, F("kind"), F("customer"), &d);
 #undef F
         }
+        if (rc == FOLIO_EFULL) return rc; /* the map is full: the batch grows it, runs again */
         if (rc < 0) {
             record_error(im, r->line, folio_errmsg());
         } else {
@@ -321,7 +355,8 @@ static int run_rows(folio_db *db, void *arg) {
 static int flush(importer *im) {
     int rc = FOLIO_OK;
     if (im->pending == 0) return FOLIO_OK;
-    rc = folio_batch_run(im->db, run_rows, im, im->dry_run);
+    /* A dry run's batches all join the one transaction it runs in (dry_run_all). */
+    rc = im->dry_run ? run_rows(im->db, im) : folio_batch_run(im->db, run_rows, im, 0);
     if (rc == FOLIO_OK) {
         im->accepted += im->batch_accepted;
         im->rejected += im->batch_rejected;
@@ -335,62 +370,13 @@ static int flush(importer *im) {
     return rc;
 }
 
-int cmd_import(cli_ctx *c) {
-    const char *what = NULL, *file = NULL, *on_existing = NULL;
-    int dry_run = 0;
-    for (int i = 1; i < c->argc; i++) {
-        int r;
-        if (cli_flag(c, i, "--dry-run")) {
-            dry_run = 1;
-        } else if ((r = cli_opt(&on_existing, c, &i, "--on-existing")) != 0) {
-            if (r < 0) return EXIT_USAGE;
-        } else if (cli_is_option(c, i) || file) {
-            return cli_bad_arg(c, i);
-        } else if (!what) {
-            what = c->argv[i];
-        } else {
-            file = c->argv[i];
-        }
-    }
-    if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))
-        return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
-                         "[--on-existing skip|update|error]");
-    int refused = cli_refuse_write_guards(
-        c, "its rows write to many customers, and it has its own idempotency, row by row (a row "
-           "is found again by its ref, external id, name or document number, so a re-run "
-           "imports nothing twice)");
-    if (refused) return refused;
-    importer *im = calloc(1, sizeof *im);
-    if (!im) return cli_fail(FOLIO_ERROR, "import: out of memory");
-    im->c = c;
-    im->kind = strcmp(what, "customers") == 0 ? KIND_CUSTOMERS : KIND_DOCUMENTS;
-    im->dry_run = dry_run;
+/* One pass over the CSV: the header, then every row into its batch (flush), and the rows
+ * left at the end. Returns FOLIO_OK (a stop for bad CSV or a bad header is im->fatal) or the
+ * failure of a batch. */
+static int read_file(importer *im) {
+    FILE *in = im->in;
+    const char *file = im->file;
     im->next_row_line = 1;
-    if (on_existing) {
-        if (im->kind != KIND_CUSTOMERS) {
-            free(im);
-            return cli_usage("--on-existing is for customers");
-        }
-        if (strcmp(on_existing, "skip") == 0) im->on_existing = FOLIO_ON_EXISTING_SKIP;
-        else if (strcmp(on_existing, "update") == 0) im->on_existing = FOLIO_ON_EXISTING_UPDATE;
-        else if (strcmp(on_existing, "error") == 0) im->on_existing = FOLIO_ON_EXISTING_ERROR;
-        else {
-            free(im);
-            return cli_usage("--on-existing is skip, update or error, not '%s'", on_existing);
-        }
-    }
-    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
-    if (!in) {
-        cli_error("cannot read %s: %s", file, strerror(errno));
-        free(im);
-        return EXIT_NOTFOUND;
-    }
-    int code = cli_open(&im->db, c, 1);
-    if (code) {
-        if (in != stdin) fclose(in);
-        free(im);
-        return code;
-    }
     struct csv_parser p;
     csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_EMPTY_IS_NULL);
     char *chunk = malloc(CHUNK_BYTES);
@@ -501,7 +487,135 @@ int cmd_import(cli_ctx *c) {
     free(chunk);
     row_free(&im->cur);
     for (size_t i = 0; i < im->pending; i++) row_free(&im->batch[i]);
-    if (in != stdin) fclose(in);
+    im->pending = 0;
+    return rc;
+}
+
+/* Dry run: forget a pass that the map's growth cut short (folio_batch_run runs the batch
+ * again from the start): the input from its beginning, an empty spool, no rows seen. */
+static int importer_restart(importer *im) {
+    if (fseeko(im->in, im->in_start, SEEK_SET) != 0) return FOLIO_ERROR;
+    clearerr(im->in);
+    if (fflush(im->spool) != 0 || ftruncate(fileno(im->spool), 0) != 0) return FOLIO_ERROR;
+    rewind(im->spool);
+    size_t from = offsetof(importer, have_header);
+    memset((char *)im + from, 0, sizeof *im - from); /* read_file freed what it held */
+    return FOLIO_OK;
+}
+
+/* Dry run: the whole file as one batch that is thrown away (folio_batch_run with dry_run),
+ * so every row sees the rows before it, as in the real run's committed batches. */
+static int dry_run_all(folio_db *db, void *arg) {
+    importer *im = arg;
+    (void)db;
+    if (im->runs++ > 0 && importer_restart(im) != FOLIO_OK) {
+        cli_error("import: cannot read %s again for the dry run: %s", im->file, strerror(errno));
+        im->said = 1;
+        return FOLIO_ERROR;
+    }
+    return read_file(im);
+}
+
+/* Dry run: a spool for the bad rows' report and an input that can be read again from the
+ * start (a pipe is copied to a temporary file). 0, or the exit code after printing. */
+static int dry_run_prepare(importer *im) {
+    char buf[8192];
+    size_t n;
+    im->spool = tmpfile();
+    if (!im->spool) {
+        cli_error("import: cannot create a temporary file for the dry run: %s", strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    im->in_start = ftello(im->in);
+    if (im->in_start >= 0 && fseeko(im->in, im->in_start, SEEK_SET) == 0) return 0;
+    FILE *copy = tmpfile();
+    if (!copy) {
+        cli_error("import: cannot create a temporary file for the dry run: %s", strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    while ((n = fread(buf, 1, sizeof buf, im->in)) > 0)
+        if (fwrite(buf, 1, n, copy) != n) break;
+    if (ferror(im->in) || ferror(copy) || fflush(copy) != 0) {
+        cli_error("import: cannot copy %s for the dry run: %s", im->file, strerror(errno));
+        fclose(copy);
+        return EXIT_SYSTEM;
+    }
+    if (im->in != stdin) fclose(im->in);
+    im->in = copy;
+    im->in_start = 0;
+    rewind(copy);
+    return 0;
+}
+
+int cmd_import(cli_ctx *c) {
+    const char *what = NULL, *file = NULL, *on_existing = NULL;
+    int dry_run = 0;
+    for (int i = 1; i < c->argc; i++) {
+        int r;
+        if (cli_flag(c, i, "--dry-run")) {
+            dry_run = 1;
+        } else if ((r = cli_opt(&on_existing, c, &i, "--on-existing")) != 0) {
+            if (r < 0) return EXIT_USAGE;
+        } else if (cli_is_option(c, i) || file) {
+            return cli_bad_arg(c, i);
+        } else if (!what) {
+            what = c->argv[i];
+        } else {
+            file = c->argv[i];
+        }
+    }
+    if (!what || !file || (strcmp(what, "customers") && strcmp(what, "documents")))
+        return cli_usage("usage: folio import customers|documents FILE [--dry-run] "
+                         "[--on-existing skip|update|error]");
+    int refused = cli_refuse_write_guards(
+        c, "its rows write to many customers, and it has its own idempotency, row by row (a row "
+           "is found again by its ref, external id, name or document number, so a re-run "
+           "imports nothing twice)");
+    if (refused) return refused;
+    importer *im = calloc(1, sizeof *im);
+    if (!im) return cli_fail(FOLIO_ERROR, "import: out of memory");
+    im->c = c;
+    im->kind = strcmp(what, "customers") == 0 ? KIND_CUSTOMERS : KIND_DOCUMENTS;
+    im->dry_run = dry_run;
+    if (on_existing) {
+        if (im->kind != KIND_CUSTOMERS) {
+            free(im);
+            return cli_usage("--on-existing is for customers");
+        }
+        if (strcmp(on_existing, "skip") == 0) im->on_existing = FOLIO_ON_EXISTING_SKIP;
+        else if (strcmp(on_existing, "update") == 0) im->on_existing = FOLIO_ON_EXISTING_UPDATE;
+        else if (strcmp(on_existing, "error") == 0) im->on_existing = FOLIO_ON_EXISTING_ERROR;
+        else {
+            free(im);
+            return cli_usage("--on-existing is skip, update or error, not '%s'", on_existing);
+        }
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!in) {
+        cli_error("cannot read %s: %s", file, strerror(errno));
+        free(im);
+        return EXIT_NOTFOUND;
+    }
+    im->in = in;
+    im->file = file;
+    int code = dry_run ? dry_run_prepare(im) : 0, rc = FOLIO_OK;
+    if (!code) code = cli_open(&im->db, c, 1);
+    if (!code && dry_run) {
+        rc = folio_batch_run(im->db, dry_run_all, im, 1); /* thrown away, whatever it wrote */
+        if (rc == FOLIO_OK && spool_out(im) != FOLIO_OK) {
+            cli_error("import: cannot read the dry run's report back: %s", strerror(errno));
+            im->said = 1;
+            rc = FOLIO_ERROR;
+        }
+    } else if (!code) {
+        rc = read_file(im);
+    }
+    if (im->in != stdin) fclose(im->in);
+    if (im->spool) fclose(im->spool);
+    if (code) {
+        free(im);
+        return code;
+    }
 
     if (rc < 0) {
         /* A batch failed as a whole (storage): the batches before it went in. A JSON summary
@@ -512,7 +626,7 @@ int cmd_import(cli_ctx *c) {
             snprintf(stopped, sizeof stopped, "%s", why && *why ? why : folio_strerror(rc));
             json_finish(im, stopped);
         }
-        code = cli_fail(rc, "import");
+        code = im->said ? cli_exit_code(rc) : cli_fail(rc, "import");
     } else if (im->fatal && !im->have_header) {
         fputs("folio: import: ", stderr);
         cli_print_text(stderr, im->fatal_msg); /* it may quote a header cell */

@@ -710,12 +710,11 @@ Test(import, a_refused_import_on_a_new_path_creates_no_ledger) {
     cr_assert(!cli_exists(cli_path("new.db")), "an import that wrote nothing left a ledger");
 }
 
-/* KNOWN LIMITATION (documented in tools/cmd_import.c and the closing note): under --dry-run
- * each batch is thrown away, so the rows of a later batch do not see those of earlier ones: a duplicate
- * of row 5 at row 1050 is accepted by the dry run (exit 0) and rejected by the real run
- * ("customer R5 already exists", exit 1) with --on-existing error; with skip, "existing"
- * differs. --dry-run should answer what the real run will. */
-Test(import, dry_run_across_batches_answers_like_the_real_run, .disabled = true) {
+/* A dry run answers what the real run will, across batches too: a duplicate of row 5 at
+ * row 1050 (the second batch) is refused by both with --on-existing error, exit 1, the same
+ * summary but dry_run. (Each batch of a dry run used to be thrown away on its own, so the
+ * dry run accepted it.) */
+Test(import, dry_run_across_batches_answers_like_the_real_run) {
     sbuf b = {0};
     sb_add(&b, "name,ref\n");
     for (int i = 1; i <= 1100; i++) {
