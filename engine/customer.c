@@ -910,6 +910,34 @@ int folio_customer_merge(folio_write_result *out, folio_db *db, const folio_writ
  * Upsert: one row of an import
  * ------------------------------------------------------------------------------------- */
 
+/* An upsert's update: does a contact of `card` have the email and the phone `ct` gives (each
+ * only if given)? FOLIO_ERULE naming the columns if none does. */
+static int contact_known(const folio_dir_rec *card, const folio_contact_new *ct) {
+    folio_dstr em, ph;
+    char ref[FOLIO_REF_BYTES_MAX + 1];
+    int rc;
+    if ((rc = check_field(&em, ct->email, FOLIO_FIELD_BYTES_MAX, "email")) < 0 ||
+        (rc = check_field(&ph, ct->phone, FOLIO_FIELD_BYTES_MAX, "phone")) < 0)
+        return rc;
+    for (uint32_t i = 0; i < card->contact_count; i++)
+        if ((!em.s || folio_dstr_same(em, card->contacts[i].email)) &&
+            (!ph.s || folio_dstr_same(ph, card->contacts[i].phone)))
+            return FOLIO_OK;
+    cstr(ref, sizeof ref, card->ref);
+    char what[2 * FOLIO_FIELD_BYTES_MAX + 40];
+    if (em.s && ph.s)
+        snprintf(what, sizeof what, "email '%.*s' and phone '%.*s'", (int)em.n, em.s, (int)ph.n,
+                 ph.s);
+    else if (em.s)
+        snprintf(what, sizeof what, "email '%.*s'", (int)em.n, em.s);
+    else
+        snprintf(what, sizeof what, "phone '%.*s'", (int)ph.n, ph.s);
+    return folio_error__set(FOLIO_ERULE,
+                            "%s has no contact with %s: an update does not add or change "
+                            "contacts (folio contact add and contact remove do)",
+                            ref, what);
+}
+
 static int upsert_fn(folio_cmd *c, void *arg) {
     const upsert_args *a = arg;
     const folio_customer_new *in = a->customer;
@@ -954,6 +982,18 @@ static int upsert_fn(folio_cmd *c, void *arg) {
         rc = folio_error__set(FOLIO_ERULE, "customer %s already exists", ref);
         goto done;
     }
+    /* Nothing the row gives is dropped: a status moves as `folio status` would (after the
+     * fields: rule 4, rule 5); an email or phone must be one a contact of the customer has
+     * already (contacts change by contact add and remove, which an import does not do). */
+    if (in->status && !one_of(in->status, STATUSES)) {
+        rc = folio_error__set(FOLIO_EINVAL,
+                              "status '%s' is not prospect, active, hold, inactive or deleted",
+                              in->status);
+        goto done;
+    }
+    if (a->contact && (a->contact->email || a->contact->phone) &&
+        (rc = contact_known(card, a->contact)) < 0)
+        goto done;
     folio_customer_changes ch = {.name = in->name, .type = in->type,
                                  .credit_limit = in->credit_limit,
                                  .external_id = in->external_id, .billing = in->billing,
@@ -963,7 +1003,11 @@ static int upsert_fn(folio_cmd *c, void *arg) {
     if ((rc = update_fn(c, &ua)) < 0) goto done;
     if (in->owner && *in->owner) {
         cmd_args oa = {ref, in->owner, 0};
-        rc = owner_fn(c, &oa);
+        if ((rc = owner_fn(c, &oa)) < 0) goto done;
+    }
+    if (in->status) {
+        cmd_args sa = {ref, in->status, 0};
+        rc = status_fn(c, &sa);
     }
 done:
     return rc;

@@ -499,8 +499,11 @@ typedef enum {
  * Create a customer unless it exists — found by ref, else by external id, else by exact name
  * — and then act as `on_existing` says (out->existed = 1). An update records only fields that
  * differ: name, type, credit limit, external id, addresses (customer.updated) and owner; a
- * different currency is refused (rule 3); status is left alone. With `contact` (may be NULL)
- * a new customer gets that contact in the same transaction; it needs a name (FOLIO_EINVAL).
+ * different currency is refused (rule 3); a status given moves as folio_customer_set_status
+ * would (rule 4, rule 5; the same status: nothing). With `contact` (may be NULL) a new
+ * customer gets that contact in the same transaction; it needs a name (FOLIO_EINVAL). Under
+ * FOLIO_ON_EXISTING_UPDATE an existing customer must have a contact with its email and phone
+ * (those given) already, else FOLIO_ERULE: an update does not add or change contacts.
  * This is one row of `folio import customers`: run it inside folio_batch_run() for batched
  * commits.
  */

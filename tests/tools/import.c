@@ -751,10 +751,10 @@ Test(import, on_existing_update_records_only_the_fields_that_differ) {
     json_decref(j);
     uint64_t before = cli_event_count();
     /* A1: type and city change, the limit is the same amount written otherwise, the status
-     * column is left alone, the owner changes; B1: nothing differs */
+     * is the one it has, the owner changes; B1: nothing differs */
     write_csv("b.csv", "name,ref,type,status,credit_limit,owner,external_id,billing_city,"
                        "shipping_country\n"
-                       "Acme,A1,person,prospect,100.00,dave,X1,Lyon,FR\n"
+                       "Acme,A1,person,active,100.00,dave,X1,Lyon,FR\n"
                        "Beta,B1,person,,,,,,\n");
     j = import_json(0, "customers", "b.csv", "--on-existing", "update");
     expect_counts(j, 2, 0, 2);
@@ -800,6 +800,65 @@ Test(import, on_existing_update_records_only_the_fields_that_differ) {
     expect_name("A1", "Acme Two");
     expect_name("B1", "Beta");
     cr_assert_eq(customer_count(), 2);
+    verify_and_check();
+}
+
+/* Nothing a row gives is dropped by --on-existing update: a status moves as `folio status`
+ * would (rule 4; the same status is nothing), and an email or phone must be one a contact of
+ * the customer has (an update does not add or change contacts): else the row is refused,
+ * naming the column, and nothing of it is written. (Status, email and phone were ignored.) */
+Test(import, on_existing_update_moves_the_status_and_refuses_contacts_it_cannot_apply) {
+    write_csv("a.csv", "name,ref,status,email,phone\n"
+                       "Acme,A1,active,a@acme.test,111\n"
+                       "Beta,B1,,,\n");
+    json_t *j = import_json(0, "customers", "a.csv");
+    expect_counts(j, 2, 0, 0);
+    json_decref(j);
+    uint64_t before = cli_event_count();
+    /* A1 goes on hold and gives its contact's email and phone; B1 is a prospect already */
+    write_csv("b.csv", "name,ref,status,email,phone\n"
+                       "Acme,A1,hold,a@acme.test,111\n"
+                       "Beta,B1,prospect,,\n");
+    j = import_json(0, "customers", "b.csv", "--on-existing", "update");
+    expect_counts(j, 2, 0, 2);
+    json_decref(j);
+    cr_assert_eq(cli_event_count(), before + 1, "one customer.status_changed");
+    json_t *h = cli_json_ok("--json", "history", "A1");
+    json_t *last = json_array_get(h, json_array_size(h) - 1);
+    expect_str(last, "type", "customer.status_changed");
+    json_decref(h);
+    json_t *s = show("A1");
+    expect_str(s, "status", "hold");
+    cr_assert_eq(json_array_size(json_object_get(s, "contacts")), 1);
+    json_decref(s);
+    /* each row refused whole: a status rule 4 forbids (with a rename), an unknown status, an
+     * email no contact has, a phone no contact has, an email and phone of two contacts */
+    before = cli_event_count();
+    write_csv("c.csv", "name,ref,status,email,phone\n"
+                       "Acme Renamed,A1,prospect,,\n"
+                       "Beta,B1,asleep,,\n"
+                       "Beta,B1,,b@beta.test,\n"
+                       "Acme,A1,,,999\n"
+                       "Acme,A1,,a@acme.test,999\n");
+    j = import_json(1, "customers", "c.csv", "--on-existing", "update");
+    expect_counts(j, 0, 5, 0);
+    expect_error_lines(j, LINES(2, 3, 4, 5, 6));
+    expect_error_says(j, 0, "rule 4");
+    expect_error_says(j, 1, "status 'asleep'");
+    expect_error_says(j, 2, "email 'b@beta.test'");
+    expect_error_says(j, 3, "phone '999'");
+    expect_error_says(j, 4, "email 'a@acme.test' and phone '999'");
+    json_decref(j);
+    cr_assert_eq(cli_event_count(), before, "a refused row wrote events");
+    expect_name("A1", "Acme");
+    s = show("A1");
+    expect_str(s, "status", "hold");
+    json_decref(s);
+    /* skip still leaves an existing customer as it is, whatever the row gives */
+    j = import_json(0, "customers", "c.csv", "--on-existing", "skip");
+    expect_counts(j, 5, 0, 5);
+    json_decref(j);
+    cr_assert_eq(cli_event_count(), before);
     verify_and_check();
 }
 
