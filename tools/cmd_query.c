@@ -269,11 +269,15 @@ int cmd_list(cli_ctx *c) {
             return cli_bad_arg(c, i);
         }
     }
+    /* --all is every status: with --status it would say two things (it overrode --status) */
+    if (all && status)
+        return cli_usage("list: --all and --status exclude each other (--all lists every "
+                         "status, inactive too; --status lists those it names)");
     if (status) {
         int code = parse_statuses(&statuses, status);
         if (code) return code;
     }
-    if (all) statuses |= FOLIO_LIST_ALL;
+    if (all) statuses = FOLIO_LIST_ALL;
     folio_db *db = NULL;
     folio_customer_list *l = NULL;
     int code = cli_open(&db, c, 0);

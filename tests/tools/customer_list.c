@@ -89,6 +89,17 @@ Test(customer_list, list_status_takes_only_live_status_words) {
     cli_fails_with(2, SAYS("extra"), ARGS("list", "extra"));
 }
 
+/* --all is every status and --status names some: together they said two things, and --all
+ * silently won ('list --all --status hold' listed every customer). Refused, exit 2. */
+Test(customer_list, list_refuses_all_with_status) {
+    one_of_each();
+    cli_fails_with(2, SAYS("--all", "--status"), ARGS("list", "--all", "--status", "hold"));
+    cli_fails_with(2, SAYS("--all", "--status"), ARGS("list", "--status=active", "--all"));
+    cli_fails_with(2, SAYS("--all", "--status"),
+                   ARGS("--json", "list", "--name", "*Co", "--status", "inactive", "--all"));
+    list_is("1 2 3 4", ARGS("--json", "list", "--all", "--name", "*Co"));
+}
+
 Test(customer_list, list_name_patterns_are_wildcards_and_case_insensitive) {
     one_of_each();
     ok(ARGS("--json", "create", "Acme Trading Ltd"));
