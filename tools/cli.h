@@ -58,12 +58,15 @@ int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name);
 /* cli_opt refuses an option given twice (only --apply may repeat): a parser that reads the
  * same arguments again (export, then log) forgets the options seen first. */
 void cli_opt_reset(void);
-/* Is argv[i] the flag `name` ("--all")? Not after "--". */
+/* Is argv[i] the flag `name` ("--all")? Not after "--", and not a second time: a flag given
+ * twice is not taken, so the parser ends in cli_bad_arg, which refuses it ("--all is given
+ * more than once"). */
 int cli_flag(const cli_ctx *c, int i, const char *name);
 /* Does argv[i] look like an option: "--" and more, before the end-of-options marker "--"? */
 int cli_is_option(const cli_ctx *c, int i);
-/* The usage error for argv[i], an argument the command has no place for: "unknown option"
- * if it looks like one, else "unexpected argument". Names the command (argv[0]). */
+/* The usage error for argv[i], an argument the command has no place for: "given more than
+ * once" for a flag taken before, "unknown option" if it looks like one, else "unexpected
+ * argument". Names the command (argv[0]). */
 int cli_bad_arg(const cli_ctx *c, int i);
 /* Take exactly `count` operands from argv[first..] into out[]: an unknown option or another
  * number of operands is a usage error (`usage` is printed for a wrong count). Returns 0 or

@@ -120,16 +120,22 @@ int cli_parse_u64(uint64_t *out, const char *s) {
     return 0;
 }
 
-/* The options that took a value so far in this run (one command per process). An option
+/* The options (and flags) seen so far in this run (one command per process). An option
  * given twice is a usage error, not the last one winning: 'merge --keep A --delete B
- * --delete C' must not merge C and leave B. Only --apply is a list. */
+ * --delete C' must not merge C and leave B. Only --apply is a list. A flag given twice is
+ * refused alike ('--all --all'), so that no repeat means anything. */
 static char opts_seen[64][32]; /* copies: some names are built in a buffer (--billing-...) */
 static unsigned opts_seen_count;
 
-static int seen_before(const char *name) {
-    if (strcmp(name, "--apply") == 0) return 0;
+static int seen(const char *name) {
     for (unsigned k = 0; k < opts_seen_count; k++)
         if (strcmp(opts_seen[k], name) == 0) return 1;
+    return 0;
+}
+
+static int seen_before(const char *name) {
+    if (strcmp(name, "--apply") == 0) return 0;
+    if (seen(name)) return 1;
     if (opts_seen_count < sizeof opts_seen / sizeof opts_seen[0] && strlen(name) < sizeof opts_seen[0])
         strcpy(opts_seen[opts_seen_count++], name);
     return 0;
@@ -165,7 +171,8 @@ int cli_opt(const char **value, const cli_ctx *c, int *i, const char *name) {
 }
 
 int cli_flag(const cli_ctx *c, int i, const char *name) {
-    return i < c->operands_at && strcmp(c->argv[i], name) == 0;
+    if (i >= c->operands_at || strcmp(c->argv[i], name) != 0) return 0;
+    return !seen_before(name); /* a repeat is not taken: cli_bad_arg refuses it */
 }
 
 int cli_is_option(const cli_ctx *c, int i) {
@@ -174,6 +181,8 @@ int cli_is_option(const cli_ctx *c, int i) {
 }
 
 int cli_bad_arg(const cli_ctx *c, int i) {
+    if (cli_is_option(c, i) && seen(c->argv[i])) /* a flag again (cli_flag did not take it) */
+        return cli_usage("%s is given more than once", c->argv[i]);
     if (cli_is_option(c, i))
         return cli_usage("%s: unknown option '%s' (a value that starts with '--' goes after "
                          "'--', the end of the options)",

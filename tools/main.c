@@ -86,8 +86,10 @@ static int parse_globals(cli_ctx *c, int argc, char **argv) {
             while (++i < argc) c->argv[c->argc++] = argv[i];
             break;
         }
-        if (strcmp(argv[i], "--json") == 0) {
+        if (cli_flag(&all, i, "--json")) {
             c->json = 1;
+        } else if (strcmp(argv[i], "--json") == 0) { /* a flag twice, as for every command */
+            return cli_usage("--json is given more than once");
         } else if ((r = cli_opt(&v, &all, &i, "--db")) != 0) {
             if (r < 0) return EXIT_USAGE;
             if (!*v) return cli_usage("--db needs a path");

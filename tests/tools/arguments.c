@@ -214,3 +214,26 @@ Test(arguments, restore_and_rebuild_refuse_an_idempotency_key_and_an_expected_ve
     cli_fails_with(2, SAYS("rebuild takes no"), ARGS("rebuild", "--expect-version", "2"));
     cr_assert_eq(cli_event_count(), before);
 }
+
+/* A flag given twice is refused like an option with a value given twice (it was taken as
+ * the flag): exit 2, one line naming it, nothing written, no ledger created. */
+Test(arguments, a_flag_given_twice_is_refused) {
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    json_decref(cli_json_ok("--json", "invoice", "CUST-000001", "10", "--doc", "I1"));
+    json_decref(cli_json_ok("--json", "pay", "CUST-000001", "4", "--doc", "P1"));
+    given_twice("--all", ARGS("list", "--all", "--all"));
+    given_twice("--json", ARGS("--json", "list", "--json"));
+    given_twice("--json", ARGS("--json", "--json", "create", "Beta"));
+    given_twice("--auto", ARGS("pay", "CUST-000001", "5", "--auto", "--auto"));
+    given_twice("--auto", ARGS("allocate", "CUST-000001", "--from", "P1", "--auto", "--auto"));
+    given_twice("--follow", ARGS("log", "--follow", "--follow"));
+    cli_write_file(cli_path("c.csv"), "name\nGamma\n", strlen("name\nGamma\n"));
+    given_twice("--dry-run", ARGS("import", "customers", "c.csv", "--dry-run", "--dry-run"));
+    cli_fails_with(2, SAYS("--dry-run", "more than once"),
+                   ARGS("--db", "new.db", "import", "customers", "c.csv", "--dry-run",
+                        "--dry-run"));
+    cr_assert(!cli_exists(cli_path("new.db")), "a refused import created the ledger");
+    /* once each is fine; after "--" a flag's name is an operand */
+    json_decref(cli_json_ok("--json", "list", "--all"));
+    json_decref(cli_json_ok("--json", "note", "CUST-000001", "--", "--json"));
+}
