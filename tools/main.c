@@ -51,15 +51,32 @@ static const struct {
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
+#define GLOBAL_USAGE                                                                        \
+    "usage: folio [--db PATH] [--json] [--actor NAME] [--reason TEXT]\n"                     \
+    "             [--expect-version N] [--idempotency-key K] "
+
 static void usage(FILE *f) {
-    fprintf(f, "usage: folio [--db PATH] [--json] [--actor NAME] [--reason TEXT]\n"
-               "             [--expect-version N] [--idempotency-key K] COMMAND [ARGS]\n\n"
-               "commands:\n");
+    fprintf(f, GLOBAL_USAGE "COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
+               "folio COMMAND --help (or -h) prints that command's line.\n"
                "After --, every argument is an operand (a value that starts with --).\n"
                "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
+}
+
+/* `folio COMMAND --help` (or -h): the global usage with that command's line. */
+static void command_usage(FILE *f, size_t k) {
+    fprintf(f, GLOBAL_USAGE "%s [ARGS]\n\n  %-12s %s\n", commands[k].name, commands[k].name,
+            commands[k].help);
+}
+
+/* Does the command ask for help: --help or -h among its arguments, before "--" (after it
+ * they are operands: 'folio note CUST-000001 -- --help' is a note)? */
+static int wants_help(const cli_ctx *c) {
+    for (int i = 1; i < c->argc && i < c->operands_at; i++)
+        if (strcmp(c->argv[i], "--help") == 0 || strcmp(c->argv[i], "-h") == 0) return 1;
+    return 0;
 }
 
 static const char *default_actor(void) {
@@ -145,6 +162,11 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         if (strcmp(word, commands[i].name) == 0) {
+            if (wants_help(&c)) {
+                command_usage(stdout, i);
+                free(c.argv);
+                return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_SYSTEM;
+            }
             code = commands[i].run(&c);
             free(c.argv);
             if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {

@@ -237,3 +237,42 @@ Test(arguments, a_flag_given_twice_is_refused) {
     json_decref(cli_json_ok("--json", "list", "--all"));
     json_decref(cli_json_ok("--json", "note", "CUST-000001", "--", "--json"));
 }
+
+/* 'folio COMMAND --help' (or -h) prints that command's usage on stdout and exits 0, writing
+ * nothing; it said "unknown option '--help'", exit 2. After "--" it is an operand. */
+static void helps(const char *command, const char *const *args) {
+    cli_result r = cli_run_env(NULL, NULL, args);
+    cr_assert_eq(r.status, 0, "%s --help: exit %d, stderr '%s'", command, r.status, r.err);
+    cr_assert_eq(r.err_len, 0, "%s --help wrote to stderr: '%s'", command, r.err);
+    cr_assert_not_null(strstr(r.out, "usage: folio"), "no usage: '%s'", r.out);
+    char line[64];
+    snprintf(line, sizeof line, "\n  %s ", command);
+    cr_assert_not_null(strstr(r.out, line), "no line for %s: '%s'", command, r.out);
+    cr_assert_eq(cli_count_lines(r.out), 4, "not just %s's usage: '%s'", command, r.out);
+    cli_result_free(&r);
+}
+
+Test(arguments, command_help_prints_its_usage) {
+    helps("list", ARGS("list", "--help"));
+    helps("create", ARGS("create", "-h"));
+    helps("import", ARGS("import", "customers", "c.csv", "--help"));
+    helps("note", ARGS("--json", "note", "CUST-000001", "--help", "--", "x"));
+    helps("credit-check", ARGS("credit-check", "--help", "--help"));
+    cr_assert(!cli_exists(cli_path("folio.db")), "help created a ledger");
+    json_t *l = NULL;
+    cli_result r = cli("list", "--help");
+    cr_assert_not_null(strstr(r.out, "[--status S[,S]] [--name PATTERN] [--all]"), "%s", r.out);
+    cli_result_free(&r);
+    /* after "--", --help is an operand: a note that says --help */
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    json_decref(cli_json_ok("--json", "note", "CUST-000001", "--", "--help"));
+    l = cli_json_ok("--json", "history", "CUST-000001");
+    json_t *last = json_array_get(l, json_array_size(l) - 1);
+    cr_assert_str_eq(cli_jstr(json_object_get(last, "data"), "text"), "--help");
+    json_decref(l);
+    /* folio --help is the whole usage, as before */
+    r = cli("--help");
+    cr_assert_eq(r.status, 0);
+    cr_assert_gt(cli_count_lines(r.out), 30, "%s", r.out);
+    cli_result_free(&r);
+}
