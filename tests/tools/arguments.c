@@ -276,3 +276,12 @@ Test(arguments, command_help_prints_its_usage) {
     cr_assert_gt(cli_count_lines(r.out), 30, "%s", r.out);
     cli_result_free(&r);
 }
+
+/* The engine's messages (printed by cli_fail) quote what was given too, and stay one line:
+ * a ref that is not found, a document number and a ref that are malformed. */
+Test(arguments, engine_errors_quoting_a_newline_stay_on_one_line) {
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    one_escaped_line(3, ARGS("show", "NO\nSUCH"));
+    one_escaped_line(2, ARGS("invoice", "CUST-000001", "1.00", "--doc", "A\nB"));
+    one_escaped_line(2, ARGS("create", "Beta", "--ref", "R\nF"));
+}
