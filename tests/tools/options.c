@@ -280,3 +280,14 @@ Test(options, version_prints_folio_and_the_library_version) {
     cr_assert_eq(cli_dir_entries(), 0);
     cli_result_free(&r);
 }
+
+/* An empty FOLIO_DB chooses no ledger: the default ./folio.db is used, as when it is unset. */
+Test(options, an_empty_folio_db_env_means_the_default_ledger) {
+    cli_result r = cli_env(ENV("FOLIO_DB="), "demo");
+    cr_assert_eq(r.status, 0, "demo with an empty FOLIO_DB exited %d: %s", r.status, r.err);
+    cli_result_free(&r);
+    cr_assert(cli_exists(cli_path("folio.db")), "an empty FOLIO_DB did not mean ./folio.db");
+    r = cli_env(ENV("FOLIO_DB="), "verify");
+    cr_assert_eq(r.status, 0, "verify with an empty FOLIO_DB exited %d: %s", r.status, r.err);
+    cli_result_free(&r);
+}
