@@ -60,7 +60,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
-               "folio COMMAND --help (or -h) prints that command's line.\n"
+               "folio COMMAND --help (or -h, its only argument) prints that command's line.\n"
                "After --, every argument is an operand (a value that starts with --).\n"
                "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
 }
@@ -71,12 +71,13 @@ static void command_usage(FILE *f, size_t k) {
             commands[k].help);
 }
 
-/* Does the command ask for help: --help or -h among its arguments, before "--" (after it
- * they are operands: 'folio note CUST-000001 -- --help' is a note)? */
+/* Does the command ask for help: --help or -h as its only argument, not after "--"? Only
+ * there: anywhere else either may be a value the user meant ('note CUST-000001 -h' is a
+ * note, 'update CUST-000001 --name --help' a name) or a mistake that must stay one (exit 2),
+ * not a help that exits 0 having written nothing. */
 static int wants_help(const cli_ctx *c) {
-    for (int i = 1; i < c->argc && i < c->operands_at; i++)
-        if (strcmp(c->argv[i], "--help") == 0 || strcmp(c->argv[i], "-h") == 0) return 1;
-    return 0;
+    return c->argc == 2 && c->operands_at > 1 &&
+           (strcmp(c->argv[1], "--help") == 0 || strcmp(c->argv[1], "-h") == 0);
 }
 
 static const char *default_actor(void) {

@@ -238,8 +238,9 @@ Test(arguments, a_flag_given_twice_is_refused) {
     json_decref(cli_json_ok("--json", "note", "CUST-000001", "--", "--json"));
 }
 
-/* 'folio COMMAND --help' (or -h) prints that command's usage on stdout and exits 0, writing
- * nothing; it said "unknown option '--help'", exit 2. After "--" it is an operand. */
+/* 'folio COMMAND --help' (or -h), as its only argument, prints that command's usage on stdout
+ * and exits 0, writing nothing; it said "unknown option '--help'", exit 2. Anywhere else
+ * they keep their meaning: -h a value, --help an unknown option (exit 2, nothing written). */
 static void helps(const char *command, const char *const *args) {
     cli_result r = cli_run_env(NULL, NULL, args);
     cr_assert_eq(r.status, 0, "%s --help: exit %d, stderr '%s'", command, r.status, r.err);
@@ -255,9 +256,9 @@ static void helps(const char *command, const char *const *args) {
 Test(arguments, command_help_prints_its_usage) {
     helps("list", ARGS("list", "--help"));
     helps("create", ARGS("create", "-h"));
-    helps("import", ARGS("import", "customers", "c.csv", "--help"));
-    helps("note", ARGS("--json", "note", "CUST-000001", "--help", "--", "x"));
-    helps("credit-check", ARGS("credit-check", "--help", "--help"));
+    helps("import", ARGS("import", "--help"));
+    helps("note", ARGS("--json", "note", "--help"));
+    helps("credit-check", ARGS("credit-check", "--help"));
     cr_assert(!cli_exists(cli_path("folio.db")), "help created a ledger");
     json_t *l = NULL;
     cli_result r = cli("list", "--help");
@@ -270,6 +271,21 @@ Test(arguments, command_help_prints_its_usage) {
     json_t *last = json_array_get(l, json_array_size(l) - 1);
     cr_assert_str_eq(cli_jstr(json_object_get(last, "data"), "text"), "--help");
     json_decref(l);
+    /* among other arguments -h and --help keep their meaning (a value; an option's value or
+     * an unknown option): never a help that exits 0 having written nothing */
+    json_decref(cli_json_ok("--json", "note", "CUST-000001", "-h"));
+    l = cli_json_ok("--json", "history", "CUST-000001");
+    last = json_array_get(l, json_array_size(l) - 1);
+    cr_assert_str_eq(cli_jstr(json_object_get(last, "data"), "text"), "-h");
+    json_decref(l);
+    uint64_t events = cli_event_count();
+    r = cli("update", "CUST-000001", "--name", "--help");
+    cr_assert_eq(r.status, 0, "exit %d, stderr '%s'", r.status, r.err);
+    cr_assert_null(strstr(r.out, "usage:"), "%s", r.out);
+    cli_result_free(&r);
+    cr_assert_eq(cli_event_count(), events + 1, "--name --help wrote nothing");
+    cli_fails_with(2, SAYS("--help"), ARGS("note", "CUST-000001", "x", "--help"));
+    cr_assert_eq(cli_event_count(), events + 1, "a refused --help wrote");
     /* folio --help is the whole usage, as before */
     r = cli("--help");
     cr_assert_eq(r.status, 0);
