@@ -518,21 +518,37 @@ static int dry_run_all(folio_db *db, void *arg) {
 
 /* Dry run: a spool for the bad rows' report and an input that can be read again from the
  * start (a pipe is copied to a temporary file). 0, or the exit code after printing. */
+/* An unnamed temporary file in $TMPDIR (else /tmp), gone when closed or at exit: tmpfile()
+ * ignores $TMPDIR, and a piped dry run may copy a large file there. NULL (errno set, a
+ * one-line error printed) when it cannot be made. */
+static FILE *dry_run_tmpfile(void) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char path[4096];
+    int fd = -1;
+    if ((size_t)snprintf(path, sizeof path, "%s/folio-import-XXXXXX", dir) < sizeof path)
+        fd = mkstemp(path);
+    else
+        errno = ENAMETOOLONG;
+    FILE *f = NULL;
+    if (fd >= 0) {
+        unlink(path);
+        if (!(f = fdopen(fd, "w+b"))) close(fd);
+    }
+    if (!f)
+        cli_error("import: cannot create a temporary file in %s for the dry run: %s", dir,
+                  strerror(errno));
+    return f;
+}
+
 static int dry_run_prepare(importer *im) {
     char buf[8192];
     size_t n;
-    im->spool = tmpfile();
-    if (!im->spool) {
-        cli_error("import: cannot create a temporary file for the dry run: %s", strerror(errno));
-        return EXIT_SYSTEM;
-    }
+    if (!(im->spool = dry_run_tmpfile())) return EXIT_SYSTEM;
     im->in_start = ftello(im->in);
     if (im->in_start >= 0 && fseeko(im->in, im->in_start, SEEK_SET) == 0) return 0;
-    FILE *copy = tmpfile();
-    if (!copy) {
-        cli_error("import: cannot create a temporary file for the dry run: %s", strerror(errno));
-        return EXIT_SYSTEM;
-    }
+    FILE *copy = dry_run_tmpfile();
+    if (!copy) return EXIT_SYSTEM;
     while ((n = fread(buf, 1, sizeof buf, im->in)) > 0)
         if (fwrite(buf, 1, n, copy) != n) break;
     if (ferror(im->in) || ferror(copy) || fflush(copy) != 0) {

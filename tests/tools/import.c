@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1492,4 +1494,32 @@ Test(import, a_row_longer_than_the_cap_stops_the_import) {
     cli_result_free(&r);
     cr_assert_eq(customer_count(), 1, "the row before it was imported");
     verify_and_check();
+}
+
+/* A dry run's temporary files go to $TMPDIR (else /tmp), unnamed: tmpfile() put them in /tmp
+ * whatever $TMPDIR said (found by review). A $TMPDIR that does not exist is a storage error
+ * naming it, and nothing is written; one that does is left empty. */
+Test(import, a_dry_run_keeps_its_temporary_files_in_tmpdir) {
+    write_csv("c.csv", "name\nAcme\nBeta\n");
+    char missing[4200], env[4300];
+    snprintf(missing, sizeof missing, "%s/no-such-dir", cli_dir);
+    snprintf(env, sizeof env, "TMPDIR=%s", missing);
+    cli_result r = cli_env(ENV(env), "import", "customers", "c.csv", "--dry-run");
+    cr_assert_eq(r.status, 5, "exit %d, stderr '%s'", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, missing), "the directory is not named: '%s'", r.err);
+    cr_assert_eq(cli_count_lines(r.err), 1, "'%s'", r.err);
+    cli_result_free(&r);
+    cr_assert(!cli_exists(cli_path("folio.db")), "a failed dry run created the ledger");
+    cr_assert_eq(mkdir(cli_path("tmp"), 0700), 0);
+    snprintf(env, sizeof env, "TMPDIR=%s", cli_path("tmp"));
+    r = cli_env(ENV(env), "--json", "import", "customers", "c.csv", "--dry-run");
+    cr_assert_eq(r.status, 0, "exit %d, stderr '%s'", r.status, r.err);
+    cli_result_free(&r);
+    DIR *d = opendir(cli_path("tmp"));
+    cr_assert_not_null(d);
+    struct dirent *de;
+    int left = 0;
+    while ((de = readdir(d)) != NULL) left += de->d_name[0] != '.';
+    closedir(d);
+    cr_assert_eq(left, 0, "the dry run left %d files in $TMPDIR", left);
 }
