@@ -337,7 +337,8 @@ FOLIO_API int folio_idem_answers(folio_db *db,
  * Record exported answers (folio_idem_answers) in a ledger being restored, in one
  * transaction: each names an event the ledger holds and a key it has not recorded.
  * @return FOLIO_OK; FOLIO_EINVAL (a missing field, a malformed key, a seq past the last
- *         event); FOLIO_ECORRUPT (the key is recorded already: the export was altered).
+ *         event); FOLIO_ECORRUPT (the key is recorded already: the export was altered);
+ *         FOLIO_ELIMIT (more than FOLIO_BATCH_EVENTS_MAX answers in one call).
  */
 FOLIO_API int folio_restore_answers(folio_db *db, const folio_idem_answer *answers, size_t n);
 
