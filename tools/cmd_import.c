@@ -516,8 +516,6 @@ static int dry_run_all(folio_db *db, void *arg) {
     return read_file(im);
 }
 
-/* Dry run: a spool for the bad rows' report and an input that can be read again from the
- * start (a pipe is copied to a temporary file). 0, or the exit code after printing. */
 /* An unnamed temporary file in $TMPDIR (else /tmp), gone when closed or at exit: tmpfile()
  * ignores $TMPDIR, and a piped dry run may copy a large file there. NULL (errno set, a
  * one-line error printed) when it cannot be made. */
@@ -541,6 +539,8 @@ static FILE *dry_run_tmpfile(void) {
     return f;
 }
 
+/* Dry run: a spool for the bad rows' report and an input that can be read again from the
+ * start (a pipe is copied to a temporary file). 0, or the exit code after printing. */
 static int dry_run_prepare(importer *im) {
     char buf[8192];
     size_t n;
