@@ -294,6 +294,17 @@ int folio_log__read_counts(folio_log_counts *out, folio_txn *t);
 int folio_log__write(folio_db *db, int (*fn)(folio_txn *t, void *arg), void *arg);
 /* 1 when this thread is running a batch on db (folio_batch_run). */
 int folio_log__in_batch(const folio_db *db);
+/* An `idem` record's value (FORMAT.md "idem"), decoded: format 1 (events written, seqs
+ * first..last) or 2 (a command that wrote nothing: its answer named seq first = last), the
+ * request hash (pointing into the value) and the seqs. */
+typedef struct {
+    int format;
+    const uint8_t *hash;
+    uint64_t first, last;
+} folio_idem_rec;
+/* 0 when `val` is a well-formed record (33 bytes, format 1 or 2), -1 otherwise; the seqs are
+ * not checked here. */
+int folio_log__idem_decode(folio_idem_rec *out, const void *val, size_t bytes);
 /* Look up an idempotency key: *found = 1 and out = the original seqs for a repeat with the
  * same request hash; FOLIO_EEXISTS for a different one; *found = 0 when the key is new. */
 int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,

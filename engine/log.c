@@ -386,6 +386,14 @@ static int validate_batch(const folio_batch *b) {
     return FOLIO_OK;
 }
 
+int folio_log__idem_decode(folio_idem_rec *out, const void *val, size_t bytes) {
+    const uint8_t *p = val;
+    if (bytes != IDEM_VALUE_BYTES || (p[0] != 1 && p[0] != 2)) return -1;
+    *out = (folio_idem_rec){p[0], p + 1, folio__get_le64(p + 1 + FOLIO_HASH_BYTES),
+                            folio__get_le64(p + 9 + FOLIO_HASH_BYTES)};
+    return 0;
+}
+
 int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, const char *key,
                           const uint8_t hash[FOLIO_HASH_BYTES]) {
     folio_val v;
@@ -393,21 +401,19 @@ int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, co
     int rc = folio_store__get(&v, t, FOLIO_DB_IDEM, key, strlen(key));
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
     if (rc < 0) return rc;
-    const uint8_t *p = v.data;
-    if (v.size != IDEM_VALUE_BYTES || (p[0] != 1 && p[0] != 2))
+    folio_idem_rec r;
+    if (folio_log__idem_decode(&r, v.data, v.size) < 0 || (r.format == 2 && r.first != r.last))
         return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
-    out->first_seq = folio__get_le64(p + 1 + FOLIO_HASH_BYTES);
-    out->last_seq = folio__get_le64(p + 9 + FOLIO_HASH_BYTES);
-    if (p[0] == 2 && out->first_seq != out->last_seq)
-        return folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
+    out->first_seq = r.first;
+    out->last_seq = r.last;
     out->replayed = 1;
-    if (memcmp(p + 1, hash, FOLIO_HASH_BYTES) != 0)
+    if (memcmp(r.hash, hash, FOLIO_HASH_BYTES) != 0)
         return folio_error__set(FOLIO_EEXISTS,
                                 "idempotency key '%s' was already used for a different request "
                                 "(seq %llu..%llu)",
                                 key, (unsigned long long)out->first_seq,
                                 (unsigned long long)out->last_seq);
-    *found = p[0];
+    *found = r.format;
     return FOLIO_OK;
 }
 
@@ -680,20 +686,20 @@ int folio_idem_answers(folio_db *db, int (*fn)(void *payload, const folio_idem_a
     /* Bounded by the index's size: one record per key. */
     for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
          rc = folio_store__cursor_next(&c, &k, &v)) {
-        const uint8_t *p = v.data;
-        if (v.size != IDEM_VALUE_BYTES || (p[0] != 1 && p[0] != 2) || k.size == 0 ||
+        folio_idem_rec r;
+        if (folio_log__idem_decode(&r, v.data, v.size) < 0 || k.size == 0 ||
             k.size > FOLIO_IDEMPOTENCY_KEY_BYTES_MAX || memchr(k.data, 0, k.size)) {
             rc = folio_error__set(FOLIO_ECORRUPT, "idempotency index holds a malformed record");
             goto cleanup;
         }
-        if (p[0] != 2) continue;
+        if (r.format != 2) continue;
         char key[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 1];
         uint8_t hash[FOLIO_HASH_BYTES];
         memcpy(key, k.data, k.size);
         key[k.size] = '\0';
-        memcpy(hash, p + 1, sizeof hash);
-        folio_idem_answer x = {key, hash, folio__get_le64(p + 1 + FOLIO_HASH_BYTES)};
-        if (x.seq == 0 || x.seq != folio__get_le64(p + 9 + FOLIO_HASH_BYTES)) {
+        memcpy(hash, r.hash, sizeof hash);
+        folio_idem_answer x = {key, hash, r.first};
+        if (r.first == 0 || r.first != r.last) {
             rc = folio_error__set(FOLIO_ECORRUPT, "idempotency record for '%s' is malformed", key);
             goto cleanup;
         }

@@ -156,10 +156,9 @@ static int check_keyed_event(folio_txn *t, uint64_t seq, const folio_envelope_fi
     if (rc == FOLIO_ENOTFOUND)
         return FOLIO_CORRUPT(seq, "its idempotency key has no record in the idempotency index");
     if (rc < 0) return rc;
-    const uint8_t *p = v.data;
-    if (v.size != 33 || p[0] != 1 || folio__get_le64(p + 17) > seq ||
-        folio__get_le64(p + 25) < seq ||
-        memcmp(p + 1, e->request ? e->request : none, FOLIO_HASH_BYTES) != 0)
+    folio_idem_rec r;
+    if (folio_log__idem_decode(&r, v.data, v.size) < 0 || r.format != 1 || r.first > seq ||
+        r.last < seq || memcmp(r.hash, e->request ? e->request : none, FOLIO_HASH_BYTES) != 0)
         return FOLIO_CORRUPT(seq, "idempotency index does not match the event's key");
     return FOLIO_OK;
 }
@@ -359,12 +358,11 @@ static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, c
     FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_IDEM));
     for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
          rc = folio_store__cursor_next(&c, &k, &v)) {
-        const uint8_t *p = v.data;
-        uint64_t first = v.size == 33 ? folio__get_le64(p + 17) : 0;
-        uint64_t last = v.size == 33 ? folio__get_le64(p + 25) : 0;
-        const int answer = v.size == 33 && p[0] == 2;
-        if (v.size != 33 || (p[0] != 1 && !answer) || first == 0 || first > last ||
-            last > last_seq || (answer && first != last)) {
+        folio_idem_rec rec;
+        const int ok = folio_log__idem_decode(&rec, v.data, v.size) == 0;
+        const uint64_t first = ok ? rec.first : 0, last = ok ? rec.last : 0;
+        const int answer = ok && rec.format == 2;
+        if (!ok || first == 0 || first > last || last > last_seq || (answer && first != last)) {
             rc = folio_error__set(FOLIO_ECORRUPT,
                                   "idempotency index holds a record that names no events");
             goto cleanup;
@@ -391,7 +389,7 @@ static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, c
                                                    FOLIO_EVENT_BYTES_MAX, ends[i], hash));
             if (!e.idempotency_key || strlen(e.idempotency_key) != k.size ||
                 memcmp(e.idempotency_key, k.data, k.size) != 0 ||
-                memcmp(hash, p + 1, FOLIO_HASH_BYTES) != 0) {
+                memcmp(hash, rec.hash, FOLIO_HASH_BYTES) != 0) {
                 r->bad_seq = ends[i];
                 rc = FOLIO_CORRUPT(ends[i], "idempotency index does not match the event's key");
                 goto cleanup;

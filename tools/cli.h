@@ -77,6 +77,8 @@ int cli_operands(const char **out, const cli_ctx *c, int first, int count, const
 void cli_format_time(char out[40], int64_t us);
 /* A JSON string: control characters escaped, invalid UTF-8 replaced by U+FFFD. */
 void cli_json_string(FILE *f, const char *s);
+/* Bytes as lowercase hex, two digits each (hashes in event lines and exports). */
+void cli_hex(FILE *f, const uint8_t *p, size_t n);
 /* Text on one line: control characters shown as \n, \t, \xNN. */
 void cli_print_text(FILE *f, const char *s);
 /* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",

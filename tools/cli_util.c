@@ -274,7 +274,7 @@ static void text_value(FILE *f, json_t *v) {
     }
 }
 
-static void hex(FILE *f, const uint8_t *p, size_t n) {
+void cli_hex(FILE *f, const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) fprintf(f, "%02x", p[i]);
 }
 
@@ -327,14 +327,14 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             fprintf(f, ",\"recorded_at_us\":%lld", (long long)e->recorded_at_us);
             if (folio_iter_request_hash(h, export_from)) {
                 fputs(",\"request_hash\":\"", f);
-                hex(f, h, sizeof h);
+                cli_hex(f, h, sizeof h);
                 fputc('"', f);
             }
             fputs(",\"payload\":\"", f);
-            hex(f, e->payload, e->payload_bytes);
+            cli_hex(f, e->payload, e->payload_bytes);
             folio_iter_chain(h, export_from);
             fputs("\",\"chain\":\"", f);
-            hex(f, h, sizeof h);
+            cli_hex(f, h, sizeof h);
             fputc('"', f);
         }
         fputc('}', f);

@@ -26,7 +26,7 @@ static int print_answer(void *payload, const folio_idem_answer *a) {
     printf("{\"answer_seq\":%llu,\"idempotency_key\":", (unsigned long long)a->seq);
     cli_json_string(stdout, a->idempotency_key);
     fputs(",\"request_hash\":\"", stdout);
-    for (size_t i = 0; i < 16; i++) printf("%02x", a->request_hash[i]);
+    cli_hex(stdout, a->request_hash, FOLIO_HASH_BYTES);
     fputs("\"}\n", stdout);
     return 0;
 }
