@@ -231,6 +231,24 @@ int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, i
     return FOLIO_OK;
 }
 
+int folio_codec__check_line(const char *s, size_t max_bytes, const char *what, int required) {
+    int rc = folio_codec__check_text(s, max_bytes, what, required);
+    if (rc < 0 || s == NULL) return rc;
+    /* Valid UTF-8 (checked above): a C1 control is the two bytes C2 80 to C2 9F. */
+    const uint8_t *b = (const uint8_t *)s;
+    for (size_t i = 0; b[i]; i++) {
+        unsigned cp = b[i] < 0x20 || b[i] == 0x7f ? b[i]
+                      : b[i] == 0xc2 && b[i + 1] >= 0x80 && b[i + 1] <= 0x9f ? b[i + 1]
+                                                                            : 0x100u;
+        if (cp < 0x100u)
+            return folio_error__set(FOLIO_EINVAL,
+                                    "%s holds a control character (U+%04X at byte %zu): "
+                                    "control characters are not allowed in it",
+                                    what, cp, i + 1);
+    }
+    return FOLIO_OK;
+}
+
 /* Walk one validated msgpack value: only nil, bool, integers, strings (UTF-8), bin, arrays
  * and maps with string keys; depth bounded. `*p` advances past the value. */
 static int check_value(const char **p, unsigned depth) {

@@ -14,11 +14,11 @@
 int folio_cmd__check_opts(const folio_write_opts *w) {
     int rc;
     if (!w) return folio_error__set(FOLIO_EINVAL, "write options are required (actor)");
-    if ((rc = folio_codec__check_text(w->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
-        (rc = folio_codec__check_text(w->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
-        (rc = folio_codec__check_text(w->correlation, FOLIO_CORRELATION_BYTES_MAX,
+    if ((rc = folio_codec__check_line(w->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
+        (rc = folio_codec__check_line(w->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
+        (rc = folio_codec__check_line(w->correlation, FOLIO_CORRELATION_BYTES_MAX,
                                       "correlation id", 0)) < 0 ||
-        (rc = folio_codec__check_text(w->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+        (rc = folio_codec__check_line(w->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
                                       "idempotency key", 0)) < 0)
         return rc;
     if (w->idempotency_key && !*w->idempotency_key)

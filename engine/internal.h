@@ -214,6 +214,12 @@ int folio_codec__payload_fast(const void *payload, size_t payload_bytes);
 int folio_codec__check_payload_full(const void *payload, size_t payload_bytes);
 /* Check a string field: valid UTF-8, no NUL, 1..max bytes (0 allowed if optional). */
 int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, int required);
+/* The same for a one-line field of the envelope (actor, reason, correlation id,
+ * idempotency key): also no control character, C0 (U+0000-U+001F), DEL (U+007F) or C1
+ * (U+0080-U+009F), which could forge lines where the field is printed (FOLIO_EINVAL naming
+ * the field and the character). Writes check it; restore does not (old events stay as
+ * they were written). */
+int folio_codec__check_line(const char *s, size_t max_bytes, const char *what, int required);
 /* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
  * into buf[0..cap); *bytes_out = its length. FOLIO_OK or FOLIO_ELIMIT. */
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,

@@ -358,7 +358,7 @@ static int validate_batch(const folio_batch *b) {
                                 b->expect_count, FOLIO_BATCH_EVENTS_MAX);
     if (b->expect_count > 0 && b->expects == NULL)
         return folio_error__set(FOLIO_EINVAL, "append: NULL expectations");
-    int rc = folio_codec__check_text(b->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
+    int rc = folio_codec__check_line(b->idempotency_key, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX,
                                      "idempotency key", 0);
     if (rc < 0) return rc;
     if (b->idempotency_key && b->idempotency_key[0] == '\0')
@@ -376,9 +376,9 @@ static int validate_batch(const folio_batch *b) {
             return folio_error__set(FOLIO_EINVAL,
                                     "event %zu: stream 0 holds ledger settings and only those", i);
         if (e->schema == 0) return folio_error__set(FOLIO_EINVAL, "event %zu: schema 0", i);
-        if ((rc = folio_codec__check_text(e->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
-            (rc = folio_codec__check_text(e->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
-            (rc = folio_codec__check_text(e->correlation, FOLIO_CORRELATION_BYTES_MAX,
+        if ((rc = folio_codec__check_line(e->actor, FOLIO_ACTOR_BYTES_MAX, "actor", 1)) < 0 ||
+            (rc = folio_codec__check_line(e->reason, FOLIO_REASON_BYTES_MAX, "reason", 0)) < 0 ||
+            (rc = folio_codec__check_line(e->correlation, FOLIO_CORRELATION_BYTES_MAX,
                                           "correlation id", 0)) < 0 ||
             (rc = folio_codec__check_payload(e->payload, e->payload_bytes)) < 0)
             return rc;

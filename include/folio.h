@@ -231,7 +231,8 @@ typedef struct {
  * replayed = 1 and appends nothing; the same key with different content is refused.
  * @return FOLIO_OK; FOLIO_ECONFLICT (an expectation failed; nothing written);
  *         FOLIO_EEXISTS (idempotency key used for different content); FOLIO_EINVAL or
- *         FOLIO_ELIMIT (bad event); FOLIO_EFULL (disk full); else FOLIO_ERROR.
+ *         FOLIO_ELIMIT (bad event: also a control character, C0, DEL or C1, in an actor,
+ *         reason, correlation or the key); FOLIO_EFULL (disk full); else FOLIO_ERROR.
  */
 FOLIO_API int folio_append(folio_append_result *out, folio_db *db, const folio_batch *batch);
 
@@ -384,7 +385,8 @@ FOLIO_API void folio_free(void *p);
 #define FOLIO_NOTE_BYTES_MAX 4096u /* a note's text */
 #define FOLIO_CONTACTS_MAX 256u    /* contacts of one customer */
 
-/* Options every write takes. */
+/* Options every write takes. The four strings are valid UTF-8 without control characters
+ * (C0, DEL, C1: FOLIO_EINVAL naming the field), as folio_append() requires of its events. */
 typedef struct {
     const char *actor;           /* required: who */
     const char *reason;          /* optional: why */

@@ -399,6 +399,45 @@ Test(append, optional_strings_must_be_valid_utf8_and_empty_is_kept_as_empty) {
     cr_assert_str_eq(got[0].correlation, "");
 }
 
+/* actor, reason, correlation id and idempotency key are one line each wherever they are
+ * printed (history, log): a control character (C0, DEL, C1) could forge a line of the text
+ * an auditor reads, so a raw append refuses it, naming the field; other characters pass. */
+Test(append, envelope_strings_with_a_control_character_are_refused_naming_the_field) {
+    static const char *const bad[] = {"alice\n  seq 5", "a\rb", "a\tb", "\x1b" "[2Ja", "a\x7f",
+                                      "a\xc2\x80", "a\xc2\x85" "b", "a\xc2\x9f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int field = 0; field < 4; field++) {
+            static const char *const names[] = {"actor", "reason", "correlation id",
+                                                "idempotency key"};
+            folio_event e = tmpdb_note(1, "x");
+            const char *key = NULL;
+            if (field == 0) e.actor = bad[i];
+            if (field == 1) e.reason = bad[i];
+            if (field == 2) e.correlation = bad[i];
+            if (field == 3) key = bad[i];
+            snapshot before = take_snapshot();
+            folio_append_result res = {0, 0, 0};
+            folio_batch b = {&e, 1, NULL, 0, key};
+            int rc = folio_append(&res, tmpdb, &b);
+            cr_assert_eq(rc, FOLIO_EINVAL, "%s %zu: %s (%s)", names[field], i, folio_strerror(rc),
+                         folio_errmsg());
+            cr_assert(strstr(folio_errmsg(), names[field]) && strstr(folio_errmsg(),
+                                                                     "control character"),
+                      "%s", folio_errmsg());
+            cr_assert_null(strchr(folio_errmsg(), '\n'));
+            assert_unchanged(&before);
+        }
+    }
+    /* no-break space (U+00A0, just past the C1 controls), accents, tabs spelled out */
+    folio_event e = tmpdb_note(1, "x");
+    e.actor = "Ren\xc3\xa9" "e\xc2\xa0" "B";
+    e.reason = "see \xe2\x80\x9cnotes\xe2\x80\x9d \\t";
+    e.correlation = "\xc2\xa0";
+    folio_batch b = {&e, 1, NULL, 0, "key \xc2\xbf"};
+    folio_append_result res;
+    TMPDB_OK(folio_append(&res, tmpdb, &b));
+}
+
 Test(append, empty_and_null_batches_are_invalid) {
     folio_event e = tmpdb_note(1, "x");
     append_expect(FOLIO_EINVAL, &e, 0, NULL, 0);

@@ -479,6 +479,42 @@ Test(customer_rules, actor_reason_and_correlation_are_recorded_on_every_event_of
     }
 }
 
+/* The four strings of the write options are one line each where they are printed: a
+ * control character (C0 U+0000-U+001F, DEL, C1 U+0080-U+009F) is refused (FOLIO_EINVAL, one
+ * line naming the field) before anything is read, on every command; nothing is written. */
+Test(customer_rules, write_options_with_a_control_character_are_refused_naming_the_field) {
+    static const char *const bad[] = {"alice\n  seq 5  v1  customer.created  by bob", "a\tb",
+                                      "a\rb", "\x1b" "[31m", "a\x7f", "a\xc2\x85", "a\xc2\x9f"};
+    static const char *const names[] = {"actor", "reason", "correlation id", "idempotency key"};
+    folio_write_result a = tmpdb_customer(tmpdb, "Acme"), r;
+    folio_customer_new c = {.name = "Other"};
+    folio_settings_new s = {.credit_control = "limit"};
+    folio_document_new d = {"1.00", NULL, "2026-01-10", NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int field = 0; field < 4; field++) {
+            folio_write_opts w = tmpdb_w();
+            if (field == 0) w.actor = bad[i];
+            if (field == 1) w.reason = bad[i];
+            if (field == 2) w.correlation = bad[i];
+            if (field == 3) w.idempotency_key = bad[i];
+            const char *needle = names[field];
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, needle, folio_customer_create(&r, tmpdb, &w, &c));
+            cr_assert(strstr(folio_errmsg(), "control character"), "%s", folio_errmsg());
+            cr_assert_null(strchr(folio_errmsg(), '\n'), "one line: %s", folio_errmsg());
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, needle, folio_note_add(&r, tmpdb, &w, a.ref, "hi"));
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, needle, folio_ledger_init(&r, tmpdb, &w, &s));
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, needle,
+                          folio_invoice_issue(&r, tmpdb, &w, a.ref, &d));
+            TMPDB_REFUSED(tmpdb, FOLIO_EINVAL, needle,
+                          folio_customer_upsert(&r, tmpdb, &w, &c, NULL, FOLIO_ON_EXISTING_SKIP));
+        }
+    }
+    /* the characters around them pass: U+00A0 (after the C1 block), accents, quotes */
+    folio_write_opts ok = {.actor = "Ren\xc3\xa9" "e\xc2\xa0" "B", .reason = "\xe2\x80\x9cok\xe2\x80\x9d",
+                           .correlation = "\xc2\xa0", .idempotency_key = "k \xc2\xbf"};
+    TMPDB_OK(folio_customer_create(&r, tmpdb, &ok, &c));
+}
+
 /* ---- a missing customer ---- */
 
 Test(customer_rules, every_write_to_a_missing_customer_is_not_found) {

@@ -361,6 +361,27 @@ Test(customer_errors, an_over_long_field_is_named_in_the_error) {
             ARGS("contact", "add", "CUST-000001", "--name", "Jo", "--email", big));
 }
 
+/* An actor, reason or idempotency key with a control character could forge lines of the
+ * history an auditor reads ("alice" LF "  seq 5 ..."): refused as malformed input (exit 2),
+ * one line naming the option's field, nothing written; FOLIO_ACTOR likewise. */
+Test(customer_errors, a_control_character_in_actor_reason_or_key_is_refused) {
+    create("Acme Ltd");
+    const char *forged = "alice\n  seq 5  v9  customer.status_changed  by bob";
+    refused(2, SAYS("actor", "control character"), ARGS("--actor", forged, "note", "CUST-000001", "x"));
+    refused(2, SAYS("reason", "control character"),
+            ARGS("note", "CUST-000001", "x", "--reason", "ok\r\x1b" "[2K"));
+    refused(2, SAYS("idempotency key", "control character"),
+            ARGS("note", "CUST-000001", "x", "--idempotency-key", "k\t1"));
+    refused(2, SAYS("actor", "control character"),
+            ARGS("--actor", "a\xc2\x85" "b", "create", "Other"));
+    uint64_t before = cli_event_count();
+    cli_result r = cli_env(ENV("FOLIO_ACTOR=bob\x7f"), "note", "CUST-000001", "x");
+    cli_assert_error_says(&r, 2, SAYS("actor", "control character"));
+    cli_result_free(&r);
+    cr_assert_eq(cli_event_count(), before);
+    json_decref(cli_json_ok("--json", "--actor", "Ren\xc3\xa9" "e", "note", "CUST-000001", "x"));
+}
+
 Test(customer_errors, an_over_long_field_is_malformed_input) {
     char big[202];
     memset(big, 'a', 201);
