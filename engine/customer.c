@@ -183,6 +183,16 @@ static void cstr(char *dst, size_t cap, folio_dstr s) {
 
 
 
+/* Rule 7: a deleted or merged-away customer takes no write (FOLIO_ERULE saying which). */
+static int refuse_gone(const folio_dir_rec *card, const char *ref) {
+    if (card->merged_into_ref.s)
+        return folio_error__set(FOLIO_ERULE, "%s was merged into %.*s and cannot change (rule 7)",
+                                ref, (int)card->merged_into_ref.n, card->merged_into_ref.s);
+    if (card->deleted_seq)
+        return folio_error__set(FOLIO_ERULE, "%s was deleted and cannot change (rule 7)", ref);
+    return FOLIO_OK;
+}
+
 /* The customer a write names: it must exist (FOLIO_ENOTFOUND) and not be deleted (a write to
  * a deleted or merged-away customer is refused by rule 7: FOLIO_ERULE). */
 static int resolve(folio_dir_rec *card, folio_cmd *c, const char *ref) {
@@ -192,12 +202,7 @@ static int resolve(folio_dir_rec *card, folio_cmd *c, const char *ref) {
     if (rc == FOLIO_ENOTFOUND) return folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
     if (rc == FOLIO_OK) rc = folio_directory__get(card, &c->dir, id);
     if (rc < 0) return rc;
-    if (card->merged_into_ref.s)
-        return folio_error__set(FOLIO_ERULE, "%s was merged into %.*s and cannot change (rule 7)",
-                                ref, (int)card->merged_into_ref.n, card->merged_into_ref.s);
-    if (card->deleted_seq)
-        return folio_error__set(FOLIO_ERULE, "%s was deleted and cannot change (rule 7)", ref);
-    return FOLIO_OK;
+    return refuse_gone(card, ref);
 }
 
 static void request_init(folio_mpw *w, uint8_t buf[FOLIO_REQUEST_STACK_BYTES],
@@ -975,6 +980,9 @@ static int upsert_fn(folio_cmd *c, void *arg) {
     if ((rc = folio_directory__get(card, &c->dir, id)) < 0) goto done;
     cstr(ref, sizeof ref, card->ref);
     cstr(cur, sizeof cur, card->currency);
+    /* A deleted or merged-away customer is not "already there" (rule 7): found by its ref
+     * (the other indexes hold only customers that are not deleted), it takes no row. */
+    if ((rc = refuse_gone(card, ref)) < 0) goto done;
     c->existed = 1;
     if ((rc = folio_cmd__target(c, id, ref)) < 0) goto done;
     if (a->on_existing == FOLIO_ON_EXISTING_SKIP) goto done;

@@ -507,6 +507,8 @@ typedef enum {
  * customer gets that contact in the same transaction; it needs a name (FOLIO_EINVAL). Under
  * FOLIO_ON_EXISTING_UPDATE an existing customer must have a contact with its email and phone
  * (those given) already, else FOLIO_ERULE: an update does not add or change contacts.
+ * Under every on_existing, a ref of a deleted or merged-away customer is FOLIO_ERULE (rule 7,
+ * "... was merged into REF").
  * This is one row of `folio import customers`: run it inside folio_batch_run() for batched
  * commits.
  */

@@ -679,6 +679,36 @@ Test(customer_rules, every_write_to_a_merged_away_customer_is_refused_naming_the
                   folio_customer_merge(&r, tmpdb, &w, gone.ref, third.ref, 0, 0));
 }
 
+/* An upsert (one row of an import) that names a deleted or merged-away customer's ref is
+ * a write to it (rule 7), under every on_existing: it was answered "already there" (skip),
+ * and a sync job then believed the customer existed. */
+Test(customer_rules, an_upsert_naming_a_deleted_or_merged_away_ref_is_refused_by_rule_7) {
+    folio_write_result gone = tmpdb_customer(tmpdb, "Gone");
+    folio_write_result keep = tmpdb_customer(tmpdb, "Keep");
+    folio_write_result away = tmpdb_customer(tmpdb, "Away"), r;
+    folio_write_opts w = tmpdb_w();
+    tmpdb_set_status(tmpdb, gone.ref, "deleted");
+    TMPDB_OK(folio_customer_merge(&r, tmpdb, &w, keep.ref, away.ref, 0, 0));
+    const folio_on_existing modes[] = {FOLIO_ON_EXISTING_SKIP, FOLIO_ON_EXISTING_UPDATE,
+                                       FOLIO_ON_EXISTING_ERROR};
+    for (size_t i = 0; i < 3; i++) {
+        folio_customer_new g = {.name = "Gone", .ref = gone.ref};
+        folio_customer_new a = {.name = "Someone else", .ref = away.ref};
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE, tmpdb_strf("%s was deleted", gone.ref),
+                      folio_customer_upsert(&r, tmpdb, &w, &g, NULL, modes[i]));
+        cr_assert(strstr(folio_errmsg(), "(rule 7)"), "%s", folio_errmsg());
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE,
+                      tmpdb_strf("%s was merged into %s", away.ref, keep.ref),
+                      folio_customer_upsert(&r, tmpdb, &w, &a, NULL, modes[i]));
+        cr_assert(strstr(folio_errmsg(), "(rule 7)"), "%s", folio_errmsg());
+    }
+    /* without the ref, the names are free again (rule 2): a new customer */
+    folio_customer_new g = {.name = "Gone"};
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &g, NULL, FOLIO_ON_EXISTING_SKIP));
+    cr_assert_eq(r.existed, 0);
+    cr_assert_str_neq(r.ref, gone.ref);
+}
+
 /* ---- expected versions on every write ---- */
 
 Test(customer_rules, a_stale_expected_version_is_a_conflict_on_every_write) {

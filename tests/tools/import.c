@@ -586,6 +586,49 @@ Test(import, rows_matching_the_ledger_are_existing_by_ref_external_id_or_exact_n
     expect_no_customer("Z9");
 }
 
+/* A row naming a deleted or merged-away customer's ref is refused by rule 7, whatever
+ * --on-existing says, and the dry run says the same: it was "already there", and a sync job
+ * believed the customer existed. */
+Test(import, a_row_naming_a_deleted_or_merged_away_ref_is_refused_by_rule_7) {
+    json_decref(cli_json_ok("--json", "create", "Gone", "--ref", "G1"));
+    json_decref(cli_json_ok("--json", "delete", "G1"));
+    json_decref(cli_json_ok("--json", "create", "Keep", "--ref", "K1"));
+    json_decref(cli_json_ok("--json", "create", "Away", "--ref", "M1"));
+    json_decref(cli_json_ok("--json", "merge", "--keep", "K1", "--delete", "M1"));
+    uint64_t before = cli_event_count();
+    write_csv("c.csv", "name,ref\nGone,G1\nAway,M1\nNew,N1\n");
+    const char *const modes[] = {"skip", "update", "error"};
+    for (int dry = 1; dry >= 0; dry--) {
+        for (size_t i = 0; i < 3; i++) {
+            json_t *j = dry ? import_json(1, "customers", "c.csv", "--on-existing", modes[i],
+                                          "--dry-run")
+                            : import_json(1, "customers", "c.csv", "--on-existing", modes[i]);
+            /* N1: new in every dry run and the first real one, then already there */
+            if (dry || i == 0)
+                expect_counts(j, 1, 2, 0);
+            else if (i == 1)
+                expect_counts(j, 1, 2, 1);
+            else
+                expect_counts(j, 0, 3, 0);
+            if (dry || i < 2)
+                expect_error_lines(j, LINES(2, 3));
+            else
+                expect_error_lines(j, LINES(2, 3, 4));
+            expect_error_says(j, 0, "G1 was deleted and cannot change (rule 7)");
+            expect_error_says(j, 1, "M1 was merged into K1 and cannot change (rule 7)");
+            json_decref(j);
+        }
+    }
+    cr_assert_eq(cli_event_count(), before + 2, "only N1 was written (created, currency)");
+    /* the text report says the same on stderr, exit 1 */
+    cli_result r = cli("import", "customers", "c.csv", "--dry-run");
+    cr_assert_eq(r.status, 1);
+    cr_assert(strstr(r.err, "line 2: G1 was deleted") && strstr(r.err, "line 3: M1 was merged into K1"),
+              "%s", r.err);
+    cli_result_free(&r);
+    verify_and_check();
+}
+
 Test(import, a_rerun_imports_nothing_twice) {
     write_csv("c.csv", "name,ref,email,phone,credit_limit,billing_city\n"
                        "Acme,A1,a@acme.test,,1000,Leeds\n"
