@@ -946,15 +946,21 @@ static int contact_known(const folio_dir_rec *card, const folio_contact_new *ct)
 static int upsert_fn(folio_cmd *c, void *arg) {
     const upsert_args *a = arg;
     const folio_customer_new *in = a->customer;
-    folio_dstr name;
+    folio_dstr name = {0};
     uint64_t id = 0;
     int rc = FOLIO_ENOTFOUND;
-    if (in->ref) rc = folio_directory__id_by_ref(&id, &c->dir, in->ref, strlen(in->ref));
-    if (rc == FOLIO_ENOTFOUND && in->external_id && *in->external_id)
+    const int has_ref = in->ref && *in->ref;
+    const char *found_by = NULL; /* the row's other column that found it, when not its ref */
+    if (has_ref) rc = folio_directory__id_by_ref(&id, &c->dir, in->ref, strlen(in->ref));
+    if (rc == FOLIO_ENOTFOUND && in->external_id && *in->external_id) {
         rc = folio_directory__id_by_external_id(&id, &c->dir, in->external_id,
                                                 strlen(in->external_id));
-    if (rc == FOLIO_ENOTFOUND && check_name(&name, in->name) == FOLIO_OK)
+        found_by = "external id";
+    }
+    if (rc == FOLIO_ENOTFOUND && check_name(&name, in->name) == FOLIO_OK) {
         rc = folio_directory__id_by_name(&id, &c->dir, name.s, name.n);
+        found_by = "name";
+    }
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
     if (rc == FOLIO_ENOTFOUND) {
         if ((rc = create_fn(c, (void *)in)) < 0) return rc;
@@ -983,6 +989,23 @@ static int upsert_fn(folio_cmd *c, void *arg) {
     /* A deleted or merged-away customer is not "already there" (rule 7): found by its ref
      * (the other indexes hold only customers that are not deleted), it takes no row. */
     if ((rc = refuse_gone(card, ref)) < 0) goto done;
+    /* The row gives a ref that is not this customer's: it names two customers (the ref a
+     * new one, or nobody, and its external id or name this one). Applying it to this one, or
+     * skipping it as there, would tell a sync job its ref exists. */
+    if (has_ref && strcmp(in->ref, ref) != 0) {
+        FOLIO_ASSERT(found_by != NULL);
+        if (found_by[0] == 'e')
+            rc = folio_error__set(FOLIO_ERULE,
+                                  "ref %s conflicts with the row's external id '%s', which is "
+                                  "%s's: the row names two customers",
+                                  in->ref, in->external_id, ref);
+        else
+            rc = folio_error__set(FOLIO_ERULE,
+                                  "ref %s conflicts with the row's name '%.*s', which is %s's: "
+                                  "the row names two customers",
+                                  in->ref, (int)name.n, name.s, ref);
+        goto done;
+    }
     c->existed = 1;
     if ((rc = folio_cmd__target(c, id, ref)) < 0) goto done;
     if (a->on_existing == FOLIO_ON_EXISTING_SKIP) goto done;

@@ -507,8 +507,9 @@ typedef enum {
  * customer gets that contact in the same transaction; it needs a name (FOLIO_EINVAL). Under
  * FOLIO_ON_EXISTING_UPDATE an existing customer must have a contact with its email and phone
  * (those given) already, else FOLIO_ERULE: an update does not add or change contacts.
- * Under every on_existing, a ref of a deleted or merged-away customer is FOLIO_ERULE (rule 7,
- * "... was merged into REF").
+ * Under every on_existing, FOLIO_ERULE: a ref of a deleted or merged-away customer (rule 7,
+ * "... was merged into REF"), and a ref that is not the one of the customer found by
+ * external id or name ("ref B2 conflicts with the row's name 'Acme', which is A1's").
  * This is one row of `folio import customers`: run it inside folio_batch_run() for batched
  * commits.
  */

@@ -709,6 +709,42 @@ Test(customer_rules, an_upsert_naming_a_deleted_or_merged_away_ref_is_refused_by
     cr_assert_str_neq(r.ref, gone.ref);
 }
 
+/* An upsert that finds its customer by external id or by name, when the row gives another
+ * ref, names two customers: refused (naming both refs) under every on_existing, instead of
+ * being applied to (or skipped as) the customer the ref does not name. */
+Test(customer_rules, an_upsert_whose_ref_is_not_the_customer_its_external_id_or_name_finds_is_refused) {
+    folio_customer_new acme = {.name = "Acme", .ref = "A1", .external_id = "X1"};
+    folio_write_result a = tmpdb_customer_new(tmpdb, &acme), r;
+    folio_write_opts w = tmpdb_w();
+    const folio_on_existing modes[] = {FOLIO_ON_EXISTING_SKIP, FOLIO_ON_EXISTING_UPDATE,
+                                       FOLIO_ON_EXISTING_ERROR};
+    for (size_t i = 0; i < 3; i++) {
+        folio_customer_new by_xid = {.name = "Other", .ref = "B2", .external_id = "X1",
+                                     .billing = {.city = "Leeds"}};
+        folio_customer_new by_name = {.name = "  Acme ", .ref = "B2", .credit_limit = "5"};
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "ref B2 conflicts with the row's external id 'X1'",
+                      folio_customer_upsert(&r, tmpdb, &w, &by_xid, NULL, modes[i]));
+        cr_assert(strstr(folio_errmsg(), "which is A1's"), "%s", folio_errmsg());
+        TMPDB_REFUSED(tmpdb, FOLIO_ERULE, "ref B2 conflicts with the row's name 'Acme'",
+                      folio_customer_upsert(&r, tmpdb, &w, &by_name, NULL, modes[i]));
+        cr_assert(strstr(folio_errmsg(), "which is A1's"), "%s", folio_errmsg());
+    }
+    folio_customer *card = tmpdb_card(tmpdb, a.ref);
+    cr_assert_str_eq(card->name, "Acme");
+    cr_assert_null(card->credit_limit);
+    cr_assert_eq(tmpdb_list(tmpdb, 0, FOLIO_LIST_ALL, NULL)->count, 1, "B2 was not created");
+    /* its own ref, no ref, or an empty one: found, as before */
+    folio_customer_new same = {.name = "Acme", .ref = "A1", .external_id = "X1"};
+    folio_customer_new noref = {.name = "Acme"};
+    folio_customer_new empty = {.name = "Other", .ref = "", .external_id = "X1"};
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &same, NULL, FOLIO_ON_EXISTING_SKIP));
+    cr_assert(r.existed && strcmp(r.ref, "A1") == 0);
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &noref, NULL, FOLIO_ON_EXISTING_SKIP));
+    cr_assert(r.existed && strcmp(r.ref, "A1") == 0);
+    TMPDB_OK(folio_customer_upsert(&r, tmpdb, &w, &empty, NULL, FOLIO_ON_EXISTING_SKIP));
+    cr_assert(r.existed && strcmp(r.ref, "A1") == 0);
+}
+
 /* ---- expected versions on every write ---- */
 
 Test(customer_rules, a_stale_expected_version_is_a_conflict_on_every_write) {

@@ -578,10 +578,11 @@ Test(import, rows_matching_the_ledger_are_existing_by_ref_external_id_or_exact_n
     expect_name("CUST-000002", "Beta Ltd");
     expect_name("A1X", "Delta");
     cr_assert_eq(customer_count(), 5);
-    /* a new ref with the exact name of a customer: that customer, the ref is not taken */
+    /* a new ref with the exact name of a customer names two customers: refused (below) */
     write_csv("d.csv", "name,ref\nAcme,Z9\n");
-    j = import_json(0, "customers", "d.csv");
-    expect_counts(j, 1, 0, 1); /* found by its exact name */
+    j = import_json(1, "customers", "d.csv");
+    expect_counts(j, 0, 1, 0);
+    expect_error_says(j, 0, "ref Z9 conflicts with the row's name 'Acme', which is A1's");
     json_decref(j);
     expect_no_customer("Z9");
 }
@@ -626,6 +627,38 @@ Test(import, a_row_naming_a_deleted_or_merged_away_ref_is_refused_by_rule_7) {
     cr_assert(strstr(r.err, "line 2: G1 was deleted") && strstr(r.err, "line 3: M1 was merged into K1"),
               "%s", r.err);
     cli_result_free(&r);
+    verify_and_check();
+}
+
+/* A row whose ref is not the ref of the customer its external id or name finds names two
+ * customers: refused naming both refs (and the column that found the other), under every
+ * --on-existing and in the dry run; nothing of it is applied to the customer found. */
+Test(import, a_row_whose_ref_differs_from_the_customer_found_by_external_id_or_name_is_refused) {
+    json_decref(cli_json_ok("--json", "create", "Acme", "--ref", "A1", "--external-id", "X1"));
+    uint64_t before = cli_event_count();
+    write_csv("c.csv", "name,ref,external_id,billing_city\n"
+                       "Other,B2,X1,Leeds\n"  /* external id: A1's */
+                       "Acme,B3,,York\n"      /* name: A1's */
+                       "Acme,A1,X1,Hull\n");  /* its own ref */
+    const char *const modes[] = {"skip", "update"};
+    for (int dry = 1; dry >= 0; dry--) {
+        for (size_t i = 0; i < 2; i++) {
+            json_t *j = dry ? import_json(1, "customers", "c.csv", "--on-existing", modes[i],
+                                          "--dry-run")
+                            : import_json(1, "customers", "c.csv", "--on-existing", modes[i]);
+            expect_counts(j, 1, 2, 1);
+            expect_error_lines(j, LINES(2, 3));
+            expect_error_says(j, 0, "ref B2 conflicts with the row's external id 'X1', which is A1's");
+            expect_error_says(j, 1, "ref B3 conflicts with the row's name 'Acme', which is A1's");
+            json_decref(j);
+        }
+    }
+    cr_assert_eq(cli_event_count(), before + 1, "only row 4's update of A1 was written");
+    json_t *s = show("A1");
+    json_decref(s);
+    expect_name("A1", "Acme");
+    expect_no_customer("B2");
+    expect_no_customer("B3");
     verify_and_check();
 }
 
