@@ -60,7 +60,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nThe ledger is --db PATH, else $FOLIO_DB, else ./folio.db.\n"
-               "folio COMMAND --help (or -h, its only argument) prints that command's line.\n"
+               "folio help COMMAND, or folio COMMAND --help (or -h, its only argument),\n"
+               "prints that command's line.\n"
                "After --, every argument is an operand (a value that starts with --).\n"
                "Exit codes: 0 ok, 1 rejected, 2 usage, 3 not found, 4 integrity, 5 storage.\n");
 }
@@ -78,6 +79,22 @@ static void command_usage(FILE *f, size_t k) {
 static int wants_help(const cli_ctx *c) {
     return c->argc == 2 && c->operands_at > 1 &&
            (strcmp(c->argv[1], "--help") == 0 || strcmp(c->argv[1], "-h") == 0);
+}
+
+/* `folio help`: every command; `folio help COMMAND`: that command's usage, as `folio COMMAND
+ * --help` prints it (exit 0); a command that does not exist is a usage error (exit 2). */
+static int help(const cli_ctx *c) {
+    if (c->argc > 2) return cli_usage("usage: folio help [COMMAND]");
+    if (c->argc == 1 || strcmp(c->argv[1], "help") == 0) {
+        usage(stdout);
+    } else {
+        size_t k = 0;
+        while (k < COMMAND_COUNT && strcmp(c->argv[1], commands[k].name) != 0) k++;
+        if (k == COMMAND_COUNT)
+            return cli_usage("help: no command '%s' (try 'folio help')", c->argv[1]);
+        command_usage(stdout, k);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_SYSTEM;
 }
 
 static const char *default_actor(void) {
@@ -152,9 +169,9 @@ int main(int argc, char **argv) {
     }
     const char *word = c.argv[0];
     if (strcmp(word, "help") == 0 || strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
-        usage(stdout);
+        code = help(&c);
         free(c.argv);
-        return 0;
+        return code;
     }
     if (strcmp(word, "--version") == 0 || strcmp(word, "version") == 0) {
         printf("folio %s\n", FOLIO_VERSION_STRING);
