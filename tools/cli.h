@@ -75,12 +75,30 @@ int cli_operands(const char **out, const cli_ctx *c, int first, int count, const
 
 /* "2026-11-23T23:14:05.123456Z" */
 void cli_format_time(char out[40], int64_t us);
-/* A JSON string: control characters escaped, invalid UTF-8 replaced by U+FFFD. */
+/* A JSON string: control characters (C0, DEL, C1) and U+2028/U+2029 escaped (\n, \u001b,
+ * \u0085, \u2028), invalid UTF-8 replaced by U+FFFD. */
 void cli_json_string(FILE *f, const char *s);
+/* JSON text made by folio or jansson (a payload, the changes), with DEL, C1 and U+2028/U+2029
+ * written as \u escapes as cli_json_string writes them: the same JSON value. */
+void cli_print_json(FILE *f, const char *json);
 /* Bytes as lowercase hex, two digits each (hashes in event lines and exports). */
 void cli_hex(FILE *f, const uint8_t *p, size_t n);
-/* Text on one line: control characters shown as \n, \t, \xNN. */
+/* Text on one line, as every text output prints what a ledger holds (names, actors, reasons,
+ * notes, refs): control characters are shown as escapes, \n \t \r, \xNN for the rest of C0,
+ * DEL and bytes that are not UTF-8, \uNNNN for C1 (U+0080-U+009F) and U+2028/U+2029, so that
+ * nothing a ledger holds can start a line or reach the terminal as a command. */
 void cli_print_text(FILE *f, const char *s);
+/* cli_print_text of at most `bytes` bytes of s. */
+void cli_print_text_n(FILE *f, const char *s, size_t bytes);
+/* cli_print_text for an HTML page: & < > " as entities too. */
+void cli_print_html(FILE *f, const char *s);
+/* The terminal columns cli_print_text(s) takes: wide East Asian characters count 2,
+ * combining marks 0 (utf8proc_charwidth), an escape its length. */
+size_t cli_text_width(const char *s);
+/* A column of a text table: s (NULL: "-") as cli_print_text prints it, padded with spaces to
+ * `width` display columns (not bytes), after it (width > 0, left-aligned) or before it
+ * (width < 0, right-aligned in -width columns). A wider s is printed whole, unpadded. */
+void cli_print_cell(FILE *f, const char *s, int width);
 /* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",
  * "reason"?,"changes"?,"data"}); with_stream adds "stream" and "ref" and ends the line (log
  * and export); export_from (the iterator that returned e) adds what restore needs:

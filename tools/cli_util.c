@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include "cli.h"
 
@@ -221,6 +222,22 @@ static size_t utf8_len(const unsigned char *p) {
     return n;
 }
 
+/* The code point of the valid UTF-8 sequence of n bytes at p (utf8_len said n). */
+static uint32_t utf8_cp(const unsigned char *p, size_t n) {
+    if (n == 1) return p[0];
+    uint32_t cp = p[0] & (0x7fu >> n);
+    for (size_t i = 1; i < n; i++) cp = (cp << 6) | (p[i] & 0x3fu);
+    return cp;
+}
+
+/* Code points that are valid in a JSON string but that a reader may take for the end of a
+ * line or for a terminal command: DEL, the C1 controls (U+0080-U+009F: NEL, CSI, ...) and the
+ * line and paragraph separators U+2028 and U+2029 (line breaks to JavaScript before ES2019
+ * and to some viewers). JSON output writes them as \u escapes, text output likewise. */
+static int cp_needs_u_escape(uint32_t cp) {
+    return cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029;
+}
+
 void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
@@ -230,35 +247,110 @@ void cli_json_string(FILE *f, const char *s) {
             p++;
             continue;
         }
-        if (n > 1) {
+        uint32_t cp = utf8_cp(p, n);
+        if (cp_needs_u_escape(cp)) {
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        } else if (n > 1) {
             fwrite(p, 1, n, f);
-            p += n;
-            continue;
+        } else {
+            switch (*p) {
+            case '"': fputs("\\\"", f); break;
+            case '\\': fputs("\\\\", f); break;
+            case '\n': fputs("\\n", f); break;
+            case '\r': fputs("\\r", f); break;
+            case '\t': fputs("\\t", f); break;
+            default:
+                if (*p < 0x20)
+                    fprintf(f, "\\u%04x", *p);
+                else
+                    fputc(*p, f);
+            }
         }
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
-        }
-        p++;
+        p += n;
     }
     fputc('"', f);
 }
 
-void cli_print_text(FILE *f, const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-        else fputc(*p, f);
+void cli_print_json(FILE *f, const char *json) {
+    for (const unsigned char *p = (const unsigned char *)json; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) { /* folio and jansson write UTF-8 only; should one not: still JSON */
+            fputs("\\ufffd", f);
+            p++;
+            continue;
+        }
+        uint32_t cp = utf8_cp(p, n);
+        if (cp_needs_u_escape(cp)) /* only inside a string, where the escape means the same */
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        else
+            fwrite(p, 1, n, f);
+        p += n;
     }
+}
+
+/* Text as people read it on one line: what cli_print_text, cli_print_html and the table cells
+ * print. Control characters (C0, DEL, C1) and U+2028/U+2029 become visible escapes (a
+ * backslash and n, t or r; x1b, x7f; u0085, u2028): a newline in an actor or a name must not
+ * make a line that reads as another entry, nor an escape sequence reach the terminal. A byte
+ * that is not UTF-8 is shown as x and its hex digits too (alone, 0x9b is CSI to an 8-bit
+ * terminal). With html, & < > " become entities. At most `bytes` bytes of s; f may be NULL
+ * (nothing is printed). Returns the display width in terminal columns: utf8proc_charwidth
+ * (2 for a wide East Asian character, 0 for a combining mark), an escape as wide as it is
+ * long. */
+static size_t text_walk(FILE *f, const char *s, size_t bytes, int html) {
+    size_t width = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + bytes;
+    while (p < end && *p) {
+        size_t n = utf8_len(p);
+        if (n > (size_t)(end - p)) n = 0; /* cut short by `bytes`: not a whole sequence */
+        char esc[16] = "";
+        uint32_t cp = n ? utf8_cp(p, n) : 0;
+        if (n == 0) {
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            n = 1;
+        } else if (cp == '\n') {
+            strcpy(esc, "\\n");
+        } else if (cp == '\t') {
+            strcpy(esc, "\\t");
+        } else if (cp == '\r') {
+            strcpy(esc, "\\r");
+        } else if (cp < 0x20 || cp == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
+        } else if (cp_needs_u_escape(cp)) {
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+        }
+        if (esc[0]) {
+            if (f) fputs(esc, f);
+            width += strlen(esc);
+        } else if (html && (cp == '&' || cp == '<' || cp == '>' || cp == '"')) {
+            if (f) fputs(cp == '&' ? "&amp;" : cp == '<' ? "&lt;" : cp == '>' ? "&gt;" : "&quot;", f);
+            width++;
+        } else {
+            if (f) fwrite(p, 1, n, f);
+            int w = utf8proc_charwidth((utf8proc_int32_t)cp);
+            width += w > 0 ? (size_t)w : 0;
+        }
+        p += n;
+    }
+    return width;
+}
+
+void cli_print_text(FILE *f, const char *s) { text_walk(f, s, strlen(s), 0); }
+
+void cli_print_text_n(FILE *f, const char *s, size_t bytes) { text_walk(f, s, bytes, 0); }
+
+void cli_print_html(FILE *f, const char *s) { text_walk(f, s, strlen(s), 1); }
+
+size_t cli_text_width(const char *s) { return text_walk(NULL, s, strlen(s), 0); }
+
+void cli_print_cell(FILE *f, const char *s, int width) {
+    if (!s) s = "-";
+    size_t used = cli_text_width(s), w = width < 0 ? (size_t)(-(long)width) : (size_t)width;
+    if (width < 0) /* right-aligned */
+        for (size_t i = used; i < w; i++) fputc(' ', f);
+    cli_print_text(f, s);
+    if (width > 0)
+        for (size_t i = used; i < w; i++) fputc(' ', f);
 }
 
 /* A JSON value as people read it: strings bare, null as "(none)", others compact JSON. */
@@ -269,7 +361,7 @@ static void text_value(FILE *f, json_t *v) {
         cli_print_text(f, json_string_value(v));
     } else {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        fputs(s ? s : "?", f);
+        cli_print_json(f, s ? s : "?");
         free(s);
     }
 }
@@ -320,8 +412,12 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             fputs(",\"idempotency_key\":", f);
             cli_json_string(f, e->idempotency_key);
         }
-        if (changes) fprintf(f, ",\"changes\":%s", changes);
-        fprintf(f, ",\"data\":%s", data);
+        if (changes) {
+            fputs(",\"changes\":", f);
+            cli_print_json(f, changes);
+        }
+        fputs(",\"data\":", f);
+        cli_print_json(f, data);
         if (export_from) { /* what restore needs to rebuild the event byte for byte */
             uint8_t h[16];
             fprintf(f, ",\"recorded_at_us\":%lld", (long long)e->recorded_at_us);
@@ -340,15 +436,18 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
         fputc('}', f);
         if (with_stream) fputc('\n', f);
     } else if (with_stream) {
-        fprintf(f, "%6llu  %s  %-12s v%-4llu %-24s ", (unsigned long long)e->seq, when,
-                ref ? ref : (e->stream ? "?" : "ledger"), (unsigned long long)e->version, type);
+        fprintf(f, "%6llu  %s  ", (unsigned long long)e->seq, when);
+        cli_print_cell(f, ref ? ref : (e->stream ? "?" : "ledger"), 12);
+        fprintf(f, " v%-4llu %-24s ", (unsigned long long)e->version, type);
         cli_print_text(f, e->actor);
         if (e->reason) {
             fputs(" (", f);
             cli_print_text(f, e->reason);
             fputc(')', f);
         }
-        fprintf(f, "  %s\n", data); /* JSON: its strings are escaped already */
+        fputs("  ", f);
+        cli_print_json(f, data); /* JSON: its strings escaped, C1 and U+2028/9 too */
+        fputc('\n', f);
     } else {
         fprintf(f, "seq %llu  v%llu  %s  %s  by ", (unsigned long long)e->seq,
                 (unsigned long long)e->version, when, type);
@@ -364,7 +463,9 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
         json_t *pair;
         if (ch) {
             json_object_foreach(ch, field, pair) {
-                fprintf(f, "    %s: ", field);
+                fputs("    ", f);
+                cli_print_text(f, field); /* a key of customer.updated's map: any string */
+                fputs(": ", f);
                 text_value(f, json_array_get(pair, 0));
                 fputs(" \u2192 ", f);
                 text_value(f, json_array_get(pair, 1));
@@ -373,7 +474,9 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             json_decref(ch);
         } else if ((ch = json_loads(data, 0, NULL)) != NULL) {
             json_object_foreach(ch, field, pair) { /* events that change no field: their data */
-                fprintf(f, "    %s: ", field);
+                fputs("    ", f);
+                cli_print_text(f, field);
+                fputs(": ", f);
                 text_value(f, pair);
                 fputc('\n', f);
             }
@@ -410,13 +513,23 @@ int cli_report_write(const cli_ctx *c, const folio_write_result *r, const char *
         fputs("}\n", stdout);
         return 0;
     }
-    const char *who = r->ref[0] ? r->ref : "ledger";
-    if (r->unchanged)
-        printf("%s: nothing to change (%s)\n", who, what);
-    else
-        printf("%s: %s%s%s%s (seq %llu, version %llu)\n", who, what, r->doc[0] ? " " : "", r->doc,
-               r->replayed ? ", already done earlier: nothing appended" : "",
-               (unsigned long long)r->seq, (unsigned long long)r->version);
+    /* `what` may quote an argument (merge's --delete, own's USER): one line whatever it holds */
+    cli_print_text(stdout, r->ref[0] ? r->ref : "ledger");
+    fputs(": ", stdout);
+    if (r->unchanged) {
+        fputs("nothing to change (", stdout);
+        cli_print_text(stdout, what);
+        fputs(")\n", stdout);
+        return 0;
+    }
+    cli_print_text(stdout, what);
+    if (r->doc[0]) {
+        putchar(' ');
+        cli_print_text(stdout, r->doc);
+    }
+    printf("%s (seq %llu, version %llu)\n",
+           r->replayed ? ", already done earlier: nothing appended" : "",
+           (unsigned long long)r->seq, (unsigned long long)r->version);
     return 0;
 }
 

@@ -78,6 +78,13 @@ static void json_customer(const folio_customer *c) {
     printf("}");
 }
 
+/* One line of the card: the label, then the value as cli_print_text shows it. */
+static void card_line(const char *label, const char *value) {
+    printf("  %-13s ", label);
+    cli_print_text(stdout, value);
+    putchar('\n');
+}
+
 static void text_address(const char *label, const folio_address *a) {
     const char *parts[] = {a->street, a->city, a->region, a->postcode, a->country};
     int any = 0;
@@ -88,7 +95,8 @@ static void text_address(const char *label, const folio_address *a) {
         for (const char *p = parts[i]; *p;) {
             size_t n = strcspn(p, "\r\n");
             if (n) {
-                printf("%s%.*s", any ? ", " : "", (int)n, p);
+                fputs(any ? ", " : "", stdout);
+                cli_print_text_n(stdout, p, n);
                 any = 1;
             }
             p += n;
@@ -100,31 +108,49 @@ static void text_address(const char *label, const folio_address *a) {
 
 static void text_customer(const folio_customer *c) {
 #define OR_DASH(s) ((s) ? (s) : "-")
-    printf("%s  %s\n", c->ref, c->name);
+    cli_print_text(stdout, c->ref);
+    fputs("  ", stdout);
+    cli_print_text(stdout, c->name);
+    putchar('\n');
     printf("  %-13s %llu\n", "id", (unsigned long long)c->id);
-    printf("  %-13s %s\n", "type", OR_DASH(c->type));
-    printf("  %-13s %s\n", "status", OR_DASH(c->status));
-    printf("  %-13s %s\n", "currency", OR_DASH(c->currency));
-    printf("  %-13s %s\n", "credit limit", c->credit_limit ? c->credit_limit : "none");
-    printf("  %-13s %s\n", "balance", OR_DASH(c->balance));
-    printf("  %-13s %s\n", "owner", OR_DASH(c->owner));
+    card_line("type", OR_DASH(c->type));
+    card_line("status", OR_DASH(c->status));
+    card_line("currency", OR_DASH(c->currency));
+    card_line("credit limit", c->credit_limit ? c->credit_limit : "none");
+    card_line("balance", OR_DASH(c->balance));
+    card_line("owner", OR_DASH(c->owner));
     printf("  %-13s %s", "on hold", c->on_hold ? "yes (" : "no");
-    for (size_t i = 0; i < c->hold_count; i++) printf("%s%s", i ? ", " : "", c->hold_reasons[i]);
+    for (size_t i = 0; i < c->hold_count; i++) {
+        fputs(i ? ", " : "", stdout);
+        cli_print_text(stdout, c->hold_reasons[i]);
+    }
     printf("%s\n", c->on_hold ? ")" : "");
-    printf("  %-13s %s\n", "external id", OR_DASH(c->external_id));
+    card_line("external id", OR_DASH(c->external_id));
     text_address("billing", &c->billing);
     text_address("shipping", &c->shipping);
     if (c->contact_count == 0) printf("  %-13s -\n", "contacts");
     for (size_t i = 0; i < c->contact_count; i++) {
         const folio_contact *k = &c->contacts[i];
-        printf("  %-13s #%llu %s", i ? "" : "contacts", (unsigned long long)k->id, k->name);
-        if (k->role) printf(" (%s)", k->role);
-        if (k->email) printf(" <%s>", k->email);
-        if (k->phone) printf(" %s", k->phone);
+        printf("  %-13s #%llu ", i ? "" : "contacts", (unsigned long long)k->id);
+        cli_print_text(stdout, OR_DASH(k->name));
+        if (k->role) {
+            fputs(" (", stdout);
+            cli_print_text(stdout, k->role);
+            putchar(')');
+        }
+        if (k->email) {
+            fputs(" <", stdout);
+            cli_print_text(stdout, k->email);
+            putchar('>');
+        }
+        if (k->phone) {
+            putchar(' ');
+            cli_print_text(stdout, k->phone);
+        }
         printf("\n");
     }
     printf("  %-13s %llu\n", "version", (unsigned long long)c->version);
-    if (c->merged_into) printf("  %-13s %s\n", "merged into", c->merged_into);
+    if (c->merged_into) card_line("merged into", c->merged_into);
 #undef OR_DASH
 }
 
@@ -210,22 +236,33 @@ static void print_list(const cli_ctx *c, const folio_customer_list *l, int delet
         printf("(none)\n");
         return;
     }
+    /* Columns are padded by display width (cli_print_cell), not bytes: a name in Japanese
+     * or with combining accents keeps the columns after it in line. */
     if (deleted)
         printf("%-14s %-32s %-8s %-28s %s\n", "REF", "NAME", "SEQ", "DELETED AT", "MERGED INTO");
     else
         printf("%-14s %-32s %-9s %-4s %16s  %s\n", "REF", "NAME", "STATUS", "CUR", "BALANCE", "OWNER");
     for (size_t i = 0; i < l->count; i++) {
         const folio_customer *k = l->items[i];
+        cli_print_cell(stdout, k->ref, 14);
+        putchar(' ');
+        cli_print_cell(stdout, k->name, 32);
+        putchar(' ');
         if (deleted) {
             char when[40];
             cli_format_time(when, k->deleted_at_us);
-            printf("%-14s %-32s %-8llu %-28s %s\n", k->ref, k->name,
-                   (unsigned long long)k->deleted_seq, when, k->merged_into ? k->merged_into : "-");
+            printf("%-8llu %-28s ", (unsigned long long)k->deleted_seq, when);
+            cli_print_text(stdout, k->merged_into ? k->merged_into : "-");
         } else {
-            printf("%-14s %-32s %-9s %-4s %16s  %s\n", k->ref, k->name, k->status,
-                   k->currency ? k->currency : "-", k->balance ? k->balance : "-",
-                   k->owner ? k->owner : "-");
+            cli_print_cell(stdout, k->status, 9);
+            putchar(' ');
+            cli_print_cell(stdout, k->currency, 4);
+            putchar(' ');
+            cli_print_cell(stdout, k->balance, -16);
+            fputs("  ", stdout);
+            cli_print_text(stdout, k->owner ? k->owner : "-");
         }
+        putchar('\n');
     }
 }
 

@@ -146,7 +146,10 @@ int cmd_balance(cli_ctx *c) {
         cli_json_string(stdout, cu->balance ? cu->balance : "0");
         printf("}\n");
     } else {
-        printf("%s  %s %s\n", cu->ref, cu->balance ? cu->balance : "0", cu->currency ? cu->currency : "");
+        cli_print_text(stdout, cu->ref);
+        printf("  %s ", cu->balance ? cu->balance : "0");
+        cli_print_text(stdout, cu->currency ? cu->currency : "");
+        putchar('\n');
     }
     folio_customer_free(cu);
     folio_db_close(db);
@@ -181,7 +184,11 @@ static void statement_json(const folio_statement *s) {
 /* A statement asked --at-seq says so on its face: a printed page of the past that looked
  * like the present would mislead its reader. */
 static void statement_text(const folio_statement *s, int at_seq_asked) {
-    printf("Statement  %s  %s  (%s)  as of %s", s->ref, s->name, s->currency, s->as_of);
+    fputs("Statement  ", stdout);
+    cli_print_text(stdout, s->ref);
+    fputs("  ", stdout);
+    cli_print_text(stdout, s->name);
+    printf("  (%s)  as of %s", s->currency, s->as_of);
     if (at_seq_asked) printf(", as known at seq %llu", (unsigned long long)s->at_seq);
     printf("\n\n");
     if (s->from) printf("  %-12s %-16s %-12s %16s\n\n", "", "brought forward", "", s->opening_balance);
@@ -189,8 +196,9 @@ static void statement_text(const folio_statement *s, int at_seq_asked) {
            "DUE", "DAYS OVERDUE");
     for (size_t i = 0; i < s->line_count; i++) {
         const folio_statement_line *l = &s->lines[i];
-        printf("  %-10s  %-16s %-12s %16s %16s  %-10s  ", l->date, l->doc, l->kind, l->amount,
-               l->open, l->due ? l->due : "");
+        printf("  %-10s  ", l->date);
+        cli_print_cell(stdout, l->doc, 16);
+        printf(" %-12s %16s %16s  %-10s  ", l->kind, l->amount, l->open, l->due ? l->due : "");
         if (l->due)
             printf("%lld\n", (long long)l->days_overdue);
         else
@@ -202,17 +210,8 @@ static void statement_text(const folio_statement *s, int at_seq_asked) {
     printf("\n");
 }
 
-static void html_text(const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", stdout); break;
-        case '>': fputs("&gt;", stdout); break;
-        case '&': fputs("&amp;", stdout); break;
-        case '"': fputs("&quot;", stdout); break;
-        default: putchar(*s);
-        }
-    }
-}
+/* Text on the page: entities, and control characters shown as in the text outputs. */
+static void html_text(const char *s) { cli_print_html(stdout, s); }
 
 /* One self-contained printable page: no external resources. */
 static void statement_html(const folio_statement *s, int at_seq_asked) {
@@ -320,8 +319,13 @@ int cmd_holds(cli_ctx *c) {
                 for (size_t r = 0; r < k->hold_count; r++) printf("%s\"%s\"", r ? "," : "", k->hold_reasons[r]);
                 printf("]}");
             } else {
-                printf("%-14s %-32s", k->ref, k->name);
-                for (size_t r = 0; r < k->hold_count; r++) printf("%s%s", r ? ", " : " ", k->hold_reasons[r]);
+                cli_print_cell(stdout, k->ref, 14);
+                putchar(' ');
+                cli_print_cell(stdout, k->name, 32);
+                for (size_t r = 0; r < k->hold_count; r++) {
+                    fputs(r ? ", " : " ", stdout);
+                    cli_print_text(stdout, k->hold_reasons[r]);
+                }
                 printf("\n");
             }
             shown++;
