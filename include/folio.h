@@ -713,7 +713,8 @@ typedef struct {
     const char *ref, *name, *currency;
     const char *as_of;            /* the business date it is as of */
     const char *from;             /* NULL unless asked */
-    const char *opening_balance;  /* with from: what is still open of documents dated before it */
+    const char *opening_balance;  /* with from: what is still open (as of as_of) of the documents
+                                     dated before it: brought forward, not the balance at from */
     const char *total_open;       /* opening balance + the open of every line */
     const char *aging[FOLIO_AGING_BUCKETS];
     int64_t opening_balance_minor, total_open_minor, aging_minor[FOLIO_AGING_BUCKETS];

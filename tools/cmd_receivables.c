@@ -191,7 +191,14 @@ static void statement_text(const folio_statement *s, int at_seq_asked) {
     printf("  (%s)  as of %s", s->currency, s->as_of);
     if (at_seq_asked) printf(", as known at seq %llu", (unsigned long long)s->at_seq);
     printf("\n\n");
-    if (s->from) printf("  %-12s %-16s %-12s %16s\n\n", "", "brought forward", "", s->opening_balance);
+    /* Not the balance at the start of the period: what is open as of as_of of the items
+     * dated before from (the open-item statement's brought-forward figure), so that it and
+     * the lines add up to the total. The label says so; it stands in the OPEN column. */
+    if (s->from) {
+        char label[80];
+        snprintf(label, sizeof label, "brought forward (items before %s still open)", s->from);
+        printf("  %-58s %16s\n\n", label, s->opening_balance);
+    }
     printf("  %-10s  %-16s %-12s %16s %16s  %-10s  %s\n", "DATE", "DOC", "KIND", "AMOUNT", "OPEN",
            "DUE", "DAYS OVERDUE");
     for (size_t i = 0; i < s->line_count; i++) {
@@ -234,8 +241,9 @@ static void statement_html(const folio_statement *s, int at_seq_asked) {
            "<th class=\"n\">Amount</th><th class=\"n\">Open</th><th>Due</th>"
            "<th class=\"n\">Days overdue</th></tr>\n");
     if (s->from)
-        printf("<tr><td colspan=\"4\">Brought forward</td><td class=\"n\">%s</td><td></td><td></td></tr>\n",
-               s->opening_balance);
+        printf("<tr><td colspan=\"4\">Brought forward (items before %s still open)</td>"
+               "<td class=\"n\">%s</td><td></td><td></td></tr>\n",
+               s->from, s->opening_balance);
     for (size_t i = 0; i < s->line_count; i++) {
         const folio_statement_line *l = &s->lines[i];
         printf("<tr><td>%s</td><td>", l->date);

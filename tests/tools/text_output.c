@@ -1,8 +1,9 @@
 /*
  * tests/tools/text_output.c - what a person reads in the CLI's text output:
  * table columns padded by display width (names in Japanese, with accents, with combining
- * marks), `folio help COMMAND`, and control characters a ledger already holds (old ledgers,
- * raw appends) shown as escapes in every text output and never raw in JSON.
+ * marks), `folio help COMMAND`, the statement's brought-forward line saying what it is, and
+ * control characters a ledger already holds (old ledgers, raw appends) shown as escapes in
+ * every text output and never raw in JSON.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -151,6 +152,44 @@ Test(text_output, help_command_prints_that_commands_usage) {
     cli_fails_with(2, SAYS("nosuch"), ARGS("help", "nosuch"));
     cli_fails_with(2, SAYS("help [COMMAND]"), ARGS("help", "show", "list"));
     cr_assert_eq(cli_dir_entries(), 0, "help opens no ledger");
+}
+
+/* The statement's --from line is the open-item statement's brought-forward figure (what is
+ * still open of the items dated before --from), not the balance at the start of the period:
+ * its label says so in text and HTML; the JSON keeps SPEC's name opening_balance. */
+Test(text_output, the_statements_brought_forward_line_says_what_it_is) {
+    ok(ARGS("--json", "create", "Acme", "--status", "active"));
+    ok(ARGS("--json", "invoice", "CUST-000001", "300.00", "--date", "2026-01-05", "--due",
+            "2026-02-04"));
+    ok(ARGS("--json", "invoice", "CUST-000001", "200.00", "--date", "2026-01-20", "--due",
+            "2026-02-19"));
+    ok(ARGS("--json", "invoice", "CUST-000001", "50.00", "--date", "2026-02-10", "--due",
+            "2026-03-12"));
+    /* paid in the period: the first invoice was owed at the start of it, and is not open */
+    ok(ARGS("--json", "pay", "CUST-000001", "300.00", "--apply", "INV-000001", "--date",
+            "2026-02-15"));
+    json_t *j = cli_json_ok("--json", "statement", "CUST-000001", "--as-of", "2026-03-01",
+                            "--from", "2026-02-01");
+    cr_assert_str_eq(cli_jstr(j, "opening_balance"), "200.00", "not 500.00, the balance then");
+    cr_assert_str_eq(cli_jstr(j, "total_open"), "250.00");
+    json_decref(j);
+    char *text = RUN("statement", "CUST-000001", "--as-of", "2026-03-01", "--from", "2026-02-01");
+    const char *line = strstr(text, "brought forward (items before 2026-02-01 still open)");
+    cr_assert_not_null(line, "%s", text);
+    const char *eol = strchr(line, '\n');
+    const char *amount = strstr(line, "200.00");
+    cr_assert(amount && amount < eol, "the figure is on the line: %s", text);
+    /* it stands in the OPEN column, as the total does */
+    size_t open_end = column_of(text, "  DATE", "OPEN") + 4;
+    cr_assert_eq(column_of(text, "  brought forward", "200.00") + 6, open_end, "%s", text);
+    cr_assert_eq(column_of(text, "  total open", "250.00") + 6, open_end, "%s", text);
+    free(text);
+    char *html = RUN("statement", "CUST-000001", "--as-of", "2026-03-01", "--from", "2026-02-01",
+                     "--format", "html");
+    cr_assert_not_null(strstr(html, "Brought forward (items before 2026-02-01 still open)</td>"
+                                    "<td class=\"n\">200.00</td>"),
+                       "%s", html);
+    free(html);
 }
 
 /* ---- control characters a ledger already holds ---- */
