@@ -598,16 +598,22 @@ int folio_event_changes_json(char **json_out, const folio_event *e) {
         change_pair(&w, "merged_into", NULL, &v);
         n = 1;
         break;
-    case FOLIO_EV_CUSTOMER_MERGED_FROM:
-        /* The moved contacts came just before, as contact_added events of their own. */
+    case FOLIO_EV_CUSTOMER_MERGED_FROM: {
+        /* The moved contacts came just before, as contact_added events of their own; the
+         * documents that moved are listed here ({"kind","doc"} maps), so that the history of
+         * KEEP says which documents came over with the balance. */
+        folio_mpr docs;
+        int has_docs = folio_mpr__find(&docs, &p, "documents") == FOLIO_OK;
         if (folio_mpr__find(&v, &p, "source_ref") != FOLIO_OK ||
             folio_mpr__find(&v2, &p, "balance") != FOLIO_OK)
             break;
-        folio_mpw__map(&w, 2);
+        folio_mpw__map(&w, has_docs ? 3 : 2);
         change_pair(&w, "merged_from", NULL, &v);
+        if (has_docs) change_pair(&w, "documents_moved_in", NULL, &docs);
         change_pair(&w, "balance_moved_in", NULL, &v2);
         n = 1;
         break;
+    }
     default:
         break;
     }

@@ -366,6 +366,31 @@ static void text_value(FILE *f, json_t *v) {
     }
 }
 
+/* The documents a merge moved in ([{"kind","doc"},...]) as people read them: "invoice
+ * INV-000003, payment PAY-000001", or "none". Anything else as text_value shows it. */
+static void text_documents(FILE *f, json_t *v) {
+    size_t i;
+    json_t *d;
+    if (!json_is_array(v)) {
+        text_value(f, v);
+        return;
+    }
+    json_array_foreach(v, i, d) {
+        json_t *kind = json_object_get(d, "kind"), *doc = json_object_get(d, "doc");
+        if (!json_is_string(kind) || !json_is_string(doc) || json_object_size(d) != 2) {
+            text_value(f, v);
+            return;
+        }
+    }
+    if (json_array_size(v) == 0) fputs("none", f);
+    json_array_foreach(v, i, d) {
+        if (i) fputs(", ", f);
+        cli_print_text(f, json_string_value(json_object_get(d, "kind")));
+        fputc(' ', f);
+        cli_print_text(f, json_string_value(json_object_get(d, "doc")));
+    }
+}
+
 void cli_hex(FILE *f, const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) fprintf(f, "%02x", p[i]);
 }
@@ -463,12 +488,16 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
         json_t *pair;
         if (ch) {
             json_object_foreach(ch, field, pair) {
+                int docs = strcmp(field, "documents_moved_in") == 0; /* a merge's list */
                 fputs("    ", f);
                 cli_print_text(f, field); /* a key of customer.updated's map: any string */
                 fputs(": ", f);
                 text_value(f, json_array_get(pair, 0));
                 fputs(" \u2192 ", f);
-                text_value(f, json_array_get(pair, 1));
+                if (docs)
+                    text_documents(f, json_array_get(pair, 1));
+                else
+                    text_value(f, json_array_get(pair, 1));
                 fputc('\n', f);
             }
             json_decref(ch);

@@ -115,7 +115,10 @@ Test(customer_merge, deletes_balance_moves_to_keep) {
     folio_event *h = tmpdb_history(tmpdb, keep.ref, &n);
     cr_assert_eq(h[n - 1].type, FOLIO_EV_CUSTOMER_MERGED_FROM);
     tmpdb_assert_json_eq(tmpdb_changes(&h[n - 1]),
-                         tmpdb_strf("{\"merged_from\":[null,\"%s\"],\"balance_moved_in\":[null,\"125.50\"]}",
+                         tmpdb_strf("{\"merged_from\":[null,\"%s\"],\"documents_moved_in\":[null,"
+                                    "[{\"kind\":\"invoice\",\"doc\":\"INV-D1\"},"
+                                    "{\"kind\":\"invoice\",\"doc\":\"INV-D2\"}]],"
+                                    "\"balance_moved_in\":[null,\"125.50\"]}",
                                     del.ref));
 }
 

@@ -1,9 +1,10 @@
 /*
- * tests/tools/text_output.c - what a person reads in the CLI's text output:
- * table columns padded by display width (names in Japanese, with accents, with combining
- * marks), `folio help COMMAND`, the statement's brought-forward line saying what it is, and
- * control characters a ledger already holds (old ledgers, raw appends) shown as escapes in
- * every text output and never raw in JSON.
+ * tests/tools/text_output.c - what a person reads in the CLI's text output: table columns
+ * padded by display width (names in Japanese, with accents, with combining marks), the text
+ * history of a merge naming the documents and balance that came over, `folio help COMMAND`,
+ * the statement's brought-forward line saying what it is, and control characters a ledger
+ * already holds (old ledgers, raw appends) shown as escapes in every text output and never
+ * raw in JSON.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -128,6 +129,57 @@ Test(text_output, table_columns_line_up_by_display_width_not_bytes) {
     }
     json_decref(d);
     free(text);
+}
+
+/* The text history of KEEP says which documents came over with the balance, one field line
+ * as the other events' lines are (it said only merged_from and balance_moved_in); the JSON
+ * history carries them too, in the changes and in the data. */
+Test(text_output, the_history_of_a_merge_lists_the_documents_and_balance_that_came_over) {
+    ok(ARGS("--json", "create", "Keep Co", "--status", "active"));
+    ok(ARGS("--json", "create", "Dup Co", "--status", "active"));
+    ok(ARGS("--json", "create", "Empty Co", "--status", "active"));
+    ok(ARGS("--json", "invoice", "CUST-000002", "100.00", "--date", "2026-01-05"));
+    ok(ARGS("--json", "invoice", "CUST-000002", "50.00", "--date", "2026-01-06"));
+    ok(ARGS("--json", "invoice", "CUST-000002", "20.00", "--date", "2026-01-07"));
+    ok(ARGS("--json", "credit-note", "CUST-000002", "5.00", "--date", "2026-01-08"));
+    ok(ARGS("--json", "pay", "CUST-000002", "20.00", "--apply", "INV-000003", "--date",
+            "2026-01-09"));
+    ok(ARGS("--json", "pay", "CUST-000002", "30.00", "--date", "2026-01-10"));
+    ok(ARGS("--json", "merge", "--keep", "CUST-000001", "--delete", "CUST-000002"));
+    ok(ARGS("--json", "merge", "--keep", "CUST-000001", "--delete", "CUST-000003"));
+    char *text = RUN("history", "CUST-000001");
+    /* INV-000003 and PAY-000001 are settled: they stay behind */
+    cr_assert_not_null(strstr(text, "    merged_from: (none) \u2192 CUST-000002\n"
+                                    "    documents_moved_in: (none) \u2192 invoice INV-000001, "
+                                    "invoice INV-000002, credit_note CN-000001, payment PAY-000002\n"
+                                    "    balance_moved_in: (none) \u2192 115.00\n"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "    merged_from: (none) \u2192 CUST-000003\n"
+                                    "    documents_moved_in: (none) \u2192 none\n"
+                                    "    balance_moved_in: (none) \u2192 0.00\n"),
+                       "%s", text);
+    free(text);
+    json_t *h = cli_json_ok("--json", "history", "CUST-000001");
+    json_t *merge = NULL, *item;
+    size_t i;
+    json_array_foreach(h, i, item) {
+        if (strcmp(cli_jstr(item, "type"), "customer.merged_from") == 0) {
+            merge = item;
+            break;
+        }
+    }
+    cr_assert_not_null(merge);
+    json_t *want = cli_json("[{\"kind\":\"invoice\",\"doc\":\"INV-000001\"},"
+                            "{\"kind\":\"invoice\",\"doc\":\"INV-000002\"},"
+                            "{\"kind\":\"credit_note\",\"doc\":\"CN-000001\"},"
+                            "{\"kind\":\"payment\",\"doc\":\"PAY-000002\"}]");
+    json_t *pair = json_object_get(json_object_get(merge, "changes"), "documents_moved_in");
+    cr_assert(json_is_array(pair) && json_is_null(json_array_get(pair, 0)));
+    cr_assert(json_equal(json_array_get(pair, 1), want), "changes: %s",
+              json_dumps(pair, JSON_COMPACT));
+    cr_assert(json_equal(json_object_get(json_object_get(merge, "data"), "documents"), want));
+    json_decref(want);
+    json_decref(h);
 }
 
 /* `folio help COMMAND` prints that command's usage as `folio COMMAND --help` does (it
