@@ -27,7 +27,8 @@ int folio_cmd__check_opts(const folio_write_opts *w) {
 }
 
 folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type) {
-    FOLIO_ASSERT(c->count < FOLIO_CMD_EVENTS_MAX);
+    FOLIO_ASSERT(c->cap >= FOLIO_CMD_EVENTS_MAX);
+    FOLIO_ASSERT(c->count < c->cap);
     FOLIO_ASSERT(folio_event_type_name(type) != NULL);
     size_t i = c->count++;
     folio_mpw__reset(&c->payloads[i]);
@@ -35,6 +36,36 @@ folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type) {
                                  .actor = c->w->actor, .reason = c->w->reason,
                                  .correlation = c->w->correlation};
     return &c->payloads[i];
+}
+
+int folio_cmd__reserve(folio_cmd *c, size_t more) {
+    FOLIO_ASSERT(c->count <= c->cap);
+    FOLIO_ASSERT(more <= SIZE_MAX / 2 - c->count);
+    if (c->count + more <= c->cap) return FOLIO_OK;
+    size_t cap = c->cap * 2 > c->count + more ? c->cap * 2 : c->count + more;
+    folio_event *ev = realloc(c->events, cap * sizeof *ev);
+    if (ev) c->events = ev;
+    folio_mpw *pl = ev ? realloc(c->payloads, cap * sizeof *pl) : NULL;
+    if (!pl) return folio_error__set(FOLIO_ERROR, "out of memory staging %zu events", cap);
+    c->payloads = pl; /* a writer owns its heap buffer: it may move */
+    for (size_t i = c->cap; i < cap; i++) folio_mpw__init(&c->payloads[i]);
+    c->cap = cap;
+    FOLIO_ASSERT(c->count + more <= c->cap);
+    return FOLIO_OK;
+}
+
+/* Back to FOLIO_CMD_EVENTS_MAX events after a command that reserved more (their payload
+ * buffers are freed): every command starts with the same bound, and a sweep of many holds
+ * does not keep its memory. A failure to shrink keeps the larger arrays (harmless). */
+static void cmd_shrink(folio_cmd *c) {
+    if (c->cap == FOLIO_CMD_EVENTS_MAX) return;
+    FOLIO_ASSERT(c->cap > FOLIO_CMD_EVENTS_MAX);
+    for (size_t i = FOLIO_CMD_EVENTS_MAX; i < c->cap; i++) folio_mpw__free(&c->payloads[i]);
+    folio_event *ev = realloc(c->events, FOLIO_CMD_EVENTS_MAX * sizeof *ev);
+    if (ev) c->events = ev;
+    folio_mpw *pl = realloc(c->payloads, FOLIO_CMD_EVENTS_MAX * sizeof *pl);
+    if (pl) c->payloads = pl;
+    c->cap = FOLIO_CMD_EVENTS_MAX;
 }
 
 int folio_cmd__settings(folio_settings *out, folio_cmd *c) {
@@ -105,14 +136,16 @@ static int describe(folio_write_result *out, folio_cmd *c, uint64_t id) {
     return rc;
 }
 
-/* The result of an idempotent repeat: named by the last event the original wrote, with the
- * document number the original issued (the first document event of its range). */
+/* The result of an idempotent repeat: named by the last event the original wrote (an init's
+ * by its ledger.configured: the holds it placed or released come after it, on customers'
+ * streams), with the document number the original issued (the first document event of its
+ * range). */
 static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
                            uint64_t first_seq, uint64_t last_seq) {
     folio_event e;
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX); /* strings of any event fit */
-    uint64_t stream = 0, version = 0, contact_id = 0;
-    int merge = 0;
+    uint64_t stream = 0, version = 0, contact_id = 0, settings_version = 0;
+    int merge = 0, creates = 0;
     int rc = strbuf ? FOLIO_OK : folio_error__set(FOLIO_ERROR, "out of memory");
     out->doc[0] = '\0';
     for (uint64_t seq = first_seq; seq <= last_seq && rc == FOLIO_OK; seq++) {
@@ -141,7 +174,8 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
          * upsert that created a customer with its contact): its first contact event's; a
          * merge, whose moved contacts are contact events too, reports none */
         merge |= e.type == FOLIO_EV_CUSTOMER_MERGED_INTO || e.type == FOLIO_EV_CUSTOMER_MERGED_FROM;
-        *created |= e.type == FOLIO_EV_CUSTOMER_CREATED;
+        creates |= e.type == FOLIO_EV_CUSTOMER_CREATED;
+        if (e.type == FOLIO_EV_LEDGER_CONFIGURED) settings_version = e.version;
         if ((e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED ||
              e.type == FOLIO_EV_CUSTOMER_CONTACT_REMOVED) &&
             !contact_id && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
@@ -152,6 +186,11 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
     }
     free(strbuf);
     if (rc < 0) return rc;
+    *created |= creates;
+    if (settings_version && !creates) { /* folio_ledger_init (a create may configure too) */
+        stream = 0;
+        version = settings_version;
+    }
     char doc[sizeof out->doc];
     memcpy(doc, out->doc, sizeof doc);
     rc = describe(out, c, stream);
@@ -174,6 +213,7 @@ static int run_txn(folio_txn *t, void *arg) {
     c->w = w;
     c->txn = t;
     c->count = 0;
+    cmd_shrink(c); /* a command run before (or this one's first try) may have reserved more */
     c->primary = 0;
     c->item_id = 0;
     c->doc[0] = '\0';
@@ -289,6 +329,15 @@ int folio_cmd__run_upsert(folio_write_result *out, folio_db *db, const folio_wri
 folio_cmd *folio_cmd__create(void) {
     folio_cmd *c = calloc(1, sizeof *c);
     if (!c) return NULL;
+    c->events = calloc(FOLIO_CMD_EVENTS_MAX, sizeof *c->events);
+    c->payloads = calloc(FOLIO_CMD_EVENTS_MAX, sizeof *c->payloads);
+    c->cap = FOLIO_CMD_EVENTS_MAX;
+    if (!c->events || !c->payloads) {
+        free(c->events);
+        free(c->payloads);
+        free(c);
+        return NULL;
+    }
     for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__init(&c->payloads[i]);
     for (size_t i = 0; i < FOLIO_CMD_CARDS; i++) {
         if (!(c->cards[i] = malloc(sizeof *c->cards[i]))) {
@@ -301,7 +350,9 @@ folio_cmd *folio_cmd__create(void) {
 
 void folio_cmd__free(folio_cmd *c) {
     if (!c) return;
-    for (size_t i = 0; i < FOLIO_CMD_EVENTS_MAX; i++) folio_mpw__free(&c->payloads[i]);
+    for (size_t i = 0; i < c->cap; i++) folio_mpw__free(&c->payloads[i]);
     for (size_t i = 0; i < FOLIO_CMD_CARDS; i++) free(c->cards[i]);
+    free(c->events);
+    free(c->payloads);
     free(c);
 }

@@ -15,7 +15,9 @@
 #include "projection.h"
 
 /* Events one command may append: a payment and its allocations and a credit hold, or a
- * merge and the contacts it moves. */
+ * merge and the contacts it moves. The one command that may stage more is a change of the
+ * credit control (folio_ledger_init), which places or releases holds of every customer whose
+ * hold no longer agrees with it: it makes room with folio_cmd__reserve. */
 #define FOLIO_CMD_EVENTS_MAX (FOLIO_CONTACTS_MAX + 8u)
 _Static_assert(FOLIO_CMD_EVENTS_MAX >= FOLIO_ALLOCATIONS_MAX + 8u, "room for allocations");
 
@@ -35,8 +37,10 @@ typedef struct folio_cmd {
     folio_proj_txn dir; /* the directory projection, read-only for the command */
     const folio_write_opts *w;
     size_t count;
-    folio_event events[FOLIO_CMD_EVENTS_MAX];
-    folio_mpw payloads[FOLIO_CMD_EVENTS_MAX];
+    size_t cap;               /* events and payloads staged at most: FOLIO_CMD_EVENTS_MAX
+                               * when a command begins, more after folio_cmd__reserve */
+    folio_event *events;      /* [cap] */
+    folio_mpw *payloads;      /* [cap] */
     /* Set by the command (folio_cmd__target): the customer the result names. */
     uint64_t primary;
     uint64_t item_id;
@@ -57,8 +61,12 @@ int folio_cmd__target(folio_cmd *c, uint64_t id, const char *ref);
  * handle keeps the last decoded record's bytes and result. Under the write lock. */
 int folio_cmd__settings(folio_settings *out, folio_cmd *c);
 
-/* Stage an event; returns the writer for its payload (a msgpack map the caller fills). */
+/* Stage an event; returns the writer for its payload (a msgpack map the caller fills).
+ * Precondition: c->count < c->cap. */
 folio_mpw *folio_cmd__stage(folio_cmd *c, uint64_t stream, uint32_t type);
+/* Room for `more` events past those staged (c->cap grows, for this command only: the next
+ * one starts at FOLIO_CMD_EVENTS_MAX again). FOLIO_ERROR when out of memory. */
+int folio_cmd__reserve(folio_cmd *c, size_t more);
 
 /* Run `fn` as one command. `request` is the canonical encoding of the command and its
  * arguments (for the idempotency hash). */

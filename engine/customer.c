@@ -295,7 +295,15 @@ static int init_fn(folio_cmd *c, void *arg) {
     folio_mpw *p = folio_cmd__stage(c, 0, FOLIO_EV_LEDGER_CONFIGURED);
     folio_mpw__map(p, 4);
     for (int i = 0; i < 4; i++) folio_mpw__kstr(p, f[i].key, f[i].value ? f[i].value : f[i].current);
-    return FOLIO_OK;
+    /* The credit holds in force follow the new credit control in the same transaction: a
+     * hold no rule can release any more is released, and a limit newly checked holds the
+     * customers already above it (engine/documents.c). */
+    folio_settings to = cur;
+    if (in->credit_control) {
+        FOLIO_ASSERT(strlen(in->credit_control) < sizeof to.credit_control); /* one_of: known */
+        strcpy(to.credit_control, in->credit_control);
+    }
+    return folio_docs__settings_holds(c, &cur, &to);
 }
 
 int folio_ledger_init(folio_write_result *out, folio_db *db, const folio_write_opts *w,

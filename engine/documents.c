@@ -198,39 +198,60 @@ static folio_mpw *stage_hold(folio_cmd *c, uint64_t customer, int place, const c
     return p;
 }
 
-int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, folio_dstr limit_dstr,
-                            const folio_settings *set, int64_t new_balance) {
-    char cur[4], limit_text[FOLIO_MONEY_TEXT_MAX + 1];
-    int64_t limit;
-    int on_hold = (card->credit_holds & FOLIO_HOLD_CREDIT_LIMIT) != 0;
-    int controlled = strcmp(set->credit_control, "limit") == 0 || strcmp(set->credit_control, "both") == 0;
-    if (!controlled || !card->currency.s || card->currency.n != 3) return FOLIO_OK;
-    memcpy(cur, card->currency.s, 3);
-    cur[3] = '\0';
+static int checks_limit(const folio_settings *set) {
+    return strcmp(set->credit_control, "limit") == 0 || strcmp(set->credit_control, "both") == 0;
+}
+
+static int checks_past_due(const folio_settings *set) {
+    return strcmp(set->credit_control, "past-due") == 0 || strcmp(set->credit_control, "both") == 0;
+}
+
+/* The credit limit `limit_dstr` in minor units of cur (INT64_MAX: none, never over it). */
+static int parse_limit(int64_t *limit, folio_dstr limit_dstr, const char *cur) {
+    char limit_text[FOLIO_MONEY_TEXT_MAX + 1];
     if (!limit_dstr.s) {
-        limit = INT64_MAX; /* no credit limit: never over it */
-    } else {
-        if (limit_dstr.n > FOLIO_MONEY_TEXT_MAX)
-            return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
-        memcpy(limit_text, limit_dstr.s, limit_dstr.n);
-        limit_text[limit_dstr.n] = '\0';
-        if (folio_money_parse(&limit, limit_text, cur) < 0)
-            return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
+        *limit = INT64_MAX;
+        return FOLIO_OK;
     }
-    int over = new_balance > limit;
-    if (over == on_hold) return FOLIO_OK;
-    folio_mpw *p = stage_hold(c, card->id, over,
-                              over ? "balance above the credit limit"
-                                   : "balance back within the credit limit");
+    if (limit_dstr.n > FOLIO_MONEY_TEXT_MAX)
+        return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
+    memcpy(limit_text, limit_dstr.s, limit_dstr.n);
+    limit_text[limit_dstr.n] = '\0';
+    if (folio_money_parse(limit, limit_text, cur) < 0)
+        return folio_error__set(FOLIO_ECORRUPT, "credit limit on the card is not an amount");
+    return FOLIO_OK;
+}
+
+/* Stage a credit_limit hold change of `customer` with its evidence {balance, limit}. */
+static void stage_limit_hold(folio_cmd *c, uint64_t customer, int place, const char *reason,
+                             int64_t balance, int64_t limit, const char *cur) {
+    folio_mpw *p = stage_hold(c, customer, place, reason);
     folio_mpw__map(p, 2);
     folio_mpw__kstr(p, "rule", "credit_limit");
     folio_mpw__str(p, "evidence");
     folio_mpw__map(p, 2);
-    put_money(p, "balance", new_balance, cur);
+    put_money(p, "balance", balance, cur);
     if (limit == INT64_MAX)
         folio_mpw__kstr(p, "limit", NULL);
     else
         put_money(p, "limit", limit, cur);
+}
+
+int folio_docs__limit_check(folio_cmd *c, const folio_dir_rec *card, folio_dstr limit_dstr,
+                            const folio_settings *set, int64_t new_balance) {
+    char cur[4];
+    int64_t limit;
+    int on_hold = (card->credit_holds & FOLIO_HOLD_CREDIT_LIMIT) != 0;
+    if (!checks_limit(set) || !card->currency.s || card->currency.n != 3) return FOLIO_OK;
+    memcpy(cur, card->currency.s, 3);
+    cur[3] = '\0';
+    int rc = parse_limit(&limit, limit_dstr, cur);
+    if (rc < 0) return rc;
+    int over = new_balance > limit;
+    if (over == on_hold) return FOLIO_OK;
+    stage_limit_hold(c, card->id, over,
+                     over ? "balance above the credit limit" : "balance back within the credit limit",
+                     new_balance, limit, cur);
     return FOLIO_OK;
 }
 
@@ -899,6 +920,81 @@ int folio_credit_check(folio_credit_check_result *out, folio_db *db, const folio
     }
     *out = res; /* on an error: what the passes before it committed */
     return rc < 0 ? rc : FOLIO_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A change of the credit control (folio_ledger_init)
+ * ------------------------------------------------------------------------------------- */
+
+int folio_docs__settings_holds(folio_cmd *c, const folio_settings *from, const folio_settings *to) {
+    /* What the new setting asks of the holds in force: none of a rule it no longer checks
+     * (a hold left stale by an older folio is released too), and when the limit is newly
+     * checked, a credit_limit hold exactly on the customers above their limit, as the next
+     * append would place it. Past-due holds are placed by folio_credit_check only. */
+    const int release_limit = !checks_limit(to);
+    const int check_limit = checks_limit(to) && !checks_limit(from);
+    const int release_past = !checks_past_due(to);
+    if (!release_limit && !check_limit && !release_past) return FOLIO_OK;
+    folio_proj_txn rec;
+    folio_proj_iter it;
+    const void *k, *v;
+    size_t kn, vn;
+    uint8_t prefix = FOLIO_DIR_NAME; /* the customers that are not deleted */
+    folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
+    const int32_t today = folio_date_today();
+    const size_t staged_before = c->count;
+    int rc;
+    folio_projection__txn(&rec, c->txn, "receivables", NULL);
+    folio_proj__iter_init(&it, &c->dir, &prefix, 1);
+    /* Bounded by the customers in the ledger: each is read once and gets at most two hold
+     * changes (one per rule). */
+    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
+        if (vn != 8) {
+            rc = folio_error__set(FOLIO_ECORRUPT, "directory index value is malformed");
+            break;
+        }
+        if ((rc = folio_directory__get(card, &c->dir, folio__get_be64(v))) < 0) break;
+        /* (a deleted customer is not in the name index, and takes no event) */
+        if (card->deleted_seq || !card->currency.s || card->currency.n != 3) continue;
+        if ((rc = folio_cmd__reserve(c, 2)) < 0) break;
+        char cur[4];
+        memcpy(cur, card->currency.s, 3);
+        cur[3] = '\0';
+        if (release_limit && (card->credit_holds & FOLIO_HOLD_CREDIT_LIMIT)) {
+            int64_t limit;
+            if ((rc = parse_limit(&limit, card->credit_limit, cur)) < 0) break;
+            stage_limit_hold(c, card->id, 0, "credit control no longer checks the credit limit",
+                             card->balance, limit, cur);
+        }
+        if (check_limit &&
+            (rc = folio_docs__limit_check(c, card, card->credit_limit, to, card->balance)) < 0)
+            break;
+        if (release_past && (card->credit_holds & FOLIO_HOLD_PAST_DUE)) {
+            /* the evidence a credit check gives: the invoices open and due before today */
+            overdue_scan s = {today, 0, {0}, cur};
+            folio_mpw__init(&s.docs);
+            rc = folio_receivables__open_items(&rec, card->id, scan_overdue, &s);
+            if (rc == FOLIO_OK) rc = folio_mpw__finish(&s.docs);
+            if (rc == FOLIO_OK) {
+                folio_mpw *p = stage_hold(c, card->id, 0,
+                                          "credit control no longer checks past-due invoices");
+                folio_mpw__map(p, 2);
+                folio_mpw__kstr(p, "rule", "past_due");
+                folio_mpw__str(p, "evidence");
+                folio_mpw__map(p, 2);
+                put_date(p, "as_of", today);
+                folio_mpw__str(p, "overdue");
+                folio_mpw__array(p, s.overdue < 50 ? s.overdue : 50);
+                folio_mpw__raw(p, s.docs.buf, s.docs.len);
+            }
+            folio_mpw__free(&s.docs);
+            if (rc < 0) break;
+        }
+    }
+    folio_proj__iter_close(&it);
+    if (rc == FOLIO_ITEROVER) rc = FOLIO_OK;
+    FOLIO_ASSERT(c->count >= staged_before);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------

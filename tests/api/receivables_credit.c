@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "tmpdb.h"
 
@@ -163,6 +164,274 @@ Test(receivables_credit, without_limit_control_no_hold_event_is_written) {
     cr_assert_eq(c->on_hold, 0);
     cr_assert_eq(c->hold_count, 0);
     folio_customer_free(c);
+}
+
+/* ---- a change of the credit control (folio_ledger_init) ---- */
+
+/* verify passes, and check and rebuild reproduce the projections from the log: the holds a
+ * settings change writes are ordinary events the folds read. */
+static void projections_reproduce(void) {
+    uint64_t events = 0;
+    (void)tmpdb_head_get(tmpdb); /* verify */
+    TMPDB_OK(folio_check(&events, tmpdb));
+    TMPDB_OK(folio_rebuild(&events, tmpdb));
+    TMPDB_OK(folio_check(&events, tmpdb));
+}
+
+/* The last event of the log, its seq and its reason. */
+static uint64_t last_seq_of(const char *ref, uint32_t type, const char **reason_out) {
+    size_t n = 0;
+    folio_event *ev = tmpdb_events_of_type(tmpdb, ref, type, &n);
+    cr_assert_gt(n, 0, "%s has no %s", ref, folio_event_type_name(type));
+    if (reason_out) *reason_out = ev[n - 1].reason;
+    return ev[n - 1].seq;
+}
+
+static const char *today_text(void) {
+    static char buf[11];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+Test(receivables_credit, turning_limit_control_off_releases_every_credit_limit_hold_at_once) {
+    tmpdb_configure(tmpdb, "limit", NULL);
+    const char *over = tmpdb_account(tmpdb, "Over", NULL, "100.00");
+    const char *within = tmpdb_account(tmpdb, "Within", NULL, "1000.00");
+    const char *unlimited = tmpdb_account(tmpdb, "No limit", NULL, NULL);
+    const char *over2 = tmpdb_account(tmpdb, "Over too", "EUR", "0");
+    tmpdb_issue_invoice(tmpdb, over, "150.00", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, within, "50.00", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, unlimited, "5000.00", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, over2, "0.01", "2026-01-10", NULL);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "credit_limit");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over2), "credit_limit");
+
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_settings_new none = {.credit_control = "none"};
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
+    /* one transaction: the settings, then one release per held customer */
+    cr_assert_eq(r.seq, before + 3, "seq %llu", (unsigned long long)r.seq);
+    cr_assert_eq(r.id, 0);
+    cr_assert_eq(r.version, 2, "the result names the settings' stream");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over2), "");
+    const char *actor = NULL, *reason = NULL;
+    cr_assert_str_eq(last_payload(over, FOLIO_EV_CREDIT_HOLD_RELEASED, &actor),
+                     "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"150.00\","
+                     "\"limit\":\"100.00\"}}");
+    cr_assert_str_eq(actor, "credit-control");
+    uint64_t seq = last_seq_of(over, FOLIO_EV_CREDIT_HOLD_RELEASED, &reason);
+    cr_assert(seq > before + 1 && seq <= r.seq);
+    cr_assert_str_eq(reason, "credit control no longer checks the credit limit");
+    cr_assert_str_eq(last_payload(over2, FOLIO_EV_CREDIT_HOLD_RELEASED, NULL),
+                     "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"0.01\","
+                     "\"limit\":\"0.00\"}}");
+    cr_assert_eq(count_of(within, FOLIO_EV_CREDIT_HOLD_RELEASED), 0);
+    cr_assert_eq(count_of(unlimited, FOLIO_EV_CREDIT_HOLD_RELEASED), 0);
+    projections_reproduce();
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "");
+
+    /* nothing holds them again while the limit is not checked */
+    tmpdb_issue_invoice(tmpdb, over, "10.00", "2026-01-11", NULL);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "");
+    /* the same setting again: nothing to change, nothing written */
+    tmpdb_head h = tmpdb_head_get(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
+    cr_assert(r.unchanged);
+    tmpdb_assert_head_is(tmpdb, &h, "the same settings again");
+}
+
+Test(receivables_credit, turning_past_due_control_off_releases_every_past_due_hold_at_once) {
+    tmpdb_configure(tmpdb, "both", NULL);
+    const char *late = tmpdb_account(tmpdb, "Late", NULL, "100.00");
+    const char *paid = tmpdb_account(tmpdb, "Paid", NULL, NULL);
+    tmpdb_issue_invoice(tmpdb, late, "150.00", "2026-01-01", "2026-01-31");
+    tmpdb_issue_invoice(tmpdb, paid, "10.00", "2026-01-01", "2026-01-02");
+    folio_credit_check_result res;
+    folio_write_opts w = tmpdb_w();
+    TMPDB_OK(folio_credit_check(&res, tmpdb, &w, "2026-02-01"));
+    cr_assert_eq(res.placed, 2);
+    tmpdb_receive_payment(tmpdb, paid, "10.00", "2026-01-05", 1); /* held, nothing overdue */
+    cr_assert_str_eq(tmpdb_holds(tmpdb, late), "credit_limit,past_due");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, paid), "past_due");
+
+    /* both -> limit: the past-due holds go, the credit-limit hold stays */
+    folio_write_result r;
+    folio_settings_new limit = {.credit_control = "limit"};
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
+    cr_assert_eq(r.seq, before + 3);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, late), "credit_limit");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, paid), "");
+    const char *actor = NULL, *reason = NULL;
+    cr_assert_str_eq(last_payload(late, FOLIO_EV_CREDIT_HOLD_RELEASED, &actor),
+                     tmpdb_strf("{\"rule\":\"past_due\",\"evidence\":{\"as_of\":\"%s\","
+                                "\"overdue\":[{\"doc\":\"INV-000001\",\"due\":\"2026-01-31\","
+                                "\"open\":\"150.00\"}]}}",
+                                today_text()));
+    cr_assert_str_eq(actor, "credit-control");
+    last_seq_of(late, FOLIO_EV_CREDIT_HOLD_RELEASED, &reason);
+    cr_assert_str_eq(reason, "credit control no longer checks past-due invoices");
+    cr_assert_str_eq(last_payload(paid, FOLIO_EV_CREDIT_HOLD_RELEASED, NULL),
+                     tmpdb_strf("{\"rule\":\"past_due\",\"evidence\":{\"as_of\":\"%s\","
+                                "\"overdue\":[]}}",
+                                today_text()));
+    projections_reproduce();
+
+    /* past-due checked again: no hold is placed until a credit check */
+    folio_settings_new both = {.credit_control = "both"};
+    before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &both));
+    cr_assert_eq(r.seq, before + 1, "only the settings");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, late), "credit_limit");
+    /* both -> none: the last hold goes */
+    folio_settings_new none = {.credit_control = "none"};
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
+    cr_assert_str_eq(tmpdb_holds(tmpdb, late), "");
+    cr_assert_eq(count_of(late, FOLIO_EV_CREDIT_HOLD_RELEASED), 2);
+    projections_reproduce();
+}
+
+Test(receivables_credit, turning_limit_control_on_holds_the_customers_already_above_their_limit) {
+    const char *over = tmpdb_account(tmpdb, "Over", NULL, "100.00"); /* control: none */
+    const char *at = tmpdb_account(tmpdb, "At", NULL, "100.00");
+    const char *unlimited = tmpdb_account(tmpdb, "No limit", NULL, NULL);
+    tmpdb_issue_invoice(tmpdb, over, "100.01", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, at, "100.00", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, unlimited, "9999.00", "2026-01-10", NULL);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "");
+
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_settings_new limit = {.credit_control = "limit"};
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
+    cr_assert_eq(r.seq, before + 2);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "credit_limit");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, at), "");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, unlimited), "");
+    const char *actor = NULL, *reason = NULL;
+    cr_assert_str_eq(last_payload(over, FOLIO_EV_CREDIT_HOLD_PLACED, &actor),
+                     "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"100.01\","
+                     "\"limit\":\"100.00\"}}");
+    cr_assert_str_eq(actor, "credit-control");
+    last_seq_of(over, FOLIO_EV_CREDIT_HOLD_PLACED, &reason);
+    cr_assert_str_eq(reason, "balance above the credit limit");
+    projections_reproduce();
+
+    /* limit -> both: the limit was checked already, nothing more */
+    folio_settings_new both = {.credit_control = "both"};
+    before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &both));
+    cr_assert_eq(r.seq, before + 1);
+    /* and the next write sees the hold in force: no second placement */
+    tmpdb_issue_invoice(tmpdb, over, "1.00", "2026-01-11", NULL);
+    cr_assert_eq(count_of(over, FOLIO_EV_CREDIT_HOLD_PLACED), 1);
+    /* the on-hold policy alone changes no hold */
+    folio_settings_new policy = {.on_hold_policy = "cash-sales"};
+    before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &policy));
+    cr_assert_eq(r.seq, before + 1);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, over), "credit_limit");
+}
+
+/* A hold no rule could release (left by an older folio that turned the control off without
+ * releasing it) is released by the next settings change; one left while the limit was off
+ * and the balance is within it goes when the limit is checked again. */
+Test(receivables_credit, a_stale_hold_is_released_by_the_next_settings_change) {
+    const char *a = tmpdb_account(tmpdb, "Within", NULL, "100.00"); /* control: none */
+    const char *b = tmpdb_account(tmpdb, "Over", NULL, "100.00");
+    tmpdb_issue_invoice(tmpdb, a, "50.00", "2026-01-10", NULL);
+    tmpdb_issue_invoice(tmpdb, b, "150.00", "2026-01-10", NULL);
+    const uint64_t ids[2] = {tmpdb_card(tmpdb, a)->id, tmpdb_card(tmpdb, b)->id};
+    const char *held = "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"1\",\"limit\":null}}";
+    for (int i = 0; i < 2; i++) {
+        folio_event e = tmpdb_event(ids[i], FOLIO_EV_CREDIT_HOLD_PLACED, "%s", held);
+        tmpdb_append(tmpdb, &e);
+    }
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "credit_limit");
+    /* credit control stays none; the policy changes: both stale holds go */
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_settings_new policy = {.on_hold_policy = "cash-sales"};
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &policy));
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, b), "");
+    cr_assert_str_eq(last_payload(b, FOLIO_EV_CREDIT_HOLD_RELEASED, NULL),
+                     "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"150.00\","
+                     "\"limit\":\"100.00\"}}");
+    /* stale again; the limit checked again: the one within its limit is released, the one
+     * above it keeps the hold it has (no second placement) */
+    for (int i = 0; i < 2; i++) {
+        folio_event e = tmpdb_event(ids[i], FOLIO_EV_CREDIT_HOLD_PLACED, "%s", held);
+        tmpdb_append(tmpdb, &e);
+    }
+    folio_settings_new limit = {.credit_control = "limit"};
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
+    cr_assert_eq(r.seq, before + 2);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, b), "credit_limit");
+    const char *reason = NULL;
+    last_seq_of(a, FOLIO_EV_CREDIT_HOLD_RELEASED, &reason);
+    cr_assert_str_eq(reason, "balance back within the credit limit");
+    cr_assert_eq(count_of(b, FOLIO_EV_CREDIT_HOLD_PLACED), 2, "the two raw ones only");
+    projections_reproduce();
+}
+
+/* More holds than one ordinary command may stage (FOLIO_CMD_EVENTS_MAX, 264) change in the
+ * one transaction of the settings change; the next command is bounded as before. */
+static int create_held(folio_db *db, void *arg) {
+    (void)arg;
+    folio_write_opts w = tmpdb_w();
+    folio_write_result r;
+    folio_document_new d = {"2.00", NULL, "2026-01-10", NULL};
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Customer %03d", i);
+        folio_customer_new c = {.name = name, .credit_limit = "1.00"};
+        int rc = folio_customer_create(&r, db, &w, &c);
+        if (rc == FOLIO_OK) rc = folio_invoice_issue(&r, db, &w, r.ref, &d);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+Test(receivables_credit, a_settings_change_holds_and_releases_more_customers_than_a_command_stages) {
+    tmpdb_configure(tmpdb, "limit", NULL);
+    TMPDB_OK(folio_batch_run(tmpdb, create_held, NULL, 0));
+    cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000300"), "credit_limit");
+    folio_write_result r;
+    folio_write_opts w = tmpdb_w();
+    folio_settings_new none = {.credit_control = "none"}, limit = {.credit_control = "limit"};
+    uint64_t before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
+    cr_assert_eq(r.seq, before + 301);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000001"), "");
+    cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000300"), "");
+    before = tmpdb_last_seq(tmpdb);
+    TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
+    cr_assert_eq(r.seq, before + 301);
+    cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000150"), "credit_limit");
+    /* with a key: a repeat answers as the original (the settings' stream, the last seq) */
+    folio_write_result k1, k2;
+    folio_write_opts kw = {.actor = TMPDB_ACTOR, .idempotency_key = "cc-off"};
+    TMPDB_OK(folio_ledger_init(&k1, tmpdb, &kw, &none));
+    TMPDB_OK(folio_ledger_init(&k2, tmpdb, &kw, &none));
+    cr_assert(k2.replayed && !k1.replayed);
+    cr_assert_eq(k2.id, 0);
+    cr_assert_str_eq(k2.ref, "");
+    cr_assert_eq(k2.seq, k1.seq);
+    cr_assert_eq(k2.version, k1.version);
+    cr_assert_eq(k1.version, 4);
+    /* an ordinary command afterwards */
+    tmpdb_issue_invoice(tmpdb, "CUST-000001", "1.00", "2026-01-11", NULL);
+    projections_reproduce();
 }
 
 /* ---- past due ---- */

@@ -416,6 +416,55 @@ Test(receivables_cli, holds_lists_customers_on_hold_with_their_reasons) {
     free(text);
 }
 
+/* init --credit-control with a setting that no longer checks a rule releases the holds of
+ * that rule in the same transaction (actor credit-control): history shows the releases,
+ * verify and check pass, rebuild reproduces the holds. A limit switched on again holds the
+ * customer still above it. */
+Test(receivables_cli, init_that_turns_credit_control_off_releases_its_holds) {
+    RUN("init", "--credit-control", "both");
+    RUN("create", "Over the limit", "--credit-limit", "100.00");
+    RUN("create", "Fine");
+    RUN("invoice", "CUST-000001", "150.00", "--date", "2026-01-01", "--due", "2026-01-31");
+    RUN("invoice", "CUST-000002", "10.00", "--date", "2026-01-01", "--due", "2026-01-31");
+    json_decref(RUN_JSON("--json", "credit-check", "--as-of", "2026-02-15"));
+    assert_holds_are("{\"CUST-000001\":{\"ref\":\"CUST-000001\",\"name\":\"Over the limit\","
+                     "\"reasons\":[\"credit_limit\",\"past_due\"]},\"CUST-000002\":{\"ref\":"
+                     "\"CUST-000002\",\"name\":\"Fine\",\"reasons\":[\"past_due\"]}}");
+    uint64_t before = cli_event_count();
+    json_t *j = RUN_JSON("--json", "init", "--credit-control", "limit");
+    cr_assert_eq(cli_jint(j, "seq"), (long long)before + 3, "settings and two releases");
+    json_decref(j);
+    assert_holds_are("{\"CUST-000001\":{\"ref\":\"CUST-000001\",\"name\":\"Over the limit\","
+                     "\"reasons\":[\"credit_limit\"]}}");
+    RUN("init", "--credit-control", "none");
+    assert_holds_are("{}");
+    cr_assert_eq(cli_event_count(), before + 5);
+
+    char *h = run_ok_args(ARGS("history", "CUST-000001"));
+    const char *off_past = strstr(h, "credit_hold.released  by credit-control  (credit control "
+                                     "no longer checks past-due invoices)");
+    const char *off_limit = strstr(h, "credit_hold.released  by credit-control  (credit control "
+                                      "no longer checks the credit limit)");
+    cr_assert(off_past && off_limit && off_past < off_limit, "%s", h);
+    cr_assert(strstr(off_limit, "evidence: {\"balance\":\"150.00\",\"limit\":\"100.00\"}"), "%s", h);
+    free(h);
+    h = run_ok_args(ARGS("--json", "history", "CUST-000002"));
+    cr_assert(strstr(h, "no longer checks past-due invoices"), "%s", h);
+    free(h);
+    RUN("verify");
+    RUN("check");
+    RUN("rebuild");
+    RUN("check");
+    assert_holds_are("{}");
+
+    /* the limit checked again: the customer above it is held again, at once */
+    RUN("init", "--credit-control", "limit");
+    assert_holds_are("{\"CUST-000001\":{\"ref\":\"CUST-000001\",\"name\":\"Over the limit\","
+                     "\"reasons\":[\"credit_limit\"]}}");
+    RUN("verify");
+    RUN("check");
+}
+
 Test(receivables_cli, admit_answers_by_the_on_hold_policy) {
     static const struct {
         const char *policy, *sales_order, *cash_sale;
