@@ -36,9 +36,13 @@ static int parse_doc_args(doc_cli *a, cli_ctx *c, const char *cmd, int due_ok, i
             char *copy = strdup(v);
             if (!copy) return cli_usage("out of memory");
             a->apply_text[a->apply_count] = copy;
-            char *colon = strrchr(copy, ':');
+            /* INVOICE[:AMT]: a document number holds no ':' (letters, digits, - _ . /),
+             * so the first one ends it; an empty number is malformed input (exit 2), not
+             * a document that is not found (3). */
+            char *colon = strchr(copy, ':');
             if (colon) *colon = '\0';
             a->applies[a->apply_count++] = (folio_apply){copy, colon ? colon + 1 : NULL};
+            if (!*copy) return cli_usage("--apply takes INVOICE[:AMOUNT], not '%s'", v);
         } else if (pay_ok && cli_flag(c, i, "--auto")) {
             a->auto_allocate = 1;
         } else if (cli_is_option(c, i) && !(c->argv[i][2] >= '0' && c->argv[i][2] <= '9')) {

@@ -203,6 +203,9 @@ Test(receivables_cli, malformed_amounts_dates_and_options_exit_2) {
     FAILS(2, NULL, "invoice", "CUST-000001", "1.00", "--date");
     FAILS(2, NULL, "credit-note", "CUST-000001", "1.00", "--due", "2026-03-01");
     FAILS(2, NULL, "pay", "CUST-000001", "10.00", "--apply", "INV-000001:1.001");
+    FAILS(2, "--apply", "pay", "CUST-000001", "10.00", "--apply", ":5.00");
+    FAILS(2, "--apply", "pay", "CUST-000001", "10.00", "--apply", "");
+    FAILS(2, "'5:5'", "pay", "CUST-000001", "10.00", "--apply", "INV-000001:5:5");
     FAILS(2, NULL, "allocate", "CUST-000001", "--from", "PAY-000001");
     FAILS(2, NULL, "allocate", "CUST-000001", "--from", "PAY-000001", "--to", "INV-000001",
           "--auto");
