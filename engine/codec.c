@@ -10,7 +10,8 @@
  *   0 format  1 seq  2 stream  3 version  4 type  5 schema  6 recorded_at (uint, µs)
  *   7 actor (str)  8 reason (str)  9 correlation (str)  10 idempotency key (str)
  *   11 payload (map)  12 request hash (bin 16: what the idempotency key was used for)
- * Keys 8-10 and 12 are present only when set (12 with 10). Unknown keys are skipped on decode (a newer folio may
+ *   13 command mark (uint: events of the same command after this one)
+ * Keys 8-10, 12 and 13 are present only when set (12 with 10; 13 when not 0). Unknown keys are skipped on decode (a newer folio may
  * add fields); a missing required key is corruption.
  */
 #define MP_SOURCE 1
@@ -31,8 +32,12 @@
 enum {
     K_FORMAT = 0, K_SEQ = 1, K_STREAM = 2, K_VERSION = 3, K_TYPE = 4, K_SCHEMA = 5,
     K_RECORDED = 6, K_ACTOR = 7, K_REASON = 8, K_CORRELATION = 9, K_IDEM = 10, K_PAYLOAD = 11,
-    K_REQUEST = 12
+    K_REQUEST = 12, K_FOLLOWS = 13
 };
+/* Key 13, the command mark: how many events of the same command follow this one (1 ..
+ * FOLIO_BATCH_EVENTS_MAX - 1); absent on a command's last event, so a one-event command
+ * carries no byte of it. */
+#define FOLLOWS_VALID(v) ((v) >= 1 && (v) < FOLIO_BATCH_EVENTS_MAX)
 #define REQUIRED_KEYS                                                                        \
     ((1u << K_FORMAT) | (1u << K_SEQ) | (1u << K_STREAM) | (1u << K_VERSION) |               \
      (1u << K_TYPE) | (1u << K_SCHEMA) | (1u << K_RECORDED) | (1u << K_ACTOR) |              \
@@ -704,7 +709,7 @@ void folio_mpw__ki64(folio_mpw *w, const char *key, int64_t v) {
 
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
                                  const folio_event *e, const char *idempotency_key,
-                                 const uint8_t *request_hash) {
+                                 const uint8_t *request_hash, uint32_t follows) {
     FOLIO_ASSERT(e->seq > 0);
     FOLIO_ASSERT(e->actor != NULL);
     FOLIO_ASSERT((idempotency_key == NULL) == (request_hash == NULL));
@@ -712,7 +717,7 @@ int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
      * stack copy without a bounds check each, then copied once. */
     uint8_t head[1 + 7 * 10], *h = head;
     const unsigned fields = 9 + (e->reason != NULL) + (e->correlation != NULL) +
-                            2 * (idempotency_key != NULL);
+                            2 * (idempotency_key != NULL) + (follows != 0);
     FOLIO_ASSERT(fields < 16);
     *h++ = (uint8_t)(0x80 | fields); /* fixmap */
     const uint64_t ints[7][2] = {{K_FORMAT, FOLIO_ENVELOPE_FORMAT}, {K_SEQ, e->seq},
@@ -747,6 +752,11 @@ int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
     if (request_hash) {
         mpw_u64(&w, K_REQUEST);
         folio_mpw__bin(&w, request_hash, FOLIO_HASH_BYTES);
+    }
+    if (follows) { /* the command mark, last: only a multi-event command's earlier events */
+        FOLIO_ASSERT(FOLLOWS_VALID(follows));
+        mpw_u64(&w, K_FOLLOWS);
+        mpw_u64(&w, follows);
     }
     if (w.failed)
         return folio_error__set(FOLIO_ELIMIT, "event is larger than %u bytes",
@@ -783,7 +793,8 @@ static int decode_str(const char **out, const char **p, char *strbuf, size_t cap
 
 int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
                                  char *strbuf, size_t strbuf_cap, uint64_t seq,
-                                 uint8_t request_hash_out[FOLIO_HASH_BYTES]) {
+                                 uint8_t request_hash_out[FOLIO_HASH_BYTES],
+                                 uint32_t *follows_out) {
     FOLIO_ASSERT(e != NULL);
     FOLIO_ASSERT(strbuf_cap > 0);
     const char *p = (const char *)env, *end = p + env_bytes;
@@ -791,7 +802,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
         return FOLIO_CORRUPT(seq, "envelope is not exactly one msgpack value");
     if (mp_typeof(*p) != MP_MAP) return FOLIO_CORRUPT(seq, "envelope is not a map");
     memset(e, 0, sizeof *e);
-    uint32_t n = mp_decode_map(&p), seen = 0;
+    uint32_t n = mp_decode_map(&p), seen = 0, follows = 0;
     size_t used = 0;
     uint64_t v = 0;
     int rc = FOLIO_OK;
@@ -802,7 +813,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
             continue;
         }
         uint64_t key = mp_decode_uint(&p);
-        if (key <= K_REQUEST) {
+        if (key <= K_FOLLOWS) {
             if (seen & (1u << key)) return FOLIO_CORRUPT(seq, "envelope key %llu repeated",
                                                          (unsigned long long)key);
             seen |= 1u << key;
@@ -852,6 +863,13 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
             if (request_hash_out) memcpy(request_hash_out, h, FOLIO_HASH_BYTES);
             break;
         }
+        case K_FOLLOWS:
+            rc = decode_u64(&v, &p, seq, "command mark");
+            if (rc == FOLIO_OK && !FOLLOWS_VALID(v))
+                rc = FOLIO_CORRUPT(seq, "command mark %llu out of range",
+                                   (unsigned long long)v);
+            follows = (uint32_t)v;
+            break;
         default: mp_next(&p); break; /* a field added by a newer folio */
         }
     }
@@ -866,6 +884,7 @@ int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_
         return FOLIO_CORRUPT(seq, "request hash without an idempotency key");
     if (request_hash_out && !((seen >> K_REQUEST) & 1))
         memset(request_hash_out, 0, FOLIO_HASH_BYTES);
+    if (follows_out) *follows_out = follows;
     return FOLIO_OK;
 }
 
@@ -926,9 +945,9 @@ static inline int scan_uint(uint64_t *out, const uint8_t *env, size_t n, size_t 
 /*
  * One pass over an envelope (walk_envelope), for a scan of many events (folio_verify) and
  * for the iterators' decode: the bytes are checked as they are read, and nothing is copied.
- * It accepts only the shapes folio writes (a fixmap with fixint keys 0-12, each at most
+ * It accepts only the shapes folio writes (a fixmap with fixint keys 0-13, each at most
  * once; integers as fixint or uint 8-64; strings as str; the request hash as bin 8 of 16
- * bytes) and refuses (returns 0, setting no error) everything else, damaged or merely unusual: the caller then runs
+ * bytes; the command mark in range) and refuses (returns 0, setting no error) everything else, damaged or merely unusual: the caller then runs
  * folio_codec__decode_envelope, which accepts what a newer folio may write and names the
  * defect of a damaged envelope. So an envelope this accepts is one the decoder accepts with
  * the same fields; every check of the decoder is made here or is implied:
@@ -946,6 +965,7 @@ typedef struct {
     const uint8_t *payload;     /* in place */
     size_t payload_bytes;
     const uint8_t *request; /* the 16-byte request hash, or NULL */
+    uint64_t follows;       /* the command mark (key 13), 0 when absent */
     unsigned strings;       /* actor, reason, correlation, idempotency key: in envelope order */
     struct {
         unsigned key;
@@ -986,7 +1006,7 @@ static int walk_envelope(env_walk *w, const uint8_t *env, size_t n, uint64_t seq
     for (; k < pairs; k++) {
         if (n - i < 2) return 0; /* a key and a value take two bytes at least */
         const unsigned key = env[i], c = env[i + 1];
-        if (key > K_REQUEST || ((seen >> key) & 1u)) return 0;
+        if (key > K_FOLLOWS || ((seen >> key) & 1u)) return 0;
         seen |= 1u << key;
         i++;
         if (key <= K_RECORDED) {
@@ -1003,6 +1023,8 @@ static int walk_envelope(env_walk *w, const uint8_t *env, size_t n, uint64_t seq
                 return 0;
             w->request = env + i + 2;
             i += 2u + FOLIO_HASH_BYTES;
+        } else if (key == K_FOLLOWS) {
+            if (!scan_uint(&w->follows, env, n, &i) || !FOLLOWS_VALID(w->follows)) return 0;
         } else { /* actor, reason, correlation, idempotency key: each at most once */
             FOLIO_ASSERT(w->strings < sizeof w->str / sizeof w->str[0]);
             w->str[w->strings].key = key;
@@ -1037,6 +1059,7 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
             out->idem_key_bytes = w.str[j].len;
         }
     out->request = w.request;
+    out->follows = (uint32_t)w.follows;
     return 1;
 }
 
@@ -1054,7 +1077,8 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
  */
 int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t env_bytes,
                                       char *strbuf, size_t strbuf_cap, uint64_t seq,
-                                      uint8_t request_hash_out[FOLIO_HASH_BYTES]) {
+                                      uint8_t request_hash_out[FOLIO_HASH_BYTES],
+                                      uint32_t *follows_out) {
     FOLIO_ASSERT(e != NULL);
     env_walk w;
     if (!walk_envelope(&w, env, env_bytes, seq)) return 0;
@@ -1084,6 +1108,7 @@ int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t
         if (w.request) memcpy(request_hash_out, w.request, FOLIO_HASH_BYTES);
         else memset(request_hash_out, 0, FOLIO_HASH_BYTES);
     }
+    if (follows_out) *follows_out = (uint32_t)w.follows;
     return 1;
 }
 

@@ -157,7 +157,7 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
         if (rc == FOLIO_OK) rc = folio_frame__open(&f, v.data, v.size, seq);
         if (rc == FOLIO_OK)
             rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                              FOLIO_EVENT_BYTES_MAX, seq, NULL);
+                                              FOLIO_EVENT_BYTES_MAX, seq, NULL, NULL);
         if (rc < 0) break;
         int is_doc = e.type == FOLIO_EV_INVOICE_ISSUED || e.type == FOLIO_EV_CREDIT_NOTE_ISSUED ||
                      e.type == FOLIO_EV_PAYMENT_RECEIVED || e.type == FOLIO_EV_REFUND_ISSUED;

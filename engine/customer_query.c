@@ -175,7 +175,7 @@ int folio_customer_get(folio_customer **out, folio_db *db, const char *ref, uint
     folio_txn t = {0};
     folio_proj_txn dir;
     folio_head head;
-    uint64_t id = 0;
+    uint64_t id = 0, known = 0;
     uint8_t *bufs[2] = {NULL, NULL};
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "show: NULL argument");
     *out = NULL;
@@ -187,16 +187,19 @@ int folio_customer_get(folio_customer **out, folio_db *db, const char *ref, uint
     if ((rc = folio_log__read_head(&head, &t)) < 0) goto cleanup;
     for (unsigned i = 0; i < folio_projection__count(); i++)
         if ((rc = folio_projection__check_current(&t, i, head.last_seq)) < 0) goto cleanup;
+    /* as known at the end of the command that wrote at_seq: no state half-way through one */
+    if ((rc = folio_replay__at_seq(&known, &t, at_seq, head.last_seq)) < 0) goto cleanup;
+    FOLIO_ASSERT(known >= at_seq);
     rc = folio_directory__id_by_ref(&id, &dir, ref, strlen(ref));
     if (rc == FOLIO_ENOTFOUND) rc = folio_error__set(FOLIO_ENOTFOUND, "no customer %s", ref);
     if (rc < 0) goto cleanup;
-    if (at_seq == 0 || at_seq >= head.last_seq) {
+    if (known == head.last_seq) {
         if ((rc = folio_directory__get(r, &dir, id)) < 0) goto cleanup;
         if (!include_deleted && r->deleted_seq) {
             rc = deleted_message(r, ref);
             goto cleanup;
         }
-        rc = build_customer(out, r);
+        if ((rc = build_customer(out, r)) == FOLIO_OK) (*out)->at_seq = known;
         goto cleanup;
     }
     folio_store__read_end(&t);
@@ -206,12 +209,12 @@ int folio_customer_get(folio_customer **out, folio_db *db, const char *ref, uint
         rc = folio_error__set(FOLIO_ERROR, "out of memory");
         goto cleanup;
     }
-    if ((rc = card_at_seq(r, bufs, db, id, at_seq, ref)) < 0) goto cleanup;
+    if ((rc = card_at_seq(r, bufs, db, id, known, ref)) < 0) goto cleanup;
     if (!include_deleted && r->deleted_seq) {
         rc = deleted_message(r, ref);
         goto cleanup;
     }
-    rc = build_customer(out, r);
+    if ((rc = build_customer(out, r)) == FOLIO_OK) (*out)->at_seq = known;
 cleanup:
     if (t.mdb) folio_store__read_end(&t);
     free(bufs[0]);

@@ -221,15 +221,20 @@ int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, i
  * they were written). */
 int folio_codec__check_line(const char *s, size_t max_bytes, const char *what, int required);
 /* Encode the envelope of `e` (with seq, version, recorded_at and key already assigned)
- * into buf[0..cap); *bytes_out = its length. FOLIO_OK or FOLIO_ELIMIT. */
+ * into buf[0..cap); *bytes_out = its length. `follows`: how many events of the same
+ * command come after this one (the command mark, envelope key 13, written only when not 0).
+ * FOLIO_OK or FOLIO_ELIMIT. */
 int folio_codec__encode_envelope(size_t *bytes_out, uint8_t *buf, size_t cap,
                                  const folio_event *e, const char *idempotency_key,
-                                 const uint8_t *request_hash);
+                                 const uint8_t *request_hash, uint32_t follows);
 /* Decode an envelope into *e; strings are copied NUL-terminated into strbuf[0..cap),
- * the payload points into the envelope. FOLIO_ECORRUPT (naming seq) on any defect. */
+ * the payload points into the envelope; the request hash (zeros: none) and the command
+ * mark (0: none) go to the outputs that are not NULL. FOLIO_ECORRUPT (naming seq) on any
+ * defect. */
 int folio_codec__decode_envelope(folio_event *e, const uint8_t *env, size_t env_bytes,
                                  char *strbuf, size_t strbuf_cap, uint64_t seq,
-                                 uint8_t request_hash_out[FOLIO_HASH_BYTES]);
+                                 uint8_t request_hash_out[FOLIO_HASH_BYTES],
+                                 uint32_t *follows_out);
 /* The fields of an envelope that folio_verify checks, read in place (nothing copied). */
 typedef struct {
     uint64_t seq, stream, version;
@@ -238,6 +243,7 @@ typedef struct {
     const uint8_t *idem_key; /* the idempotency key in place (no NUL), or NULL */
     size_t idem_key_bytes;
     const uint8_t *request; /* the key's 16-byte request hash in place, or NULL */
+    uint32_t follows;       /* the command mark: events of the same command after it */
 } folio_envelope_fields;
 /* A one-pass fast path of folio_codec__decode_envelope for scans over many events (verify):
  * returns 1, with *out, only for an envelope that folio_codec__decode_envelope(.., seq, ..)
@@ -251,7 +257,8 @@ int folio_codec__scan_envelope(folio_envelope_fields *out, const uint8_t *env,
  * caller must then give to the decoder. */
 int folio_codec__decode_envelope_fast(folio_event *e, const uint8_t *env, size_t env_bytes,
                                       char *strbuf, size_t strbuf_cap, uint64_t seq,
-                                      uint8_t request_hash_out[FOLIO_HASH_BYTES]);
+                                      uint8_t request_hash_out[FOLIO_HASH_BYTES],
+                                      uint32_t *follows_out);
 /* Feed the idempotency-relevant content of one event into a hasher. */
 void folio_codec__hash_content(folio_hasher *h, const folio_event *e);
 
@@ -468,6 +475,15 @@ void folio_iter__release_spare(folio_db *db);
  * in t (engine/replay.c); the iterator does not keep t. */
 int folio_stream__open_in(folio_iter **out, folio_db *db, folio_txn *t, const folio_head *head,
                           uint64_t stream, uint64_t max_version, uint64_t at_seq);
+/* The command mark of event `seq` (it must exist): how many events of its command follow
+ * it (0: it ends its command; every event of a ledger written before the marks). */
+int folio_replay__follows_at(uint32_t *out, folio_txn *t, uint64_t seq);
+/* The last seq of the command holding event seq (1 <= seq <= head_seq); FOLIO_ECORRUPT for
+ * a mark past head_seq. */
+int folio_replay__command_last(uint64_t *last_out, folio_txn *t, uint64_t seq, uint64_t head_seq);
+/* The seq an "as known at at_seq" answer is given at: head_seq for 0, else the end of the
+ * command holding at_seq; FOLIO_EINVAL past head_seq (naming it). */
+int folio_replay__at_seq(uint64_t *out, folio_txn *t, uint64_t at_seq, uint64_t head_seq);
 
 /* Report progress every this many events (a power of two: cheap to test). */
 #define FOLIO_PROGRESS_EVERY 65536u

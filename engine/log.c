@@ -14,7 +14,8 @@
  * chain hash of that event, u64 LE last recorded_at.
  * Invariants: seq is dense from 1; versions are dense from 1 per stream; a frame's
  * back-pointer is the seq of its stream's previous event; recorded_at never decreases;
- * head.chain is the chain hash of event head.last_seq.
+ * head.chain is the chain hash of event head.last_seq; the events of one append (a command
+ * or a raw batch) carry command marks counting down to its last event, which has none.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,10 +439,13 @@ int folio_log__check_expects(folio_txn *t, const folio_expect *expects, size_t n
 }
 
 /* Append one event at the head inside transaction t. With `given` the event's seq, version and
- * recorded_at are the caller's (restore) and are checked; otherwise they are assigned. */
-static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_states *states,
-                      folio_event *e, const char *key, const uint8_t *hash, int given,
-                      int64_t recorded) {
+ * recorded_at are the caller's (restore) and are checked; otherwise they are assigned.
+ * `follows` is its command mark (events of its command after it). Inlined into its two
+ * callers: its ten arguments then cost no stores per event on the append path. */
+static inline __attribute__((always_inline)) int
+append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_states *states,
+           folio_event *e, const char *key, const uint8_t *hash, uint32_t follows, int given,
+           int64_t recorded) {
     folio_stream_rec srec;
     int rc = folio_log__read_stream(&srec, t, e->stream);
     if (rc < 0 && rc != FOLIO_ENOTFOUND) return rc;
@@ -471,7 +475,8 @@ static int append_one(folio_db *db, folio_txn *t, folio_head *head, folio_proj_s
     e->idempotency_key = key;
     size_t env_bytes = 0;
     rc = folio_codec__encode_envelope(&env_bytes, db->scratch + FOLIO_FRAME_HEADER_BYTES,
-                                      FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, e, key, hash);
+                                      FOLIO_EVENT_BYTES_MAX - FOLIO_FRAME_HEADER_BYTES, e, key, hash,
+                                      follows);
     if (rc < 0) return rc;
     size_t frame_bytes = FOLIO_FRAME_HEADER_BYTES + env_bytes;
     folio_frame__seal(db->scratch, frame_bytes, srec.head_seq, head->chain);
@@ -535,9 +540,14 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
     int64_t now = wall_clock_us();
     int64_t recorded = now > head.last_recorded_at_us ? now : head.last_recorded_at_us;
     const uint64_t first_seq = head.last_seq + 1;
+    /* One command (or raw batch) is one atomic unit: each event but the last carries how
+     * many of its events follow (the command mark), so a reader can tell where it ends. */
+    FOLIO_ASSERT(n <= FOLIO_BATCH_EVENTS_MAX);
     for (size_t i = 0; i < n; i++) {
         folio_event e = events[i];
-        if ((rc = append_one(db, t, &head, &states, &e, key, hash, 0, recorded)) < 0) return rc;
+        if ((rc = append_one(db, t, &head, &states, &e, key, hash, (uint32_t)(n - 1 - i), 0,
+                             recorded)) < 0)
+            return rc;
     }
     FOLIO_ASSERT(head.last_seq - first_seq + 1 == n);
     if ((rc = write_head(t, &head)) < 0) return rc;
@@ -562,8 +572,11 @@ static int restore_txn(folio_txn *t, void *arg) {
     folio_head head;
     folio_proj_states states;
     int rc;
+    uint32_t pending = 0; /* the command mark of the log's last event */
     if ((rc = folio_log__read_head(&head, t)) < 0) return rc;
     if ((rc = folio_projection__load(&states, t)) < 0) return rc;
+    if (head.last_seq > 0 && (rc = folio_replay__follows_at(&pending, t, head.last_seq)) < 0)
+        return rc;
     states.scratch = a->db->proj_scratch;
     for (size_t i = 0; i < a->n; i++) {
         const folio_restore_item *it = &a->items[i];
@@ -573,8 +586,15 @@ static int restore_txn(folio_txn *t, void *arg) {
             return folio_error__set(FOLIO_EINVAL, "seq %llu: an idempotency key needs its request "
                                                   "hash and the other way round",
                                     (unsigned long long)e.seq);
-        if ((rc = append_one(a->db, t, &head, &states, &e, key, it->request_hash, 1, 0)) < 0)
+        /* the marks count down to a command's last event (docs/INTEGRITY.md, check 11) */
+        if (pending > 0 && it->command_follows != pending - 1)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: command mark %u, expected %u (the "
+                                                  "command of the events before it)",
+                                    (unsigned long long)e.seq, it->command_follows, pending - 1);
+        if ((rc = append_one(a->db, t, &head, &states, &e, key, it->request_hash,
+                             it->command_follows, 1, 0)) < 0)
             return rc;
+        pending = it->command_follows;
         if (it->chain && memcmp(it->chain, head.chain, FOLIO_HASH_BYTES) != 0)
             return FOLIO_CORRUPT(e.seq, "the restored chain hash differs from the exported one");
         if (key) {
@@ -618,6 +638,10 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
         if (e->idempotency_key && !*e->idempotency_key)
             return folio_error__set(FOLIO_EINVAL, "seq %llu: idempotency key is empty",
                                     (unsigned long long)e->seq);
+        if (items[i].command_follows >= FOLIO_BATCH_EVENTS_MAX)
+            return folio_error__set(FOLIO_EINVAL, "seq %llu: command mark %u, more than a batch "
+                                                  "holds",
+                                    (unsigned long long)e->seq, items[i].command_follows);
     }
     restore_args a = {db, items, n};
     return folio_log__write(db, restore_txn, &a);

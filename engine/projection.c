@@ -426,9 +426,9 @@ static int catch_up_batch(folio_db *db, char *strbuf, size_t strbuf_cap, int *do
             /* the one-pass decode accepts only what the decoder accepts, with its results;
              * the decoder takes anything else and names its defect (INTEGRITY.md check 5) */
             if (!folio_codec__decode_envelope_fast(&e, f.envelope, f.envelope_bytes, strbuf,
-                                                   strbuf_cap, seq, NULL))
+                                                   strbuf_cap, seq, NULL, NULL))
                 FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                                       strbuf_cap, seq, NULL));
+                                                       strbuf_cap, seq, NULL, NULL));
             FOLIO_TRY(folio_projection__apply_all(&t, &s, &e));
             rc = folio_store__cursor_next(&c, &k, &v);
         }

@@ -46,6 +46,7 @@ struct folio_iter {
     folio_event cur;
     uint8_t cur_chain[FOLIO_HASH_BYTES];   /* chain hash of cur */
     uint8_t cur_request[FOLIO_HASH_BYTES]; /* request hash of cur (zeros: none) */
+    uint32_t cur_follows;                  /* command mark of cur (0: it ends its command) */
     int opened; /* the slots came from the stream walk: `frames` holds them opened */
     /* last: filled before use, never zeroed */
     slot slots[FOLIO_ITER_BATCH_COUNT_MAX];
@@ -365,6 +366,8 @@ int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream, uint64_t 
     int rc = folio_store__read_begin(&t, db->store);
     if (rc < 0) return rc;
     rc = folio_log__read_head(&head, &t);
+    /* as known at the end of the command that wrote at_seq, never half-way through it */
+    if (rc == FOLIO_OK && at_seq != 0) rc = folio_replay__at_seq(&at_seq, &t, at_seq, head.last_seq);
     if (rc == FOLIO_OK) rc = folio_stream__open_in(out, db, &t, &head, stream, max_version, at_seq);
     folio_store__read_end(&t);
     return rc;
@@ -455,9 +458,11 @@ int folio_iter_next(const folio_event **event_out, folio_iter *it) {
     /* The one-pass decode accepts only what the decoder accepts, with its results; the
      * decoder takes anything else and names its defect (docs/INTEGRITY.md, check 5). */
     if (!folio_codec__decode_envelope_fast(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
-                                           FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request))
+                                           FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request,
+                                           &it->cur_follows))
         rc = folio_codec__decode_envelope(&it->cur, f.envelope, f.envelope_bytes, it->strbuf,
-                                          FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request);
+                                          FOLIO_EVENT_BYTES_MAX, s->seq, it->cur_request,
+                                          &it->cur_follows);
     memcpy(it->cur_chain, f.chain, FOLIO_HASH_BYTES);
     if (rc < 0) return rc;
     if (it->kind == ITER_STREAM) {
@@ -495,4 +500,112 @@ int folio_iter_request_hash(uint8_t out[FOLIO_HASH_BYTES], const folio_iter *it)
     if (!out || !it) return folio_error__set(FOLIO_EINVAL, "iter_request_hash: NULL argument");
     memcpy(out, it->cur_request, FOLIO_HASH_BYTES);
     return memcmp(out, zero, FOLIO_HASH_BYTES) != 0;
+}
+
+uint32_t folio_iter_command_follows(const folio_iter *it) { return it ? it->cur_follows : 0; }
+
+/* ---------------------------------------------------------------------------------------
+ * Command boundaries (docs/FORMAT.md, envelope key 13)
+ * ------------------------------------------------------------------------------------- */
+
+int folio_replay__follows_at(uint32_t *out, folio_txn *t, uint64_t seq) {
+    uint8_t key[8];
+    folio_val v;
+    folio_frame f;
+    folio_envelope_fields e;
+    FOLIO_ASSERT(out != NULL);
+    FOLIO_ASSERT(seq > 0);
+    *out = 0;
+    folio__put_be64(key, seq);
+    int rc = folio_store__get(&v, t, FOLIO_DB_LOG, key, sizeof key);
+    if (rc == FOLIO_ENOTFOUND) return FOLIO_CORRUPT(seq, "missing from the log");
+    if (rc < 0) return rc;
+    if ((rc = folio_frame__open(&f, v.data, v.size, seq)) < 0) return rc;
+    if (folio_codec__scan_envelope(&e, f.envelope, f.envelope_bytes, seq)) {
+        *out = e.follows;
+        return FOLIO_OK;
+    }
+    /* a shape folio does not write: the decoder reads it, or names its defect */
+    char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX);
+    if (!strbuf) return folio_error__set(FOLIO_ERROR, "out of memory");
+    folio_event full;
+    rc = folio_codec__decode_envelope(&full, f.envelope, f.envelope_bytes, strbuf,
+                                      FOLIO_EVENT_BYTES_MAX, seq, NULL, out);
+    free(strbuf);
+    return rc;
+}
+
+int folio_replay__command_last(uint64_t *last_out, folio_txn *t, uint64_t seq, uint64_t head_seq) {
+    uint32_t follows = 0;
+    FOLIO_ASSERT(seq >= 1);
+    FOLIO_ASSERT(seq <= head_seq);
+    int rc = folio_replay__follows_at(&follows, t, seq);
+    if (rc < 0) return rc;
+    if (follows > head_seq - seq)
+        return FOLIO_CORRUPT(seq, "command mark %u points past the last seq %llu", follows,
+                             (unsigned long long)head_seq);
+    *last_out = seq + follows;
+    FOLIO_ASSERT(*last_out <= head_seq);
+    return FOLIO_OK;
+}
+
+int folio_replay__at_seq(uint64_t *out, folio_txn *t, uint64_t at_seq, uint64_t head_seq) {
+    if (at_seq == 0) {
+        *out = head_seq;
+        return FOLIO_OK;
+    }
+    if (at_seq > head_seq)
+        return folio_error__set(FOLIO_EINVAL,
+                                "seq %llu is past the ledger's last seq %llu: an answer as known "
+                                "at it would change once it is written",
+                                (unsigned long long)at_seq, (unsigned long long)head_seq);
+    return folio_replay__command_last(out, t, at_seq, head_seq);
+}
+
+/* The first seq of the command holding `seq`: back while the event before it says that
+ * events of its command follow, each mark one more than the next one's. */
+static int command_first(uint64_t *first_out, folio_txn *t, uint64_t seq, uint64_t last) {
+    uint64_t s = seq;
+    for (unsigned n = 0; s > 1; n++) {
+        uint32_t before = 0;
+        FOLIO_ASSERT(n < FOLIO_BATCH_EVENTS_MAX); /* each mark is one more, all below that */
+        int rc = folio_replay__follows_at(&before, t, s - 1);
+        if (rc < 0) return rc;
+        if (before == 0) break;
+        if (before != last - (s - 1))
+            return FOLIO_CORRUPT(s - 1, "command mark %u, expected %llu (the command ends at "
+                                        "seq %llu)",
+                                 before, (unsigned long long)(last - (s - 1)),
+                                 (unsigned long long)last);
+        s--;
+    }
+    *first_out = s;
+    FOLIO_ASSERT(s <= seq);
+    return FOLIO_OK;
+}
+
+int folio_command_bounds(uint64_t *first_out, uint64_t *last_out, folio_db *db, uint64_t seq) {
+    folio_txn t = {0};
+    folio_head head;
+    uint64_t first = 0, last = 0;
+    if (!first_out || !last_out || !db)
+        return folio_error__set(FOLIO_EINVAL, "command_bounds: NULL argument");
+    if (seq == 0) return folio_error__set(FOLIO_EINVAL, "command_bounds: seq 0");
+    int rc = folio_store__read_begin(&t, db->store);
+    if (rc < 0) return rc;
+    if ((rc = folio_log__read_head(&head, &t)) < 0) goto cleanup;
+    if (seq > head.last_seq) {
+        rc = folio_error__set(FOLIO_EINVAL, "seq %llu is past the ledger's last seq %llu",
+                              (unsigned long long)seq, (unsigned long long)head.last_seq);
+        goto cleanup;
+    }
+    if ((rc = folio_replay__command_last(&last, &t, seq, head.last_seq)) < 0) goto cleanup;
+    if ((rc = command_first(&first, &t, seq, last)) < 0) goto cleanup;
+    FOLIO_ASSERT(first <= seq);
+    FOLIO_ASSERT(seq <= last);
+    *first_out = first;
+    *last_out = last;
+cleanup:
+    folio_store__read_end(&t);
+    return rc;
 }

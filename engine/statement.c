@@ -180,7 +180,6 @@ int folio_statement_get(folio_statement **out, folio_db *db, const char *ref, co
     folio_customer *cu = NULL;
     st_items items = {0};
     int32_t as_of_days, from_days = INT32_MIN;
-    folio_stats st;
     int rc;
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "statement: NULL argument");
     *out = NULL;
@@ -191,9 +190,11 @@ int folio_statement_get(folio_statement **out, folio_db *db, const char *ref, co
         return folio_error__set(FOLIO_EINVAL, "--from: %s", folio_errmsg());
     if (from && from_days > as_of_days)
         return folio_error__set(FOLIO_EINVAL, "--from %s is after the statement date", from);
-    if ((rc = folio_stats_get(&st, db)) < 0) return rc;
-    if (at_seq == 0 || at_seq > st.events) at_seq = st.events;
+    /* the card says which seq it is as known at (the head, or the end of the command that
+     * wrote at_seq); the documents are folded as known at the same seq */
     if ((rc = folio_customer_get(&cu, db, ref, at_seq, 0)) < 0) return rc;
+    FOLIO_ASSERT(cu->at_seq >= at_seq);
+    at_seq = cu->at_seq;
     if (!cu->currency) {
         folio_customer_free(cu);
         return folio_error__set(FOLIO_ENOTFOUND, "%s has no currency as of seq %llu", ref,

@@ -2,7 +2,8 @@
  * engine/verify.c - the integrity walk (docs/INTEGRITY.md).
  * One read snapshot; every event in seq order: dense seq, frame checksum, chain hash
  * recomputed from the previous one, envelope decode, stream back-pointer and version
- * continuity, recorded_at never decreasing; then the stored head (last seq, chain hash,
+ * continuity, recorded_at never decreasing, command marks counting down within one append;
+ * then the stored head (last seq, chain hash,
  * recorded_at) and the stream index (every record matches the log, no record missing or
  * extra) and the idempotency index (every record names events that exist).
  * Memory: one entry per stream (O(streams)), one frame of scratch.
@@ -163,14 +164,55 @@ static int check_keyed_event(folio_txn *t, uint64_t seq, const folio_envelope_fi
     return FOLIO_OK;
 }
 
+/* The command the walk is inside (check 11): what its first event carried, which each
+ * later event of it must carry too (one append writes them with one clock reading, one
+ * idempotency key and request hash). */
+typedef struct {
+    uint32_t pending; /* the previous event's mark: events of its command still to come */
+    uint64_t first;   /* seq of the command's first event */
+    int64_t recorded_at_us;
+    int keyed;
+    size_t key_bytes;
+    uint8_t key[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX];
+    uint8_t request[FOLIO_HASH_BYTES];
+} command_walk;
+
+static int check_mark(command_walk *cw, uint64_t seq, const folio_envelope_fields *e) {
+    if (cw->pending == 0) { /* a command starts here */
+        if (e->follows == 0) return FOLIO_OK; /* and ends: most events */
+        FOLIO_ASSERT(e->idem_key_bytes <= sizeof cw->key);
+        cw->first = seq;
+        cw->recorded_at_us = e->recorded_at_us;
+        cw->keyed = e->idem_key != NULL;
+        cw->key_bytes = e->idem_key_bytes;
+        if (e->idem_key) memcpy(cw->key, e->idem_key, e->idem_key_bytes);
+        if (e->request) memcpy(cw->request, e->request, FOLIO_HASH_BYTES);
+        cw->pending = e->follows;
+        return FOLIO_OK;
+    }
+    if (e->follows != cw->pending - 1)
+        return FOLIO_CORRUPT(seq, "command mark %u, expected %u (the command from seq %llu)",
+                             e->follows, cw->pending - 1, (unsigned long long)cw->first);
+    if (e->recorded_at_us != cw->recorded_at_us || (e->idem_key != NULL) != cw->keyed ||
+        (cw->keyed && (e->idem_key_bytes != cw->key_bytes ||
+                       memcmp(e->idem_key, cw->key, cw->key_bytes) != 0 || !e->request ||
+                       memcmp(e->request, cw->request, FOLIO_HASH_BYTES) != 0)))
+        return FOLIO_CORRUPT(seq, "inside the command from seq %llu but not written with it "
+                                  "(recorded_at, idempotency key or request hash differ)",
+                             (unsigned long long)cw->first);
+    cw->pending = e->follows;
+    return FOLIO_OK;
+}
+
 static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, char *strbuf,
                     int64_t *last_recorded, folio_log_counts *counted, folio_db *db,
-                    uint64_t total) {
+                    uint64_t total, uint32_t *last_follows) {
     folio_cursor c = {0};
     folio_val k, v;
     uint8_t chain[FOLIO_HASH_BYTES] = {0};
     int rc = FOLIO_OK;
     uint64_t seq = 1;
+    command_walk cw = {0};
     FOLIO_TRY(folio_store__cursor_open(&c, t, FOLIO_DB_LOG));
     for (rc = folio_store__cursor_seek(&c, NULL, 0, &k, &v); rc == FOLIO_OK;
          rc = folio_store__cursor_next(&c, &k, &v), seq++) {
@@ -214,7 +256,8 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
         if (!scanned) {
             folio_event full;
             FOLIO_TRY(folio_codec__decode_envelope(&full, f.envelope, f.envelope_bytes, strbuf,
-                                                   FOLIO_EVENT_BYTES_MAX, seq, request));
+                                                   FOLIO_EVENT_BYTES_MAX, seq, request,
+                                                   &e.follows));
             e.seq = full.seq;
             e.stream = full.stream;
             e.version = full.version;
@@ -251,6 +294,7 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
             goto cleanup;
         }
         if (e.idem_key) FOLIO_TRY(check_keyed_event(t, seq, &e));
+        if (e.follows || cw.pending) FOLIO_TRY(check_mark(&cw, seq, &e));
         counted->types[e.type]++;
         if (e.version == 1) counted->streams++;
         *last_recorded = e.recorded_at_us;
@@ -265,6 +309,7 @@ static int walk_log(folio_verify_report *r, folio_txn *t, stream_table *tab, cha
     if (rc != FOLIO_ITEROVER) goto cleanup;
     rc = FOLIO_OK;
     r->bad_seq = 0;
+    *last_follows = cw.pending;
     memcpy(r->head, chain, FOLIO_HASH_BYTES);
     FOLIO_ASSERT(r->events == seq - 1);
 cleanup:
@@ -386,7 +431,7 @@ static int check_idem(folio_verify_report *r, folio_txn *t, uint64_t last_seq, c
             FOLIO_TRY(folio_store__get(&fv, t, FOLIO_DB_LOG, key, sizeof key));
             FOLIO_TRY(folio_frame__open(&f, fv.data, fv.size, ends[i]));
             FOLIO_TRY(folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                                   FOLIO_EVENT_BYTES_MAX, ends[i], hash));
+                                                   FOLIO_EVENT_BYTES_MAX, ends[i], hash, NULL));
             if (!e.idempotency_key || strlen(e.idempotency_key) != k.size ||
                 memcmp(e.idempotency_key, k.data, k.size) != 0 ||
                 memcmp(hash, rec.hash, FOLIO_HASH_BYTES) != 0) {
@@ -416,9 +461,17 @@ static int verify_run(folio_verify_report *report, folio_db *db, int log_only) {
     FOLIO_TRY(folio_log__read_head(&head, &t));
     folio_log_counts counted;
     memset(&counted, 0, sizeof counted);
-    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded, &counted, db, head.last_seq));
+    uint32_t last_follows = 0;
+    FOLIO_TRY(walk_log(report, &t, &tab, strbuf, &last_recorded, &counted, db, head.last_seq,
+                       &last_follows));
     folio_progress__report(db, "verify", report->events, head.last_seq);
     FOLIO_TRY(check_head(report, &t, last_recorded));
+    if (last_follows) { /* check 11, after the head's: a lost last event is named as such */
+        report->bad_seq = report->events;
+        rc = FOLIO_CORRUPT(report->events, "command mark %u points past the end of the log",
+                           last_follows);
+        goto cleanup;
+    }
     FOLIO_TRY(check_streams(report, &t, &tab, log_only));
     FOLIO_TRY(check_idem(report, &t, report->events, strbuf));
     FOLIO_TRY(check_counts(report, &t, &counted));

@@ -272,8 +272,12 @@ FOLIO_API int folio_log_open(folio_iter **out, folio_db *db, uint64_t from_seq,
 /**
  * Iterate one stream's events in version order, reading only that stream's events.
  * `max_version` (0 = all) stops after that version; `at_seq` (0 = now) answers as known at
- * that seq: events with a larger seq are not returned.
- * @return FOLIO_OK, FOLIO_ENOTFOUND (the stream has no events, as known at at_seq).
+ * that seq: events after it are not returned, except those of the command (or append batch)
+ * that wrote event at_seq, whose effects are atomic: the answer is as known at the end of
+ * that command (folio_command_bounds). An at_seq past the log's last seq is refused, since
+ * the answer would change once that seq is written.
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (the stream has no events, as known at at_seq),
+ *         FOLIO_EINVAL (at_seq past the last seq, or a NULL argument).
  */
 FOLIO_API int folio_stream_open(folio_iter **out, folio_db *db, uint64_t stream,
                                 uint64_t max_version, uint64_t at_seq);
@@ -289,6 +293,23 @@ FOLIO_API int folio_iter_next(const folio_event **event_out, folio_iter *iter);
 /** Release an iterator (before closing the handle it came from). NULL is a no-op. */
 FOLIO_API void folio_iter_free(folio_iter *iter);
 
+/**
+ * Where a command ends: how many events of the same command (or folio_append batch) follow
+ * the event last returned by folio_iter_next() (envelope key 13). 0 for the last event of a
+ * command, and for every event of a ledger written before folio recorded command marks
+ * (each event was then its own command). 0 for a NULL iter.
+ */
+FOLIO_API uint32_t folio_iter_command_follows(const folio_iter *iter);
+
+/**
+ * The command (or folio_append batch, or one command of a folio_batch_run) that wrote event
+ * `seq`: its first and last seq. On a ledger written before command marks every event is
+ * its own command (first = last = seq).
+ * @return FOLIO_OK, FOLIO_EINVAL (seq 0 or past the last seq), FOLIO_ECORRUPT (a damaged mark).
+ */
+FOLIO_API int folio_command_bounds(uint64_t *first_out, uint64_t *last_out, folio_db *db,
+                                   uint64_t seq);
+
 /** The chain hash of the event last returned by folio_iter_next() (zeros for a NULL iter). */
 FOLIO_API void folio_iter_chain(uint8_t out[16], const folio_iter *iter);
 /** The request hash the event's idempotency key was used for: 1, or 0 (out zeroed) when
@@ -301,6 +322,9 @@ typedef struct {
                                      event.idempotency_key is restored too */
     const uint8_t *request_hash;  /* 16 bytes with an idempotency key, else NULL */
     const uint8_t *chain;         /* 16 bytes: the chain hash the event must get, or NULL */
+    uint32_t command_follows;     /* its command mark as exported (folio_iter_command_follows):
+                                     0, or the events of its command after it, which must
+                                     follow it with marks counting down to 0 */
 } folio_restore_item;
 
 /**
@@ -637,12 +661,18 @@ typedef struct folio_customer {
     uint64_t deleted_seq;           /* seq of the deletion (0 if not deleted) */
     int64_t deleted_at_us;
     const char *merged_into;        /* ref of the KEEP side, or NULL */
+    uint64_t at_seq;                /* folio_customer_get: the seq the card is as known at
+                                       (the head for at_seq 0; else the end of the command
+                                       that wrote the seq asked); 0 from lists and find */
 } folio_customer;
 
 /**
  * The customer card. `at_seq` 0: now; otherwise as known at that seq (replayed from the
- * customer's events): right after that event, which may be inside a command that wrote
- * several (a creation is customer.created then customer.currency_set). A deleted or merged-away customer is FOLIO_ENOTFOUND, with a message
+ * customer's events): at the end of the command that wrote event at_seq (a creation is
+ * customer.created then customer.currency_set; a merge writes to both customers), never
+ * half-way through one; out->at_seq says which seq that is. An at_seq past the log's last
+ * seq is FOLIO_EINVAL (the answer would change once it is written). A deleted or
+ * merged-away customer is FOLIO_ENOTFOUND, with a message
  * saying so ("CUST-000002 was deleted: merged into CUST-000001"), unless `include_deleted`.
  * @param[out] out release with folio_customer_free().
  * @return FOLIO_OK, FOLIO_ENOTFOUND, FOLIO_EINVAL.
@@ -720,17 +750,20 @@ typedef struct {
     int64_t opening_balance_minor, total_open_minor, aging_minor[FOLIO_AGING_BUCKETS];
     const folio_statement_line *lines; /* oldest first (date, then seq) */
     size_t line_count;
-    uint64_t at_seq;              /* as known at this seq (the head when not asked) */
+    uint64_t at_seq;              /* as known at this seq: the head when not asked, else the
+                                     end of the command that wrote the seq asked */
 } folio_statement;
 
 /**
  * The statement of a customer (SPEC section 5): open invoices, open credit notes and
  * unallocated payments as of business date `as_of` (NULL: today) — documents, allocations and
- * refunds dated after it do not count — as known at seq `at_seq` (0: now). With `from`, the
+ * refunds dated after it do not count — as known at seq `at_seq` (0: now; else at the end of
+ * the command that wrote it, as folio_customer_get; past the last seq: FOLIO_EINVAL). With `from`, the
  * lines are the open documents dated from it on, and what is still open of older ones is
  * the opening balance. Aging buckets add up to the total. Replayed from the customer's events
  * (and, for documents merged in, the merged customer's).
- * @return FOLIO_OK, FOLIO_ENOTFOUND (no such customer, or deleted), FOLIO_EINVAL (bad date).
+ * @return FOLIO_OK, FOLIO_ENOTFOUND (no such customer, or deleted), FOLIO_EINVAL (bad date,
+ *         or at_seq past the last seq).
  */
 FOLIO_API int folio_statement_get(folio_statement **out, folio_db *db, const char *ref,
                                   const char *as_of, const char *from, uint64_t at_seq);

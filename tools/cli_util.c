@@ -457,6 +457,8 @@ int cli_print_history_item(FILE *f, const folio_event *e, int json, int with_str
             fputs("\",\"chain\":\"", f);
             cli_hex(f, h, sizeof h);
             fputc('"', f);
+            uint32_t follows = folio_iter_command_follows(export_from);
+            if (follows) fprintf(f, ",\"command_follows\":%u", follows);
         }
         fputc('}', f);
         if (with_stream) fputc('\n', f);

@@ -393,9 +393,16 @@ Test(customer_history, show_at_seq_gives_the_name_before_an_update) {
     folio_customer *at_update = tmpdb_card_at(tmpdb, a.ref, u.seq, 0);
     cr_assert_str_eq(at_update->name, "Acme Ltd");
     cr_assert_eq(at_update->version, 3);
-    /* Later events of other customers do not matter; a seq past the head is "now". */
+    /* Later events of other customers do not matter; a seq past the head is refused (the
+     * answer would change once it is written), naming the head. */
     cr_assert_str_eq(tmpdb_card_at(tmpdb, a.ref, tmpdb_last_seq(tmpdb), 0)->name, "Acme Ltd");
-    cr_assert_str_eq(tmpdb_card_at(tmpdb, a.ref, 1000000, 0)->name, "Acme Ltd");
+    folio_customer *later = NULL;
+    cr_assert_eq(folio_customer_get(&later, tmpdb, a.ref, tmpdb_last_seq(tmpdb) + 1, 0),
+                 FOLIO_EINVAL);
+    cr_assert_null(later);
+    cr_assert(strstr(folio_errmsg(), tmpdb_strf("last seq %llu",
+                                                (unsigned long long)tmpdb_last_seq(tmpdb))),
+              "%s", folio_errmsg());
     cr_assert_str_eq(tmpdb_card_at(tmpdb, a.ref, 0, 0)->name, "Acme Ltd");
 }
 
@@ -436,14 +443,25 @@ Test(customer_history, show_at_a_seq_before_the_customer_existed_is_not_found) {
 /* A seq between customer.created and customer.currency_set (one transaction) is a card
  * without a currency and so without a balance (this aborted in build_customer() before
  * 749ecf3). */
-Test(customer_history, show_at_the_creation_event_gives_a_card_without_a_currency_yet) {
+/* A creation is customer.created then customer.currency_set in one command: a card as known
+ * at the first is the card at the end of the command (a customer without a currency never
+ * existed for any reader), and says which seq that is. */
+Test(customer_history, show_inside_a_creation_answers_at_its_end) {
     tmpdb_customer(tmpdb, "First");
     folio_write_result b = tmpdb_customer(tmpdb, "Second");
+    tmpdb_customer(tmpdb, "Third"); /* so the creation is not the head */
     folio_customer *born = tmpdb_card_at(tmpdb, b.ref, b.seq - 1, 0);
     cr_assert_str_eq(born->name, "Second");
-    cr_assert_eq(born->version, 1);
-    cr_assert_null(born->currency);
-    cr_assert_null(born->balance);
+    cr_assert_eq(born->version, 2);
+    cr_assert_str_eq(born->currency, "USD");
+    cr_assert_str_eq(born->balance, "0.00");
+    cr_assert_eq(born->at_seq, b.seq, "as known at the creation's last seq");
+    cr_assert_eq(tmpdb_card_at(tmpdb, b.ref, b.seq, 0)->at_seq, b.seq);
+    cr_assert_eq(tmpdb_card_at(tmpdb, b.ref, 0, 0)->at_seq, tmpdb_last_seq(tmpdb), "now: the head");
+    uint64_t first = 0, last = 0;
+    cr_assert_eq(folio_command_bounds(&first, &last, tmpdb, b.seq - 1), FOLIO_OK);
+    cr_assert_eq(first, b.seq - 1);
+    cr_assert_eq(last, b.seq);
 }
 
 Test(customer_history, show_at_a_seq_before_deletion_gives_the_live_card) {

@@ -144,7 +144,7 @@ Test(read, max_version_stops_after_that_version) {
 Test(read, at_seq_answers_as_known_at_that_seq) {
     append_ten(); /* stream 1: versions 1..5 at seqs 1, 3, 5, 7, 8 */
     static const uint64_t seqs_of_stream1[] = {1, 3, 5, 7, 8};
-    for (uint64_t at = 1; at <= EVENTS + 3; at++) {
+    for (uint64_t at = 1; at <= EVENTS; at++) { /* each append its own command */
         size_t n = 0;
         folio_event *got = tmpdb_read_stream(tmpdb, 1, 0, at, &n);
         size_t want = 0;
@@ -155,6 +155,50 @@ Test(read, at_seq_answers_as_known_at_that_seq) {
             cr_assert_leq(got[i].seq, at);
         }
     }
+    /* past the head: an answer that would change once that seq is written */
+    folio_iter *it = NULL;
+    cr_assert_eq(folio_stream_open(&it, tmpdb, 1, 0, EVENTS + 1), FOLIO_EINVAL);
+    cr_assert_null(it);
+    cr_assert(strstr(folio_errmsg(), "last seq 10") != NULL, "%s", folio_errmsg());
+}
+
+/* A seq inside an append batch is answered as known at the batch's end: its events are one
+ * atomic write, and no reader ever saw a part of it. */
+Test(read, at_seq_inside_a_batch_answers_at_its_end) {
+    folio_event one = tmpdb_note(1, "alone");
+    tmpdb_append(tmpdb, &one); /* seq 1 */
+    folio_event batch[3] = {tmpdb_note(1, "b1"), tmpdb_note(2, "b2"), tmpdb_note(1, "b3")};
+    tmpdb_append_batch(tmpdb, batch, 3, NULL); /* seqs 2-4 */
+    folio_event last = tmpdb_note(2, "after");
+    tmpdb_append(tmpdb, &last); /* seq 5 */
+    static const size_t want1[] = {1, 3, 3, 3, 3}, want2[] = {0, 1, 1, 1, 2};
+    for (uint64_t at = 1; at <= 5; at++) {
+        size_t n = 0;
+        tmpdb_read_stream(tmpdb, 1, 0, at, &n);
+        cr_assert_eq(n, want1[at - 1], "stream 1 at seq %llu", (unsigned long long)at);
+        tmpdb_read_stream(tmpdb, 2, 0, at, &n);
+        cr_assert_eq(n, want2[at - 1], "stream 2 at seq %llu", (unsigned long long)at);
+    }
+    uint64_t first = 0, end = 0;
+    for (uint64_t at = 2; at <= 4; at++) {
+        cr_assert_eq(folio_command_bounds(&first, &end, tmpdb, at), FOLIO_OK);
+        cr_assert_eq(first, 2);
+        cr_assert_eq(end, 4);
+    }
+    cr_assert_eq(folio_command_bounds(&first, &end, tmpdb, 5), FOLIO_OK);
+    cr_assert_eq(first, 5);
+    cr_assert_eq(end, 5);
+    cr_assert_eq(folio_command_bounds(&first, &end, tmpdb, 6), FOLIO_EINVAL);
+    cr_assert_eq(folio_command_bounds(&first, &end, tmpdb, 0), FOLIO_EINVAL);
+    /* the log iterator says where each command ends */
+    folio_iter *it = NULL;
+    const folio_event *e;
+    static const uint32_t follows[] = {0, 2, 1, 0, 0};
+    cr_assert_eq(folio_log_open(&it, tmpdb, 0, 0), FOLIO_OK);
+    for (size_t i = 0; folio_iter_next(&e, it) == FOLIO_OK; i++)
+        cr_assert_eq(folio_iter_command_follows(it), follows[i], "seq %llu",
+                     (unsigned long long)e->seq);
+    folio_iter_free(it);
 }
 
 Test(read, a_stream_not_yet_started_at_at_seq_is_not_found) {
@@ -228,12 +272,12 @@ Test(read, short_streams_read_whole_during_the_walk_or_fall_back) {
             cr_assert_eq(st[i].version, i + 1);
             tmpdb_assert_event_eq(&st[i], &log[st[i].seq - 1]);
         }
-        folio_event *part = tmpdb_read_stream(tmpdb, s, 60, 101, &m); /* both filters */
+        /* both filters; seq 99 lies in the first batch, which ends at seq 100 */
+        folio_event *part = tmpdb_read_stream(tmpdb, s, 60, 99, &m);
         cr_assert_eq(tmpdb_read_stream(tmpdb, s, 40, 0, &n)[39].version, 40);
         cr_assert_eq(n, 40, "max version 40");
-        /* stream 1 holds the odd seqs (51 of them up to 101), stream 2 the even ones (50) */
-        cr_assert_eq(m, s == 1 ? 51u : 50u, "stream %llu as known at seq 101: %zu",
-                     (unsigned long long)s, m);
+        /* stream 1 holds the odd seqs (50 of them up to 100), stream 2 the even ones (50) */
+        cr_assert_eq(m, 50u, "stream %llu as known at seq 99: %zu", (unsigned long long)s, m);
         for (size_t i = 0; i < m; i++) tmpdb_assert_event_eq(&part[i], &log[part[i].seq - 1]);
     }
 }

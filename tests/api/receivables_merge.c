@@ -156,9 +156,24 @@ Test(receivables_merge, keep_states_moved_documents_as_of_a_date_before_an_alloc
                      "opening 300.00\n"
                      "total 210.00 aging 110.00 100.00 0.00 0.00 0.00\n");
     /* As known before the merge, KEEP had only its own invoice. */
-    cr_assert_str_eq(tmpdb_statement(tmpdb, keep, "2026-01-22", NULL, r.seq - 1),
+    uint64_t first = 0, last = 0;
+    cr_assert_eq(folio_command_bounds(&first, &last, tmpdb, r.seq), FOLIO_OK);
+    cr_assert_eq(last, r.seq);
+    cr_assert_lt(first, r.seq, "a merge writes several events");
+    cr_assert_str_eq(tmpdb_statement(tmpdb, keep, "2026-01-22", NULL, first - 1),
                      "2026-01-05 K-INV1 invoice 100.00 100.00 due 2026-01-05 17d\n"
                      "total 100.00 aging 0.00 100.00 0.00 0.00 0.00\n");
+    /* As known at any seq inside the merge: at its end, never half-way (the documents in
+     * neither customer's statement). */
+    const char *after = tmpdb_statement(tmpdb, keep, "2026-01-22", NULL, 0);
+    for (uint64_t at = first; at <= r.seq; at++) {
+        cr_assert_str_eq(tmpdb_statement(tmpdb, keep, "2026-01-22", NULL, at), after,
+                         "as known at seq %llu", (unsigned long long)at);
+        folio_statement *st = NULL;
+        cr_assert_eq(folio_statement_get(&st, tmpdb, keep, "2026-01-22", NULL, at), FOLIO_OK);
+        cr_assert_eq(st->at_seq, r.seq, "the seq it is as known at");
+        folio_statement_free(st);
+    }
 }
 
 /* As of a date when DELETE still owed less (a payment not yet allocated), KEEP's statement

@@ -185,18 +185,36 @@ Test(receivables_statement, at_seq_answers_as_the_ledger_knew_it_then) {
                      "2026-01-20 INV-000002 invoice 250.00 200.00 due 2026-02-19 40d\n"
                      "2026-03-05 PAY-000002 payment -200.00 -150.00\n"
                      "total 130.00 aging -150.00 0.00 200.00 80.00 0.00\n");
-    /* A seq beyond the head is the head; the statement says which seq it answers. */
+    /* A seq beyond the head is refused, naming the head (the answer would change once that
+     * seq is written); the statement says which seq it answers. */
     folio_statement *st = NULL;
-    TMPDB_OK(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, s.seq_after[10] + 100));
+    cr_assert_eq(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, s.seq_after[10] + 1),
+                 FOLIO_EINVAL);
+    cr_assert_null(st);
+    cr_assert(strstr(folio_errmsg(), tmpdb_strf("last seq %llu",
+                                                (unsigned long long)s.seq_after[10])),
+              "%s", folio_errmsg());
+    TMPDB_OK(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, s.seq_after[10]));
     cr_assert_eq(st->at_seq, s.seq_after[10]);
     cr_assert_str_eq(st->total_open, "170.00");
+    folio_statement_free(st);
+    TMPDB_OK(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, 0));
+    cr_assert_eq(st->at_seq, s.seq_after[10], "now: the head");
     folio_statement_free(st);
     TMPDB_OK(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, s.seq_after[4]));
     cr_assert_eq(st->at_seq, s.seq_after[4]);
     folio_statement_free(st);
-    /* Before the customer existed there is no such customer. */
-    cr_assert_eq(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, 1), FOLIO_ENOTFOUND);
-    cr_assert_null(st);
+    /* Seq 1, the ledger's settings, was written by the customer's creation (a write on a new
+     * ledger configures it): as known at it is as known at the creation's end, an empty
+     * statement, not "no such customer". */
+    uint64_t first = 0, last = 0;
+    TMPDB_OK(folio_command_bounds(&first, &last, tmpdb, 1));
+    cr_assert_eq(first, 1);
+    TMPDB_OK(folio_statement_get(&st, tmpdb, s.ref, "2026-04-15", NULL, 1));
+    cr_assert_eq(st->at_seq, last);
+    cr_assert_eq(st->line_count, 0);
+    cr_assert_str_eq(st->total_open, "0.00");
+    folio_statement_free(st);
 }
 
 Test(receivables_statement, at_seq_and_from_and_as_of_combine) {

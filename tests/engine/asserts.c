@@ -18,7 +18,7 @@ Test(asserts, encoding_an_event_without_a_seq_aborts, .signal = SIGABRT) {
     uint8_t buf[256];
     size_t n;
     folio_event e = {.seq = 0, .actor = "x"};
-    folio_codec__encode_envelope(&n, buf, sizeof buf, &e, NULL, NULL);
+    folio_codec__encode_envelope(&n, buf, sizeof buf, &e, NULL, NULL, 0);
 }
 
 static void hook(const char *expr, const char *file, int line) {

@@ -35,8 +35,9 @@ static int compare(const env_buf *e, uint64_t seq, size_t cap, uint64_t *refused
     cr_assert_leq(cap, sizeof fbuf);
     memset(fh, 0xaa, sizeof fh);
     memset(dh, 0x55, sizeof dh);
-    int s = folio_codec__decode_envelope_fast(&f, e->b, e->n, fbuf, cap, seq, fh);
-    int rc = folio_codec__decode_envelope(&d, e->b, e->n, dbuf, cap, seq, dh);
+    uint32_t ff = 7, df = 9;
+    int s = folio_codec__decode_envelope_fast(&f, e->b, e->n, fbuf, cap, seq, fh, &ff);
+    int rc = folio_codec__decode_envelope(&d, e->b, e->n, dbuf, cap, seq, dh, &df);
     if (!s) {
         if (rc != FOLIO_OK) (*refused_by_both)++;
         return 0;
@@ -56,6 +57,7 @@ static int compare(const env_buf *e, uint64_t seq, size_t cap, uint64_t *refused
     cr_assert_eq(f.payload, d.payload, "the payload in place");
     cr_assert_eq(f.payload_bytes, d.payload_bytes);
     cr_assert_eq(memcmp(fh, dh, sizeof fh), 0, "request hash");
+    cr_assert_eq(ff, df, "command mark");
     return 1;
 }
 
@@ -102,7 +104,7 @@ Test(decode_fast, envelopes_it_leaves_to_the_decoder) {
         const char *why;
     } cases[] = {
         {"89 %s 0b 80", 1, "the shape folio writes: taken"},
-        {"8a %s 0b 80 0d 01", 1, "a key a newer folio may add"},
+        {"8a %s 0b 80 0e 01", 1, "a key a newer folio may add"},
         {"8a %s 0b 80 a1 78 01", 1, "a string key"},
         {"de 0009 %s 0b 80", 1, "a map 16 envelope"},
         {"8a %s 0b 80 0c c4 10 00112233445566778899aabbccddeeff", 0, "request hash without a key"},
@@ -122,10 +124,50 @@ Test(decode_fast, envelopes_it_leaves_to_the_decoder) {
         hx(&e, hex);
         char buf[256];
         folio_event d;
-        int rc = folio_codec__decode_envelope(&d, e.b, e.n, buf, sizeof buf, 4, NULL);
+        int rc = folio_codec__decode_envelope(&d, e.b, e.n, buf, sizeof buf, 4, NULL, NULL);
         cr_assert_eq(rc == FOLIO_OK, cases[c].decoder_accepts, "case %zu (%s): decoder %d",
                      c, cases[c].why, rc);
         cr_assert_eq(compare(&e, 4, FOLIO_EVENT_BYTES_MAX, &both), c == 0, "case %zu (%s)", c,
                      cases[c].why);
+    }
+}
+
+/* The command mark (key 13): a count from 1 to FOLIO_BATCH_EVENTS_MAX - 1, at most once. The
+ * fast path takes what folio writes with the decoder's value and leaves the rest to it. */
+Test(decode_fast, the_command_mark_is_read_alike_and_checked) {
+    static const char *const base = "00 01 01 04 02 01 03 01 04 0b 05 01 06 cc 05 07 a6 746573746572";
+    static const struct {
+        const char *hex;
+        int accepted;
+        uint32_t follows;
+        const char *why;
+    } cases[] = {
+        {"8a %s 0b 80 0d 01", 1, 1, "one more event follows"},
+        {"8a %s 0b 80 0d cd 270f", 1, 9999, "the largest batch's first event"},
+        {"89 %s 0b 80", 1, 0, "no mark: the command's last event"},
+        {"8a %s 0b 80 0d 00", 0, 0, "a mark of 0 is never written"},
+        {"8a %s 0b 80 0d cd 2710", 0, 0, "more than a batch holds"},
+        {"8a %s 0b 80 0d a1 31", 0, 0, "not an unsigned integer"},
+        {"8a %s 0b 80 0d d0 01", 0, 0, "a signed encoding"},
+        {"8b %s 0b 80 0d 01 0d 02", 0, 0, "the mark twice"},
+    };
+    uint64_t both = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char hex[512], buf[256];
+        snprintf(hex, sizeof hex, cases[c].hex, base);
+        env_buf e = {.n = 0};
+        hx(&e, hex);
+        folio_event d;
+        uint32_t follows = 77;
+        int rc = folio_codec__decode_envelope(&d, e.b, e.n, buf, sizeof buf, 4, NULL, &follows);
+        cr_assert_eq(rc == FOLIO_OK, cases[c].accepted, "case %zu (%s): decoder %d", c,
+                     cases[c].why, rc);
+        if (rc == FOLIO_OK) cr_assert_eq(follows, cases[c].follows, "case %zu", c);
+        cr_assert_eq(compare(&e, 4, FOLIO_EVENT_BYTES_MAX, &both), cases[c].accepted,
+                     "case %zu (%s): the fast path", c, cases[c].why);
+        folio_envelope_fields f;
+        int scanned = folio_codec__scan_envelope(&f, e.b, e.n, 4);
+        cr_assert_eq(scanned, cases[c].accepted, "case %zu (%s): verify's scan", c, cases[c].why);
+        if (scanned) cr_assert_eq(f.follows, cases[c].follows, "case %zu", c);
     }
 }

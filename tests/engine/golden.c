@@ -71,7 +71,7 @@ Test(golden, v1_frames_decode_to_the_recorded_fields) {
         cr_assert_eq(folio_frame__open(&fr, frames[i].bytes, frames[i].len, frames[i].seq),
                      FOLIO_OK, "seq %llu: %s", (unsigned long long)frames[i].seq, folio_errmsg());
         cr_assert_eq(folio_codec__decode_envelope(&e, fr.envelope, fr.envelope_bytes, strbuf,
-                                                  FOLIO_EVENT_BYTES_MAX, frames[i].seq, NULL),
+                                                  FOLIO_EVENT_BYTES_MAX, frames[i].seq, NULL, NULL),
                      FOLIO_OK, "seq %llu: %s", (unsigned long long)frames[i].seq, folio_errmsg());
         cr_assert_eq(golden_render(mem, &e), FOLIO_OK);
     }
@@ -114,7 +114,7 @@ Test(golden, v1_keyed_events_carry_their_request_hash) {
         folio_event e;
         cr_assert_eq(folio_frame__open(&fr, frames[i].bytes, frames[i].len, frames[i].seq), FOLIO_OK);
         cr_assert_eq(folio_codec__decode_envelope(&e, fr.envelope, fr.envelope_bytes, strbuf,
-                                                  sizeof strbuf, frames[i].seq, hash[i]),
+                                                  sizeof strbuf, frames[i].seq, hash[i], NULL),
                      FOLIO_OK);
         cr_assert_eq(e.idempotency_key != NULL, i == 1 || i == 2, "seq %zu", i + 1);
         cr_assert_eq(memcmp(hash[i], zero, FOLIO_HASH_BYTES) != 0, e.idempotency_key != NULL);
@@ -163,7 +163,7 @@ Test(golden, unknown_envelope_fields_are_skipped) {
     folio_event e;
     char strbuf[256];
     int rc = folio_codec__decode_envelope(&e, (const uint8_t *)sb.data, sb.size, strbuf,
-                                          sizeof strbuf, 7, NULL);
+                                          sizeof strbuf, 7, NULL, NULL);
     cr_assert_eq(rc, FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(e.seq, 7);
     cr_assert_eq(e.stream, 3);
@@ -188,7 +188,7 @@ Test(golden, envelope_without_required_fields_is_corrupt) {
     folio_event e;
     char strbuf[64];
     cr_assert_eq(folio_codec__decode_envelope(&e, (const uint8_t *)sb.data, sb.size, strbuf,
-                                              sizeof strbuf, 9, NULL),
+                                              sizeof strbuf, 9, NULL, NULL),
                  FOLIO_ECORRUPT);
     cr_assert(strstr(folio_errmsg(), "seq 9") != NULL, "message: %s", folio_errmsg());
     msgpack_sbuffer_destroy(&sb);
@@ -200,7 +200,7 @@ Test(golden, hostile_container_count_is_refused_without_allocating) {
     const uint8_t hostile[] = {0xdf, 0x7f, 0xff, 0xff, 0xff}; /* map32 of 2^31-1 pairs */
     folio_event e;
     char strbuf[64];
-    cr_assert_eq(folio_codec__decode_envelope(&e, hostile, sizeof hostile, strbuf, sizeof strbuf, 1, NULL),
+    cr_assert_eq(folio_codec__decode_envelope(&e, hostile, sizeof hostile, strbuf, sizeof strbuf, 1, NULL, NULL),
                  FOLIO_ECORRUPT);
     char *json = NULL;
     cr_assert_eq(folio_payload_to_json(&json, hostile, sizeof hostile), FOLIO_ECORRUPT);

@@ -230,20 +230,20 @@ Test(mp_writer, envelope_matches_the_packer_and_fails_when_one_byte_short) {
             pack_envelope(&sb, &e, idem, idem ? hash : NULL);
             size_t n = 0;
             cr_assert_eq(folio_codec__encode_envelope(&n, buf, sizeof buf, &e, idem,
-                                                      idem ? hash : NULL), FOLIO_OK);
+                                                      idem ? hash : NULL, 0), FOLIO_OK);
             cr_assert_eq(n, sb.size, "value %zu, options %u: %zu bytes, the packer wrote %zu",
                          i, opt, n, sb.size);
             cr_assert_eq(memcmp(buf, sb.data, n), 0, "value %zu, options %u", i, opt);
             for (size_t cap = 0; cap < n; cap += (cap < 80 ? 1 : 13)) {
                 size_t m = 0;
                 cr_assert_eq(folio_codec__encode_envelope(&m, buf, cap, &e, idem,
-                                                          idem ? hash : NULL), FOLIO_ELIMIT,
+                                                          idem ? hash : NULL, 0), FOLIO_ELIMIT,
                              "capacity %zu of %zu", cap, n);
             }
-            cr_assert_eq(folio_codec__encode_envelope(&n, buf, n - 1, &e, idem, idem ? hash : NULL),
+            cr_assert_eq(folio_codec__encode_envelope(&n, buf, n - 1, &e, idem, idem ? hash : NULL, 0),
                          FOLIO_ELIMIT);
             cr_assert_eq(folio_codec__encode_envelope(&n, buf, sb.size, &e, idem,
-                                                      idem ? hash : NULL), FOLIO_OK);
+                                                      idem ? hash : NULL, 0), FOLIO_OK);
             msgpack_sbuffer_destroy(&sb);
         }
     }

@@ -59,7 +59,7 @@ Test(rebuild_safety, an_upgrade_open_of_a_damaged_log_drops_nothing) {
 }
 
 /* Damage confined to projection data (a receivables per-stream record left without its
- * stream) fails verify's check 13, and rebuild, which checks the log first, must still make
+ * stream) fails verify's check 14, and rebuild, which checks the log first, must still make
  * the repair it is for: its check skips the projections' records. */
 Test(rebuild_safety, rebuild_repairs_an_orphan_per_stream_record) {
     create("Acme", NULL);

@@ -146,7 +146,7 @@ static void rewrite_last(const env_buf *env, uint64_t prev_seq, int fix_head,
 static int decode(char msg[FOLIO_ERRMSG_BYTES], const env_buf *env, folio_event *e) {
     static char strbuf[FOLIO_EVENT_BYTES_MAX];
     folio_error__clear();
-    int rc = folio_codec__decode_envelope(e, env->b, env->n, strbuf, sizeof strbuf, 4, NULL);
+    int rc = folio_codec__decode_envelope(e, env->b, env->n, strbuf, sizeof strbuf, 4, NULL, NULL);
     snprintf(msg, FOLIO_ERRMSG_BYTES, "%s", folio_errmsg());
     return rc;
 }
@@ -446,7 +446,7 @@ static int compare(const env_buf *e, uint64_t seq, uint64_t *refused_by_both) {
     folio_envelope_fields f;
     folio_event d;
     int s = folio_codec__scan_envelope(&f, e->b, e->n, seq);
-    int rc = folio_codec__decode_envelope(&d, e->b, e->n, strbuf, sizeof strbuf, seq, NULL);
+    int rc = folio_codec__decode_envelope(&d, e->b, e->n, strbuf, sizeof strbuf, seq, NULL, NULL);
     if (s) {
         cr_assert_eq(rc, FOLIO_OK, "seed %llu: the scan accepted an envelope the decoder "
                                    "refuses: %s", (unsigned long long)rng_state, folio_errmsg());

@@ -314,8 +314,9 @@ Test(customer_errors, an_unknown_contact_is_not_found) {
 }
 
 Test(customer_errors, show_at_a_seq_before_the_customer_existed_is_not_found) {
-    create("Acme Ltd");
-    cli_fails_with(3, SAYS("CUST-000001", "seq 1"), ARGS("show", "CUST-000001", "--at-seq", "1"));
+    create("Acme Ltd"); /* seqs 1-3: the ledger's settings, created, currency_set */
+    create("Beta");     /* seqs 4-5 */
+    cli_fails_with(3, SAYS("CUST-000002", "seq 3"), ARGS("show", "CUST-000002", "--at-seq", "3"));
 }
 
 /* ---- malformed input ---- */

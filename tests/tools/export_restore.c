@@ -229,3 +229,32 @@ Test(export_restore, altered_answers_are_refused) {
                  0);
     refused("bad6.jsonl", 4, "'k1' was used twice");
 }
+
+/* Where each command ends (envelope key 13) is carried by the export's "command_follows"
+ * and written back identically: the restored ledger answers "as known at" alike, and an
+ * export stripped of the marks no longer restores (they are under the chain hash). */
+Test(export_restore, command_marks_survive_an_export_and_a_restore) {
+    cr_assert_eq(sh("$F export > all.jsonl && grep -c '\"command_follows\":' all.jsonl > n.txt"),
+                 0);
+    char *n = slurp("n.txt");
+    cr_assert_geq(atoi(n), 5, "the creations, the merge and the payments mark events: %s", n);
+    free(n);
+    cr_assert_eq(sh("$F --db copy.db restore all.jsonl > /dev/null"), 0);
+    cr_assert_eq(sh("$F --db copy.db export > again.jsonl && cmp -s all.jsonl again.jsonl"), 0);
+    cr_assert_eq(sh("for s in $(grep '\"command_follows\"' all.jsonl | "
+                    "sed 's/^{\"seq\":\\([0-9]*\\),.*/\\1/'); do "
+                    "$F statement CUST-000001 --as-of 2026-06-30 --at-seq $s > a.txt 2>&1; "
+                    "$F --db copy.db statement CUST-000001 --as-of 2026-06-30 --at-seq $s "
+                    "> b.txt 2>&1; cmp -s a.txt b.txt || exit 1; done"),
+                 0);
+    cr_assert_eq(sh("sed 's/,\"command_follows\":[0-9]*//' all.jsonl > bare.jsonl && "
+                    "$F --db bare.db restore bare.jsonl 2> err.txt"),
+                 4, "an export without its marks restores other bytes");
+    cr_assert_eq(sh("sed '0,/\"command_follows\":[0-9]*/s//\"command_follows\":\"x\"/' all.jsonl"
+                    " > bad.jsonl && $F --db bad.db restore bad.jsonl 2> err.txt"),
+                 2);
+    char *err = slurp("err.txt");
+    cr_assert(strstr(err, "command_follows") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("bad.db") && !exists("bare.db"), "a failed restore left files");
+}

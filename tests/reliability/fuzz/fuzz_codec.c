@@ -59,7 +59,7 @@ static void make_seeds(const char *dir) {
         enc_buf[0] = (uint8_t)(e->seq - 1);
         if (folio_codec__encode_envelope(&bytes, enc_buf + 1, FOLIO_EVENT_BYTES_MAX - 1, e,
                                          has_req ? e->idempotency_key : NULL,
-                                         has_req ? req : NULL) < 0)
+                                         has_req ? req : NULL, 0) < 0)
             fz_die("encode: %s", folio_errmsg());
         char out[700];
         snprintf(out, sizeof out, "%s/event-%03d-%s", dir, ++n,
@@ -202,10 +202,10 @@ static void check_reencode(const folio_event *e, const uint8_t req[FOLIO_HASH_BY
     folio_event d;
     uint8_t req2[FOLIO_HASH_BYTES];
     int rc = folio_codec__encode_envelope(&bytes, enc_buf, FOLIO_EVENT_BYTES_MAX, e,
-                                          e->idempotency_key, e->idempotency_key ? req : NULL);
+                                          e->idempotency_key, e->idempotency_key ? req : NULL, 0);
     CHECK(rc == FOLIO_OK, "re-encode failed: %s", folio_errmsg());
     rc = folio_codec__decode_envelope(&d, enc_buf, bytes, strbuf2, FOLIO_EVENT_BYTES_MAX, seq,
-                                      req2);
+                                      req2, NULL);
     CHECK(rc == FOLIO_OK, "re-encoded event does not decode: %s", folio_errmsg());
     CHECK(d.seq == e->seq && d.stream == e->stream && d.version == e->version &&
               d.type == e->type && d.schema == e->schema &&
@@ -256,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     folio_event e;
     uint8_t req[FOLIO_HASH_BYTES];
     rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                      FOLIO_EVENT_BYTES_MAX, seq, req);
+                                      FOLIO_EVENT_BYTES_MAX, seq, req, NULL);
     CHECK(rc == FOLIO_OK || rc == FOLIO_ECORRUPT, "decode returned %d", rc);
     /* verify's one-pass scan never accepts what the decoder refuses, nor reads other
      * fields (it may leave an envelope to the decoder). */
