@@ -99,6 +99,10 @@ size_t cli_text_width(const char *s);
  * `width` display columns (not bytes), after it (width > 0, left-aligned) or before it
  * (width < 0, right-aligned in -width columns). A wider s is printed whole, unpadded. */
 void cli_print_cell(FILE *f, const char *s, int width);
+/* "as known at seq AT" for a report asked --at-seq ASKED, and when AT is later (ASKED lies
+ * inside a command, answered at its end) " (seq ASKED lies inside the command of seqs
+ * FIRST-AT)"; html: the dash as an entity. */
+void cli_print_as_known(FILE *f, folio_db *db, uint64_t asked, uint64_t at, int html);
 /* Print one event in the history item shape ({"seq","version","type","recorded_at","actor",
  * "reason"?,"changes"?,"data"}); with_stream adds "stream" and "ref" and ends the line (log
  * and export); export_from (the iterator that returned e) adds what restore needs:

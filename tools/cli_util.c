@@ -601,3 +601,13 @@ void cli_progress_end(void) {
     if (progress.shown) fputc('\n', stderr);
     progress.shown = 0;
 }
+
+void cli_print_as_known(FILE *f, folio_db *db, uint64_t asked, uint64_t at, int html) {
+    uint64_t first = 0, last = 0;
+    fprintf(f, "as known at seq %llu", (unsigned long long)at);
+    /* a seq inside a command is answered at its end: say so, and which command it was */
+    if (at != asked && folio_command_bounds(&first, &last, db, asked) == FOLIO_OK && last == at)
+        fprintf(f, " (seq %llu lies inside the command of seqs %llu%s%llu)",
+                (unsigned long long)asked, (unsigned long long)first, html ? "&ndash;" : "\u2013",
+                (unsigned long long)last);
+}

@@ -71,6 +71,7 @@ static void json_customer(const folio_customer *c) {
     printf(",\"shipping\":");
     json_address(&c->shipping);
     printf(",\"documents\":%llu", (unsigned long long)c->documents);
+    if (c->at_seq) printf(",\"at_seq\":%llu", (unsigned long long)c->at_seq); /* show --at-seq */
     if (c->merged_into) {
         printf(",\"merged_into\":");
         cli_json_string(stdout, c->merged_into);
@@ -154,8 +155,10 @@ static void text_customer(const folio_customer *c) {
 #undef OR_DASH
 }
 
-/* Print one card (or the error) and release everything: the tail of show and find. */
-static int print_card(const cli_ctx *c, folio_db *db, int rc, folio_customer *cu) {
+/* Print one card (or the error) and release everything: the tail of show and find. A card
+ * asked --at-seq (at_seq_asked) says so on its face, as a statement does. */
+static int print_card(const cli_ctx *c, folio_db *db, int rc, folio_customer *cu,
+                      uint64_t at_seq_asked) {
     int code = 0;
     if (rc < 0) {
         code = cli_fail(rc, NULL);
@@ -164,6 +167,11 @@ static int print_card(const cli_ctx *c, folio_db *db, int rc, folio_customer *cu
         putchar('\n');
     } else {
         text_customer(cu);
+        if (at_seq_asked) {
+            fputs("  ", stdout);
+            cli_print_as_known(stdout, db, at_seq_asked, cu->at_seq, 0);
+            putchar('\n');
+        }
     }
     folio_customer_free(cu);
     folio_db_close(db);
@@ -188,7 +196,8 @@ int cmd_show(cli_ctx *c) {
     int code = cli_open(&db, c, 0);
     if (code) return code;
     int rc = folio_customer_get(&cu, db, ref, at_seq, 0); /* before cu is read */
-    return print_card(c, db, rc, cu);
+    if (rc == FOLIO_OK && !at_seq) cu->at_seq = 0; /* the JSON says "at_seq" only when asked */
+    return print_card(c, db, rc, cu, at_seq);
 }
 
 int cmd_find(cli_ctx *c) {
@@ -202,7 +211,7 @@ int cmd_find(cli_ctx *c) {
     code = cli_open(&db, c, 0);
     if (code) return code;
     int rc = folio_customer_find(&cu, db, name); /* before cu is read */
-    return print_card(c, db, rc, cu);
+    return print_card(c, db, rc, cu, 0);
 }
 
 static void print_list(const cli_ctx *c, const folio_customer_list *l, int deleted) {

@@ -187,13 +187,16 @@ static void statement_json(const folio_statement *s) {
 
 /* A statement asked --at-seq says so on its face: a printed page of the past that looked
  * like the present would mislead its reader. */
-static void statement_text(const folio_statement *s, int at_seq_asked) {
+static void statement_text(const folio_statement *s, folio_db *db, uint64_t at_seq_asked) {
     fputs("Statement  ", stdout);
     cli_print_text(stdout, s->ref);
     fputs("  ", stdout);
     cli_print_text(stdout, s->name);
     printf("  (%s)  as of %s", s->currency, s->as_of);
-    if (at_seq_asked) printf(", as known at seq %llu", (unsigned long long)s->at_seq);
+    if (at_seq_asked) {
+        fputs(", ", stdout);
+        cli_print_as_known(stdout, db, at_seq_asked, s->at_seq, 0);
+    }
     printf("\n\n");
     /* Not the balance at the start of the period: what is open as of as_of of the items
      * dated before from (the open-item statement's brought-forward figure), so that it and
@@ -225,7 +228,7 @@ static void statement_text(const folio_statement *s, int at_seq_asked) {
 static void html_text(const char *s) { cli_print_html(stdout, s); }
 
 /* One self-contained printable page: no external resources. */
-static void statement_html(const folio_statement *s, int at_seq_asked) {
+static void statement_html(const folio_statement *s, folio_db *db, uint64_t at_seq_asked) {
     printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<title>Statement ");
     html_text(s->ref);
@@ -240,7 +243,10 @@ static void statement_html(const folio_statement *s, int at_seq_asked) {
     html_text(s->ref);
     printf(") &middot; %s &middot; as of %s", s->currency, s->as_of);
     if (s->from) printf(" &middot; from %s", s->from);
-    if (at_seq_asked) printf(" &middot; as known at seq %llu", (unsigned long long)s->at_seq);
+    if (at_seq_asked) {
+        fputs(" &middot; ", stdout);
+        cli_print_as_known(stdout, db, at_seq_asked, s->at_seq, 1);
+    }
     printf("</div>\n<table>\n<tr><th>Date</th><th>Document</th><th>Kind</th>"
            "<th class=\"n\">Amount</th><th class=\"n\">Open</th><th>Due</th>"
            "<th class=\"n\">Days overdue</th></tr>\n");
@@ -299,9 +305,9 @@ int cmd_statement(cli_ctx *c) {
     else if (strcmp(format, "json") == 0)
         statement_json(s);
     else if (strcmp(format, "html") == 0)
-        statement_html(s, at != NULL);
+        statement_html(s, db, at_seq);
     else
-        statement_text(s, at != NULL);
+        statement_text(s, db, at_seq);
     folio_statement_free(s);
     folio_db_close(db);
     return code;
