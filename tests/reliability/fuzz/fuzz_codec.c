@@ -197,15 +197,17 @@ static int same_str(const char *a, const char *b) {
 
 /* Encode the decoded event again and decode that: the same event comes back. */
 static void check_reencode(const folio_event *e, const uint8_t req[FOLIO_HASH_BYTES],
-                           uint64_t seq) {
+                           uint32_t follows, uint64_t seq) {
     size_t bytes = 0;
     folio_event d;
     uint8_t req2[FOLIO_HASH_BYTES];
+    uint32_t follows2 = 0;
     int rc = folio_codec__encode_envelope(&bytes, enc_buf, FOLIO_EVENT_BYTES_MAX, e,
-                                          e->idempotency_key, e->idempotency_key ? req : NULL, 0);
+                                          e->idempotency_key, e->idempotency_key ? req : NULL,
+                                          follows);
     CHECK(rc == FOLIO_OK, "re-encode failed: %s", folio_errmsg());
     rc = folio_codec__decode_envelope(&d, enc_buf, bytes, strbuf2, FOLIO_EVENT_BYTES_MAX, seq,
-                                      req2, NULL);
+                                      req2, &follows2);
     CHECK(rc == FOLIO_OK, "re-encoded event does not decode: %s", folio_errmsg());
     CHECK(d.seq == e->seq && d.stream == e->stream && d.version == e->version &&
               d.type == e->type && d.schema == e->schema &&
@@ -219,6 +221,7 @@ static void check_reencode(const folio_event *e, const uint8_t req[FOLIO_HASH_BY
               memcmp(d.payload, e->payload, e->payload_bytes) == 0,
           "payload differs after re-encode");
     if (e->idempotency_key) CHECK(memcmp(req, req2, FOLIO_HASH_BYTES) == 0, "request hash");
+    CHECK(follows2 == follows, "command mark differs after re-encode");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -255,8 +258,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     folio_event e;
     uint8_t req[FOLIO_HASH_BYTES];
+    uint32_t follows = 0;
     rc = folio_codec__decode_envelope(&e, f.envelope, f.envelope_bytes, strbuf,
-                                      FOLIO_EVENT_BYTES_MAX, seq, req, NULL);
+                                      FOLIO_EVENT_BYTES_MAX, seq, req, &follows);
     CHECK(rc == FOLIO_OK || rc == FOLIO_ECORRUPT, "decode returned %d", rc);
     /* verify's one-pass scan never accepts what the decoder refuses, nor reads other
      * fields (it may leave an envelope to the decoder). */
@@ -265,7 +269,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(rc == FOLIO_OK, "the scan accepts an envelope the decoder refuses: %s",
               folio_errmsg());
         CHECK(sf.seq == e.seq && sf.stream == e.stream && sf.version == e.version &&
-                  sf.type == e.type && sf.recorded_at_us == e.recorded_at_us,
+                  sf.type == e.type && sf.recorded_at_us == e.recorded_at_us &&
+                  sf.follows == follows,
               "the scan reads other fields than the decoder");
     }
     if (rc != FOLIO_OK) return 0;
@@ -276,6 +281,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           "payload points outside the envelope");
     check_payload_json(&e);
     check_changes_json(&e);
-    check_reencode(&e, req, seq);
+    check_reencode(&e, req, follows, seq);
     return 0;
 }
