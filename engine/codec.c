@@ -35,9 +35,9 @@ enum {
     K_REQUEST = 12, K_FOLLOWS = 13
 };
 /* Key 13, the command mark: how many events of the same command follow this one (1 ..
- * FOLIO_BATCH_EVENTS_MAX - 1); absent on a command's last event, so a one-event command
+ * FOLIO_COMMAND_FOLLOWS_MAX); absent on a command's last event, so a one-event command
  * carries no byte of it. */
-#define FOLLOWS_VALID(v) ((v) >= 1 && (v) < FOLIO_BATCH_EVENTS_MAX)
+#define FOLLOWS_VALID(v) ((v) >= 1 && (v) <= FOLIO_COMMAND_FOLLOWS_MAX)
 #define REQUIRED_KEYS                                                                        \
     ((1u << K_FORMAT) | (1u << K_SEQ) | (1u << K_STREAM) | (1u << K_VERSION) |               \
      (1u << K_TYPE) | (1u << K_SCHEMA) | (1u << K_RECORDED) | (1u << K_ACTOR) |              \

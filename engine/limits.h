@@ -10,12 +10,18 @@
 /* Frame header: chain hash (16) + frame checksum (4) + frame format (1) + prev seq (8). */
 #define FOLIO_FRAME_HEADER_BYTES 29u
 
-/* Largest envelope overhead around a payload: the map header, thirteen small keys, five
+/* Largest envelope overhead around a payload: the map header, fourteen small keys, five
  * uint64 fields (9 bytes each), the four strings with their 5-byte headers, the request
- * hash (2 + 16 bytes), and slack. */
+ * hash (2 + 16 bytes), the command mark (a uint32: 5 bytes), and slack. */
 #define FOLIO_ENVELOPE_OVERHEAD_MAX                                                          \
-    (16u + 13u + 5u * 9u + FOLIO_ACTOR_BYTES_MAX + FOLIO_REASON_BYTES_MAX +                  \
-     FOLIO_CORRELATION_BYTES_MAX + FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 4u * 5u + 18u + 5u)
+    (16u + 14u + 5u * 9u + FOLIO_ACTOR_BYTES_MAX + FOLIO_REASON_BYTES_MAX +                  \
+     FOLIO_CORRELATION_BYTES_MAX + FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 4u * 5u + 18u + 5u + 5u)
+
+/* The largest command mark (envelope key 13): the events of one command after its first. A
+ * command is not bounded by FOLIO_BATCH_EVENTS_MAX (a settings change places or releases a
+ * hold per customer); the mark is a uint32, and a command that staged more events than that
+ * would not fit in memory first (folio_log__append_txn asserts it). */
+#define FOLIO_COMMAND_FOLLOWS_MAX UINT32_MAX
 
 _Static_assert(FOLIO_FRAME_HEADER_BYTES + FOLIO_ENVELOPE_OVERHEAD_MAX + FOLIO_PAYLOAD_BYTES_MAX <=
                    FOLIO_EVENT_BYTES_MAX,

@@ -542,7 +542,7 @@ int folio_log__append_txn(folio_append_result *out, folio_db *db, folio_txn *t,
     const uint64_t first_seq = head.last_seq + 1;
     /* One command (or raw batch) is one atomic unit: each event but the last carries how
      * many of its events follow (the command mark), so a reader can tell where it ends. */
-    FOLIO_ASSERT(n <= FOLIO_BATCH_EVENTS_MAX);
+    FOLIO_ASSERT(n - 1 <= FOLIO_COMMAND_FOLLOWS_MAX);
     for (size_t i = 0; i < n; i++) {
         folio_event e = events[i];
         if ((rc = append_one(db, t, &head, &states, &e, key, hash, (uint32_t)(n - 1 - i), 0,
@@ -638,10 +638,6 @@ int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n
         if (e->idempotency_key && !*e->idempotency_key)
             return folio_error__set(FOLIO_EINVAL, "seq %llu: idempotency key is empty",
                                     (unsigned long long)e->seq);
-        if (items[i].command_follows >= FOLIO_BATCH_EVENTS_MAX)
-            return folio_error__set(FOLIO_EINVAL, "seq %llu: command mark %u, more than a batch "
-                                                  "holds",
-                                    (unsigned long long)e->seq, items[i].command_follows);
     }
     restore_args a = {db, items, n};
     return folio_log__write(db, restore_txn, &a);

@@ -568,7 +568,7 @@ static int command_first(uint64_t *first_out, folio_txn *t, uint64_t seq, uint64
     uint64_t s = seq;
     for (unsigned n = 0; s > 1; n++) {
         uint32_t before = 0;
-        FOLIO_ASSERT(n < FOLIO_BATCH_EVENTS_MAX); /* each mark is one more, all below that */
+        FOLIO_ASSERT(n < FOLIO_COMMAND_FOLLOWS_MAX); /* each mark is one more, all at most that */
         int rc = folio_replay__follows_at(&before, t, s - 1);
         if (rc < 0) return rc;
         if (before == 0) break;

@@ -138,8 +138,8 @@ static int parse_line(pending *p, const char *line, const char **why) {
     }
     json_t *follows = json_object_get(o, "command_follows"); /* absent: ends its command */
     if (follows && (!json_is_integer(follows) || json_integer_value(follows) < 1 ||
-                    json_integer_value(follows) >= FOLIO_BATCH_EVENTS_MAX)) {
-        *why = "command_follows is not a count of events (1 or more, below a batch's limit)";
+                    json_integer_value(follows) > UINT32_MAX)) {
+        *why = "command_follows is not a count of events (1 to 4294967295)";
         return -1;
     }
     if (follows) p->item.command_follows = (uint32_t)json_integer_value(follows);

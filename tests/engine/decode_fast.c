@@ -132,7 +132,7 @@ Test(decode_fast, envelopes_it_leaves_to_the_decoder) {
     }
 }
 
-/* The command mark (key 13): a count from 1 to FOLIO_BATCH_EVENTS_MAX - 1, at most once. The
+/* The command mark (key 13): a count from 1 to 2^32 - 1 (a uint32), at most once. The
  * fast path takes what folio writes with the decoder's value and leaves the rest to it. */
 Test(decode_fast, the_command_mark_is_read_alike_and_checked) {
     static const char *const base = "00 01 01 04 02 01 03 01 04 0b 05 01 06 cc 05 07 a6 746573746572";
@@ -144,9 +144,11 @@ Test(decode_fast, the_command_mark_is_read_alike_and_checked) {
     } cases[] = {
         {"8a %s 0b 80 0d 01", 1, 1, "one more event follows"},
         {"8a %s 0b 80 0d cd 270f", 1, 9999, "the largest batch's first event"},
+        {"8a %s 0b 80 0d cd 2710", 1, 10000, "a command larger than a batch (a settings change)"},
+        {"8a %s 0b 80 0d ce ffffffff", 1, 4294967295u, "the largest mark"},
+        {"8a %s 0b 80 0d cf 0000000100000000", 0, 0, "more than a uint32"},
         {"89 %s 0b 80", 1, 0, "no mark: the command's last event"},
         {"8a %s 0b 80 0d 00", 0, 0, "a mark of 0 is never written"},
-        {"8a %s 0b 80 0d cd 2710", 0, 0, "more than a batch holds"},
         {"8a %s 0b 80 0d a1 31", 0, 0, "not an unsigned integer"},
         {"8a %s 0b 80 0d d0 01", 0, 0, "a signed encoding"},
         {"8b %s 0b 80 0d 01 0d 02", 0, 0, "the mark twice"},
