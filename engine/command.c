@@ -144,7 +144,7 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
                            uint64_t first_seq, uint64_t last_seq) {
     folio_event e;
     char *strbuf = malloc(FOLIO_EVENT_BYTES_MAX); /* strings of any event fit */
-    uint64_t stream = 0, version = 0, contact_id = 0, settings_version = 0;
+    uint64_t stream = 0, version = 0, contact_id = 0, settings_version = 0, settings_seq = 0;
     int merge = 0, creates = 0;
     int rc = strbuf ? FOLIO_OK : folio_error__set(FOLIO_ERROR, "out of memory");
     out->doc[0] = '\0';
@@ -175,7 +175,10 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
          * merge, whose moved contacts are contact events too, reports none */
         merge |= e.type == FOLIO_EV_CUSTOMER_MERGED_INTO || e.type == FOLIO_EV_CUSTOMER_MERGED_FROM;
         creates |= e.type == FOLIO_EV_CUSTOMER_CREATED;
-        if (e.type == FOLIO_EV_LEDGER_CONFIGURED) settings_version = e.version;
+        if (e.type == FOLIO_EV_LEDGER_CONFIGURED) {
+            settings_version = e.version;
+            settings_seq = seq;
+        }
         if ((e.type == FOLIO_EV_CUSTOMER_CONTACT_ADDED ||
              e.type == FOLIO_EV_CUSTOMER_CONTACT_REMOVED) &&
             !contact_id && folio_mpr__open(&p, e.payload, e.payload_bytes) == FOLIO_OK &&
@@ -190,6 +193,7 @@ static int describe_replay(folio_write_result *out, int *created, folio_cmd *c,
     if (settings_version && !creates) { /* folio_ledger_init (a create may configure too) */
         stream = 0;
         version = settings_version;
+        last_seq = settings_seq; /* seq and version name the same event */
     }
     char doc[sizeof out->doc];
     memcpy(doc, out->doc, sizeof doc);
@@ -290,7 +294,10 @@ static int run_txn(folio_txn *t, void *arg) {
             return rc;
 #endif
     if ((rc = describe(r->out, c, c->primary)) < 0) return rc;
-    r->out->seq = res.last_seq;
+    /* seq and version name the same event: the primary stream's last, which is the command's
+     * last but for an init whose holds follow its ledger.configured on customers' streams */
+    FOLIO_ASSERT(r->out->seq >= res.first_seq && r->out->seq <= res.last_seq);
+    FOLIO_ASSERT(r->out->seq == res.last_seq || c->primary == 0);
     r->out->item_id = c->item_id;
     r->out->existed = c->existed;
     memcpy(r->out->doc, c->doc, sizeof r->out->doc);

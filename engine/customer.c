@@ -272,7 +272,7 @@ static int init_fn(folio_cmd *c, void *arg) {
     const folio_settings_new *in = arg;
     folio_settings cur;
     int rc, any_customer;
-    if ((rc = folio_cmd__target(c, 0, "the ledger settings")) < 0) return rc; /* stream 0 */
+    if ((rc = folio_cmd__target(c, 0, "the ledger's settings stream")) < 0) return rc; /* stream 0 */
     if ((rc = settings_of(&cur, c)) < 0) return rc;
     if ((rc = folio_directory__any_customer(&any_customer, &c->dir)) < 0) return rc;
     const struct { const char *key, *value, *current; int fixed; } f[] = {

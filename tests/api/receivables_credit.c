@@ -214,8 +214,10 @@ Test(receivables_credit, turning_limit_control_off_releases_every_credit_limit_h
     folio_settings_new none = {.credit_control = "none"};
     uint64_t before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
-    /* one transaction: the settings, then one release per held customer */
-    cr_assert_eq(r.seq, before + 3, "seq %llu", (unsigned long long)r.seq);
+    /* one transaction: the settings, then one release per held customer; the result's seq
+     * and version name the same event, the ledger.configured */
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 3);
+    cr_assert_eq(r.seq, before + 1, "seq %llu", (unsigned long long)r.seq);
     cr_assert_eq(r.id, 0);
     cr_assert_eq(r.version, 2, "the result names the settings' stream");
     cr_assert_str_eq(tmpdb_holds(tmpdb, over), "");
@@ -226,7 +228,7 @@ Test(receivables_credit, turning_limit_control_off_releases_every_credit_limit_h
                      "\"limit\":\"100.00\"}}");
     cr_assert_str_eq(actor, "credit-control");
     uint64_t seq = last_seq_of(over, FOLIO_EV_CREDIT_HOLD_RELEASED, &reason);
-    cr_assert(seq > before + 1 && seq <= r.seq);
+    cr_assert(seq > before + 1 && seq <= before + 3);
     cr_assert_str_eq(reason, "credit control no longer checks the credit limit");
     cr_assert_str_eq(last_payload(over2, FOLIO_EV_CREDIT_HOLD_RELEASED, NULL),
                      "{\"rule\":\"credit_limit\",\"evidence\":{\"balance\":\"0.01\","
@@ -265,7 +267,8 @@ Test(receivables_credit, turning_past_due_control_off_releases_every_past_due_ho
     folio_settings_new limit = {.credit_control = "limit"};
     uint64_t before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
-    cr_assert_eq(r.seq, before + 3);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 3);
+    cr_assert_eq(r.seq, before + 1, "seq and version name the ledger.configured");
     cr_assert_str_eq(tmpdb_holds(tmpdb, late), "credit_limit");
     cr_assert_str_eq(tmpdb_holds(tmpdb, paid), "");
     const char *actor = NULL, *reason = NULL;
@@ -311,7 +314,8 @@ Test(receivables_credit, turning_limit_control_on_holds_the_customers_already_ab
     folio_settings_new limit = {.credit_control = "limit"};
     uint64_t before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
-    cr_assert_eq(r.seq, before + 2);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 2);
+    cr_assert_eq(r.seq, before + 1, "the ledger.configured, not the hold after it");
     cr_assert_str_eq(tmpdb_holds(tmpdb, over), "credit_limit");
     cr_assert_str_eq(tmpdb_holds(tmpdb, at), "");
     cr_assert_str_eq(tmpdb_holds(tmpdb, unlimited), "");
@@ -374,7 +378,8 @@ Test(receivables_credit, a_stale_hold_is_released_by_the_next_settings_change) {
     folio_settings_new limit = {.credit_control = "limit"};
     uint64_t before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
-    cr_assert_eq(r.seq, before + 2);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 2);
+    cr_assert_eq(r.seq, before + 1, "seq and version name the ledger.configured");
     cr_assert_str_eq(tmpdb_holds(tmpdb, a), "");
     cr_assert_str_eq(tmpdb_holds(tmpdb, b), "credit_limit");
     const char *reason = NULL;
@@ -411,14 +416,16 @@ Test(receivables_credit, a_settings_change_holds_and_releases_more_customers_tha
     folio_settings_new none = {.credit_control = "none"}, limit = {.credit_control = "limit"};
     uint64_t before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &none));
-    cr_assert_eq(r.seq, before + 301);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 301);
+    cr_assert_eq(r.seq, before + 1, "seq and version name the ledger.configured");
     cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000001"), "");
     cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000300"), "");
     before = tmpdb_last_seq(tmpdb);
     TMPDB_OK(folio_ledger_init(&r, tmpdb, &w, &limit));
-    cr_assert_eq(r.seq, before + 301);
+    cr_assert_eq(tmpdb_last_seq(tmpdb), before + 301);
+    cr_assert_eq(r.seq, before + 1, "seq and version name the ledger.configured");
     cr_assert_str_eq(tmpdb_holds(tmpdb, "CUST-000150"), "credit_limit");
-    /* with a key: a repeat answers as the original (the settings' stream, the last seq) */
+    /* with a key: a repeat answers as the original (the settings' stream and its event) */
     folio_write_result k1, k2;
     folio_write_opts kw = {.actor = TMPDB_ACTOR, .idempotency_key = "cc-off"};
     TMPDB_OK(folio_ledger_init(&k1, tmpdb, &kw, &none));
@@ -429,6 +436,7 @@ Test(receivables_credit, a_settings_change_holds_and_releases_more_customers_tha
     cr_assert_eq(k2.seq, k1.seq);
     cr_assert_eq(k2.version, k1.version);
     cr_assert_eq(k1.version, 4);
+    cr_assert_eq(k1.seq, before + 302, "the key's ledger.configured, before its 300 releases");
     /* an ordinary command afterwards */
     tmpdb_issue_invoice(tmpdb, "CUST-000001", "1.00", "2026-01-11", NULL);
     projections_reproduce();
