@@ -411,7 +411,7 @@ int folio_log__idem_check(folio_append_result *out, int *found, folio_txn *t, co
     if (memcmp(r.hash, hash, FOLIO_HASH_BYTES) != 0)
         return folio_error__set(FOLIO_EEXISTS,
                                 "idempotency key '%s' was already used for a different request "
-                                "(seq %llu..%llu)",
+                                "(seq %llu..%llu; rule 11)",
                                 key, (unsigned long long)out->first_seq,
                                 (unsigned long long)out->last_seq);
     *found = r.format;

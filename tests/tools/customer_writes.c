@@ -192,6 +192,8 @@ Test(customer_writes, the_same_key_with_different_content_is_refused) {
     json_decref(cli_json_ok("--json", "--idempotency-key", "k", "note", "CUST-000001", "hello"));
     uint64_t before = cli_event_count();
     cli_fails_with(1, SAYS("'k'"), ARGS("--idempotency-key", "k", "note", "CUST-000001", "bye"));
+    /* the refusal names its rule, as every rule's does (SPEC section 3) */
+    cli_fails_with(1, SAYS("rule 11"), ARGS("--idempotency-key", "k", "note", "CUST-000001", "x"));
     cli_fails_with(1, SAYS("'k'"), ARGS("--idempotency-key", "k", "create", "Other Ltd"));
     cli_fails_with(1, SAYS("'k'"),
                    ARGS("--idempotency-key", "k", "--reason", "why", "note", "CUST-000001",
