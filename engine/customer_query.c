@@ -179,6 +179,7 @@ int folio_customer_get(folio_customer **out, folio_db *db, const char *ref, uint
     uint8_t *bufs[2] = {NULL, NULL};
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "show: NULL argument");
     *out = NULL;
+    if (!*ref) return folio_error__set(FOLIO_EINVAL, "a customer ref is required");
     folio_dir_rec *r = malloc(sizeof *r);
     if (!r) return folio_error__set(FOLIO_ERROR, "out of memory");
     int rc = folio_store__read_begin(&t, db->store);
@@ -498,6 +499,7 @@ int folio_history_open(folio_iter **out, folio_db *db, const char *ref) {
     uint64_t id = 0;
     if (!out || !db || !ref) return folio_error__set(FOLIO_EINVAL, "history: NULL argument");
     *out = NULL;
+    if (!*ref) return folio_error__set(FOLIO_EINVAL, "a customer ref is required");
     int rc = folio_store__read_begin(&t, db->store);
     if (rc < 0) return rc;
     folio_projection__txn(&dir, &t, "directory", NULL);

@@ -400,7 +400,8 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
     for (size_t i = 0; i < apply_count; i++) {
         const folio_apply *ap = &applies[i];
         open_inv *inv = ap->invoice ? find_inv(invs, ap->invoice) : NULL;
-        if (!ap->invoice) return folio_error__set(FOLIO_EINVAL, "an allocation needs an invoice");
+        if (!ap->invoice || !*ap->invoice)
+            return folio_error__set(FOLIO_EINVAL, "an allocation needs an invoice number");
         if (!inv) {
             folio_doc_rec r;
             rc = folio_receivables__get(&r, &d->rec, FOLIO_DOC_INVOICE, ap->invoice,
@@ -592,6 +593,7 @@ static int source_doc(folio_doc_rec *r, doc_ctx *d, const char *doc) {
     folio_doc_rec other;
     int want_pay = 1, want_cn = 1;
     const char *given = doc, *colon = strchr(doc, ':');
+    if (!*doc) return folio_error__set(FOLIO_EINVAL, "a document number is required (--from)");
     if (colon) {
         const char kind = folio_doc_kind_parse(doc, (size_t)(colon - doc));
         if (kind != FOLIO_DOC_PAYMENT && kind != FOLIO_DOC_CREDIT_NOTE)

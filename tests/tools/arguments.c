@@ -301,3 +301,29 @@ Test(arguments, engine_errors_quoting_a_newline_stay_on_one_line) {
     one_escaped_line(2, ARGS("invoice", "CUST-000001", "1.00", "--doc", "A\nB"));
     one_escaped_line(2, ARGS("create", "Beta", "--ref", "R\nF"));
 }
+
+/* An empty customer ref or document number is malformed input (exit 2), not "no customer "
+ * (exit 3), on every command that takes one; nothing is written. */
+Test(arguments, an_empty_ref_or_document_number_is_malformed_input) {
+    json_decref(cli_json_ok("--json", "create", "Acme"));
+    json_decref(cli_json_ok("--json", "invoice", "CUST-000001", "10.00", "--doc", "I1"));
+    json_decref(cli_json_ok("--json", "pay", "CUST-000001", "5.00", "--doc", "P1"));
+    uint64_t before = cli_event_count();
+    const char *const *cases[] = {
+        ARGS("show", ""),
+        ARGS("balance", ""),
+        ARGS("statement", ""),
+        ARGS("history", ""),
+        ARGS("admit", "", "--doc", "sales-order"),
+        ARGS("note", "", "x"),
+        ARGS("allocate", "CUST-000001", "--from", "", "--to", "I1"),
+        ARGS("allocate", "CUST-000001", "--from", "P1", "--to", ""),
+        ARGS("refund", "CUST-000001", "1.00", "--from", ""),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_result r = cli_run_env(NULL, NULL, cases[i]);
+        cli_assert_error(&r, 2);
+        cli_result_free(&r);
+    }
+    cr_assert_eq(cli_event_count(), before);
+}
