@@ -214,6 +214,9 @@ static int write_batch(folio_db *db, pending *batch, size_t n, int kind, uint64_
         code = cli_exit_code(rc); /* EFULL/ERROR stay 5: the disk, not the file */
         if (rc == FOLIO_EFORMAT || rc == FOLIO_ENOTFOUND || rc == FOLIO_EINVAL)
             code = EXIT_USAGE;
+        /* into an empty ledger, a seq or version that does not follow is a line missing or
+         * added: a damaged export, as a chain hash that does not match is */
+        if (rc == FOLIO_ECONFLICT) code = EXIT_INTEGRITY;
     }
     for (size_t i = 0; i < n; i++) pending_free(&batch[i]);
     return code;

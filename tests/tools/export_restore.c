@@ -133,6 +133,25 @@ Test(export_restore, an_altered_payload_fails_its_chain_hash) {
     cr_assert(!exists("copy.db"), "a failed restore left the target behind");
 }
 
+/* A line missing from an export is damage to the file (exit 4, as a broken chain is), not a
+ * conflict with the ledger (exit 1); the seq is named and nothing is left behind. */
+Test(export_restore, a_missing_line_is_an_integrity_failure) {
+    cr_assert_eq(sh("$F export | sed '5d' > gap.jsonl"), 0);
+    cr_assert_eq(sh("$F --db copy.db restore gap.jsonl 2> err.txt"), 4);
+    char *err = slurp("err.txt");
+    cr_assert(strstr(err, "seq 6") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
+    /* the same inside a command: line 3 is the last event of the first creation (its
+     * currency), so the next line's command mark does not follow either */
+    cr_assert_eq(sh("$F export | sed '3d' > gap3.jsonl"), 0);
+    cr_assert_eq(sh("$F --db copy.db restore gap3.jsonl 2> err.txt"), 4);
+    err = slurp("err.txt");
+    cr_assert(strstr(err, "seq 4") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("copy.db") && !exists("copy.db.restoring"), "a failed restore left files");
+}
+
 Test(export_restore, export_from_a_seq_starts_there) {
     cr_assert_eq(sh("$F export --from 10 | head -1 | grep -q '^{\"seq\":10,'"), 0);
     cr_assert_eq(sh("$F export --limit 3 2>/dev/null"), 2, "export takes --from only");
