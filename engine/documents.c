@@ -851,6 +851,7 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
         overdue_scan s = {a->as_of, 0, {0}, cur};
         folio_mpw__init(&s.docs);
         rc = cur[0] ? folio_receivables__open_items(&rec, card->id, scan_overdue, &s) : FOLIO_OK;
+        if (rc == FOLIO_OK) rc = folio_mpw__finish(&s.docs); /* out of memory: say so */
         int held = (card->credit_holds & FOLIO_HOLD_PAST_DUE) != 0;
         int overdue = s.overdue > 0;
         if (rc == FOLIO_OK && overdue != held && c->count < FOLIO_CMD_EVENTS_MAX) {
