@@ -236,7 +236,43 @@ int folio_codec__check_text(const char *s, size_t max_bytes, const char *what, i
     return FOLIO_OK;
 }
 
+/* Eight printable ASCII characters: every byte 0x20 to 0x7e. A byte below 0x20 with none
+ * below it sets its high bit in w - 0x20..; x is zero where a byte is DEL. */
+static inline int printable_word(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const uint64_t x = w ^ 0x7f7f7f7f7f7f7f7fu;
+    return ((w | (w - 0x2020202020202020u) | ((x - ones) & ~x)) & highs) == 0;
+}
+
+/* Only printable ASCII, decided in whole words as utf8_valid decides ASCII. */
+static inline int printable_ascii(const uint8_t *s, size_t len) {
+    uint64_t w;
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 <= len; i += 8) {
+            memcpy(&w, s + i, 8);
+            if (!printable_word(w)) return 0;
+        }
+        memcpy(&w, s + len - 8, 8);
+        return printable_word(w);
+    }
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        return printable_word((uint64_t)a << 32 | b);
+    }
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f) return 0;
+    return 1;
+}
+
 int folio_codec__check_line(const char *s, size_t max_bytes, const char *what, int required) {
+    if (!s && !required) return FOLIO_OK; /* most reasons, correlations and keys */
+    if (s) { /* printable ASCII, as a rule (an actor, a key): valid, and no control character */
+        const size_t len = strnlen(s, max_bytes + 1);
+        if (len > 0 && len <= max_bytes && printable_ascii((const uint8_t *)s, len))
+            return FOLIO_OK;
+    }
     int rc = folio_codec__check_text(s, max_bytes, what, required);
     if (rc < 0 || s == NULL) return rc;
     /* Valid UTF-8 (checked above): a C1 control is the two bytes C2 80 to C2 9F. */

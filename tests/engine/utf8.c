@@ -63,3 +63,41 @@ Test(utf8, a_nul_anywhere_in_a_payload_string_is_refused) {
         }
     }
 }
+
+/* A one-line field (actor, reason, correlation, key) is decided eight bytes at a time when it
+ * is printable ASCII: a control character (C0, DEL, C1) at any position of any length is
+ * still refused, and the characters around them (space, '~', U+00A0) still pass. */
+Test(utf8, a_control_character_anywhere_in_a_line_is_refused) {
+    const char *bad[] = {"\x01", "\x09", "\x0a", "\x1f", "\x7f", "\xc2\x80", "\xc2\x9f"};
+    const char *good[] = {" ", "~", "\xc2\xa0", "\xc3\xa9"};
+    for (size_t len = 1; len <= 40; len++) {
+        char s[64];
+        memset(s, 'a', len);
+        s[len] = '\0';
+        cr_assert_eq(folio_codec__check_line(s, sizeof s, "actor", 1), FOLIO_OK);
+        for (size_t at = 0; at < len; at++) {
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                size_t bn = strlen(bad[b]);
+                if (at + bn > len) continue;
+                memset(s, 'a', len);
+                memcpy(s + at, bad[b], bn);
+                cr_assert_eq(folio_codec__check_line(s, sizeof s, "actor", 1), FOLIO_EINVAL,
+                             "bad %zu at %zu of %zu", b, at, len);
+            }
+            for (size_t g = 0; g < sizeof good / sizeof good[0]; g++) {
+                size_t gn = strlen(good[g]);
+                if (at + gn > len) continue;
+                memset(s, 'a', len);
+                memcpy(s + at, good[g], gn);
+                cr_assert_eq(folio_codec__check_line(s, sizeof s, "actor", 1), FOLIO_OK,
+                             "good %zu at %zu of %zu", g, at, len);
+            }
+        }
+    }
+    /* 0x20 and 0x7e, the ends of printable ASCII, at both ends of a word */
+    cr_assert_eq(folio_codec__check_line("\x20" "abcdefg" "\x7e", 64, "actor", 1), FOLIO_OK);
+    cr_assert_eq(folio_codec__check_line("\x7e" "abcdef" "\x20", 64, "actor", 1), FOLIO_OK);
+    cr_assert_eq(folio_codec__check_line("", 64, "actor", 1), FOLIO_EINVAL);
+    cr_assert_eq(folio_codec__check_line("", 64, "reason", 0), FOLIO_OK);
+    cr_assert_eq(folio_codec__check_line("abcdefghi", 8, "actor", 1), FOLIO_ELIMIT);
+}
