@@ -180,7 +180,9 @@ typedef struct {
 static int check_mark(command_walk *cw, uint64_t seq, const folio_envelope_fields *e) {
     if (cw->pending == 0) { /* a command starts here */
         if (e->follows == 0) return FOLIO_OK; /* and ends: most events */
-        FOLIO_ASSERT(e->idem_key_bytes <= sizeof cw->key);
+        if (e->idem_key_bytes > sizeof cw->key) /* bytes on disk: no write makes one */
+            return FOLIO_CORRUPT(seq, "idempotency key of %zu bytes, longer than %u",
+                                 e->idem_key_bytes, FOLIO_IDEMPOTENCY_KEY_BYTES_MAX);
         cw->first = seq;
         cw->recorded_at_us = e->recorded_at_us;
         cw->keyed = e->idem_key != NULL;

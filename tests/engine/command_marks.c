@@ -40,15 +40,28 @@ static uint32_t mark_of(uint64_t seq) {
 
 /* Give event `seq` the mark `follows` (the rest of its envelope as it was), and seal it and
  * every later frame again, the head following: a consistent chain around a wrong mark. */
+/* When set (for one call): re-encode the marked event under this key, with a copy of the idem
+ * record of "k-5" under it, so that only the key's length is wrong. */
+static const char *override_key;
 static void set_mark(uint64_t seq, uint32_t follows) {
+    const char *okey = override_key;
+    override_key = NULL; /* one call */
     static uint8_t frame[FOLIO_EVENT_BYTES_MAX], env[FOLIO_EVENT_BYTES_MAX];
     static char strbuf[FOLIO_EVENT_BYTES_MAX];
-    folio_txn t;
+    folio_txn t = {0};
     folio_val v;
     folio_head head;
     uint8_t key[8], chain[FOLIO_HASH_BYTES] = {0};
     cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
     cr_assert_eq(folio_log__read_head(&head, &t), FOLIO_OK);
+    if (okey) {
+        uint8_t rec[64];
+        cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_IDEM, "k-5", 3), FOLIO_OK);
+        cr_assert(v.size <= sizeof rec);
+        memcpy(rec, v.data, v.size);
+        cr_assert_eq(folio_store__put(&t, FOLIO_DB_IDEM, okey, strlen(okey),
+                                      rec, v.size, 0), FOLIO_OK);
+    }
     if (seq > 1) {
         folio__put_be64(key, seq - 1);
         cr_assert_eq(folio_store__get(&v, &t, FOLIO_DB_LOG, key, 8), FOLIO_OK);
@@ -69,6 +82,7 @@ static void set_mark(uint64_t seq, uint32_t follows) {
                                                       sizeof strbuf, s, request, &old),
                          FOLIO_OK);
             int keyed = memcmp(request, zero, sizeof zero) != 0;
+            if (okey) e.idempotency_key = okey;
             cr_assert_eq(folio_codec__encode_envelope(&env_bytes, env, sizeof env, &e,
                                                       keyed ? e.idempotency_key : NULL,
                                                       keyed ? request : NULL, follows),
@@ -206,4 +220,17 @@ Test(command_marks, restore_writes_the_marks_and_refuses_ones_that_do_not_count_
     cr_assert_eq(folio_verify(&a, tmpdb), FOLIO_OK);
     cr_assert_eq(folio_verify(&b, copy), FOLIO_OK, "%s", folio_errmsg());
     cr_assert_eq(memcmp(a.head, b.head, FOLIO_HASH_BYTES), 0, "the same bytes, marks included");
+}
+
+/* Bytes on disk: an idempotency key of 129-511 bytes (no write makes one; LMDB takes it) on
+ * a marked event whose idem record exists is FOLIO_ECORRUPT naming the seq, not an abort. */
+Test(command_marks, a_long_key_on_a_marked_event_is_corruption_not_an_abort) {
+    write_ledger();
+    static char longkey[FOLIO_IDEMPOTENCY_KEY_BYTES_MAX + 73];
+    memset(longkey, 'k', sizeof longkey - 1);
+    override_key = longkey;
+    set_mark(5, 1);
+    folio_verify_report r;
+    cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_ECORRUPT, "%s", folio_errmsg());
+    cr_assert_eq(r.bad_seq, 5, "bad seq %llu: %s", (unsigned long long)r.bad_seq, folio_errmsg());
 }

@@ -114,7 +114,7 @@ static void put_idem_record(const char *key, uint64_t seq) {
 static void rewrite_last(const env_buf *env, uint64_t prev_seq, int fix_head,
                          int64_t recorded) {
     static uint8_t frame[FOLIO_FRAME_HEADER_BYTES + sizeof ((env_buf *)0)->b];
-    folio_txn t;
+    folio_txn t = {0};
     folio_val v;
     uint8_t key[8], prev_chain[FOLIO_HASH_BYTES];
     cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
@@ -494,7 +494,7 @@ Test(verify_scan, mutated_envelopes_are_never_accepted_by_the_scan_alone) {
 /* ---- the stream table: dense ids in an array, others hashed ---- */
 
 static void put_stream_record(uint64_t stream, uint64_t version, uint64_t seq) {
-    folio_txn t;
+    folio_txn t = {0};
     uint8_t key[8], rec[FOLIO_STREAM_REC_BYTES];
     folio__put_be64(key, stream);
     folio__put_le64(rec, version);
@@ -553,7 +553,7 @@ Test(verify_scan, sparse_and_dense_stream_ids_are_all_followed, .timeout = 120) 
     /* A record for a stream the log does not have, in either range. */
     const uint64_t absent[] = {19999 + 2, 80000, (uint64_t)1 << 41};
     for (size_t i = 0; i < 3; i++) {
-        folio_txn t;
+        folio_txn t = {0};
         uint8_t key[8];
         put_stream_record(absent[i], 1, 5);
         cr_assert_eq(folio_verify(&r, tmpdb), FOLIO_ECORRUPT);
@@ -683,7 +683,7 @@ Test(verify_scan, a_log_that_lost_its_last_event_is_named_at_the_missing_seq) {
         folio_event e = tmpdb_note(1, "a note");
         tmpdb_append(tmpdb, &e);
     }
-    folio_txn t;
+    folio_txn t = {0};
     uint8_t key[8];
     cr_assert_eq(folio_store__write_begin(&t, tmpdb->store), FOLIO_OK);
     folio__put_be64(key, 3);
