@@ -1010,8 +1010,34 @@ static int upsert_fn(folio_cmd *c, void *arg) {
         else
             rc = folio_error__set(FOLIO_ERULE,
                                   "ref %s conflicts with the row's name '%.*s', which is %s's: "
-                                  "the row names two customers",
+                                  "the row names two customers (rule 2: names are unique)",
                                   in->ref, (int)name.n, name.s, ref);
+        goto done;
+    }
+    /* Likewise a row whose external id or name is another customer's than the one it found
+     * (by its ref, or by its external id): skipped as there, or applied, it would tell a
+     * sync job this customer carries them. */
+    uint64_t other = 0;
+    const char *clash = NULL;
+    if (in->external_id && *in->external_id && (!found_by || found_by[0] != 'e')) {
+        rc = folio_directory__id_by_external_id(&other, &c->dir, in->external_id,
+                                                strlen(in->external_id));
+        if (rc == FOLIO_OK && other != id) clash = "external id";
+    }
+    if (!clash && (rc == FOLIO_OK || rc == FOLIO_ENOTFOUND) && (!found_by || found_by[0] != 'n') &&
+        check_name(&name, in->name) == FOLIO_OK) {
+        rc = folio_directory__id_by_name(&other, &c->dir, name.s, name.n);
+        if (rc == FOLIO_OK && other != id) clash = "name";
+    }
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) goto done;
+    if (clash) {
+        const char *what = clash[0] == 'e' ? in->external_id : name.s;
+        const int what_bytes = clash[0] == 'e' ? (int)strlen(in->external_id) : (int)name.n;
+        rc = folio_error__set(FOLIO_ERULE,
+                              "the row names two customers: %s (found by its %s) and another "
+                              "whose %s is the row's '%.*s'%s",
+                              ref, found_by ? found_by : "ref", clash, what_bytes, what,
+                              clash[0] == 'n' ? " (rule 2: names are unique)" : "");
         goto done;
     }
     c->existed = 1;

@@ -532,8 +532,10 @@ typedef enum {
  * FOLIO_ON_EXISTING_UPDATE an existing customer must have a contact with its email and phone
  * (those given) already, else FOLIO_ERULE: an update does not add or change contacts.
  * Under every on_existing, FOLIO_ERULE: a ref of a deleted or merged-away customer (rule 7,
- * "... was merged into REF"), and a ref that is not the one of the customer found by
- * external id or name ("ref B2 conflicts with the row's name 'Acme', which is A1's").
+ * "... was merged into REF"), a ref that is not the one of the customer found by
+ * external id or name ("ref B2 conflicts with the row's name 'Acme', which is A1's"), and an
+ * external id or name that is another customer's than the one the row's ref (or external
+ * id) found ("the row names two customers: B2 (found by its ref) and another ...").
  * This is one row of `folio import customers`: run it inside folio_batch_run() for batched
  * commits.
  */

@@ -662,6 +662,37 @@ Test(import, a_row_whose_ref_differs_from_the_customer_found_by_external_id_or_n
     verify_and_check();
 }
 
+/* The same when the row's ref finds a customer and its external id or name is another's:
+ * skipped as "already there" or applied, it would tell a sync job that B2 carries them. */
+Test(import, a_row_found_by_its_ref_whose_external_id_or_name_is_another_customers_is_refused) {
+    json_decref(cli_json_ok("--json", "create", "Acme", "--ref", "A1", "--external-id", "X1"));
+    json_decref(cli_json_ok("--json", "create", "Bob", "--ref", "B2"));
+    uint64_t before = cli_event_count();
+    write_csv("c.csv", "name,ref,external_id,billing_city\n"
+                       "Bob,B2,X1,Leeds\n"  /* external id: A1's */
+                       "Acme,B2,,York\n"    /* name: A1's */
+                       "Bob,B2,,Hull\n");   /* its own */
+    const char *const modes[] = {"skip", "update"};
+    for (int dry = 1; dry >= 0; dry--) {
+        for (size_t i = 0; i < 2; i++) {
+            json_t *j = dry ? import_json(1, "customers", "c.csv", "--on-existing", modes[i],
+                                          "--dry-run")
+                            : import_json(1, "customers", "c.csv", "--on-existing", modes[i]);
+            expect_counts(j, 1, 2, 1);
+            expect_error_lines(j, LINES(2, 3));
+            expect_error_says(j, 0, "the row names two customers: B2 (found by its ref) and "
+                                    "another whose external id is the row's 'X1'");
+            expect_error_says(j, 1, "the row names two customers: B2 (found by its ref) and "
+                                    "another whose name is the row's 'Acme'");
+            json_decref(j);
+        }
+    }
+    cr_assert_eq(cli_event_count(), before + 1, "only row 4's update of B2 was written");
+    expect_name("B2", "Bob");
+    expect_name("A1", "Acme");
+    verify_and_check();
+}
+
 Test(import, a_rerun_imports_nothing_twice) {
     write_csv("c.csv", "name,ref,email,phone,credit_limit,billing_city\n"
                        "Acme,A1,a@acme.test,,1000,Leeds\n"
