@@ -589,9 +589,9 @@ static int restore_txn(folio_txn *t, void *arg) {
         /* the marks count down to a command's last event (docs/INTEGRITY.md, check 11) */
         if (pending > 0 && it->command_follows != pending - 1 &&
             e.seq == head.last_seq + 1) /* (a seq that does not follow: append_one says so) */
-            return folio_error__set(FOLIO_EINVAL, "seq %llu: command mark %u, expected %u (the "
-                                                  "command of the events before it)",
-                                    (unsigned long long)e.seq, it->command_follows, pending - 1);
+            return FOLIO_CORRUPT(e.seq, "command mark %u, expected %u (the command of the events "
+                                        "before it): the export was altered",
+                                 it->command_follows, pending - 1);
         if ((rc = append_one(a->db, t, &head, &states, &e, key, it->request_hash,
                              it->command_follows, 1, 0)) < 0)
             return rc;

@@ -333,8 +333,12 @@ typedef struct {
  * items[0].event.seq must follow the last seq; versions must follow each stream's; recorded_at
  * never decreases; when `chain` is given the event's new chain hash must equal it. So a ledger
  * restored from a complete export has the original's head hash.
+ * Command marks must count down from one item to the next, across calls too; the items may
+ * end inside a command (the rest goes in with the next call), but a ledger left so fails
+ * verify (its last event's mark points past the log) until the rest is restored.
  * @return FOLIO_OK; FOLIO_ECONFLICT (seq or version out of order); FOLIO_ECORRUPT (a chain
- *         hash differs: the export was altered); FOLIO_EINVAL (a malformed event).
+ *         hash differs, or a command mark does not count down: the export was altered);
+ *         FOLIO_EINVAL (a malformed event).
  */
 FOLIO_API int folio_restore_append(folio_db *db, const folio_restore_item *items, size_t n);
 

@@ -203,17 +203,17 @@ Test(command_marks, restore_writes_the_marks_and_refuses_ones_that_do_not_count_
 
     folio_db *copy = tmpdb_open(tmpdb_path("copy.db"), NULL);
     items[2].command_follows = 0; /* seq 3 must say 1 */
-    cr_assert_eq(folio_restore_append(copy, items, 5), FOLIO_EINVAL);
+    cr_assert_eq(folio_restore_append(copy, items, 5), FOLIO_ECORRUPT);
     cr_assert(strstr(folio_errmsg(), "command mark 0, expected 1") != NULL, "%s", folio_errmsg());
     items[2].command_follows = 1;
     items[1].command_follows = 3; /* the batch would run past its last event */
-    cr_assert_eq(folio_restore_append(copy, items, 5), FOLIO_EINVAL);
+    cr_assert_eq(folio_restore_append(copy, items, 5), FOLIO_ECORRUPT);
     cr_assert(strstr(folio_errmsg(), "command mark 1, expected 2") != NULL, "%s", folio_errmsg());
     items[1].command_follows = 2;
     /* across calls: the batch split between two */
     cr_assert_eq(folio_restore_append(copy, items, 3), FOLIO_OK, "%s", folio_errmsg());
     items[3].command_follows = 1;
-    cr_assert_eq(folio_restore_append(copy, items + 3, 2), FOLIO_EINVAL);
+    cr_assert_eq(folio_restore_append(copy, items + 3, 2), FOLIO_ECORRUPT);
     items[3].command_follows = 0;
     cr_assert_eq(folio_restore_append(copy, items + 3, 2), FOLIO_OK, "%s", folio_errmsg());
     folio_verify_report a, b;

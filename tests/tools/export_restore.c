@@ -277,4 +277,14 @@ Test(export_restore, command_marks_survive_an_export_and_a_restore) {
     cr_assert(strstr(err, "command_follows") != NULL, "%s", err);
     free(err);
     cr_assert(!exists("bad.db") && !exists("bare.db"), "a failed restore left files");
+    /* a mark taken off an event inside a command (the one after a mark of 2) is damage to
+     * the file, exit 4, as a changed mark on a command's first event is */
+    cr_assert_eq(sh("sed '/\"command_follows\":2[,}]/{n;s/,\"command_follows\":1//}' all.jsonl"
+                    " > mid.jsonl && ! cmp -s all.jsonl mid.jsonl && "
+                    "$F --db mid.db restore mid.jsonl 2> err.txt"),
+                 4);
+    err = slurp("err.txt");
+    cr_assert(strstr(err, "command mark 0, expected 1") != NULL, "%s", err);
+    free(err);
+    cr_assert(!exists("mid.db"), "a failed restore left files");
 }
