@@ -397,6 +397,13 @@ static int allocate_from(folio_cmd *c, doc_ctx *d, inv_list *invs, char from_kin
     char text[FOLIO_MONEY_TEXT_MAX];
     if (date < from_date)
         return folio_error__set(FOLIO_EINVAL, "the allocation date is before %s's date", from);
+    /* malformed input first, whatever the ledger holds: every amount given parses */
+    for (size_t i = 0; i < apply_count; i++) {
+        int64_t amount;
+        if (applies[i].amount &&
+            (rc = parse_amount(&amount, NULL, applies[i].amount, d->cur, "allocation")) < 0)
+            return rc;
+    }
     for (size_t i = 0; i < apply_count; i++) {
         const folio_apply *ap = &applies[i];
         open_inv *inv = ap->invoice ? find_inv(invs, ap->invoice) : NULL;

@@ -206,6 +206,10 @@ Test(receivables_cli, malformed_amounts_dates_and_options_exit_2) {
     FAILS(2, "--apply", "pay", "CUST-000001", "10.00", "--apply", ":5.00");
     FAILS(2, "--apply", "pay", "CUST-000001", "10.00", "--apply", "");
     FAILS(2, "'5:5'", "pay", "CUST-000001", "10.00", "--apply", "INV-000001:5:5");
+    /* a malformed amount is malformed whatever the ledger holds: no invoice NOPE either */
+    FAILS(2, "allocation", "pay", "CUST-000001", "10.00", "--apply", "NOPE:abc");
+    FAILS(2, "allocation", "pay", "CUST-000001", "10.00", "--apply", "INV-000001:1", "--apply",
+          "NOPE:-2");
     FAILS(2, NULL, "allocate", "CUST-000001", "--from", "PAY-000001");
     FAILS(2, NULL, "allocate", "CUST-000001", "--from", "PAY-000001", "--to", "INV-000001",
           "--auto");
