@@ -820,6 +820,21 @@ static int scan_overdue(const folio_doc_rec *r, void *arg) {
     return FOLIO_OK;
 }
 
+/* Stage a past_due hold change of `customer` with its evidence: the as-of date and the
+ * invoices open and due before it (the first 50 listed, from s->docs). */
+static void stage_past_due_hold(folio_cmd *c, uint64_t customer, int place, const char *reason,
+                                const overdue_scan *s) {
+    folio_mpw *p = stage_hold(c, customer, place, reason);
+    folio_mpw__map(p, 2);
+    folio_mpw__kstr(p, "rule", "past_due");
+    folio_mpw__str(p, "evidence");
+    folio_mpw__map(p, 2);
+    put_date(p, "as_of", s->as_of);
+    folio_mpw__str(p, "overdue");
+    folio_mpw__array(p, s->overdue < 50 ? s->overdue : 50);
+    folio_mpw__raw(p, s->docs.buf, s->docs.len);
+}
+
 typedef struct {
     int32_t as_of;
     uint64_t placed, released, on_hold; /* this pass (a retried transaction starts over) */
@@ -862,16 +877,8 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
         int held = (card->credit_holds & FOLIO_HOLD_PAST_DUE) != 0;
         int overdue = s.overdue > 0;
         if (rc == FOLIO_OK && overdue != held && c->count < FOLIO_CMD_EVENTS_MAX) {
-            folio_mpw *p = stage_hold(c, card->id, overdue,
-                                      overdue ? "open invoices past due" : "nothing past due");
-            folio_mpw__map(p, 2);
-            folio_mpw__kstr(p, "rule", "past_due");
-            folio_mpw__str(p, "evidence");
-            folio_mpw__map(p, 2);
-            put_date(p, "as_of", a->as_of);
-            folio_mpw__str(p, "overdue");
-            folio_mpw__array(p, s.overdue < 50 ? s.overdue : 50);
-            folio_mpw__raw(p, s.docs.buf, s.docs.len);
+            stage_past_due_hold(c, card->id, overdue,
+                                overdue ? "open invoices past due" : "nothing past due", &s);
             c->primary = card->id;
             if (overdue)
                 a->placed++;
@@ -985,18 +992,9 @@ int folio_docs__settings_holds(folio_cmd *c, const folio_settings *from, const f
             folio_mpw__init(&s.docs);
             rc = folio_receivables__open_items(&rec, card->id, scan_overdue, &s);
             if (rc == FOLIO_OK) rc = folio_mpw__finish(&s.docs);
-            if (rc == FOLIO_OK) {
-                folio_mpw *p = stage_hold(c, card->id, 0,
-                                          "credit control no longer checks past-due invoices");
-                folio_mpw__map(p, 2);
-                folio_mpw__kstr(p, "rule", "past_due");
-                folio_mpw__str(p, "evidence");
-                folio_mpw__map(p, 2);
-                put_date(p, "as_of", today);
-                folio_mpw__str(p, "overdue");
-                folio_mpw__array(p, s.overdue < 50 ? s.overdue : 50);
-                folio_mpw__raw(p, s.docs.buf, s.docs.len);
-            }
+            if (rc == FOLIO_OK)
+                stage_past_due_hold(c, card->id, 0,
+                                    "credit control no longer checks past-due invoices", &s);
             folio_mpw__free(&s.docs);
             if (rc < 0) break;
         }
