@@ -801,6 +801,18 @@ int folio_docs__write_open_list(folio_mpw *w, folio_cmd *c, uint64_t customer) {
     return rc;
 }
 
+/* One step of a walk over the customers that are not deleted (the directory's name index,
+ * FOLIO_DIR_NAME, opened with folio_proj__iter_init): the next one's card into `card`.
+ * FOLIO_OK, FOLIO_ITEROVER past the last, or an error. */
+static int next_customer(folio_dir_rec *card, folio_proj_iter *it, folio_proj_txn *dir) {
+    const void *k, *v;
+    size_t kn, vn;
+    int rc = folio_proj__iter_next(it, &k, &kn, &v, &vn);
+    if (rc < 0 || rc == FOLIO_ITEROVER) return rc;
+    if (vn != 8) return folio_error__set(FOLIO_ECORRUPT, "directory index value is malformed");
+    return folio_directory__get(card, dir, folio__get_be64(v));
+}
+
 typedef struct {
     int32_t as_of;
     uint32_t overdue;
@@ -847,8 +859,6 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
     folio_settings set;
     folio_proj_txn rec;
     folio_proj_iter it;
-    const void *k, *v;
-    size_t kn, vn;
     uint8_t prefix = FOLIO_DIR_NAME;
     folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     int rc = folio_directory__settings(&set, &c->dir);
@@ -862,12 +872,7 @@ static int credit_check_fn(folio_cmd *c, void *arg) {
     folio_projection__txn(&rec, c->txn, "receivables", NULL);
     a->placed = a->released = a->on_hold = 0;
     folio_proj__iter_init(&it, &c->dir, &prefix, 1);
-    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
-        if (vn != 8) {
-            rc = folio_error__set(FOLIO_ECORRUPT, "directory index value is malformed");
-            break;
-        }
-        if ((rc = folio_directory__get(card, &c->dir, folio__get_be64(v))) < 0) break;
+    while ((rc = next_customer(card, &it, &c->dir)) == FOLIO_OK) {
         char cur[4] = "";
         if (card->currency.s && card->currency.n == 3) memcpy(cur, card->currency.s, 3);
         overdue_scan s = {a->as_of, 0, {0}, cur};
@@ -954,8 +959,6 @@ int folio_docs__settings_holds(folio_cmd *c, const folio_settings *from, const f
     if (!release_limit && !check_limit && !release_past) return FOLIO_OK;
     folio_proj_txn rec;
     folio_proj_iter it;
-    const void *k, *v;
-    size_t kn, vn;
     uint8_t prefix = FOLIO_DIR_NAME; /* the customers that are not deleted */
     folio_dir_rec *card = c->cards[FOLIO_CMD_CARD_MAIN];
     const int32_t today = folio_date_today();
@@ -965,12 +968,7 @@ int folio_docs__settings_holds(folio_cmd *c, const folio_settings *from, const f
     folio_proj__iter_init(&it, &c->dir, &prefix, 1);
     /* Bounded by the customers in the ledger: each is read once and gets at most two hold
      * changes (one per rule). */
-    while ((rc = folio_proj__iter_next(&it, &k, &kn, &v, &vn)) == FOLIO_OK) {
-        if (vn != 8) {
-            rc = folio_error__set(FOLIO_ECORRUPT, "directory index value is malformed");
-            break;
-        }
-        if ((rc = folio_directory__get(card, &c->dir, folio__get_be64(v))) < 0) break;
+    while ((rc = next_customer(card, &it, &c->dir)) == FOLIO_OK) {
         /* (a deleted customer is not in the name index, and takes no event) */
         if (card->deleted_seq || !card->currency.s || card->currency.n != 3) continue;
         if ((rc = folio_cmd__reserve(c, 2)) < 0) break;

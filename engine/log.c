@@ -586,15 +586,16 @@ static int restore_txn(folio_txn *t, void *arg) {
             return folio_error__set(FOLIO_EINVAL, "seq %llu: an idempotency key needs its request "
                                                   "hash and the other way round",
                                     (unsigned long long)e.seq);
-        /* the marks count down to a command's last event (docs/INTEGRITY.md, check 11) */
-        if (pending > 0 && it->command_follows != pending - 1 &&
-            e.seq == head.last_seq + 1) /* (a seq that does not follow: append_one says so) */
-            return FOLIO_CORRUPT(e.seq, "command mark %u, expected %u (the command of the events "
-                                        "before it): the export was altered",
-                                 it->command_follows, pending - 1);
         if ((rc = append_one(a->db, t, &head, &states, &e, key, it->request_hash,
                              it->command_follows, 1, 0)) < 0)
             return rc;
+        /* the marks count down to a command's last event (docs/INTEGRITY.md, check 11);
+         * checked once append_one has found the seq in order (a refusal throws the
+         * transaction away) */
+        if (pending > 0 && it->command_follows != pending - 1)
+            return FOLIO_CORRUPT(e.seq, "command mark %u, expected %u (the command of the events "
+                                        "before it): the export was altered",
+                                 it->command_follows, pending - 1);
         pending = it->command_follows;
         if (it->chain && memcmp(it->chain, head.chain, FOLIO_HASH_BYTES) != 0)
             return FOLIO_CORRUPT(e.seq, "the restored chain hash differs from the exported one");
